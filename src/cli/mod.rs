@@ -1,0 +1,81 @@
+//! The command line: argument parsing and wiring only.
+//!
+//! Exit codes: 0 ok, 1 objectives breached (later `check`), 2 usage or scenario error.
+//! A closed stdout (`rehearsal drill | head`) ends quietly with 0.
+
+mod drill;
+mod run;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Chaos-and-rollback drill simulator: replay rollout strategies against injected faults
+/// and measure time-to-detect, time-to-recover, affected users and inconsistent records.
+#[derive(Debug, Parser)]
+#[command(name = "rehearsal", version, about, long_about = None)]
+pub struct Cli {
+    /// Worker threads for replications (default: all cores). Results do not depend on it.
+    #[arg(long, short = 'j', global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one scenario: every strategy, every replication.
+    Run(run::RunArgs),
+    /// Run every scenario in a folder (the weekly drill).
+    Drill(drill::DrillArgs),
+    /// Parse and check scenario files without running them.
+    Validate(validate::ValidateArgs),
+}
+
+/// Runs the program and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(n) = cli.jobs {
+        anyhow::ensure!(n >= 1, "--jobs must be at least 1");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()?;
+    }
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Drill(args) => drill::drill(args),
+        Command::Validate(args) => validate::validate(args),
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Where reports go by default: `reports/` in the working directory.
+pub fn default_reports_dir() -> PathBuf {
+    PathBuf::from("reports")
+}

@@ -1,0 +1,233 @@
+//! Flagger-style metric analysis: periodic checks, cumulative failed-check threshold.
+
+use crate::engine::SimTime;
+use crate::model::Window;
+
+/// A metric the analysis can check over a window of the candidate's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Failed requests / requests, as a fraction (Flagger's request-success-rate, inverted).
+    ErrorRate,
+    /// Nearest-rank 99th percentile latency, milliseconds (Flagger's request-duration).
+    LatencyP99,
+    /// Corrupted writes / successful writes: a business metric, the only one that sees
+    /// silent data corruption.
+    BadWriteRate,
+}
+
+impl Metric {
+    /// Every metric, with its scenario name.
+    pub const ALL: [(Metric, &'static str); 3] = [
+        (Metric::ErrorRate, "error_rate"),
+        (Metric::LatencyP99, "latency_p99"),
+        (Metric::BadWriteRate, "bad_write_rate"),
+    ];
+
+    /// Name in scenario files.
+    pub fn name(self) -> &'static str {
+        Metric::ALL
+            .iter()
+            .find(|(m, _)| *m == self)
+            .map_or("?", |(_, n)| n)
+    }
+
+    /// The metric's value over `w` (`None` when the window holds nothing it can measure).
+    pub fn value(self, w: &Window) -> Option<f64> {
+        match self {
+            Metric::ErrorRate => w.error_rate(),
+            Metric::LatencyP99 => w.latency_p99_ms(),
+            Metric::BadWriteRate => w.bad_write_rate(),
+        }
+    }
+}
+
+/// One metric with its allowed range; a check fails when the value is strictly outside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRule {
+    /// What is measured.
+    pub metric: Metric,
+    /// Lowest passing value.
+    pub min: Option<f64>,
+    /// Highest passing value.
+    pub max: Option<f64>,
+}
+
+impl MetricRule {
+    /// Whether `value` is outside the allowed range.
+    pub fn fails(&self, value: f64) -> bool {
+        self.max.is_some_and(|m| value > m) || self.min.is_some_and(|m| value < m)
+    }
+}
+
+/// What a window with no request means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoData {
+    /// A failed check, as Flagger counts "no values found" (fluxcd/flagger#1035).
+    Fail,
+    /// An inconclusive check, as Argo Rollouts counts a measurement matching no condition.
+    Inconclusive,
+}
+
+impl NoData {
+    /// Name in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoData::Fail => "fail",
+            NoData::Inconclusive => "inconclusive",
+        }
+    }
+}
+
+/// The analysis of a scenario or strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisSpec {
+    /// Time between checks; each check covers the requests of the last interval.
+    pub interval: SimTime,
+    /// Failed checks, counted in total (not consecutively), that abort the rollout.
+    pub threshold: u32,
+    /// A window with fewer requests (but at least one) is inconclusive.
+    pub min_requests: u64,
+    /// How a window with no request counts.
+    pub on_no_data: NoData,
+    /// The metrics checked; a check fails when any of them is out of range.
+    pub metrics: Vec<MetricRule>,
+}
+
+impl AnalysisSpec {
+    /// Whether any metric needs latency histograms.
+    pub fn needs_latency(&self) -> bool {
+        self.metrics.iter().any(|r| r.metric == Metric::LatencyP99)
+    }
+}
+
+/// The result of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every metric in range.
+    Pass,
+    /// A metric out of range (or no data, under [`NoData::Fail`]).
+    Fail,
+    /// Too few requests to judge.
+    Inconclusive,
+}
+
+/// A running analysis: judges windows and counts failed checks.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    spec: AnalysisSpec,
+    /// Checks run.
+    pub checks: u32,
+    /// Checks failed, in total.
+    pub failed: u32,
+    /// Checks inconclusive.
+    pub inconclusive: u32,
+}
+
+impl Analysis {
+    /// A fresh analysis with no check run.
+    pub fn new(spec: AnalysisSpec) -> Analysis {
+        Analysis {
+            spec,
+            checks: 0,
+            failed: 0,
+            inconclusive: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn spec(&self) -> &AnalysisSpec {
+        &self.spec
+    }
+
+    /// Judges one window and counts the verdict.
+    pub fn check(&mut self, w: &Window) -> Verdict {
+        let verdict = self.judge(w);
+        self.checks += 1;
+        match verdict {
+            Verdict::Fail => self.failed += 1,
+            Verdict::Inconclusive => self.inconclusive += 1,
+            Verdict::Pass => {}
+        }
+        verdict
+    }
+
+    fn judge(&self, w: &Window) -> Verdict {
+        if w.requests == 0 {
+            return match self.spec.on_no_data {
+                NoData::Fail => Verdict::Fail,
+                NoData::Inconclusive => Verdict::Inconclusive,
+            };
+        }
+        if w.requests < self.spec.min_requests {
+            return Verdict::Inconclusive;
+        }
+        let failing = self
+            .spec
+            .metrics
+            .iter()
+            .any(|r| r.metric.value(w).is_some_and(|v| r.fails(v)));
+        if failing {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// Whether the failed checks have reached the threshold: the rollout must abort.
+    pub fn tripped(&self) -> bool {
+        self.failed >= self.spec.threshold
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(on_no_data: NoData) -> AnalysisSpec {
+        AnalysisSpec {
+            interval: SimTime::from_secs(30),
+            threshold: 2,
+            min_requests: 10,
+            on_no_data,
+            metrics: vec![MetricRule {
+                metric: Metric::ErrorRate,
+                min: None,
+                max: Some(0.01),
+            }],
+        }
+    }
+
+    fn window(requests: u64, errors: u64) -> Window {
+        let mut w = Window::new(false);
+        w.requests = requests;
+        w.errors = errors;
+        w
+    }
+
+    #[test]
+    fn failed_checks_accumulate_and_are_not_reset_by_passes() {
+        let mut a = Analysis::new(spec(NoData::Inconclusive));
+        assert_eq!(a.check(&window(100, 5)), Verdict::Fail);
+        assert_eq!(a.check(&window(100, 0)), Verdict::Pass);
+        assert!(!a.tripped());
+        assert_eq!(a.check(&window(100, 2)), Verdict::Fail);
+        assert!(a.tripped());
+        assert_eq!((a.checks, a.failed, a.inconclusive), (3, 2, 0));
+    }
+
+    #[test]
+    fn exactly_at_the_limit_passes() {
+        let mut a = Analysis::new(spec(NoData::Inconclusive));
+        assert_eq!(a.check(&window(100, 1)), Verdict::Pass);
+    }
+
+    #[test]
+    fn thin_windows_are_inconclusive_and_empty_ones_follow_on_no_data() {
+        let mut argo = Analysis::new(spec(NoData::Inconclusive));
+        assert_eq!(argo.check(&window(9, 9)), Verdict::Inconclusive);
+        assert_eq!(argo.check(&window(0, 0)), Verdict::Inconclusive);
+        let mut flagger = Analysis::new(spec(NoData::Fail));
+        assert_eq!(flagger.check(&window(9, 9)), Verdict::Inconclusive);
+        assert_eq!(flagger.check(&window(0, 0)), Verdict::Fail);
+    }
+}

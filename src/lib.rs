@@ -1,0 +1,43 @@
+//! `rehearsal`: a chaos-and-rollback drill simulator.
+//!
+//! A scenario describes a service running a stable and a candidate version, its traffic, the
+//! faults to inject, the detectors and the rollout strategies. Each strategy is replayed many
+//! times in simulated time and every run reports when the fault first hurt a user (onset),
+//! when it was detected, when service recovered, how many users and requests it hurt, and
+//! how many records it left inconsistent.
+//!
+//! # Vocabulary
+//! - **stable / candidate**: the version before the rollout and the one rolled out.
+//! - **onset**: the first request affected by a fault. **TTD** = detection − onset,
+//!   **TTR** = recovery − onset (MTTR is its mean).
+//! - **affected**: worse *because of* the fault, judged on the same random draws with and
+//!   without it (counterfactual attribution).
+//! - **false rollback**: a rollback with no fault of the candidate in force, or before any
+//!   request was affected.
+//!
+//! # Modules
+//! [`engine`] (time, queue, run loop, random streams; no deployments), [`model`] (traffic,
+//! fleet, routing, faults, ledger), [`strategy`] (rollout state machines), [`detect`]
+//! (analysis, humans), [`outcome`] (measurements, statistics), [`scenario`] (files),
+//! [`replay`] (one run), [`drill`] (many runs in parallel), [`report`] (CSV, tables),
+//! [`cli`] (the command line).
+//!
+//! # Determinism
+//! A run is a pure function of (scenario, strategy, replication, program version). Every
+//! random number comes from a stream seeded by `(scenario seed, replication, stream name)`,
+//! requests draw the same numbers whatever the strategy, the event queue breaks ties by
+//! phase then insertion order, and parallel results are collected in index order. The same
+//! scenario and seed give byte-identical CSV whatever the thread count.
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod detect;
+pub mod drill;
+pub mod engine;
+pub mod model;
+pub mod outcome;
+pub mod replay;
+pub mod report;
+pub mod scenario;
+pub mod strategy;

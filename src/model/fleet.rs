@@ -1,0 +1,150 @@
+//! Service versions and the instances that run them.
+
+use crate::engine::SimTime;
+
+/// The two versions of a release. Names come from the scenario; roles are fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum VersionId {
+    /// The version running before the rollout (`old`, blue, primary).
+    Stable,
+    /// The version being rolled out (`new`, green, canary).
+    Candidate,
+}
+
+impl VersionId {
+    /// Both roles, stable first.
+    pub const ALL: [VersionId; 2] = [VersionId::Stable, VersionId::Candidate];
+
+    /// Index into per-version arrays.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// z-score of the 99th percentile of a standard normal.
+const Z_P99: f64 = 2.326_347_874_040_841;
+
+/// Behaviour of one version when nothing is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionSpec {
+    /// Name in the scenario (`old`, `new`, `v2`…).
+    pub name: String,
+    /// Share of requests that fail without any fault.
+    pub error_rate: f64,
+    /// Response-time distribution without any fault.
+    pub latency: LatencyModel,
+}
+
+/// Log-normal latency fixed by its median and 99th percentile: `ln L ~ N(μ, σ²)` with
+/// `μ = ln median` and `σ = (ln p99 − ln median) / z₀.₉₉`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatencyModel {
+    /// `ln(median in µs)`.
+    pub mu: f64,
+    /// Standard deviation of `ln(latency)`.
+    pub sigma: f64,
+}
+
+impl LatencyModel {
+    /// The model with the given median and p99 (`p99 ≥ median > 0`).
+    pub fn from_median_p99(median: SimTime, p99: SimTime) -> LatencyModel {
+        let mu = (median.micros() as f64).ln();
+        LatencyModel {
+            mu,
+            sigma: ((p99.micros() as f64).ln() - mu) / Z_P99,
+        }
+    }
+
+    /// Latency in µs for the standard-normal draw `z`.
+    #[inline]
+    pub fn at(&self, z: f64) -> f64 {
+        (self.mu + self.sigma * z).exp()
+    }
+
+    /// The `z` above which latency exceeds `limit_us` (`+∞` when it never does).
+    pub fn z_above(&self, limit_us: f64) -> f64 {
+        if self.sigma == 0.0 {
+            return if self.mu.exp() > limit_us {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
+        }
+        (limit_us.ln() - self.mu) / self.sigma
+    }
+}
+
+/// The fleet as configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetSpec {
+    /// Instances of the stable version at the start, and of a fully rolled-out version.
+    pub instances: u32,
+    /// Requests per second one instance serves before it sheds load (`None`: unlimited).
+    pub capacity_rps: Option<f64>,
+    /// Time from starting an instance to its serving traffic.
+    pub startup: SimTime,
+}
+
+/// Instances running per version and the resources they used.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    running: [u32; 2],
+    instance_us: u128,
+    since: SimTime,
+}
+
+impl Fleet {
+    /// `stable` instances of the stable version and none of the candidate at time 0.
+    pub fn new(stable: u32) -> Fleet {
+        Fleet {
+            running: [stable, 0],
+            instance_us: 0,
+            since: SimTime::ZERO,
+        }
+    }
+
+    /// Sets the instance count of `v` at `now`.
+    pub fn scale(&mut self, now: SimTime, v: VersionId, instances: u32) {
+        self.accrue(now);
+        self.running[v.index()] = instances;
+    }
+
+    /// Instances of `v` running now.
+    pub fn running(&self, v: VersionId) -> u32 {
+        self.running[v.index()]
+    }
+
+    /// Instance-seconds used up to `now`.
+    pub fn instance_seconds(&mut self, now: SimTime) -> f64 {
+        self.accrue(now);
+        self.instance_us as f64 / 1e6
+    }
+
+    fn accrue(&mut self, now: SimTime) {
+        let n = u128::from(self.running[0] + self.running[1]);
+        self.instance_us += n * u128::from(now.saturating_sub(self.since).micros());
+        self.since = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_model_hits_median_and_p99() {
+        let m = LatencyModel::from_median_p99(SimTime::from_millis(50), SimTime::from_millis(250));
+        assert!((m.at(0.0) - 50_000.0).abs() < 1e-6);
+        assert!((m.at(Z_P99) - 250_000.0).abs() < 1e-6);
+        assert!((m.z_above(250_000.0) - Z_P99).abs() < 1e-12);
+    }
+
+    #[test]
+    fn instance_seconds_integrate_the_fleet() {
+        let mut f = Fleet::new(10);
+        f.scale(SimTime::from_secs(60), VersionId::Candidate, 1);
+        // 10 × 60 + 11 × 40
+        assert_eq!(f.instance_seconds(SimTime::from_secs(100)), 1040.0);
+    }
+}

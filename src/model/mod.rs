@@ -1,0 +1,475 @@
+//! The simulated world: traffic, fleet, routing, faults and what each request meets.
+//!
+//! [`World::advance`] is the hot path. It serves requests in a tight loop between control
+//! events, drawing every random number from per-concern streams in a fixed order per
+//! request, so two strategies (or a run with and without a fault) see the same traffic.
+//! Each request is judged twice on the same draws, with and without the faults, and only
+//! the difference is attributed to the faults (counterfactual attribution, DESIGN.md §3).
+
+mod fault;
+mod fleet;
+mod ledger;
+mod routing;
+mod traffic;
+mod window;
+
+pub use fault::{Fault, FaultKind, Target};
+pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
+pub use ledger::Ledger;
+pub use routing::Routing;
+pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
+pub use window::Window;
+
+use crate::engine::{Rng, RngStreams, SimTime, Stream, splitmix64};
+use crate::outcome::Recorder;
+use rand::{Rng as _, RngExt};
+use rand_distr::StandardNormal;
+
+/// Everything about the service a scenario describes, independent of the rollout strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSpec {
+    /// Incoming requests.
+    pub traffic: TrafficSpec,
+    /// Stable and candidate versions, indexed by [`VersionId::index`].
+    pub versions: [VersionSpec; 2],
+    /// Instances and their capacity.
+    pub fleet: FleetSpec,
+    /// Injected faults, at most 64.
+    pub faults: Vec<Fault>,
+    /// A response slower than this is a bad response when a fault made it so.
+    pub slo_latency: SimTime,
+}
+
+/// 2³², for turning probabilities into thresholds on 32-bit draws.
+const TWO_32: f64 = 4_294_967_296.0;
+
+fn thr32(p: f64) -> u64 {
+    (p.clamp(0.0, 1.0) * TWO_32) as u64
+}
+
+/// Which users a fault can hit: user `u` is in when `splitmix64(u ⊕ salt) < thr`.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    salt: u64,
+    thr: u64,
+    all: bool,
+}
+
+impl Scope {
+    #[inline]
+    fn hits(self, user: u64) -> bool {
+        self.all || splitmix64(user ^ self.salt) < self.thr
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum EffectKind {
+    /// Fails when the 32-bit error draw is below the threshold.
+    Error(u64),
+    /// Adds µs of latency.
+    Delay(f64),
+    /// A linear ramp of error probability and latency.
+    Ramp {
+        start_us: f64,
+        ramp_us: f64,
+        rate: f64,
+        delay_us: f64,
+    },
+    /// Corrupts a successful write when the 32-bit fault draw is below the threshold.
+    Corrupt(u64),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Effect {
+    bit: u64,
+    scope: Scope,
+    kind: EffectKind,
+}
+
+/// Load shedding of one version: thresholds on the 32-bit shed draw, with and without faults.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shedding {
+    with: u64,
+    without: u64,
+    /// Faults that cause the difference (spikes, kills).
+    causes: u64,
+}
+
+/// One arrival process and the streams its requests draw from.
+struct Source {
+    arrivals: Arrivals,
+    users: Rng,
+    routing: Rng,
+    latency: Rng,
+    errors: Rng,
+    faults: Rng,
+}
+
+impl Source {
+    fn new(
+        spec: &ServiceSpec,
+        streams: &RngStreams,
+        prefix: &str,
+        scale: f64,
+        from: SimTime,
+        to: SimTime,
+    ) -> Source {
+        let name = |s: Stream| format!("{prefix}{}", s.name());
+        Source {
+            arrivals: Arrivals::new(
+                &spec.traffic,
+                streams,
+                &name(Stream::Arrivals),
+                scale,
+                from,
+                to,
+            ),
+            users: streams.named(&name(Stream::Users)),
+            routing: streams.named(&name(Stream::Routing)),
+            latency: streams.named(&name(Stream::Latency)),
+            errors: streams.named(&name(Stream::Errors)),
+            faults: streams.named(&name(Stream::Faults)),
+        }
+    }
+}
+
+/// The random draws of one request, taken whatever happens to it.
+struct Draws {
+    user: u64,
+    route: u32,
+    write: u32,
+    z: f64,
+    error: u32,
+    shed: u32,
+    corrupt: u32,
+}
+
+/// The state of the simulated service during one run.
+pub struct World<'s> {
+    spec: &'s ServiceSpec,
+    sources: Vec<Source>,
+    users: UserPicker,
+    routing: Routing,
+    fleet: Fleet,
+    effects: [Vec<Effect>; 2],
+    shedding: [Shedding; 2],
+    scopes: Vec<Scope>,
+    error_thr: [u64; 2],
+    /// z above which a version's fault-free latency exceeds the SLO.
+    slow_z: [f64; 2],
+    write_thr: u64,
+    slo_us: f64,
+    stop_at_onset: bool,
+    /// Analysis windows per version.
+    pub windows: [Window; 2],
+    /// Records written.
+    pub ledger: Ledger,
+    /// Per-request tallies.
+    pub recorder: Recorder,
+}
+
+impl<'s> World<'s> {
+    /// The world at time 0: all traffic on the stable version, `spec.fleet.instances` of it.
+    ///
+    /// `sticky` routes by user hash; `record_latency` keeps latency histograms for analysis;
+    /// `horizon` bounds the arrival processes.
+    pub fn new(
+        spec: &'s ServiceSpec,
+        streams: &RngStreams,
+        sticky: bool,
+        record_latency: bool,
+        horizon: SimTime,
+    ) -> World<'s> {
+        let mut sources = vec![Source::new(spec, streams, "", 1.0, SimTime::ZERO, horizon)];
+        for (i, f) in spec.faults.iter().enumerate() {
+            if let FaultKind::TrafficSpike { multiplier } = f.kind {
+                let end = f.end.unwrap_or(horizon).min(horizon);
+                sources.push(Source::new(
+                    spec,
+                    streams,
+                    &format!("spike.{i}."),
+                    multiplier - 1.0,
+                    f.start,
+                    end,
+                ));
+            }
+        }
+        let scopes = spec
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Scope {
+                salt: streams.derive(&format!("fault.{i}.users")),
+                thr: (f.users.clamp(0.0, 1.0) * 18_446_744_073_709_551_616.0) as u64,
+                all: f.users >= 1.0,
+            })
+            .collect();
+        let slo_us = spec.slo_latency.micros() as f64;
+        let mut world = World {
+            spec,
+            sources,
+            users: UserPicker::new(&spec.traffic),
+            routing: Routing::new(sticky, streams.derive(Stream::Hashing.name())),
+            fleet: Fleet::new(spec.fleet.instances),
+            effects: [Vec::new(), Vec::new()],
+            shedding: [Shedding::default(); 2],
+            scopes,
+            error_thr: spec.versions.each_ref().map(|v| thr32(v.error_rate)),
+            slow_z: spec.versions.each_ref().map(|v| v.latency.z_above(slo_us)),
+            write_thr: thr32(spec.traffic.write_fraction),
+            slo_us,
+            stop_at_onset: true,
+            windows: [Window::new(record_latency), Window::new(record_latency)],
+            ledger: Ledger::default(),
+            recorder: Recorder::new(spec.traffic.users),
+        };
+        world.refresh(SimTime::ZERO);
+        world
+    }
+
+    /// Serves every request arriving in `[from, to)`.
+    ///
+    /// Returns `to`, or, the first time a request is affected by a fault, the time of that
+    /// request (the onset), so that the caller can react to it before time moves on.
+    pub fn advance(&mut self, from: SimTime, to: SimTime) -> SimTime {
+        debug_assert!(from <= to);
+        loop {
+            let Some((i, t)) = self.next_source(to) else {
+                return to;
+            };
+            let d = self.draw(i);
+            self.sources[i].arrivals.step(&self.spec.traffic);
+            self.serve(t, &d);
+            if self.stop_at_onset && self.recorder.onset.is_some() {
+                self.stop_at_onset = false;
+                return t.max(from);
+            }
+        }
+    }
+
+    /// The source with the earliest arrival before `to`.
+    #[inline]
+    fn next_source(&self, to: SimTime) -> Option<(usize, SimTime)> {
+        if self.sources.len() == 1 {
+            return self.sources[0]
+                .arrivals
+                .peek()
+                .filter(|&t| t < to)
+                .map(|t| (0, t));
+        }
+        self.sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.arrivals.peek().map(|t| (i, t)))
+            .filter(|&(_, t)| t < to)
+            .min_by_key(|&(i, t)| (t, i))
+    }
+
+    #[inline]
+    fn draw(&mut self, i: usize) -> Draws {
+        let s = &mut self.sources[i];
+        let user = self.users.pick(&mut s.users);
+        let route = s.routing.next_u64();
+        let z: f64 = s.latency.sample(StandardNormal);
+        let error = s.errors.next_u64();
+        let corrupt = s.faults.next_u32();
+        Draws {
+            user,
+            route: route as u32,
+            write: (route >> 32) as u32,
+            z,
+            error: error as u32,
+            shed: (error >> 32) as u32,
+            corrupt,
+        }
+    }
+
+    /// Judges one request with and without the faults and tallies the difference.
+    #[inline]
+    fn serve(&mut self, t: SimTime, d: &Draws) {
+        let v = self.routing.pick(d.user, d.route).index();
+        let rec = &mut self.recorder;
+        rec.active.insert(d.user);
+        rec.requests += 1;
+
+        let err = u64::from(d.error);
+        let shed = u64::from(d.shed);
+        let fail_without = err < self.error_thr[v] || shed < self.shedding[v].without;
+
+        // Faults in force for this version and user.
+        let mut fault_err_thr = 0u64;
+        let mut delay_us = 0.0f64;
+        let mut corrupt_thr = 0u64;
+        let mut applied = 0u64;
+        for e in &self.effects[v] {
+            if !e.scope.hits(d.user) {
+                continue;
+            }
+            applied |= e.bit;
+            match e.kind {
+                EffectKind::Error(thr) => fault_err_thr = fault_err_thr.max(thr),
+                EffectKind::Delay(us) => delay_us += us,
+                EffectKind::Corrupt(thr) => corrupt_thr = corrupt_thr.max(thr),
+                EffectKind::Ramp {
+                    start_us,
+                    ramp_us,
+                    rate,
+                    delay_us: full_delay,
+                } => {
+                    let level = ((t.micros() as f64 - start_us) / ramp_us).clamp(0.0, 1.0);
+                    fault_err_thr = fault_err_thr.max(thr32(rate * level));
+                    delay_us += full_delay * level;
+                }
+            }
+        }
+        let shed_by_fault = shed < self.shedding[v].with && !(shed < self.shedding[v].without);
+        if shed_by_fault {
+            applied |= self.shedding[v].causes;
+        }
+        let fail_with = fail_without || err < fault_err_thr || shed_by_fault;
+
+        let version = &self.spec.versions[v];
+        let window = &mut self.windows[v];
+        let slow_without = !fail_without && d.z > self.slow_z[v];
+        let slow_with = if delay_us > 0.0 || window.wants_latency() {
+            let latency = version.latency.at(d.z) + delay_us;
+            window.record_latency(latency);
+            !fail_with && latency > self.slo_us
+        } else {
+            !fail_with && slow_without
+        };
+        let write = u64::from(d.write) < self.write_thr && !fail_with;
+        let corrupted = write && u64::from(d.corrupt) < corrupt_thr;
+
+        window.requests += 1;
+        window.errors += u64::from(fail_with);
+        window.writes += u64::from(write);
+        window.bad_writes += u64::from(corrupted);
+        if write {
+            self.ledger.write(
+                if v == 0 {
+                    VersionId::Stable
+                } else {
+                    VersionId::Candidate
+                },
+                corrupted,
+            );
+        }
+
+        if fail_without {
+            rec.baseline_failed += 1;
+        } else if fail_with {
+            rec.failed += 1;
+        }
+        let bad_with = fail_with || slow_with || corrupted;
+        if bad_with && !(fail_without || slow_without) {
+            rec.affected.insert(d.user);
+            rec.hurt |= applied;
+            rec.onset.get_or_insert(t);
+        }
+    }
+
+    /// Re-evaluates which faults are in force and how loaded each version is at `now`.
+    /// Call after anything that changes them (a fault boundary, routing, scaling, a load tick).
+    pub fn refresh(&mut self, now: SimTime) {
+        for v in VersionId::ALL {
+            let effects = &mut self.effects[v.index()];
+            effects.clear();
+            for (i, f) in self.spec.faults.iter().enumerate() {
+                if !f.active_at(now) || !f.target.includes(v) {
+                    continue;
+                }
+                let kind = match f.kind {
+                    FaultKind::ErrorRate { rate } | FaultKind::DependencyOutage { rate } => {
+                        EffectKind::Error(thr32(rate))
+                    }
+                    FaultKind::CrashLoop => EffectKind::Error(thr32(1.0)),
+                    FaultKind::Latency { delay } => EffectKind::Delay(delay.micros() as f64),
+                    FaultKind::DataCorruption { rate } => EffectKind::Corrupt(thr32(rate)),
+                    FaultKind::MemoryLeak { rate, delay, ramp } => EffectKind::Ramp {
+                        start_us: f.start.micros() as f64,
+                        ramp_us: (ramp.micros() as f64).max(1.0),
+                        rate,
+                        delay_us: delay.micros() as f64,
+                    },
+                    FaultKind::TrafficSpike { .. } | FaultKind::InstanceKill { .. } => continue,
+                };
+                effects.push(Effect {
+                    bit: 1 << i,
+                    scope: self.scopes[i],
+                    kind,
+                });
+            }
+            self.shedding[v.index()] = self.shedding_at(now, v);
+        }
+    }
+
+    /// Load shedding of `v` at `now`: with capacity `c` and offered load `λ > c`, a share
+    /// `1 − c/λ` of requests is rejected (fail-fast shedding); admitted requests keep their
+    /// latency. Computed from the expected offered rate, with and without the faults.
+    fn shedding_at(&self, now: SimTime, v: VersionId) -> Shedding {
+        let Some(per_instance) = self.spec.fleet.capacity_rps else {
+            return Shedding::default();
+        };
+        let base = self.spec.traffic.rate_at(now) * self.routing.share(v);
+        let running = self.fleet.running(v);
+        let (mut extra, mut killed, mut causes) = (0.0, 0u32, 0u64);
+        for (i, f) in self.spec.faults.iter().enumerate() {
+            match f.kind {
+                FaultKind::TrafficSpike { multiplier } if f.active_at(now) => {
+                    extra += base * (multiplier - 1.0);
+                    causes |= 1 << i;
+                }
+                FaultKind::InstanceKill { instances }
+                    if f.target.includes(v)
+                        && now >= f.start
+                        && now < f.start.saturating_add(self.spec.fleet.startup) =>
+                {
+                    killed += instances;
+                    causes |= 1 << i;
+                }
+                _ => {}
+            }
+        }
+        let shed = |offered: f64, instances: u32| {
+            let capacity = f64::from(instances) * per_instance;
+            if offered > capacity {
+                thr32(1.0 - capacity / offered)
+            } else {
+                0
+            }
+        };
+        Shedding {
+            with: shed(base + extra, running.saturating_sub(killed)),
+            without: shed(base, running),
+            causes,
+        }
+    }
+
+    /// Routes `weight_pct` % of traffic to the candidate from `now` on.
+    pub fn set_weight(&mut self, now: SimTime, weight_pct: f64) {
+        self.routing.set_weight(now, weight_pct);
+        self.refresh(now);
+    }
+
+    /// Runs `instances` instances of `v` from `now` on.
+    pub fn scale(&mut self, now: SimTime, v: VersionId, instances: u32) {
+        self.fleet.scale(now, v, instances);
+        self.refresh(now);
+    }
+
+    /// The router, read-only.
+    pub fn routing(&self) -> &Routing {
+        &self.routing
+    }
+
+    /// The service specification this world runs.
+    pub fn spec(&self) -> &ServiceSpec {
+        self.spec
+    }
+
+    /// Instance-seconds used up to `now`.
+    pub fn instance_seconds(&mut self, now: SimTime) -> f64 {
+        self.fleet.instance_seconds(now)
+    }
+}

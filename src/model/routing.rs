@@ -1,0 +1,129 @@
+//! Which version serves a request: a weight per request, or sticky by user hash.
+
+use super::VersionId;
+use crate::engine::{SimTime, splitmix64};
+
+/// The router's state: the candidate's share of traffic and how it is applied.
+///
+/// Per-request routing sends each request to the candidate with probability `weight`.
+/// Sticky routing (session affinity) sends user `u` to the candidate when
+/// `splitmix64(u ⊕ salt) / 2⁶⁴ < weight`, so a user stays on one side and raising the weight
+/// only adds users.
+#[derive(Debug, Clone)]
+pub struct Routing {
+    sticky: bool,
+    salt: u64,
+    weight_pct: f64,
+    /// Threshold against a 32-bit per-request draw.
+    thr32: u64,
+    /// Threshold against a 64-bit user hash.
+    thr64: u64,
+    /// Since when each version has had no traffic.
+    idle_since: [Option<SimTime>; 2],
+}
+
+impl Routing {
+    /// All traffic on the stable version.
+    pub fn new(sticky: bool, salt: u64) -> Routing {
+        Routing {
+            sticky,
+            salt,
+            weight_pct: 0.0,
+            thr32: 0,
+            thr64: 0,
+            idle_since: [None, Some(SimTime::ZERO)],
+        }
+    }
+
+    /// Sends `weight_pct` % of traffic to the candidate from `now` on.
+    pub fn set_weight(&mut self, now: SimTime, weight_pct: f64) {
+        let share = (weight_pct / 100.0).clamp(0.0, 1.0);
+        self.weight_pct = share * 100.0;
+        self.thr32 = (share * 4_294_967_296.0) as u64;
+        self.thr64 = if share >= 1.0 {
+            u64::MAX
+        } else {
+            (share * 18_446_744_073_709_551_616.0) as u64
+        };
+        for (v, share_v) in [
+            (VersionId::Stable, 1.0 - share),
+            (VersionId::Candidate, share),
+        ] {
+            let idle = &mut self.idle_since[v.index()];
+            match (share_v > 0.0, *idle) {
+                (true, _) => *idle = None,
+                (false, None) => *idle = Some(now),
+                (false, Some(_)) => {}
+            }
+        }
+    }
+
+    /// The candidate's share of traffic, in percent.
+    pub fn weight_pct(&self) -> f64 {
+        self.weight_pct
+    }
+
+    /// The share of traffic `v` receives, in `[0, 1]`.
+    pub fn share(&self, v: VersionId) -> f64 {
+        match v {
+            VersionId::Candidate => self.weight_pct / 100.0,
+            VersionId::Stable => 1.0 - self.weight_pct / 100.0,
+        }
+    }
+
+    /// Since when `v` has received no traffic (`None`: it receives some now).
+    pub fn idle_since(&self, v: VersionId) -> Option<SimTime> {
+        self.idle_since[v.index()]
+    }
+
+    /// The version serving a request of `user`, given the request's 32-bit routing draw.
+    #[inline]
+    pub fn pick(&self, user: u64, draw32: u32) -> VersionId {
+        if self.thr32 == 0 && self.thr64 == 0 {
+            return VersionId::Stable;
+        }
+        let to_candidate = if self.sticky {
+            self.thr64 == u64::MAX || splitmix64(user ^ self.salt) < self.thr64
+        } else {
+            u64::from(draw32) < self.thr32
+        };
+        if to_candidate {
+            VersionId::Candidate
+        } else {
+            VersionId::Stable
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sticky_routing_only_adds_users_as_weight_grows() {
+        let mut r = Routing::new(true, 42);
+        r.set_weight(SimTime::ZERO, 10.0);
+        let at10: Vec<u64> = (0..10_000)
+            .filter(|&u| r.pick(u, 0) == VersionId::Candidate)
+            .collect();
+        r.set_weight(SimTime::ZERO, 25.0);
+        assert!(at10.iter().all(|&u| r.pick(u, 0) == VersionId::Candidate));
+        // 10 % of 10 000 users: sd = √(10 000·0.1·0.9) = 30.
+        assert!((at10.len() as f64 - 1000.0).abs() < 120.0, "{}", at10.len());
+    }
+
+    #[test]
+    fn full_and_zero_weights_are_exact() {
+        let mut r = Routing::new(false, 1);
+        assert_eq!(r.pick(5, u32::MAX), VersionId::Stable);
+        r.set_weight(SimTime::ZERO, 100.0);
+        assert_eq!(r.pick(5, u32::MAX), VersionId::Candidate);
+        assert_eq!(r.idle_since(VersionId::Stable), Some(SimTime::ZERO));
+        r.set_weight(SimTime::from_secs(9), 0.0);
+        assert_eq!(
+            r.idle_since(VersionId::Candidate),
+            Some(SimTime::from_secs(9))
+        );
+        assert_eq!(r.idle_since(VersionId::Stable), None);
+    }
+}

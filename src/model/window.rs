@@ -1,0 +1,94 @@
+//! Per-version counters over one analysis window.
+
+use hdrhistogram::Histogram;
+
+/// Longest latency a window histogram holds, µs (one hour); longer values are clamped.
+const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// What the analysis of one version sees over one window: every request, errors included.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Requests served.
+    pub requests: u64,
+    /// Requests that failed (baseline and fault-caused alike).
+    pub errors: u64,
+    /// Successful writes.
+    pub writes: u64,
+    /// Successful writes that stored a corrupted record.
+    pub bad_writes: u64,
+    /// Latency of every request, µs, with 3 significant digits (`None` when no metric needs it).
+    latency_us: Option<Histogram<u64>>,
+}
+
+impl Window {
+    /// An empty window; `with_latency` keeps a latency histogram.
+    pub fn new(with_latency: bool) -> Window {
+        Window {
+            requests: 0,
+            errors: 0,
+            writes: 0,
+            bad_writes: 0,
+            latency_us: with_latency
+                .then(|| Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid bounds")),
+        }
+    }
+
+    /// Whether latencies are being recorded.
+    #[inline]
+    pub fn wants_latency(&self) -> bool {
+        self.latency_us.is_some()
+    }
+
+    /// Records one latency in µs.
+    #[inline]
+    pub fn record_latency(&mut self, us: f64) {
+        if let Some(h) = &mut self.latency_us {
+            h.saturating_record((us as u64).max(1));
+        }
+    }
+
+    /// Errors / requests (`None` for an empty window).
+    pub fn error_rate(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)
+    }
+
+    /// Corrupted writes / writes (`None` without writes).
+    pub fn bad_write_rate(&self) -> Option<f64> {
+        (self.writes > 0).then(|| self.bad_writes as f64 / self.writes as f64)
+    }
+
+    /// Nearest-rank 99th percentile latency in ms, to the histogram's 0.1 % precision.
+    pub fn latency_p99_ms(&self) -> Option<f64> {
+        let h = self.latency_us.as_ref()?;
+        (h.len() > 0).then(|| h.value_at_quantile(0.99) as f64 / 1000.0)
+    }
+
+    /// Empties the window for the next interval.
+    pub fn reset(&mut self) {
+        self.requests = 0;
+        self.errors = 0;
+        self.writes = 0;
+        self.bad_writes = 0;
+        if let Some(h) = &mut self.latency_us {
+            h.reset();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p99_is_nearest_rank() {
+        let mut w = Window::new(true);
+        for ms in 1..=100 {
+            w.record_latency(ms as f64 * 1000.0);
+        }
+        // Nearest rank: ceil(0.99 × 100) = 99th value, 99 ms (within 0.1 %).
+        let p99 = w.latency_p99_ms().unwrap();
+        assert!((p99 - 99.0).abs() <= 0.1, "{p99}");
+        w.reset();
+        assert_eq!(w.latency_p99_ms(), None);
+    }
+}

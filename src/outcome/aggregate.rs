@@ -1,0 +1,159 @@
+//! Per-strategy statistics across replications.
+
+use super::RunOutcome;
+
+/// Mean, 95 % confidence interval of the mean, and nearest-rank percentiles of one metric
+/// over the replications where it is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stat {
+    /// Replications where the metric is defined (e.g. detected ones for TTD).
+    pub n: usize,
+    /// Arithmetic mean.
+    pub mean: f64,
+    /// Half-width of the 95 % CI of the mean: Student t(n−1) × s/√n (0 when n < 2).
+    pub ci95: f64,
+    /// Nearest-rank median.
+    pub p50: f64,
+    /// Nearest-rank 95th percentile.
+    pub p95: f64,
+}
+
+impl Stat {
+    /// The statistics of `values` (`None` when empty).
+    pub fn of(values: &[f64]) -> Option<Stat> {
+        let n = values.len();
+        if n == 0 {
+            return None;
+        }
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let ci95 = if n < 2 {
+            0.0
+        } else {
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            student_t_975(n - 1) * (var / n as f64).sqrt()
+        };
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Some(Stat {
+            n,
+            mean,
+            ci95,
+            p50: nearest_rank(&sorted, 0.50),
+            p95: nearest_rank(&sorted, 0.95),
+        })
+    }
+}
+
+/// The smallest value with at least `q` of the values at or below it.
+pub fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// The 97.5 % quantile of Student's t with `df` degrees of freedom: exact table up to 30,
+/// then the Cornish–Fisher expansion (error < 1e-4).
+pub fn student_t_975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    if (1..=30).contains(&df) {
+        return TABLE[df - 1];
+    }
+    let z = 1.959_963_985_f64;
+    let d = df.max(1) as f64;
+    z + (z.powi(3) + z) / (4.0 * d)
+        + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * d * d)
+        + (3.0 * z.powi(7) + 19.0 * z.powi(5) + 17.0 * z.powi(3) - 15.0 * z) / (384.0 * d.powi(3))
+}
+
+/// One strategy of one scenario, across its replications.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategySummary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Strategy name.
+    pub strategy: String,
+    /// Replications run.
+    pub replications: usize,
+    /// Replications where some request was affected by a fault.
+    pub with_onset: usize,
+    /// Share of replications with an onset in which the fault was detected at or after onset.
+    pub detection_probability: Option<f64>,
+    /// Share of replications that rolled back.
+    pub rollback_rate: f64,
+    /// Share of replications with a false rollback.
+    pub false_rollback_rate: f64,
+    /// Share of replications whose rollout completed.
+    pub promotion_rate: f64,
+    /// Time to detect, seconds.
+    pub ttd_s: Option<Stat>,
+    /// Time to recover, seconds (its mean is the MTTR).
+    pub ttr_s: Option<Stat>,
+    /// Affected users / active users.
+    pub affected_share: Option<Stat>,
+    /// Fault-caused failed requests.
+    pub failed_requests: Option<Stat>,
+    /// Inconsistent records at the end.
+    pub inconsistent_records: Option<Stat>,
+    /// Time to full promotion, seconds, over completed rollouts.
+    pub rollout_s: Option<Stat>,
+    /// Instance-seconds.
+    pub instance_seconds: Option<Stat>,
+}
+
+/// Summarizes the runs of one strategy (all rows must share scenario and strategy).
+pub fn summarize(runs: &[RunOutcome]) -> StrategySummary {
+    let rate = |f: &dyn Fn(&RunOutcome) -> bool| {
+        if runs.is_empty() {
+            0.0
+        } else {
+            runs.iter().filter(|r| f(r)).count() as f64 / runs.len() as f64
+        }
+    };
+    let stat = |f: &dyn Fn(&RunOutcome) -> Option<f64>| {
+        Stat::of(&runs.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    let with_onset = runs.iter().filter(|r| r.onset.is_some()).count();
+    let detected = runs.iter().filter(|r| r.ttd().is_some()).count();
+    StrategySummary {
+        scenario: runs.first().map(|r| r.scenario.clone()).unwrap_or_default(),
+        strategy: runs.first().map(|r| r.strategy.clone()).unwrap_or_default(),
+        replications: runs.len(),
+        with_onset,
+        detection_probability: (with_onset > 0).then(|| detected as f64 / with_onset as f64),
+        rollback_rate: rate(&|r| r.rolled_back),
+        false_rollback_rate: rate(&|r| r.false_rollback),
+        promotion_rate: rate(&|r| r.rollout.is_some()),
+        ttd_s: stat(&|r| r.ttd().map(|t| t.as_secs_f64())),
+        ttr_s: stat(&|r| r.ttr().map(|t| t.as_secs_f64())),
+        affected_share: stat(&|r| Some(r.affected_share())),
+        failed_requests: stat(&|r| Some(r.failed_requests as f64)),
+        inconsistent_records: stat(&|r| Some(r.inconsistent_records as f64)),
+        rollout_s: stat(&|r| r.rollout.map(|t| t.as_secs_f64())),
+        instance_seconds: stat(&|r| Some(r.instance_seconds)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_of_known_values() {
+        let s = Stat::of(&[1.0, 2.0, 3.0, 4.0, 5.0]).unwrap();
+        assert_eq!((s.n, s.mean, s.p50, s.p95), (5, 3.0, 3.0, 5.0));
+        // s = √2.5, t(4) = 2.776: 2.776 × √2.5 / √5 = 1.96292…
+        assert!((s.ci95 - 2.776 * (0.5f64).sqrt()).abs() < 1e-12);
+        assert_eq!(Stat::of(&[]), None);
+        assert_eq!(Stat::of(&[7.0]).unwrap().ci95, 0.0);
+    }
+
+    #[test]
+    fn t_quantile_is_continuous_past_the_table() {
+        assert!((student_t_975(31) - 2.0395).abs() < 1e-3);
+        assert!((student_t_975(120) - 1.9799).abs() < 1e-3);
+        assert!((student_t_975(100_000) - 1.96).abs() < 1e-3);
+    }
+}

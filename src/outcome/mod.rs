@@ -1,0 +1,163 @@
+//! What one run measured: timestamps, users, requests, records. Counted, never estimated.
+
+mod aggregate;
+
+pub use aggregate::{Stat, StrategySummary, summarize};
+
+use crate::engine::SimTime;
+
+/// A set of user ids, one bit each: exact distinct-user counts at 1 bit per user.
+#[derive(Debug, Clone)]
+pub struct UserSet(Vec<u64>);
+
+impl UserSet {
+    /// An empty set for ids `0..users`.
+    pub fn new(users: u64) -> UserSet {
+        UserSet(vec![0; users.div_ceil(64) as usize])
+    }
+
+    /// Adds `user`.
+    #[inline]
+    pub fn insert(&mut self, user: u64) {
+        self.0[(user >> 6) as usize] |= 1 << (user & 63);
+    }
+
+    /// Number of users in the set.
+    pub fn len(&self) -> u64 {
+        self.0.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+}
+
+/// The per-request tallies of one run, written by the model as requests are served.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    /// Users who sent at least one request.
+    pub active: UserSet,
+    /// Users who got at least one fault-affected response.
+    pub affected: UserSet,
+    /// Requests served.
+    pub requests: u64,
+    /// Requests that failed because of a fault (would have succeeded without it).
+    pub failed: u64,
+    /// Requests that failed without any fault's help.
+    pub baseline_failed: u64,
+    /// Time of the first fault-affected request.
+    pub onset: Option<SimTime>,
+    /// Bit `i` set when fault `i` affected at least one request.
+    pub hurt: u64,
+}
+
+impl Recorder {
+    /// Tallies for a population of `users`.
+    pub fn new(users: u64) -> Recorder {
+        Recorder {
+            active: UserSet::new(users),
+            affected: UserSet::new(users),
+            requests: 0,
+            failed: 0,
+            baseline_failed: 0,
+            onset: None,
+            hurt: 0,
+        }
+    }
+}
+
+/// Which detector declared the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detector {
+    /// Metric analysis reached its failed-check threshold.
+    Analysis,
+    /// A human noticed (alert → page → acknowledge → diagnose).
+    Manual,
+}
+
+impl Detector {
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Detector::Analysis => "analysis",
+            Detector::Manual => "manual",
+        }
+    }
+}
+
+/// One run: one strategy, one replication. Field meanings are those of DESIGN.md §3.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// Scenario name.
+    pub scenario: String,
+    /// Strategy name.
+    pub strategy: String,
+    /// Replication index, from 0.
+    pub replication: u32,
+    /// Scenario seed; with `replication` it reproduces the run.
+    pub seed: u64,
+    /// First fault-affected request.
+    pub onset: Option<SimTime>,
+    /// First failure declaration (automatic or manual), even a false alarm.
+    pub detected: Option<SimTime>,
+    /// Which detector declared it.
+    pub detected_by: Option<Detector>,
+    /// Rollback decision (equal to `detected` here: detection is the decision).
+    pub rollback: Option<SimTime>,
+    /// Structural recovery plus verification, when within the horizon.
+    pub recovered: Option<SimTime>,
+    /// Distinct users with at least one fault-affected response.
+    pub affected_users: u64,
+    /// Distinct users with at least one request.
+    pub active_users: u64,
+    /// Fault-caused failed requests.
+    pub failed_requests: u64,
+    /// Failed requests that would have failed without any fault.
+    pub baseline_failed_requests: u64,
+    /// Records inconsistent at the end of the run.
+    pub inconsistent_records: u64,
+    /// Whether a rollback happened.
+    pub rolled_back: bool,
+    /// A rollback with no fault of the candidate active, or before any request was affected.
+    pub false_rollback: bool,
+    /// Time to full promotion, when the rollout completed.
+    pub rollout: Option<SimTime>,
+    /// Instance-seconds used over the horizon.
+    pub instance_seconds: f64,
+    /// Requests simulated.
+    pub requests: u64,
+    /// Analysis checks run, failed and inconclusive.
+    pub checks: u32,
+    /// Checks that failed.
+    pub failed_checks: u32,
+    /// Checks with too few requests to judge (or no data, under `on_no_data = "inconclusive"`).
+    pub inconclusive_checks: u32,
+}
+
+impl RunOutcome {
+    /// Time to detect: detection minus onset, when the detection came at or after onset.
+    pub fn ttd(&self) -> Option<SimTime> {
+        match (self.onset, self.detected) {
+            (Some(o), Some(d)) if d >= o => Some(d - o),
+            _ => None,
+        }
+    }
+
+    /// Time to recover: recovery minus onset.
+    pub fn ttr(&self) -> Option<SimTime> {
+        match (self.onset, self.recovered) {
+            (Some(o), Some(r)) => Some(r.saturating_sub(o)),
+            _ => None,
+        }
+    }
+
+    /// Affected users over active users (0 with no active user).
+    pub fn affected_share(&self) -> f64 {
+        if self.active_users == 0 {
+            0.0
+        } else {
+            self.affected_users as f64 / self.active_users as f64
+        }
+    }
+}

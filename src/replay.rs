@@ -1,0 +1,307 @@
+//! One run: a scenario's world, one strategy and the detectors, wired to the engine.
+//!
+//! This is the only place that knows all the parts. It turns strategy actions into world
+//! changes, analysis ticks into verdicts, detections into rollback decisions, and at the end
+//! reads the measurements into a [`RunOutcome`].
+
+use crate::detect::{Analysis, Verdict};
+use crate::engine::{
+    self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime, Stream,
+};
+use crate::model::{FaultKind, Target, VersionId, World};
+use crate::outcome::{Detector, RunOutcome};
+use crate::scenario::Scenario;
+use crate::strategy::{Action, Observation, Strategy};
+
+/// World changes (fault boundaries, load re-evaluation) come first at an instant…
+const WORLD: Phase = 0;
+/// …then observations (checks, human detection)…
+const OBSERVE: Phase = 1;
+/// …then strategy decisions: a check and a step change at the same instant, the check first.
+const DECIDE: Phase = 2;
+
+/// Period of load re-evaluation when the offered rate varies continuously (diurnal traffic).
+const LOAD_TICK: SimTime = SimTime::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    Start,
+    /// A fault or burst boundary, or a periodic load tick (`true`): re-evaluate the world.
+    Refresh {
+        periodic: bool,
+    },
+    /// An analysis check of generation `gen` (stale generations are ignored).
+    Check {
+        generation: u64,
+    },
+    ManualDetection,
+    /// The strategy's timer of generation `gen`.
+    Timer {
+        generation: u64,
+    },
+}
+
+struct Replay<'s> {
+    scenario: &'s Scenario,
+    world: World<'s>,
+    strategy: Box<dyn Strategy>,
+    analysis: Option<Analysis>,
+    analysis_generation: u64,
+    analysing: bool,
+    timer_generation: u64,
+    armed: Option<SimTime>,
+    manual_delay: Option<SimTime>,
+    onset_seen: bool,
+    actions: Vec<Action>,
+    detected: Option<(SimTime, Detector)>,
+    false_rollback: bool,
+    rollout: Option<SimTime>,
+}
+
+/// Runs strategy `strategy` of `scenario` for replication `replication`.
+pub fn replay(
+    scenario: &Scenario,
+    strategy: usize,
+    replication: u32,
+) -> Result<RunOutcome, EngineError> {
+    let spec = &scenario.strategies[strategy];
+    let streams = RngStreams::new(scenario.seed, u64::from(replication));
+    let record_latency = spec.analysis.as_ref().is_some_and(|a| a.needs_latency());
+    let world = World::new(
+        &scenario.service,
+        &streams,
+        spec.sticky(),
+        record_latency,
+        scenario.horizon,
+    );
+    // Drawn whatever the strategy, so every strategy of a replication meets the same human.
+    let manual_delay = scenario
+        .manual
+        .as_ref()
+        .map(|m| m.draw(&mut streams.stream(Stream::Manual)));
+    let mut run = Replay {
+        scenario,
+        world,
+        strategy: spec.build(&scenario.service.fleet, &scenario.response),
+        analysis: spec.analysis.clone().map(Analysis::new),
+        analysis_generation: 0,
+        analysing: false,
+        timer_generation: 0,
+        armed: None,
+        manual_delay,
+        onset_seen: false,
+        actions: Vec::new(),
+        detected: None,
+        false_rollback: false,
+        rollout: None,
+    };
+
+    let mut sched = Scheduler::default();
+    sched.at(SimTime::ZERO, DECIDE, Event::Start);
+    let service = &scenario.service;
+    let boundaries = service
+        .faults
+        .iter()
+        .flat_map(|f| f.boundaries(service.fleet.startup))
+        .chain(service.traffic.boundaries());
+    for t in boundaries.filter(|&t| t > SimTime::ZERO && t < scenario.horizon) {
+        sched.at(t, WORLD, Event::Refresh { periodic: false });
+    }
+    if service.fleet.capacity_rps.is_some() && service.traffic.diurnal.is_some() {
+        sched.at(LOAD_TICK, WORLD, Event::Refresh { periodic: true });
+    }
+    let limits = Limits {
+        horizon: scenario.horizon,
+        max_events: scenario.max_events,
+    };
+    engine::run(&mut run, sched, limits)?;
+    Ok(run.finish(strategy, replication))
+}
+
+impl Process for Replay<'_> {
+    type Event = Event;
+
+    fn advance(&mut self, from: SimTime, to: SimTime, sched: &mut Scheduler<Event>) -> SimTime {
+        let reached = self.world.advance(from, to);
+        if let (false, Some(onset)) = (self.onset_seen, self.world.recorder.onset) {
+            self.onset_seen = true;
+            if let Some(delay) = self.manual_delay {
+                sched.at(onset.saturating_add(delay), OBSERVE, Event::ManualDetection);
+            }
+        }
+        reached
+    }
+
+    fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+        match event {
+            Event::Start => self.tell(now, Observation::Start, sched),
+            Event::Refresh { periodic } => {
+                self.world.refresh(now);
+                if periodic {
+                    sched.at(now.saturating_add(LOAD_TICK), WORLD, event);
+                }
+            }
+            Event::Check { generation }
+                if self.analysing && generation == self.analysis_generation =>
+            {
+                self.check(now, sched)
+            }
+            Event::ManualDetection => self.declare(now, Detector::Manual, sched),
+            Event::Timer { generation } if generation == self.timer_generation => {
+                self.armed = None;
+                self.tell(now, Observation::Timer, sched);
+            }
+            Event::Check { .. } | Event::Timer { .. } => {}
+        }
+    }
+}
+
+impl Replay<'_> {
+    fn check(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some(analysis) = self.analysis.as_mut() else {
+            return;
+        };
+        let window = &mut self.world.windows[VersionId::Candidate.index()];
+        let verdict = analysis.check(window);
+        window.reset();
+        let tripped = analysis.tripped();
+        let interval = analysis.spec().interval;
+        self.tell(now, Observation::Check(verdict), sched);
+        if tripped && verdict == Verdict::Fail {
+            self.declare(now, Detector::Analysis, sched);
+        } else if self.analysing {
+            sched.at(
+                now.saturating_add(interval),
+                OBSERVE,
+                Event::Check {
+                    generation: self.analysis_generation,
+                },
+            );
+        }
+    }
+
+    /// A detector declares failure: the first declaration is the rollback decision.
+    fn declare(&mut self, now: SimTime, by: Detector, sched: &mut Scheduler<Event>) {
+        if self.detected.is_some() {
+            return;
+        }
+        self.detected = Some((now, by));
+        let hurt_before = self.world.recorder.onset.is_some_and(|o| o <= now);
+        let candidate_fault_active = self
+            .scenario
+            .service
+            .faults
+            .iter()
+            .any(|f| f.is_candidates() && f.active_at(now));
+        self.false_rollback = !(hurt_before && candidate_fault_active);
+        self.tell(now, Observation::Abort, sched);
+    }
+
+    fn tell(&mut self, now: SimTime, obs: Observation, sched: &mut Scheduler<Event>) {
+        let mut actions = std::mem::take(&mut self.actions);
+        self.strategy.on_event(now, obs, &mut actions);
+        for action in actions.drain(..) {
+            self.apply(now, action, sched);
+        }
+        self.actions = actions;
+        let next = self.strategy.next_timer();
+        if next != self.armed {
+            self.timer_generation += 1;
+            self.armed = next;
+            if let Some(t) = next {
+                let generation = self.timer_generation;
+                sched.at(t.max(now), DECIDE, Event::Timer { generation });
+            }
+        }
+    }
+
+    fn apply(&mut self, now: SimTime, action: Action, sched: &mut Scheduler<Event>) {
+        match action {
+            Action::SetWeight(w) => self.world.set_weight(now, w),
+            Action::Scale(v, n) => self.world.scale(now, v, n),
+            Action::StartAnalysis => {
+                self.analysis_generation += 1;
+                if let Some(a) = &self.analysis {
+                    self.analysing = true;
+                    self.world.windows[VersionId::Candidate.index()].reset();
+                    let generation = self.analysis_generation;
+                    sched.at(
+                        now.saturating_add(a.spec().interval),
+                        OBSERVE,
+                        Event::Check { generation },
+                    );
+                }
+            }
+            Action::StopAnalysis => {
+                self.analysing = false;
+                self.analysis_generation += 1;
+            }
+            Action::Promoted => self.rollout = Some(now),
+            Action::RolledBack => {}
+        }
+    }
+
+    /// Structural recovery: the first moment after which no fault that hurt anyone can hurt
+    /// again (it has ended, or its version gets no traffic for the rest of the run).
+    fn recovered(&self) -> Option<SimTime> {
+        let service = &self.scenario.service;
+        let routing = self.world.routing();
+        let mut safe_from = self.world.recorder.onset?;
+        for (i, f) in service.faults.iter().enumerate() {
+            if self.world.recorder.hurt & (1 << i) == 0 {
+                continue;
+            }
+            let ends = match f.kind {
+                FaultKind::InstanceKill { .. } => {
+                    Some(f.start.saturating_add(service.fleet.startup))
+                }
+                _ => f.end,
+            };
+            let starved = match f.target {
+                Target::Version(v) => routing.idle_since(v),
+                Target::All => None,
+            };
+            let harmless = match (ends, starved) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b)?,
+            };
+            safe_from = safe_from.max(harmless);
+        }
+        let recovered = safe_from.saturating_add(self.scenario.response.verify);
+        (recovered <= self.scenario.horizon).then_some(recovered)
+    }
+
+    fn finish(mut self, strategy: usize, replication: u32) -> RunOutcome {
+        let recovered = self.recovered();
+        let horizon = self.scenario.horizon;
+        let rec = &self.world.recorder;
+        let (checks, failed_checks, inconclusive_checks) = self
+            .analysis
+            .as_ref()
+            .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive));
+        RunOutcome {
+            scenario: self.scenario.name.clone(),
+            strategy: self.scenario.strategies[strategy].name.clone(),
+            replication,
+            seed: self.scenario.seed,
+            onset: rec.onset,
+            detected: self.detected.map(|(t, _)| t),
+            detected_by: self.detected.map(|(_, by)| by),
+            rollback: self.detected.map(|(t, _)| t),
+            recovered,
+            affected_users: rec.affected.len(),
+            active_users: rec.active.len(),
+            failed_requests: rec.failed,
+            baseline_failed_requests: rec.baseline_failed,
+            inconsistent_records: self.world.ledger.inconsistent(),
+            rolled_back: self.detected.is_some(),
+            false_rollback: self.detected.is_some() && self.false_rollback,
+            rollout: self.rollout,
+            requests: rec.requests,
+            checks,
+            failed_checks,
+            inconclusive_checks,
+            instance_seconds: self.world.instance_seconds(horizon),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Scenario errors: each names the file, the field path, the bad value and what is allowed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A scenario file that cannot be used. Always the user's to fix, never fatal to the program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file, as given.
+    pub file: PathBuf,
+    /// 1-based line and column, when known.
+    pub location: Option<(usize, usize)>,
+    /// Dotted field path (`strategies[1].kind`); empty for the file as a whole.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl ScenarioError {
+    /// An error about `field` of `file`.
+    pub fn new(file: &Path, field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            file: file.to_path_buf(),
+            location: None,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, col)) = self.location {
+            write!(f, ":{line}:{col}")?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// The closest of `candidates` to `input`, if close enough to be a typo.
+pub fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(input, c), c))
+        .filter(|&(d, c)| d > 0 && d <= (c.len() / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+/// `"; expected one of a, b, c (did you mean "b"?)"`.
+pub fn expected_one_of<'a>(input: &str, allowed: &[&'a str]) -> String {
+    let mut s = format!("expected one of {}", allowed.join(", "));
+    if let Some(m) = suggest(input, allowed.iter().copied()) {
+        s.push_str(&format!(" (did you mean \"{m}\"?)"));
+    }
+    s
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let kinds = ["canary", "blue_green", "feature_flag", "rolling"];
+        assert_eq!(suggest("canery", kinds), Some("canary"));
+        assert_eq!(suggest("blue-green", kinds), Some("blue_green"));
+        assert_eq!(suggest("xyz", kinds), None);
+    }
+
+    #[test]
+    fn displays_file_location_field_and_message() {
+        let mut e = ScenarioError::new(Path::new("s.toml"), "traffic.rate", "must be > 0");
+        assert_eq!(e.to_string(), "s.toml: traffic.rate: must be > 0");
+        e.location = Some((3, 8));
+        assert_eq!(e.to_string(), "s.toml:3:8: traffic.rate: must be > 0");
+    }
+}

@@ -1,0 +1,132 @@
+//! Scenario files: TOML in, a validated [`Scenario`] out.
+//!
+//! Parsing has two stages. [`raw`] mirrors the file with serde (unknown fields are errors);
+//! [`resolve`](mod@resolve) applies defaults, resolves every name and checks every rule, so
+//! that a run never starts on a scenario that cannot be simulated.
+//!
+//! ```
+//! let text = r#"
+//! name = "tiny"
+//! horizon = "10m"
+//! [traffic]
+//! rate = 10.0
+//! users = 100
+//! [versions.old]
+//! [versions.new]
+//! [[strategies]]
+//! name = "canary"
+//! kind = "canary"
+//! steps = [{ weight = 10, pause = "1m" }, { weight = 100 }]
+//! "#;
+//! let s = rehearsal::scenario::parse(text, std::path::Path::new("tiny.toml")).unwrap();
+//! assert_eq!(s.replications, 20);
+//!
+//! let bad = text.replace("kind = \"canary\"", "kind = \"canery\"");
+//! let e = rehearsal::scenario::parse(&bad, std::path::Path::new("tiny.toml")).unwrap_err();
+//! assert_eq!(e.field, "strategies[0].kind");
+//! assert!(e.message.contains("did you mean \"canary\"?"));
+//! ```
+
+mod error;
+mod raw;
+mod resolve;
+
+pub use error::ScenarioError;
+pub use resolve::{defaults, limits};
+
+use crate::detect::ManualSpec;
+use crate::engine::SimTime;
+use crate::model::ServiceSpec;
+use crate::strategy::{ResponseSpec, StrategySpec};
+use std::path::{Path, PathBuf};
+
+/// A validated scenario: everything a run needs, nothing left to resolve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Name; reports land in `reports/<name>/`.
+    pub name: String,
+    /// What the drill is about.
+    pub description: String,
+    /// Each run simulates `[0, horizon)`.
+    pub horizon: SimTime,
+    /// Master seed; replication `i` derives its streams from `(seed, i)`.
+    pub seed: u64,
+    /// Runs per strategy.
+    pub replications: u32,
+    /// The service, its traffic and faults.
+    pub service: ServiceSpec,
+    /// Human detection, if any.
+    pub manual: Option<ManualSpec>,
+    /// What happens after the rollback decision.
+    pub response: ResponseSpec,
+    /// The strategies to replay, in file order.
+    pub strategies: Vec<StrategySpec>,
+    /// Control events one run may handle.
+    pub max_events: u64,
+}
+
+/// Parses and validates scenario `text`; `file` names it in errors.
+pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    let de = toml::de::Deserializer::parse(text).map_err(|e| toml_error(&e, "", text, file))?;
+    let raw: raw::RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        toml_error(
+            e.inner(),
+            if field == "." { "" } else { &field },
+            text,
+            file,
+        )
+    })?;
+    resolve::resolve(raw, file)
+}
+
+/// Reads, parses and validates the scenario file at `path`.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ScenarioError::new(path, "", format!("cannot read the file: {e}")))?;
+    parse(&text, path)
+}
+
+/// The scenario files directly under `dir`, sorted by name.
+pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| ScenarioError::new(dir, "", format!("cannot read the folder: {e}")))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ScenarioError::new(
+            dir,
+            "",
+            "no scenario (*.toml) in this folder",
+        ));
+    }
+    Ok(files)
+}
+
+fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> ScenarioError {
+    let mut err = ScenarioError::new(file, field, e.message().trim().to_string());
+    if let Some(span) = e.span() {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        err.location = Some((line, col));
+    }
+    // Unknown keys: name the key in the path and suggest the closest allowed one.
+    if let Some(rest) = err.message.strip_prefix("unknown field `") {
+        let (key, allowed) = rest.split_once('`').unwrap_or((rest, ""));
+        let allowed: Vec<&str> = allowed.split('`').skip(1).step_by(2).collect();
+        err.field = if err.field.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", err.field)
+        };
+        err.message = format!(
+            "unknown field \"{key}\"; {}",
+            error::expected_one_of(key, &allowed)
+        );
+    }
+    err
+}

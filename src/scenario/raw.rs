@@ -1,0 +1,157 @@
+//! The scenario file as written: serde structs that mirror the TOML one to one.
+//!
+//! Nothing here is interpreted. Durations stay strings and names stay unresolved until
+//! [`super::resolve`] turns them into domain types, so that each error can name its field.
+//! Every struct denies unknown fields: a typo is an error, never a silently ignored key.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub horizon: String,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    pub slo_latency: Option<String>,
+    pub stable: Option<String>,
+    pub candidate: Option<String>,
+    pub traffic: RawTraffic,
+    pub versions: BTreeMap<String, RawVersion>,
+    pub fleet: Option<RawFleet>,
+    #[serde(default)]
+    pub faults: Vec<RawFault>,
+    pub analysis: Option<RawAnalysis>,
+    pub manual: Option<RawManual>,
+    pub response: Option<RawResponse>,
+    #[serde(default)]
+    pub strategies: Vec<RawStrategy>,
+    pub limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTraffic {
+    pub rate: f64,
+    pub users: u64,
+    pub write_fraction: Option<f64>,
+    pub user_skew: Option<f64>,
+    pub diurnal: Option<RawDiurnal>,
+    #[serde(default)]
+    pub bursts: Vec<RawBurst>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDiurnal {
+    pub amplitude: f64,
+    pub period: Option<String>,
+    pub peak: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBurst {
+    pub at: String,
+    pub duration: String,
+    pub multiplier: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVersion {
+    pub error_rate: Option<f64>,
+    pub latency: Option<RawLatency>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLatency {
+    pub median: String,
+    pub p99: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFleet {
+    pub instances: Option<u32>,
+    pub capacity_rps: Option<f64>,
+    pub startup: Option<String>,
+}
+
+/// One fault. The parameters are plain optional fields (not an internally tagged enum) so
+/// that errors point at the bad key; which ones a kind takes is checked when resolving.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFault {
+    pub kind: String,
+    pub target: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub rate: Option<f64>,
+    pub delay: Option<String>,
+    pub ramp: Option<String>,
+    pub multiplier: Option<f64>,
+    pub instances: Option<u32>,
+    pub users: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAnalysis {
+    pub interval: Option<String>,
+    pub threshold: Option<u32>,
+    pub min_requests: Option<u64>,
+    pub on_no_data: Option<String>,
+    #[serde(default)]
+    pub metrics: Vec<RawMetric>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMetric {
+    pub name: String,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawManual {
+    pub median: String,
+    pub sigma: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawResponse {
+    pub rollback_delay: Option<String>,
+    pub verify: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStrategy {
+    pub name: String,
+    pub kind: String,
+    pub sticky: Option<bool>,
+    #[serde(default)]
+    pub steps: Vec<RawStep>,
+    pub analysis: Option<RawAnalysis>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    pub weight: f64,
+    pub pause: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLimits {
+    pub max_events: Option<u64>,
+}

@@ -1,0 +1,875 @@
+//! Raw → domain: resolve names, apply defaults, check every rule before the first event.
+
+use super::Scenario;
+use super::error::{ScenarioError, expected_one_of};
+use super::raw::{RawAnalysis, RawFault, RawScenario, RawStrategy, RawTraffic};
+use crate::detect::{AnalysisSpec, ManualSpec, Metric, MetricRule, NoData};
+use crate::engine::SimTime;
+use crate::model::{
+    Burst, Diurnal, Fault, FaultKind, FleetSpec, LatencyModel, ServiceSpec, Target, TrafficSpec,
+    VersionId, VersionSpec,
+};
+use crate::strategy::{CanarySpec, ResponseSpec, Step, StrategyKind, StrategySpec};
+use std::path::Path;
+
+/// Defaults, each with its source (README "Scenario reference" repeats them).
+pub mod defaults {
+    /// Replications per strategy (the issue's example scenario).
+    pub const REPLICATIONS: u32 = 20;
+    /// Scenario seed.
+    pub const SEED: u64 = 1;
+    /// Slower responses are bad when a fault made them so (the issue's example).
+    pub const SLO_LATENCY: &str = "1s";
+    /// Version names of the two roles.
+    pub const STABLE: &str = "old";
+    /// Version names of the two roles.
+    pub const CANDIDATE: &str = "new";
+    /// Baseline latency (the issue's example).
+    pub const LATENCY_MEDIAN: &str = "50ms";
+    /// Baseline latency (the issue's example).
+    pub const LATENCY_P99: &str = "250ms";
+    /// Fleet size.
+    pub const INSTANCES: u32 = 10;
+    /// Instance start-up (the issue's example).
+    pub const STARTUP: &str = "30s";
+    /// Flagger's `interval` default (`pkg/apis/flagger/v1beta1/canary.go`).
+    pub const INTERVAL: &str = "60s";
+    /// Flagger's `threshold` default when unset (`canary.go`).
+    pub const THRESHOLD: u32 = 1;
+    /// Any non-empty window is judged (Flagger and Argo have no minimum).
+    pub const MIN_REQUESTS: u64 = 1;
+    /// Flagger's built-in request-success-rate ≥ 99 %.
+    pub const MAX_ERROR_RATE: f64 = 0.01;
+    /// Flagger's built-in request-duration P99 ≤ 500 ms.
+    pub const MAX_LATENCY_P99_MS: f64 = 500.0;
+    /// Spread of human detection delays.
+    pub const MANUAL_SIGMA: f64 = 0.8;
+    /// Diurnal cycle.
+    pub const DIURNAL_PERIOD: &str = "24h";
+    /// Control events one run may handle.
+    pub const MAX_EVENTS: u64 = 1_000_000;
+}
+
+/// Hard limits that keep every run finite and in memory.
+pub mod limits {
+    /// Longest horizon: 30 days.
+    pub const MAX_HORIZON_S: u64 = 30 * 86_400;
+    /// Largest user population (two bitsets of 12.5 MB per run).
+    pub const MAX_USERS: u64 = 100_000_000;
+    /// Most requests expected per replication (about a minute of simulation).
+    pub const MAX_REQUESTS: f64 = 2e9;
+    /// Most replications.
+    pub const MAX_REPLICATIONS: u32 = 100_000;
+    /// Most faults (a 64-bit mask tracks which ones hurt).
+    pub const MAX_FAULTS: usize = 64;
+}
+
+const FAULT_KINDS: [&str; 8] = [
+    "error_rate",
+    "latency",
+    "crash_loop",
+    "memory_leak",
+    "data_corruption",
+    "dependency_outage",
+    "traffic_spike",
+    "instance_kill",
+];
+
+type Result<T> = std::result::Result<T, ScenarioError>;
+
+struct Resolver<'f> {
+    file: &'f Path,
+}
+
+impl Resolver<'_> {
+    fn err<T>(&self, field: impl Into<String>, message: impl Into<String>) -> Result<T> {
+        Err(ScenarioError::new(self.file, field, message))
+    }
+
+    fn duration(&self, field: &str, text: &str) -> Result<SimTime> {
+        SimTime::parse(text).or_else(|e| {
+            self.err(
+                field,
+                format!("invalid duration \"{text}\" ({e}); expected a duration such as \"30s\", \"5m\", \"1h 30m\", \"250ms\""),
+            )
+        })
+    }
+
+    fn opt_duration(&self, field: &str, text: Option<&String>, default: &str) -> Result<SimTime> {
+        self.duration(field, text.map_or(default, String::as_str))
+    }
+
+    fn positive_duration(&self, field: &str, text: &str) -> Result<SimTime> {
+        let d = self.duration(field, text)?;
+        if d == SimTime::ZERO {
+            return self.err(field, format!("\"{text}\" must be longer than 0"));
+        }
+        Ok(d)
+    }
+
+    fn probability(&self, field: &str, x: f64) -> Result<f64> {
+        if !(0.0..=1.0).contains(&x) {
+            return self.err(
+                field,
+                format!("{x} is not a probability; expected a number from 0 to 1"),
+            );
+        }
+        Ok(x)
+    }
+
+    fn positive(&self, field: &str, x: f64) -> Result<f64> {
+        if !(x.is_finite() && x > 0.0) {
+            return self.err(
+                field,
+                format!("{x} is not allowed; expected a finite number > 0"),
+            );
+        }
+        Ok(x)
+    }
+}
+
+/// Resolves a parsed file into a [`Scenario`], or the first error found.
+pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
+    let r = Resolver { file };
+    if raw.name.is_empty()
+        || !raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        || raw.name.starts_with('.')
+    {
+        return r.err(
+            "name",
+            format!(
+                "\"{}\" is not a usable name; expected letters, digits, '-', '_' or '.' (it names the report folder)",
+                raw.name
+            ),
+        );
+    }
+    let horizon = r.positive_duration("horizon", &raw.horizon)?;
+    if horizon > SimTime::from_secs(limits::MAX_HORIZON_S) {
+        return r.err(
+            "horizon",
+            format!("\"{}\" is longer than the limit of 30 days", raw.horizon),
+        );
+    }
+    let replications = raw.replications.unwrap_or(defaults::REPLICATIONS);
+    if replications == 0 || replications > limits::MAX_REPLICATIONS {
+        return r.err(
+            "replications",
+            format!(
+                "{replications} is not allowed; expected 1 to {}",
+                limits::MAX_REPLICATIONS
+            ),
+        );
+    }
+    let slo_latency = match &raw.slo_latency {
+        Some(s) => r.positive_duration("slo_latency", s)?,
+        None => r.duration("slo_latency", defaults::SLO_LATENCY)?,
+    };
+
+    let traffic = resolve_traffic(&r, &raw.traffic, horizon)?;
+    let versions = resolve_versions(&r, &raw)?;
+    let names = [versions[0].name.clone(), versions[1].name.clone()];
+    let fleet = match &raw.fleet {
+        None => FleetSpec {
+            instances: defaults::INSTANCES,
+            capacity_rps: None,
+            startup: r.duration("fleet.startup", defaults::STARTUP)?,
+        },
+        Some(f) => FleetSpec {
+            instances: match f.instances.unwrap_or(defaults::INSTANCES) {
+                n @ 1..=100_000 => n,
+                n => {
+                    return r.err(
+                        "fleet.instances",
+                        format!("{n} is not allowed; expected 1 to 100000"),
+                    );
+                }
+            },
+            capacity_rps: f
+                .capacity_rps
+                .map(|c| r.positive("fleet.capacity_rps", c))
+                .transpose()?,
+            startup: r.opt_duration("fleet.startup", f.startup.as_ref(), defaults::STARTUP)?,
+        },
+    };
+    if raw.faults.len() > limits::MAX_FAULTS {
+        return r.err(
+            "faults",
+            format!(
+                "{} faults; at most {} are allowed",
+                raw.faults.len(),
+                limits::MAX_FAULTS
+            ),
+        );
+    }
+    let faults = raw
+        .faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| resolve_fault(&r, &format!("faults[{i}]"), f, &names, &fleet, horizon))
+        .collect::<Result<Vec<_>>>()?;
+    let expected = traffic.rate_per_s
+        * traffic.max_shape()
+        * (1.0
+            + faults
+                .iter()
+                .map(|f| match f.kind {
+                    FaultKind::TrafficSpike { multiplier } => multiplier - 1.0,
+                    _ => 0.0,
+                })
+                .sum::<f64>())
+        * horizon.as_secs_f64();
+    if expected > limits::MAX_REQUESTS {
+        return r.err(
+            "traffic.rate",
+            format!(
+                "{} req/s over {} is about {expected:.3e} requests per replication; the limit is {:.0e}: lower the rate or the horizon",
+                raw.traffic.rate, raw.horizon, limits::MAX_REQUESTS
+            ),
+        );
+    }
+
+    let scenario_analysis = raw
+        .analysis
+        .as_ref()
+        .map(|a| resolve_analysis(&r, "analysis", a))
+        .transpose()?;
+    let manual = raw
+        .manual
+        .as_ref()
+        .map(|m| -> Result<ManualSpec> {
+            let sigma = m.sigma.unwrap_or(defaults::MANUAL_SIGMA);
+            if !(sigma.is_finite() && sigma >= 0.0) {
+                return r.err(
+                    "manual.sigma",
+                    format!("{sigma} is not allowed; expected a finite number ≥ 0"),
+                );
+            }
+            Ok(ManualSpec {
+                median: r.positive_duration("manual.median", &m.median)?,
+                sigma,
+            })
+        })
+        .transpose()?;
+    let response = ResponseSpec {
+        rollback_delay: r.opt_duration(
+            "response.rollback_delay",
+            raw.response
+                .as_ref()
+                .and_then(|x| x.rollback_delay.as_ref()),
+            "0s",
+        )?,
+        verify: r.opt_duration(
+            "response.verify",
+            raw.response.as_ref().and_then(|x| x.verify.as_ref()),
+            "0s",
+        )?,
+    };
+
+    if raw.strategies.is_empty() {
+        return r.err(
+            "strategies",
+            "no strategy; add at least one [[strategies]] table (kind = \"canary\")",
+        );
+    }
+    let mut strategies = Vec::new();
+    for (i, s) in raw.strategies.iter().enumerate() {
+        let path = format!("strategies[{i}]");
+        let spec = resolve_strategy(&r, &path, s, scenario_analysis.as_ref())?;
+        if strategies
+            .iter()
+            .any(|o: &StrategySpec| o.name == spec.name)
+        {
+            return r.err(
+                format!("{path}.name"),
+                format!(
+                    "\"{}\" is used by another strategy; names must be unique",
+                    spec.name
+                ),
+            );
+        }
+        strategies.push(spec);
+    }
+
+    let max_events = raw
+        .limits
+        .as_ref()
+        .and_then(|l| l.max_events)
+        .unwrap_or(defaults::MAX_EVENTS);
+    if max_events == 0 {
+        return r.err(
+            "limits.max_events",
+            "0 is not allowed; expected a positive count",
+        );
+    }
+    for (i, s) in strategies.iter().enumerate() {
+        if let Some(a) = &s.analysis {
+            let checks = horizon.micros() / a.interval.micros();
+            if checks > max_events / 2 {
+                let field = if raw.strategies[i].analysis.is_some() {
+                    format!("strategies[{i}].analysis.interval")
+                } else {
+                    "analysis.interval".into()
+                };
+                return r.err(
+                    field,
+                    format!(
+                        "{checks} checks over the horizon exceed half the event budget ({max_events}); use a longer interval or raise limits.max_events"
+                    ),
+                );
+            }
+        }
+    }
+
+    Ok(Scenario {
+        name: raw.name,
+        description: raw.description.unwrap_or_default(),
+        horizon,
+        seed: raw.seed.unwrap_or(defaults::SEED),
+        replications,
+        service: ServiceSpec {
+            traffic,
+            versions,
+            fleet,
+            faults,
+            slo_latency,
+        },
+        manual,
+        response,
+        strategies,
+        max_events,
+    })
+}
+
+fn resolve_traffic(r: &Resolver, t: &RawTraffic, horizon: SimTime) -> Result<TrafficSpec> {
+    let rate_per_s = r.positive("traffic.rate", t.rate)?;
+    if t.users == 0 || t.users > limits::MAX_USERS {
+        return r.err(
+            "traffic.users",
+            format!(
+                "{} is not allowed; expected 1 to {}",
+                t.users,
+                limits::MAX_USERS
+            ),
+        );
+    }
+    let write_fraction =
+        r.probability("traffic.write_fraction", t.write_fraction.unwrap_or(0.0))?;
+    if let Some(s) = t.user_skew
+        && !(s.is_finite() && s >= 0.0)
+    {
+        return r.err(
+            "traffic.user_skew",
+            format!("{s} is not allowed; expected a Zipf exponent ≥ 0 (1.0 is classic Zipf)"),
+        );
+    }
+    let diurnal = t
+        .diurnal
+        .as_ref()
+        .map(|d| -> Result<Diurnal> {
+            if !(0.0..=1.0).contains(&d.amplitude) {
+                return r.err(
+                    "traffic.diurnal.amplitude",
+                    format!("{} is not allowed; expected 0 to 1", d.amplitude),
+                );
+            }
+            let period = match &d.period {
+                Some(p) => r.positive_duration("traffic.diurnal.period", p)?,
+                None => r.duration("traffic.diurnal.period", defaults::DIURNAL_PERIOD)?,
+            };
+            Ok(Diurnal {
+                amplitude: d.amplitude,
+                period,
+                peak: r.opt_duration("traffic.diurnal.peak", d.peak.as_ref(), "0s")?,
+            })
+        })
+        .transpose()?;
+    let mut bursts = Vec::new();
+    for (i, b) in t.bursts.iter().enumerate() {
+        let path = format!("traffic.bursts[{i}]");
+        let at = r.duration(&format!("{path}.at"), &b.at)?;
+        if at >= horizon {
+            return r.err(
+                format!("{path}.at"),
+                format!("\"{}\" is at or after the horizon", b.at),
+            );
+        }
+        bursts.push(Burst {
+            at,
+            duration: r.positive_duration(&format!("{path}.duration"), &b.duration)?,
+            multiplier: r.positive(&format!("{path}.multiplier"), b.multiplier)?,
+        });
+    }
+    Ok(TrafficSpec {
+        rate_per_s,
+        users: t.users,
+        write_fraction,
+        user_skew: t.user_skew,
+        diurnal,
+        bursts,
+    })
+}
+
+fn resolve_versions(r: &Resolver, raw: &RawScenario) -> Result<[VersionSpec; 2]> {
+    let stable = raw.stable.as_deref().unwrap_or(defaults::STABLE);
+    let candidate = raw.candidate.as_deref().unwrap_or(defaults::CANDIDATE);
+    if stable == candidate {
+        return r.err(
+            "candidate",
+            format!("\"{candidate}\" is also the stable version; the two must differ"),
+        );
+    }
+    let declared: Vec<&str> = raw.versions.keys().map(String::as_str).collect();
+    if let Some(extra) = declared.iter().find(|n| **n != stable && **n != candidate) {
+        return r.err(
+            format!("versions.{extra}"),
+            format!("\"{extra}\" is neither the stable version (\"{stable}\") nor the candidate (\"{candidate}\"); set `stable` and `candidate` at the top level to name them"),
+        );
+    }
+    let one = |role: &str, name: &str| -> Result<VersionSpec> {
+        let Some(v) = raw.versions.get(name) else {
+            return r.err(
+                format!("versions.{name}"),
+                format!("missing: the {role} version \"{name}\" needs a [versions.{name}] table"),
+            );
+        };
+        let path = format!("versions.{name}");
+        let (median, p99) = match &v.latency {
+            Some(l) => (
+                r.positive_duration(&format!("{path}.latency.median"), &l.median)?,
+                r.positive_duration(&format!("{path}.latency.p99"), &l.p99)?,
+            ),
+            None => (
+                r.duration("", defaults::LATENCY_MEDIAN)?,
+                r.duration("", defaults::LATENCY_P99)?,
+            ),
+        };
+        if p99 < median {
+            return r.err(
+                format!("{path}.latency.p99"),
+                format!(
+                    "{} is below the median {}; expected p99 ≥ median",
+                    p99.human(),
+                    median.human()
+                ),
+            );
+        }
+        Ok(VersionSpec {
+            name: name.to_string(),
+            error_rate: r
+                .probability(&format!("{path}.error_rate"), v.error_rate.unwrap_or(0.0))?,
+            latency: LatencyModel::from_median_p99(median, p99),
+        })
+    };
+    Ok([one("stable", stable)?, one("candidate", candidate)?])
+}
+
+fn resolve_fault(
+    r: &Resolver,
+    path: &str,
+    f: &RawFault,
+    names: &[String; 2],
+    fleet: &FleetSpec,
+    horizon: SimTime,
+) -> Result<Fault> {
+    let field = |name: &str| format!("{path}.{name}");
+    // Which optional parameters each kind takes; any other is an error.
+    let takes: &[&str] = match f.kind.as_str() {
+        "error_rate" | "dependency_outage" | "data_corruption" => &["rate"],
+        "latency" => &["delay"],
+        "crash_loop" => &[],
+        "memory_leak" => &["rate", "delay", "ramp"],
+        "traffic_spike" => &["multiplier"],
+        "instance_kill" => &["instances"],
+        other => {
+            return r.err(
+                field("kind"),
+                format!(
+                    "unknown fault kind \"{other}\"; {}",
+                    expected_one_of(other, &FAULT_KINDS)
+                ),
+            );
+        }
+    };
+    let given = [
+        ("rate", f.rate.is_some()),
+        ("delay", f.delay.is_some()),
+        ("ramp", f.ramp.is_some()),
+        ("multiplier", f.multiplier.is_some()),
+        ("instances", f.instances.is_some()),
+    ];
+    if let Some((name, _)) = given.iter().find(|(n, g)| *g && !takes.contains(n)) {
+        return r.err(
+            field(name),
+            format!(
+                "a {} fault takes no `{name}`; its parameters are: {}",
+                f.kind,
+                if takes.is_empty() {
+                    "none".into()
+                } else {
+                    takes.join(", ")
+                }
+            ),
+        );
+    }
+    let rate = |required: bool, default: f64| -> Result<f64> {
+        match f.rate {
+            Some(x) => r.probability(&field("rate"), x),
+            None if required => r.err(
+                field("rate"),
+                format!(
+                    "missing: a {} fault needs `rate`, a probability from 0 to 1",
+                    f.kind
+                ),
+            ),
+            None => Ok(default),
+        }
+    };
+    let delay = |required: bool| -> Result<SimTime> {
+        match &f.delay {
+            Some(d) => r.duration(&field("delay"), d),
+            None if required => r.err(
+                field("delay"),
+                format!("missing: a {} fault needs `delay`, e.g. \"300ms\"", f.kind),
+            ),
+            None => Ok(SimTime::ZERO),
+        }
+    };
+    let kind = match f.kind.as_str() {
+        "error_rate" => FaultKind::ErrorRate {
+            rate: rate(true, 0.0)?,
+        },
+        "dependency_outage" => FaultKind::DependencyOutage {
+            rate: rate(false, 1.0)?,
+        },
+        "data_corruption" => FaultKind::DataCorruption {
+            rate: rate(true, 0.0)?,
+        },
+        "latency" => FaultKind::Latency {
+            delay: delay(true)?,
+        },
+        "crash_loop" => FaultKind::CrashLoop,
+        "memory_leak" => {
+            let ramp = match &f.ramp {
+                Some(t) => r.positive_duration(&field("ramp"), t)?,
+                None => return r.err(field("ramp"), "missing: a memory_leak fault needs `ramp`, the time to full degradation, e.g. \"20m\""),
+            };
+            let (rate, delay) = (rate(false, 0.0)?, delay(false)?);
+            if rate == 0.0 && delay == SimTime::ZERO {
+                return r.err(field("rate"), "a memory_leak fault needs `rate` (errors at full degradation), `delay` (added latency), or both");
+            }
+            FaultKind::MemoryLeak { rate, delay, ramp }
+        }
+        "traffic_spike" => match f.multiplier {
+            Some(m) if m.is_finite() && m > 1.0 => FaultKind::TrafficSpike { multiplier: m },
+            Some(m) => {
+                return r.err(
+                    field("multiplier"),
+                    format!("{m} is not allowed; expected a number > 1"),
+                );
+            }
+            None => {
+                return r.err(
+                    field("multiplier"),
+                    "missing: a traffic_spike fault needs `multiplier` (> 1)",
+                );
+            }
+        },
+        "instance_kill" => {
+            if fleet.capacity_rps.is_none() {
+                return r.err(
+                    field("kind"),
+                    "an instance_kill fault acts through capacity; set fleet.capacity_rps",
+                );
+            }
+            match f.instances {
+                Some(n) if n >= 1 => FaultKind::InstanceKill { instances: n },
+                _ => {
+                    return r.err(
+                        field("instances"),
+                        "missing or 0: an instance_kill fault needs `instances` ≥ 1",
+                    );
+                }
+            }
+        }
+        _ => unreachable!("kind checked above"),
+    };
+    let everywhere = matches!(
+        kind,
+        FaultKind::DependencyOutage { .. } | FaultKind::TrafficSpike { .. }
+    );
+    let target = match f.target.as_deref() {
+        None if everywhere => Target::All,
+        Some("all")
+            if everywhere
+                || matches!(
+                    kind,
+                    FaultKind::ErrorRate { .. } | FaultKind::Latency { .. }
+                ) =>
+        {
+            Target::All
+        }
+        Some(t) if everywhere => {
+            return r.err(field("target"), format!("\"{t}\" is not allowed: a {} fault hits every version; expected \"all\" or no target", f.kind));
+        }
+        None => {
+            return r.err(
+                field("target"),
+                format!(
+                    "missing: expected a version name ({}) or \"all\"",
+                    names.join(", ")
+                ),
+            );
+        }
+        Some(t) => match names.iter().position(|n| n == t) {
+            Some(0) => Target::Version(VersionId::Stable),
+            Some(_) => Target::Version(VersionId::Candidate),
+            None => {
+                let mut allowed: Vec<&str> = names.iter().map(String::as_str).collect();
+                if matches!(
+                    kind,
+                    FaultKind::ErrorRate { .. } | FaultKind::Latency { .. }
+                ) {
+                    allowed.push("all");
+                }
+                return r.err(
+                    field("target"),
+                    format!("unknown version \"{t}\"; {}", expected_one_of(t, &allowed)),
+                );
+            }
+        },
+    };
+    let start = r.opt_duration(&field("start"), f.start.as_ref(), "0s")?;
+    if start >= horizon {
+        return r.err(
+            field("start"),
+            format!(
+                "\"{}\" is at or after the horizon ({})",
+                f.start.as_deref().unwrap_or("0s"),
+                horizon.human()
+            ),
+        );
+    }
+    let end = f
+        .end
+        .as_ref()
+        .map(|e| r.duration(&field("end"), e))
+        .transpose()?;
+    if let Some(e) = end
+        && e <= start
+    {
+        return r.err(
+            field("end"),
+            format!("{} is not after the start {}", e.human(), start.human()),
+        );
+    }
+    if matches!(kind, FaultKind::InstanceKill { .. }) && end.is_some() {
+        return r.err(
+            field("end"),
+            "an instance_kill fault has no end: replacements serve after fleet.startup",
+        );
+    }
+    let users = f.users.unwrap_or(1.0);
+    if !(users > 0.0 && users <= 1.0) {
+        return r.err(
+            field("users"),
+            format!("{users} is not allowed; expected a share of users in (0, 1]"),
+        );
+    }
+    Ok(Fault {
+        kind,
+        target,
+        start,
+        end,
+        users,
+    })
+}
+
+fn resolve_analysis(r: &Resolver, path: &str, a: &RawAnalysis) -> Result<AnalysisSpec> {
+    let field = |name: &str| format!("{path}.{name}");
+    let interval = match &a.interval {
+        Some(i) => r.positive_duration(&field("interval"), i)?,
+        None => r.duration(&field("interval"), defaults::INTERVAL)?,
+    };
+    let threshold = a.threshold.unwrap_or(defaults::THRESHOLD);
+    if threshold == 0 {
+        return r.err(
+            field("threshold"),
+            "0 is not allowed; expected the number of failed checks (≥ 1) that aborts the rollout",
+        );
+    }
+    let on_no_data = match a.on_no_data.as_deref() {
+        None | Some("fail") => NoData::Fail,
+        Some("inconclusive") => NoData::Inconclusive,
+        Some(other) => {
+            return r.err(
+                field("on_no_data"),
+                format!(
+                    "unknown value \"{other}\"; {}",
+                    expected_one_of(other, &["fail", "inconclusive"])
+                ),
+            );
+        }
+    };
+    let mut metrics = Vec::new();
+    for (i, m) in a.metrics.iter().enumerate() {
+        let mpath = format!("{path}.metrics[{i}]");
+        let names: Vec<&str> = Metric::ALL.iter().map(|(_, n)| *n).collect();
+        let Some(&(metric, _)) = Metric::ALL.iter().find(|(_, n)| *n == m.name) else {
+            return r.err(
+                format!("{mpath}.name"),
+                format!(
+                    "unknown metric \"{}\"; {}",
+                    m.name,
+                    expected_one_of(&m.name, &names)
+                ),
+            );
+        };
+        for (bound, value) in [("max", m.max), ("min", m.min)] {
+            if let Some(x) = value
+                && !x.is_finite()
+            {
+                return r.err(
+                    format!("{mpath}.{bound}"),
+                    format!("{x} is not allowed; expected a finite number"),
+                );
+            }
+        }
+        match (m.min, m.max) {
+            (None, None) => {
+                return r.err(
+                    format!("{mpath}.max"),
+                    "missing: a metric needs `max`, `min`, or both",
+                );
+            }
+            (Some(lo), Some(hi)) if lo > hi => {
+                return r.err(
+                    format!("{mpath}.min"),
+                    format!("{lo} is above max {hi}; no value could pass"),
+                );
+            }
+            _ => {}
+        }
+        metrics.push(MetricRule {
+            metric,
+            min: m.min,
+            max: m.max,
+        });
+    }
+    if metrics.is_empty() {
+        metrics = vec![
+            MetricRule {
+                metric: Metric::ErrorRate,
+                min: None,
+                max: Some(defaults::MAX_ERROR_RATE),
+            },
+            MetricRule {
+                metric: Metric::LatencyP99,
+                min: None,
+                max: Some(defaults::MAX_LATENCY_P99_MS),
+            },
+        ];
+    }
+    Ok(AnalysisSpec {
+        interval,
+        threshold,
+        min_requests: a.min_requests.unwrap_or(defaults::MIN_REQUESTS),
+        on_no_data,
+        metrics,
+    })
+}
+
+fn resolve_strategy(
+    r: &Resolver,
+    path: &str,
+    s: &RawStrategy,
+    scenario_analysis: Option<&AnalysisSpec>,
+) -> Result<StrategySpec> {
+    let field = |name: &str| format!("{path}.{name}");
+    if s.name.is_empty() || s.name.contains([',', '"', '\n']) {
+        return r.err(
+            field("name"),
+            format!(
+                "\"{}\" is not allowed; expected a non-empty name without commas or quotes",
+                s.name
+            ),
+        );
+    }
+    let kind = match s.kind.as_str() {
+        "canary" => {
+            if s.steps.is_empty() {
+                return r.err(field("steps"), "empty: a canary needs at least one step, e.g. [{ weight = 10, pause = \"5m\" }, { weight = 100 }]");
+            }
+            let mut steps = Vec::new();
+            for (i, st) in s.steps.iter().enumerate() {
+                let spath = format!("{path}.steps[{i}]");
+                if !(st.weight > 0.0 && st.weight <= 100.0) {
+                    return r.err(
+                        format!("{spath}.weight"),
+                        format!(
+                            "{} is not allowed; expected a percentage in (0, 100]",
+                            st.weight
+                        ),
+                    );
+                }
+                let last = i + 1 == s.steps.len();
+                let pause = match (&st.pause, st.weight >= 100.0) {
+                    (Some(_), true) => {
+                        return r.err(
+                            format!("{spath}.pause"),
+                            "a 100 % step completes the rollout; it takes no pause",
+                        );
+                    }
+                    (None, true) => SimTime::ZERO,
+                    (Some(p), false) => r.duration(&format!("{spath}.pause"), p)?,
+                    (None, false) => {
+                        return r.err(
+                            format!("{spath}.pause"),
+                            "missing: a step below 100 % needs a pause, e.g. \"5m\" (an indefinite pause waits for a human and is not simulated)",
+                        );
+                    }
+                };
+                if st.weight >= 100.0 && !last {
+                    return r.err(
+                        format!("{spath}.weight"),
+                        "100 completes the rollout; only the last step may be 100",
+                    );
+                }
+                steps.push(Step {
+                    weight_pct: st.weight,
+                    pause,
+                });
+            }
+            StrategyKind::Canary(CanarySpec {
+                sticky: s.sticky.unwrap_or(false),
+                steps,
+            })
+        }
+        other if StrategyKind::NAMES.contains(&other) => {
+            return r.err(
+                field("kind"),
+                format!("strategy kind \"{other}\" is not implemented yet; available: canary"),
+            );
+        }
+        other => {
+            return r.err(
+                field("kind"),
+                format!(
+                    "unknown strategy \"{other}\"; {}",
+                    expected_one_of(other, &StrategyKind::NAMES)
+                ),
+            );
+        }
+    };
+    let analysis = match &s.analysis {
+        Some(a) => Some(resolve_analysis(r, &field("analysis"), a)?),
+        None => scenario_analysis.cloned(),
+    };
+    Ok(StrategySpec {
+        name: s.name.clone(),
+        kind,
+        analysis,
+    })
+}
