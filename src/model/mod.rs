@@ -322,7 +322,7 @@ impl<'s> World<'s> {
                 }
             }
         }
-        let shed_by_fault = shed < self.shedding[v].with && !(shed < self.shedding[v].without);
+        let shed_by_fault = shed < self.shedding[v].with && shed >= self.shedding[v].without;
         if shed_by_fault {
             applied |= self.shedding[v].causes;
         }

@@ -60,7 +60,7 @@ impl Window {
     /// Nearest-rank 99th percentile latency in ms, to the histogram's 0.1 % precision.
     pub fn latency_p99_ms(&self) -> Option<f64> {
         let h = self.latency_us.as_ref()?;
-        (h.len() > 0).then(|| h.value_at_quantile(0.99) as f64 / 1000.0)
+        (!h.is_empty()).then(|| h.value_at_quantile(0.99) as f64 / 1000.0)
     }
 
     /// Empties the window for the next interval.

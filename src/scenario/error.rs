@@ -54,7 +54,7 @@ pub fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -
 }
 
 /// `"; expected one of a, b, c (did you mean "b"?)"`.
-pub fn expected_one_of<'a>(input: &str, allowed: &[&'a str]) -> String {
+pub fn expected_one_of(input: &str, allowed: &[&str]) -> String {
     let mut s = format!("expected one of {}", allowed.join(", "));
     if let Some(m) = suggest(input, allowed.iter().copied()) {
         s.push_str(&format!(" (did you mean \"{m}\"?)"));

@@ -1,1 +1,8 @@
+//! The one integration binary: determinism, CLI, scenario errors, metrics against hand-computed
+//! answers. Test names cite the issue they pin (`issue2_…`).
 
+mod cli;
+mod common;
+mod determinism;
+mod errors;
+mod metrics;
