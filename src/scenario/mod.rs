@@ -107,26 +107,53 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
 }
 
 fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> ScenarioError {
-    let mut err = ScenarioError::new(file, field, e.message().trim().to_string());
+    let mut err = ScenarioError::new(file, field, plain_types(e.message().trim()));
     if let Some(span) = e.span() {
         let before = &text[..span.start.min(text.len())];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         err.location = Some((line, col));
     }
+    let join = |parent: &str, key: &str| {
+        if parent.is_empty() || parent == key || parent.ends_with(&format!(".{key}")) {
+            if parent.is_empty() {
+                key.to_string()
+            } else {
+                parent.to_string()
+            }
+        } else {
+            format!("{parent}.{key}")
+        }
+    };
     // Unknown keys: name the key in the path and suggest the closest allowed one.
     if let Some(rest) = err.message.strip_prefix("unknown field `") {
         let (key, allowed) = rest.split_once('`').unwrap_or((rest, ""));
         let allowed: Vec<&str> = allowed.split('`').skip(1).step_by(2).collect();
-        err.field = if err.field.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", err.field)
-        };
+        err.field = join(&err.field, key);
         err.message = format!(
             "unknown field \"{key}\"; {}",
             error::expected_one_of(key, &allowed)
         );
+    } else if let Some(rest) = err.message.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or(rest).to_string();
+        err.field = join(&err.field, &key);
+        err.message =
+            "missing: this field is required (see the README's scenario reference)".into();
+        // The span is the enclosing table, not a place to edit.
+        err.location = None;
     }
     err
+}
+
+/// serde's messages name Rust types; say what to write instead.
+fn plain_types(message: &str) -> String {
+    [
+        ("expected f64", "expected a number"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected a quoted string"),
+    ]
+    .iter()
+    .fold(message.to_string(), |m, (from, to)| m.replace(from, to))
 }

@@ -504,7 +504,8 @@ fn resolve_fault(
         return r.err(
             field(name),
             format!(
-                "a {} fault takes no `{name}`; its parameters are: {}",
+                "{} {} fault takes no `{name}`; its parameters are: {}",
+                article(&f.kind),
                 f.kind,
                 if takes.is_empty() {
                     "none".into()
@@ -520,7 +521,8 @@ fn resolve_fault(
             None if required => r.err(
                 field("rate"),
                 format!(
-                    "missing: a {} fault needs `rate`, a probability from 0 to 1",
+                    "missing: {} {} fault needs `rate`, a probability from 0 to 1",
+                    article(&f.kind),
                     f.kind
                 ),
             ),
@@ -532,7 +534,11 @@ fn resolve_fault(
             Some(d) => r.duration(&field("delay"), d),
             None if required => r.err(
                 field("delay"),
-                format!("missing: a {} fault needs `delay`, e.g. \"300ms\"", f.kind),
+                format!(
+                    "missing: {} {} fault needs `delay`, e.g. \"300ms\"",
+                    article(&f.kind),
+                    f.kind
+                ),
             ),
             None => Ok(SimTime::ZERO),
         }
@@ -685,6 +691,15 @@ fn resolve_fault(
         end,
         users,
     })
+}
+
+/// "a" or "an" before a fault kind.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 fn resolve_analysis(r: &Resolver, path: &str, a: &RawAnalysis) -> Result<AnalysisSpec> {

@@ -1,1 +1,267 @@
-//! See main.rs.
+//! Bad scenario input: every mistake in `tests/fixtures/bad/` gives exit code 2 and a one-line
+//! message naming the file, the field path, the bad value and what is allowed; never a panic.
+//!
+//! Each fixture is the same minimal valid scenario with exactly one defect (see its first
+//! line). The messages are pinned as insta snapshots in `snapshots/`.
+
+use super::common;
+use assert_cmd::cargo::cargo_bin_cmd;
+use rehearsal::scenario::{ScenarioError, parse};
+use std::path::{Path, PathBuf};
+
+/// The folder of bad fixtures.
+fn bad_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad")
+}
+
+/// Every `*.toml` in the bad folder, sorted.
+fn bad_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(bad_dir())
+        .expect("tests/fixtures/bad")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The library's error for fixture `name` (without `.toml`).
+fn parse_error(name: &str) -> ScenarioError {
+    let path = bad_dir().join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    match parse(&text, Path::new("bad.toml")) {
+        Ok(_) => panic!("{name}: the bad fixture parsed without error"),
+        Err(e) => e,
+    }
+}
+
+/// The mistakes the suite must cover, one fixture each.
+const REQUIRED: [&str; 25] = [
+    "unknown_top_level_field",
+    "unknown_nested_field",
+    "wrong_type",
+    "negative_rate",
+    "unknown_strategy_kind",
+    "unimplemented_strategy_kind",
+    "step_weight_over_100",
+    "empty_steps",
+    "full_step_not_last",
+    "missing_pause",
+    "unknown_fault_kind",
+    "unknown_fault_target",
+    "fault_end_before_start",
+    "fault_start_after_horizon",
+    "probability_over_one",
+    "bad_duration",
+    "unknown_metric",
+    "metric_min_above_max",
+    "threshold_zero",
+    "duplicate_strategy_names",
+    "toml_syntax_error",
+    "missing_horizon",
+    "fault_param_not_for_kind",
+    "instance_kill_without_capacity",
+    "request_limit",
+];
+
+/// The valid scenario every bad fixture is a copy of, before its one defect.
+const BASE: &str = r#"
+name = "tiny"
+horizon = "10m"
+
+[traffic]
+rate = 10.0
+users = 100
+
+[versions.old]
+[versions.new]
+
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "1m"
+rate = 0.5
+
+[analysis]
+interval = "30s"
+threshold = 2
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+
+[[strategies]]
+name = "canary"
+kind = "canary"
+steps = [{ weight = 10, pause = "1m" }, { weight = 100 }]
+"#;
+
+#[test]
+fn bad_fixtures_base_is_valid() {
+    let s = common::scenario(BASE);
+    assert_eq!(s.strategies.len(), 1);
+    assert_eq!(s.service.faults.len(), 1);
+}
+
+#[test]
+fn bad_fixtures_cover_every_required_mistake() {
+    let names: Vec<String> = bad_fixtures()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for file in bad_fixtures() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let (first, body) = text.split_once('\n').unwrap_or((&text, ""));
+        assert!(
+            first.starts_with("# Bad: "),
+            "{}: line 1 must say what is wrong",
+            file.display()
+        );
+        assert_ne!(body.trim(), BASE.trim(), "{}: no defect", file.display());
+    }
+    for required in REQUIRED.iter().chain(&["zero_users"]) {
+        assert!(
+            names.iter().any(|n| n == required),
+            "missing fixture tests/fixtures/bad/{required}.toml"
+        );
+    }
+}
+
+#[test]
+fn validate_rejects_every_bad_fixture_with_exit_2_and_a_clear_message() {
+    let files = bad_fixtures();
+    assert!(
+        files.len() >= REQUIRED.len(),
+        "only {} fixtures",
+        files.len()
+    );
+    for file in files {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        let output = cargo_bin_cmd!("rehearsal")
+            .arg("validate")
+            .arg(&file)
+            .output()
+            .expect("run rehearsal");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8(output.stderr).expect("UTF-8 stderr");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{name}: exit code; stderr:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{name} panicked:\n{stderr}");
+        assert!(!stderr.trim().is_empty(), "{name}: empty stderr");
+        assert!(stdout.is_empty(), "{name}: unexpected stdout:\n{stdout}");
+        assert!(
+            stderr.contains(&format!("{name}.toml")),
+            "{name}: stderr does not name the file:\n{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{name}: expected a one-line message:\n{stderr}"
+        );
+        assert!(
+            stderr.starts_with(&format!("error: {}", file.display())),
+            "{name}: expected \"error: <file>…\":\n{stderr}"
+        );
+        // The absolute path depends on the machine; the snapshot keeps the repository path.
+        let normalised = stderr.replace(
+            &file.display().to_string(),
+            &format!("tests/fixtures/bad/{name}.toml"),
+        );
+        insta::assert_snapshot!(name.as_str(), normalised);
+    }
+}
+
+#[test]
+fn validate_reports_every_bad_file_not_just_the_first() {
+    let files = [
+        bad_dir().join("wrong_type.toml"),
+        bad_dir().join("threshold_zero.toml"),
+    ];
+    let output = cargo_bin_cmd!("rehearsal")
+        .arg("validate")
+        .args(&files)
+        .output()
+        .expect("run rehearsal");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert!(stderr.contains("wrong_type.toml"), "{stderr}");
+    assert!(stderr.contains("threshold_zero.toml"), "{stderr}");
+}
+
+#[test]
+fn library_errors_name_the_exact_field_path() {
+    let cases = [
+        ("unknown_strategy_kind", "strategies[0].kind"),
+        ("unimplemented_strategy_kind", "strategies[0].kind"),
+        ("wrong_type", "traffic.rate"),
+        ("negative_rate", "traffic.rate"),
+        ("request_limit", "traffic.rate"),
+        ("zero_users", "traffic.users"),
+        ("unknown_fault_target", "faults[0].target"),
+        ("unknown_fault_kind", "faults[0].kind"),
+        ("instance_kill_without_capacity", "faults[0].kind"),
+        ("fault_param_not_for_kind", "faults[0].delay"),
+        ("fault_end_before_start", "faults[0].end"),
+        ("fault_start_after_horizon", "faults[0].start"),
+        ("step_weight_over_100", "strategies[0].steps[0].weight"),
+        ("full_step_not_last", "strategies[0].steps[0].weight"),
+        ("missing_pause", "strategies[0].steps[0].pause"),
+        ("bad_duration", "strategies[0].steps[0].pause"),
+        ("empty_steps", "strategies[0].steps"),
+        ("duplicate_strategy_names", "strategies[1].name"),
+        ("probability_over_one", "versions.new.error_rate"),
+        ("unknown_metric", "analysis.metrics[0].name"),
+        ("metric_min_above_max", "analysis.metrics[0].min"),
+        ("threshold_zero", "analysis.threshold"),
+        ("zero_replications", "replications"),
+        ("undeclared_version", "versions.v3"),
+    ];
+    for (name, field) in cases {
+        let e = parse_error(name);
+        assert_eq!(e.field, field, "{name}: {e}");
+        assert_eq!(e.file, Path::new("bad.toml"), "{name}");
+        assert!(!e.message.is_empty(), "{name}");
+        assert!(
+            e.to_string().starts_with("bad.toml"),
+            "{name}: display must start with the file: {e}"
+        );
+    }
+}
+
+#[test]
+fn library_errors_suggest_the_closest_name() {
+    let e = parse_error("unknown_strategy_kind");
+    assert!(e.message.contains("\"canery\""), "{e}");
+    assert!(e.message.contains("did you mean \"canary\"?"), "{e}");
+    let e = parse_error("unknown_fault_kind");
+    assert!(e.message.contains("did you mean \"error_rate\"?"), "{e}");
+    let e = parse_error("unknown_metric");
+    assert!(e.message.contains("did you mean \"latency_p99\"?"), "{e}");
+    let e = parse_error("unimplemented_strategy_kind");
+    assert!(e.message.contains("not implemented"), "{e}");
+    assert!(e.message.contains("canary"), "{e}");
+}
+
+#[test]
+fn library_errors_from_toml_carry_a_location() {
+    // Line 1 of every fixture is a comment; `rate = "fast"` is line 6, the value column 8.
+    let e = parse_error("wrong_type");
+    assert_eq!(e.location, Some((6, 8)), "{e}");
+    assert!(e.message.contains("\"fast\""), "{e}");
+    let e = parse_error("toml_syntax_error");
+    assert!(e.location.is_some(), "{e}");
+    assert_eq!(e.field, "", "{e}");
+    let e = parse_error("missing_horizon");
+    assert_eq!((e.field.as_str(), e.location), ("horizon", None), "{e}");
+}
+
+/// The path of an unknown key must name the key once: `traffic.rte`, not `traffic.rte.rte`.
+#[test]
+
+fn library_unknown_keys_name_their_path_once() {
+    assert_eq!(parse_error("unknown_nested_field").field, "traffic.rte");
+    assert_eq!(parse_error("unknown_top_level_field").field, "colour");
+}

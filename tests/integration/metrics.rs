@@ -1,1 +1,603 @@
-//! See main.rs.
+//! Reported numbers against hand-computed answers and closed-form expectations.
+
+use crate::common::run;
+use rehearsal::engine::SimTime;
+use rehearsal::outcome::RunOutcome;
+
+/// A scenario with no fault, 1000 req/s, 1000 users; `extra` appends faults, analysis, strategies.
+fn base(horizon: &str, reps: u32, extra: &str) -> String {
+    format!(
+        r#"
+name = "t"
+horizon = "{horizon}"
+seed = 5
+replications = {reps}
+[traffic]
+rate = 1000.0
+users = 1000
+write_fraction = 0.2
+[versions.old]
+[versions.new]
+{extra}
+"#
+    )
+}
+
+const ANALYSIS_30S_T5: &str = r#"
+[analysis]
+interval = "30s"
+threshold = 5
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+"#;
+
+fn secs(t: Option<SimTime>) -> Option<f64> {
+    t.map(SimTime::as_secs_f64)
+}
+
+fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var.sqrt())
+}
+
+#[test]
+fn issue2_crashing_canary_is_detected_at_interval_times_threshold() {
+    let text = base(
+        "20m",
+        3,
+        &format!(
+            r#"{ANALYSIS_30S_T5}
+[response]
+verify = "30s"
+[[faults]]
+kind = "crash_loop"
+target = "new"
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
+"#
+        ),
+    );
+    for r in run(&text).runs {
+        // Checks at 30, 60, 90, 120, 150 s all fail; the fifth reaches the threshold.
+        assert_eq!(secs(r.detected), Some(150.0));
+        assert_eq!(r.rollback, r.detected);
+        let onset = r.onset.expect("the canary served requests from t = 0");
+        assert!(onset < SimTime::from_secs(1));
+        assert_eq!(r.ttd(), Some(SimTime::from_secs(150) - onset));
+        // Traffic leaves v2 at 150 s (no rollback delay), then 30 s of verification.
+        assert_eq!(secs(r.recovered), Some(180.0));
+        assert!(r.rolled_back && !r.false_rollback);
+        assert_eq!((r.checks, r.failed_checks), (5, 5));
+        assert_eq!(r.rollout, None);
+    }
+}
+
+#[test]
+fn issue2_healthy_canary_completes_at_the_sum_of_pauses() {
+    let text = base(
+        "10m",
+        3,
+        &format!(
+            r#"{ANALYSIS_30S_T5}
+[[strategies]]
+name = "ladder"
+kind = "canary"
+steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 20, pause = "1m" }}, {{ weight = 30, pause = "1m" }}, {{ weight = 40, pause = "1m" }}, {{ weight = 50, pause = "1m" }}]
+"#
+        ),
+    );
+    for r in run(&text).runs {
+        assert_eq!(secs(r.rollout), Some(300.0));
+        assert!(!r.rolled_back && !r.false_rollback);
+        assert_eq!(r.onset, None);
+        // Checks at 30 … 300 s; the one at 300 s comes before the promotion at 300 s.
+        assert_eq!((r.checks, r.failed_checks), (10, 0));
+    }
+}
+
+#[test]
+fn issue2_a_failed_check_holds_the_step_until_the_next_passing_check() {
+    // v2 fails everything from 50 to 100 s. Windows (30,60], (60,90], (90,120] fail; the pause
+    // of the 10 % step ends at 60 s while held; the check at 150 s passes and advances to
+    // 50 %, whose 1 m pause ends at 210 s: promotion at 210 s.
+    let text = base(
+        "10m",
+        3,
+        &format!(
+            r#"{ANALYSIS_30S_T5}
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "50s"
+end = "100s"
+rate = 1.0
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 50, pause = "1m" }}]
+"#
+        ),
+    );
+    for r in run(&text).runs {
+        assert_eq!(r.failed_checks, 3);
+        assert_eq!(secs(r.rollout), Some(210.0));
+        assert!(!r.rolled_back);
+        // Recovery is structural: the fault ended at 100 s.
+        assert_eq!(secs(r.recovered), Some(100.0));
+    }
+}
+
+#[test]
+fn issue2_sticky_canary_affected_share_matches_poisson_exposure() {
+    // 200 req/s over 20 000 users: λ = 0.01 req/s per user. A sticky 10 % cohort is exposed
+    // for t = 150 s (rollback at the 5th failed check), so the affected share is
+    // 0.1 × (1 − e^(−λt)) = 0.1 × (1 − e^(−1.5)) = 0.077687. Over 1 h every user is active
+    // (1 − e^(−36) ≈ 1).
+    let text = format!(
+        r#"
+name = "sticky"
+horizon = "1h"
+seed = 13
+replications = 30
+[traffic]
+rate = 200.0
+users = 20000
+[versions.old]
+[versions.new]
+{ANALYSIS_30S_T5}
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 1.0
+[[strategies]]
+name = "sticky-10"
+kind = "canary"
+sticky = true
+steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
+"#
+    );
+    let runs = run(&text).runs;
+    let shares: Vec<f64> = runs.iter().map(RunOutcome::affected_share).collect();
+    let (mean, sd) = mean_sd(&shares);
+    let expected = 0.1 * (1.0 - (-1.5f64).exp());
+    // Tolerance: 4 standard errors of the mean over 30 replications.
+    let tol = 4.0 * sd / (shares.len() as f64).sqrt();
+    assert!(
+        (mean - expected).abs() < tol,
+        "mean {mean:.5} vs {expected:.5} ± {tol:.5}"
+    );
+    assert!(runs.iter().all(|r| r.active_users == 20000));
+}
+
+#[test]
+fn issue2_per_request_canary_affected_share_matches_poisson_thinning() {
+    // Per-request 5 % routing: each user's canary requests are a Poisson process of rate
+    // 0.05 λ, so the affected share is 1 − e^(−0.05 λ t) = 1 − e^(−0.075) = 0.072257.
+    let text = format!(
+        r#"
+name = "per-request"
+horizon = "30m"
+seed = 17
+replications = 30
+[traffic]
+rate = 200.0
+users = 20000
+[versions.old]
+[versions.new]
+{ANALYSIS_30S_T5}
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 1.0
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{{ weight = 5, pause = "20m" }}, {{ weight = 100 }}]
+"#
+    );
+    let runs = run(&text).runs;
+    let shares: Vec<f64> = runs
+        .iter()
+        .map(|r| r.affected_users as f64 / 20000.0)
+        .collect();
+    let (mean, sd) = mean_sd(&shares);
+    let expected = 1.0 - (-0.075f64).exp();
+    let tol = 4.0 * sd / (shares.len() as f64).sqrt();
+    assert!(
+        (mean - expected).abs() < tol,
+        "mean {mean:.5} vs {expected:.5} ± {tol:.5}"
+    );
+}
+
+#[test]
+fn issue2_failed_requests_count_only_the_faults_share() {
+    // 10 % of 1000 req/s fail for 150 s: 15 000 expected (Poisson, sd ≈ 122), baseline
+    // errors (1 %) are not the fault's and are counted separately.
+    let text = base(
+        "10m",
+        10,
+        &format!(
+            r#"{ANALYSIS_30S_T5}
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 1.0
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
+"#
+        ),
+    )
+    .replace("[versions.old]", "[versions.old]\nerror_rate = 0.01")
+    .replace("[versions.new]", "[versions.new]\nerror_rate = 0.01");
+    let runs = run(&text).runs;
+    let failed: Vec<f64> = runs.iter().map(|r| r.failed_requests as f64).collect();
+    let (mean, _) = mean_sd(&failed);
+    // Fault-caused: 15 000 × (1 − 0.01) (a request failing anyway is baseline) = 14 850.
+    let expected: f64 = 1000.0 * 0.1 * 150.0 * 0.99;
+    let tol = 4.0 * expected.sqrt() / (runs.len() as f64).sqrt();
+    assert!(
+        (mean - expected).abs() < tol,
+        "{mean} vs {expected} ± {tol}"
+    );
+    for r in &runs {
+        // Baseline: 1 % of all requests.
+        let b = r.baseline_failed_requests as f64;
+        let expect_b = r.requests as f64 * 0.01;
+        assert!(
+            (b - expect_b).abs() < 5.0 * expect_b.sqrt(),
+            "{b} vs {expect_b}"
+        );
+    }
+}
+
+#[test]
+fn issue2_strategies_see_the_same_traffic_per_replication() {
+    let text = base(
+        "30m",
+        5,
+        &format!(
+            r#"{ANALYSIS_30S_T5}
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 0.05
+[[strategies]]
+name = "sticky"
+kind = "canary"
+sticky = true
+steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
+[[strategies]]
+name = "ladder"
+kind = "canary"
+steps = [{{ weight = 1, pause = "5m" }}, {{ weight = 50, pause = "5m" }}, {{ weight = 100 }}]
+"#
+        ),
+    );
+    let runs = run(&text).runs;
+    let (a, b) = runs.split_at(5);
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.replication, y.replication);
+        assert_eq!(x.requests, y.requests);
+        assert_eq!(x.active_users, y.active_users);
+    }
+    // Different replications see different traffic.
+    assert_ne!(a[0].requests, a[1].requests);
+}
+
+#[test]
+fn issue2_adding_a_fault_does_not_shift_the_traffic() {
+    let strategy = r#"
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
+"#;
+    let fault = r#"
+[[faults]]
+kind = "latency"
+target = "new"
+delay = "2s"
+"#;
+    let without = run(&base("20m", 3, strategy)).runs;
+    let with = run(&base("20m", 3, &format!("{fault}{strategy}"))).runs;
+    for (x, y) in without.iter().zip(&with) {
+        assert_eq!((x.requests, x.active_users), (y.requests, y.active_users));
+        assert_eq!(x.baseline_failed_requests, y.baseline_failed_requests);
+    }
+    assert!(with.iter().all(|r| r.affected_users > 0));
+}
+
+#[test]
+fn issue2_dependency_outage_rolls_back_falsely_and_recovers_when_it_ends() {
+    let text = base(
+        "1h",
+        5,
+        &format!(
+            r#"{ANALYSIS_30S_T5}
+[response]
+verify = "1m"
+[[faults]]
+kind = "dependency_outage"
+start = "5m"
+end = "20m"
+rate = 0.5
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
+"#
+        ),
+    );
+    for r in run(&text).runs {
+        assert!(
+            r.rolled_back && r.false_rollback,
+            "rolling back v2 cannot fix the database"
+        );
+        // Onset just after 5 m; the 5th failed check is the one at 450 s (windows from 300 s).
+        assert_eq!(secs(r.detected), Some(450.0));
+        assert_eq!(secs(r.recovered), Some(21.0 * 60.0));
+        assert!(r.ttd().is_some());
+    }
+}
+
+#[test]
+fn issue2_detection_before_onset_is_a_false_alarm() {
+    // Flagger semantics on a canary with no traffic: an empty window fails the check.
+    let text = format!(
+        r#"
+name = "idle"
+horizon = "30m"
+replications = 2
+[traffic]
+rate = 0.001
+users = 10
+[versions.old]
+[versions.new]
+[analysis]
+interval = "30s"
+threshold = 2
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "20m"
+rate = 1.0
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
+"#
+    );
+    for r in run(&text).runs {
+        assert_eq!(secs(r.detected), Some(60.0));
+        assert!(r.false_rollback);
+        assert_eq!(r.ttd(), None);
+    }
+}
+
+#[test]
+fn issue2_manual_detection_uses_one_delay_per_replication_for_every_strategy() {
+    let text = base(
+        "2h",
+        6,
+        r#"
+[manual]
+median = "10m"
+sigma = 0.8
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 0.5
+[[strategies]]
+name = "a"
+kind = "canary"
+steps = [{ weight = 10, pause = "10m" }, { weight = 100 }]
+[[strategies]]
+name = "b"
+kind = "canary"
+sticky = true
+steps = [{ weight = 50, pause = "10m" }, { weight = 100 }]
+"#,
+    );
+    let runs = run(&text).runs;
+    let (a, b) = runs.split_at(6);
+    for (x, y) in a.iter().zip(b) {
+        assert_eq!(x.ttd(), y.ttd(), "same human, same delay from onset");
+        assert_eq!(x.detected_by.map(|d| d.name()), Some("manual"));
+    }
+    assert_ne!(a[0].ttd(), a[1].ttd());
+}
+
+#[test]
+fn issue2_manual_detection_with_no_spread_is_onset_plus_median() {
+    let text = base(
+        "1h",
+        2,
+        r#"
+[manual]
+median = "7m"
+sigma = 0.0
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "3m"
+rate = 1.0
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{ weight = 10, pause = "30m" }, { weight = 100 }]
+"#,
+    );
+    for r in run(&text).runs {
+        assert_eq!(r.ttd(), Some(SimTime::from_secs(420)));
+        assert_eq!(
+            r.recovered, r.detected,
+            "traffic leaves v2 at the decision, verify 0"
+        );
+    }
+}
+
+#[test]
+fn issue2_silent_corruption_is_seen_only_by_the_business_metric() {
+    let strategies = |metric: &str| {
+        format!(
+            r#"
+[[faults]]
+kind = "data_corruption"
+target = "new"
+rate = 0.2
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
+[strategies.analysis]
+interval = "30s"
+threshold = 2
+[[strategies.analysis.metrics]]
+name = "{metric}"
+max = 0.01
+"#
+        )
+    };
+    let seen = run(&base("30m", 3, &strategies("bad_write_rate"))).runs;
+    let blind = run(&base("30m", 3, &strategies("error_rate"))).runs;
+    for (s, b) in seen.iter().zip(&blind) {
+        assert_eq!(secs(s.detected), Some(60.0));
+        assert!(b.detected.is_none() && secs(b.rollout) == Some(300.0));
+        assert_eq!(
+            s.failed_requests + b.failed_requests,
+            0,
+            "corruption returns 200 OK"
+        );
+        assert!(s.inconsistent_records > 0 && b.inconsistent_records > 10 * s.inconsistent_records);
+    }
+    // 10 % of 1000 req/s × 20 % writes × 20 % corrupted over 60 s = 240 records expected.
+    let mean = seen
+        .iter()
+        .map(|r| r.inconsistent_records as f64)
+        .sum::<f64>()
+        / 3.0;
+    assert!((mean - 240.0).abs() < 4.0 * (240f64 / 3.0).sqrt(), "{mean}");
+}
+
+#[test]
+fn issue2_traffic_spike_sheds_the_excess_over_capacity() {
+    // The stable's 10 instances × 100 req/s serve 900 req/s, the 10 % canary's one instance
+    // 100 req/s: no shedding. A 2× spike for 60 s offers 1800 and 200 req/s: the stable
+    // sheds 1 − 1000/1800 = 4/9, the canary 1 − 100/200 = 1/2, so the fault fails
+    // (4/9 × 1800 + 1/2 × 200) × 60 = 54 000 requests.
+    let text = base(
+        "5m",
+        4,
+        r#"
+[fleet]
+instances = 10
+capacity_rps = 100
+[[faults]]
+kind = "traffic_spike"
+start = "1m"
+end = "2m"
+multiplier = 2.0
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{ weight = 10, pause = "10m" }]
+"#,
+    );
+    for r in run(&text).runs {
+        let f = r.failed_requests as f64;
+        // Poisson arrivals and binomial shedding: sd ≈ √54 000 ≈ 232; 4 sd ≈ 930.
+        assert!((f - 54_000.0).abs() < 1_000.0, "{f}");
+        assert!(!r.rolled_back);
+        assert_eq!(secs(r.recovered), Some(120.0));
+    }
+}
+
+#[test]
+fn issue2_memory_leak_ramps_linearly() {
+    // After promotion at 0 s v2 takes everything. The leak ramps from 0 at 1 m to 10 % at
+    // 3 m and stays: failed ≈ 1000 × (0.1 × 120 / 2 + 0.1 × 120) = 18 000 by 5 m.
+    let text = base(
+        "5m",
+        4,
+        r#"
+[[faults]]
+kind = "memory_leak"
+target = "new"
+start = "1m"
+ramp = "2m"
+rate = 0.1
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{ weight = 100 }]
+"#,
+    );
+    for r in run(&text).runs {
+        let f = r.failed_requests as f64;
+        assert!((f - 18_000.0).abs() < 4.0 * 18_000f64.sqrt() + 200.0, "{f}");
+        assert_eq!(secs(r.rollout), Some(0.0));
+    }
+}
+
+#[test]
+fn issue2_rollback_after_promotion_waits_for_a_cold_stable() {
+    let text = base(
+        "1h",
+        2,
+        r#"
+[fleet]
+startup = "45s"
+[manual]
+median = "10m"
+sigma = 0.0
+[response]
+rollback_delay = "1m"
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "20m"
+rate = 1.0
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{ weight = 50, pause = "5m" }, { weight = 100 }]
+"#,
+    );
+    for r in run(&text).runs {
+        assert_eq!(secs(r.rollout), Some(300.0));
+        assert_eq!(secs(r.detected), Some(secs(r.onset).unwrap() + 600.0));
+        // Decision + rollback delay + start-up of the old version.
+        assert_eq!(
+            secs(r.recovered),
+            Some(secs(r.detected).unwrap() + 60.0 + 45.0)
+        );
+    }
+}
+
+#[test]
+fn issue2_instance_seconds_integrate_canary_and_stable() {
+    // 10 stable instances for 10 min; a 10 % canary runs 1 instance until promotion at
+    // 5 min, then v2 runs 10 and v1 none: 10×300 + 1×300 + 10×300 = 6 300.
+    let text = base(
+        "10m",
+        1,
+        r#"
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
+"#,
+    );
+    let r = &run(&text).runs[0];
+    assert_eq!(r.instance_seconds, 6300.0);
+}
