@@ -350,8 +350,7 @@ steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
 #[test]
 fn issue2_detection_before_onset_is_a_false_alarm() {
     // Flagger semantics on a canary with no traffic: an empty window fails the check.
-    let text = format!(
-        r#"
+    let text = r#"
 name = "idle"
 horizon = "30m"
 replications = 2
@@ -374,10 +373,9 @@ rate = 1.0
 [[strategies]]
 name = "c"
 kind = "canary"
-steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
-"#
-    );
-    for r in run(&text).runs {
+steps = [{ weight = 10, pause = "10m" }, { weight = 100 }]
+"#;
+    for r in run(text).runs {
         assert_eq!(secs(r.detected), Some(60.0));
         assert!(r.false_rollback);
         assert_eq!(r.ttd(), None);
