@@ -42,7 +42,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     for (scenario, file) in scenarios.iter().zip(&files) {
         let dir = out.join(&scenario.name);
         let result = execute(scenario, file, &dir)?;
-        print_result(&mut stdout, scenario, &result, &dir)?;
+        print_result(&mut stdout, scenario, file, &result, &dir)?;
         stdout.flush()?;
         for (s, spec) in result.summaries.into_iter().zip(&scenario.strategies) {
             all.push((s, spec.analysis.as_ref().map(|a| a.on_no_data.name())));

@@ -44,7 +44,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
     let result = execute(&scenario, &args.file, &out)?;
     let mut stdout = io::stdout().lock();
-    print_result(&mut stdout, &scenario, &result, &out)?;
+    print_result(&mut stdout, &scenario, &args.file, &result, &out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -84,10 +84,11 @@ pub(super) fn write_csv(
     write(BufWriter::new(file)).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Prints the scenario's header and summary table.
+/// Prints the scenario's header, summary table and the command that reproduces it.
 pub(super) fn print_result(
     w: &mut impl Write,
     scenario: &Scenario,
+    file: &Path,
     result: &ScenarioResult,
     out: &Path,
 ) -> io::Result<()> {
@@ -105,5 +106,12 @@ pub(super) fn print_result(
     }
     writeln!(w)?;
     write!(w, "{}", summary_table(&result.summaries))?;
-    writeln!(w, "\nwrote {}/runs.csv and summary.csv\n", out.display())
+    writeln!(w, "\nwrote {}/runs.csv and summary.csv", out.display())?;
+    writeln!(
+        w,
+        "reproduce: rehearsal run {} --seed {} --replications {}\n",
+        file.display(),
+        scenario.seed,
+        scenario.replications
+    )
 }
