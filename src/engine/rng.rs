@@ -21,9 +21,10 @@ pub enum Stream {
     Latency,
     /// Per-request error draws (baseline and fault).
     Errors,
-    /// Fault-specific draws: which users a fault can hit, corrupted writes.
+    /// Per-request fault draws (which writes a `data_corruption` fault corrupts).
     Faults,
-    /// Salts for consistent user hashing (sticky routing).
+    /// The salt of consistent user hashing for sticky routing. (Which users a fault can hit
+    /// is salted by the name `fault.<index>.users`.)
     Hashing,
     /// The human detection delay, one per replication.
     Manual,

@@ -677,6 +677,21 @@ fn resolve_fault(
             "an instance_kill fault has no end: replacements serve after fleet.startup",
         );
     }
+    if f.users.is_some()
+        && matches!(
+            kind,
+            FaultKind::TrafficSpike { .. } | FaultKind::InstanceKill { .. }
+        )
+    {
+        return r.err(
+            field("users"),
+            format!(
+                "{} {} fault acts on capacity, which every user shares; it takes no `users`",
+                article(&f.kind),
+                f.kind
+            ),
+        );
+    }
     let users = f.users.unwrap_or(1.0);
     if !(users > 0.0 && users <= 1.0) {
         return r.err(
