@@ -1,1 +1,177 @@
-fn main() {}
+//! Benchmarks of the simulation core: the event queue, the arrival loop, one full replay and a
+//! whole drill.
+//!
+//! Run with `cargo bench --bench engine`. Every group reports elements/s, so the per-element
+//! cost (ns per event, per arrival, per simulated request) reads straight off the output.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rehearsal::engine::{EventQueue, RngStreams, SimTime, splitmix64};
+use rehearsal::model::{Arrivals, TrafficSpec};
+use rehearsal::scenario::{self, Scenario};
+use std::hint::black_box;
+use std::path::Path;
+
+/// Events pushed then popped per iteration of `queue`.
+const QUEUE_EVENTS: u64 = 10_000;
+
+/// One hour at 1000 req/s.
+const HOUR: SimTime = SimTime::from_secs(3_600);
+const ARRIVALS_PER_HOUR: u64 = 3_600_000;
+
+/// A healthy 1 h, 1000 req/s sticky canary; `{faults}` is replaced by fault tables.
+const CANARY: &str = r#"
+name = "bench-canary"
+horizon = "1h"
+seed = 11
+replications = 1
+slo_latency = "1s"
+
+[traffic]
+rate = 1000.0
+users = 100000
+write_fraction = 0.2
+
+[versions.old]
+error_rate = 0.001
+latency = { median = "50ms", p99 = "250ms" }
+[versions.new]
+error_rate = 0.001
+latency = { median = "50ms", p99 = "250ms" }
+
+[fleet]
+instances = 10
+capacity_rps = 200
+startup = "30s"
+
+{faults}
+
+[analysis]
+interval = "30s"
+threshold = 5
+min_requests = 100
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+[[analysis.metrics]]
+name = "latency_p99"
+max = 500
+
+[[strategies]]
+name = "canary"
+kind = "canary"
+sticky = true
+steps = [
+  { weight = 10, pause = "10m" },
+  { weight = 25, pause = "10m" },
+  { weight = 50, pause = "10m" },
+  { weight = 100 },
+]
+"#;
+
+const ERROR_FAULT: &str = r#"
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "0s"
+rate = 0.03
+"#;
+
+fn canary_scenario(faults: &str) -> Scenario {
+    let text = CANARY.replace("{faults}", faults);
+    scenario::parse(&text, Path::new("bench.toml")).expect("the bench scenario is valid")
+}
+
+fn queue(c: &mut Criterion) {
+    // Pseudo-random times over one hour, fixed across iterations.
+    let times: Vec<SimTime> = (0..QUEUE_EVENTS)
+        .map(|i| SimTime(splitmix64(i) % HOUR.micros()))
+        .collect();
+    let mut group = c.benchmark_group("queue");
+    group.throughput(Throughput::Elements(QUEUE_EVENTS));
+    group.bench_function("push_pop_10k", |b| {
+        b.iter(|| {
+            let mut q = EventQueue::default();
+            for (i, &t) in times.iter().enumerate() {
+                q.push(t, (i % 3) as u8, i as u64);
+            }
+            let mut sum = 0u64;
+            while let Some((t, e)) = q.pop() {
+                sum = sum.wrapping_add(t.micros() ^ e);
+            }
+            black_box(sum)
+        })
+    });
+    group.finish();
+}
+
+fn arrivals(c: &mut Criterion) {
+    let spec = TrafficSpec {
+        rate_per_s: 1000.0,
+        users: 100_000,
+        write_fraction: 0.2,
+        user_skew: None,
+        diurnal: None,
+        bursts: vec![],
+    };
+    let streams = RngStreams::new(11, 0);
+    let mut group = c.benchmark_group("arrivals");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(ARRIVALS_PER_HOUR));
+    group.bench_function("poisson_1h_1000rps", |b| {
+        b.iter(|| {
+            let mut a = Arrivals::new(
+                black_box(&spec),
+                &streams,
+                "arrivals",
+                1.0,
+                SimTime::ZERO,
+                HOUR,
+            );
+            let mut n = 0u64;
+            while a.peek().is_some() {
+                n += 1;
+                a.step(&spec);
+            }
+            black_box(n)
+        })
+    });
+    group.finish();
+}
+
+fn canary_run(c: &mut Criterion) {
+    for (name, faults) in [("canary_run", ""), ("canary_run_faulty", ERROR_FAULT)] {
+        let scenario = canary_scenario(faults);
+        let requests = rehearsal::replay::replay(&scenario, 0, 0)
+            .expect("the bench scenario runs")
+            .requests;
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(requests));
+        group.bench_function("1h_1000rps", |b| {
+            b.iter(|| rehearsal::replay::replay(black_box(&scenario), 0, 0).expect("runs"))
+        });
+        group.finish();
+    }
+}
+
+fn drill(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good/crash.toml");
+    let mut scenario = scenario::load(&path).expect("the crash fixture loads");
+    scenario.replications = 4;
+    let requests: u64 = rehearsal::drill::run_scenario(&scenario)
+        .expect("the crash fixture runs")
+        .runs
+        .iter()
+        .map(|r| r.requests)
+        .sum();
+    let mut group = c.benchmark_group("drill");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(requests));
+    group.bench_function("crash_4_replications", |b| {
+        b.iter(|| rehearsal::drill::run_scenario(black_box(&scenario)).expect("runs"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, queue, arrivals, canary_run, drill);
+criterion_main!(benches);

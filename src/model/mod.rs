@@ -171,7 +171,7 @@ pub struct World<'s> {
 impl<'s> World<'s> {
     /// The world at time 0: all traffic on the stable version, `spec.fleet.instances` of it.
     ///
-    /// `sticky` routes by user hash; `record_latency` keeps latency histograms for analysis;
+    /// `sticky` routes by user hash; `record_latency` keeps the candidate's latency histogram;
     /// `horizon` bounds the arrival processes.
     pub fn new(
         spec: &'s ServiceSpec,
@@ -219,7 +219,8 @@ impl<'s> World<'s> {
             write_thr: thr32(spec.traffic.write_fraction),
             slo_us,
             stop_at_onset: true,
-            windows: [Window::new(record_latency), Window::new(record_latency)],
+            // Only the candidate is analysed, so only its window needs latency histograms.
+            windows: [Window::new(false), Window::new(record_latency)],
             ledger: Ledger::default(),
             recorder: Recorder::new(spec.traffic.users),
         };
