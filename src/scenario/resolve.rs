@@ -600,7 +600,10 @@ fn resolve_fault(
                 }
             }
         }
-        _ => unreachable!("kind checked above"),
+        other => {
+            // Not reached: `takes` above rejects unknown kinds. Kept as an error, not a panic.
+            return r.err(field("kind"), format!("unknown fault kind \"{other}\""));
+        }
     };
     let everywhere = matches!(
         kind,

@@ -89,3 +89,16 @@ fn issue2_another_seed_gives_other_runs() {
     let b = String::from_utf8(b).unwrap().replace(",100,", ",99,");
     assert_ne!(String::from_utf8(csv_with_threads(1)).unwrap(), b);
 }
+
+/// Golden output: a change of any simulated value (an rng, a distribution, a crate upgrade)
+/// shows up here as a snapshot diff, never silently.
+#[test]
+fn issue2_golden_runs_csv() {
+    let golden = SCENARIO
+        .replace("horizon = \"15m\"", "horizon = \"10m\"")
+        .replace("replications = 6", "replications = 2");
+    let result = run_scenario(&scenario(&golden)).unwrap();
+    let mut out = Vec::new();
+    write_runs(&result.runs, &mut out).unwrap();
+    insta::assert_snapshot!("golden_runs_csv", String::from_utf8(out).unwrap());
+}
