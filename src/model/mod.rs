@@ -464,11 +464,6 @@ impl<'s> World<'s> {
         &self.routing
     }
 
-    /// The service specification this world runs.
-    pub fn spec(&self) -> &ServiceSpec {
-        self.spec
-    }
-
     /// Instance-seconds used up to `now`.
     pub fn instance_seconds(&mut self, now: SimTime) -> f64 {
         self.fleet.instance_seconds(now)

@@ -58,11 +58,6 @@ impl Routing {
         }
     }
 
-    /// The candidate's share of traffic, in percent.
-    pub fn weight_pct(&self) -> f64 {
-        self.weight_pct
-    }
-
     /// The share of traffic `v` receives, in `[0, 1]`.
     pub fn share(&self, v: VersionId) -> f64 {
         match v {

@@ -133,7 +133,6 @@ pub struct Arrivals {
     shaped: bool,
     /// Multiplies the scenario's shape (1 for base traffic, `m − 1` for a spike).
     scale: f64,
-    start: SimTime,
     end: SimTime,
 }
 
@@ -159,7 +158,6 @@ impl Arrivals {
             envelope,
             shaped: spec.is_shaped(),
             scale,
-            start,
             end,
         };
         a.step(spec);
@@ -188,11 +186,6 @@ impl Arrivals {
                 return;
             }
         }
-    }
-
-    /// Start of the process.
-    pub fn start(&self) -> SimTime {
-        self.start
     }
 }
 

@@ -118,10 +118,13 @@ impl Resolver<'_> {
     }
 
     fn positive(&self, field: &str, x: f64) -> Result<f64> {
-        if !(x.is_finite() && x > 0.0) {
+        if !(x.is_finite() && x > 0.0 && x < 1e15) {
             return self.err(
                 field,
-                format!("{x} is not allowed; expected a finite number > 0"),
+                format!(
+                    "{} is not allowed; expected a finite number > 0 (and < 1e15)",
+                    short(x)
+                ),
             );
         }
         Ok(x)
@@ -210,23 +213,30 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
         .enumerate()
         .map(|(i, f)| resolve_fault(&r, &format!("faults[{i}]"), f, &names, &fleet, horizon))
         .collect::<Result<Vec<_>>>()?;
-    let expected = traffic.rate_per_s
-        * traffic.max_shape()
-        * (1.0
-            + faults
-                .iter()
-                .map(|f| match f.kind {
-                    FaultKind::TrafficSpike { multiplier } => multiplier - 1.0,
-                    _ => 0.0,
-                })
-                .sum::<f64>())
-        * horizon.as_secs_f64();
+    // Spikes multiply the traffic; blame the largest one when they dominate.
+    let spikes: Vec<(usize, f64)> = faults
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f.kind {
+            FaultKind::TrafficSpike { multiplier } => Some((i, multiplier - 1.0)),
+            _ => None,
+        })
+        .collect();
+    let spike_extra: f64 = spikes.iter().map(|(_, m)| m).sum();
+    let expected =
+        traffic.rate_per_s * traffic.max_shape() * (1.0 + spike_extra) * horizon.as_secs_f64();
     if expected > limits::MAX_REQUESTS {
+        let field = match spikes.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+            Some((i, m)) if *m >= 1.0 => format!("faults[{i}].multiplier"),
+            _ => "traffic.rate".to_string(),
+        };
         return r.err(
-            "traffic.rate",
+            field,
             format!(
-                "{} req/s over {} is about {expected:.3e} requests per replication; the limit is {:.0e}: lower the rate or the horizon",
-                raw.traffic.rate, raw.horizon, limits::MAX_REQUESTS
+                "{} req/s (× diurnal, bursts and spikes) over {} is about {expected:.3e} requests per replication; the limit is {:.0e}: lower the rate, the multipliers or the horizon",
+                short(raw.traffic.rate),
+                raw.horizon,
+                limits::MAX_REQUESTS
             ),
         );
     }
@@ -709,6 +719,15 @@ fn resolve_fault(
         end,
         users,
     })
+}
+
+/// A number as a person would write it: `5`, `0.25`, `1e308`.
+fn short(x: f64) -> String {
+    if x != 0.0 && (x.abs() >= 1e15 || x.abs() < 1e-6) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
 }
 
 /// "a" or "an" before a fault kind.
