@@ -9,7 +9,7 @@ use crate::engine::{
     self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime, Stream,
 };
 use crate::model::{FaultKind, Target, VersionId, World};
-use crate::outcome::{Detector, RunOutcome};
+use crate::outcome::{Detector, Marker, RunOutcome, Sample, Timeline, VersionSample};
 use crate::scenario::Scenario;
 use crate::strategy::{Action, Observation, Strategy};
 
@@ -39,6 +39,8 @@ enum Event {
     Timer {
         generation: u64,
     },
+    /// End of a timeline sampling step.
+    Sample,
 }
 
 struct Replay<'s> {
@@ -56,6 +58,7 @@ struct Replay<'s> {
     detected: Option<(SimTime, Detector)>,
     false_rollback: bool,
     rollout: Option<SimTime>,
+    timeline: Option<Timeline>,
 }
 
 /// Runs strategy `strategy` of `scenario` for replication `replication`.
@@ -64,16 +67,43 @@ pub fn replay(
     strategy: usize,
     replication: u32,
 ) -> Result<RunOutcome, EngineError> {
+    run(scenario, strategy, replication, None).map(|(outcome, _)| outcome)
+}
+
+/// The same run as [`replay`], instrumented: also returns its timeline sampled every `step`.
+/// The outcome is identical to `replay`'s (instrumentation draws no random number).
+pub fn replay_with_timeline(
+    scenario: &Scenario,
+    strategy: usize,
+    replication: u32,
+    step: SimTime,
+) -> Result<(RunOutcome, Timeline), EngineError> {
+    let (outcome, timeline) = run(scenario, strategy, replication, Some(step.max(SimTime(1))))?;
+    Ok((
+        outcome,
+        timeline.unwrap_or_else(|| unreachable!("a timeline was requested")),
+    ))
+}
+
+fn run(
+    scenario: &Scenario,
+    strategy: usize,
+    replication: u32,
+    timeline_step: Option<SimTime>,
+) -> Result<(RunOutcome, Option<Timeline>), EngineError> {
     let spec = &scenario.strategies[strategy];
     let streams = RngStreams::new(scenario.seed, u64::from(replication));
     let record_latency = spec.analysis.as_ref().is_some_and(|a| a.needs_latency());
-    let world = World::new(
+    let mut world = World::new(
         &scenario.service,
         &streams,
         spec.sticky(),
         record_latency,
         scenario.horizon,
     );
+    if timeline_step.is_some() {
+        world.record_timeline();
+    }
     // Drawn whatever the strategy, so every strategy of a replication meets the same human.
     let manual_delay = scenario
         .manual
@@ -94,6 +124,11 @@ pub fn replay(
         detected: None,
         false_rollback: false,
         rollout: None,
+        timeline: timeline_step.map(|step| Timeline {
+            step,
+            samples: Vec::new(),
+            markers: Vec::new(),
+        }),
     };
 
     let mut sched = Scheduler::default();
@@ -107,6 +142,9 @@ pub fn replay(
     for t in boundaries.filter(|&t| t > SimTime::ZERO && t < scenario.horizon) {
         sched.at(t, WORLD, Event::Refresh { periodic: false });
     }
+    if let Some(step) = timeline_step {
+        sched.at(step, OBSERVE, Event::Sample);
+    }
     if service.fleet.capacity_rps.is_some() && service.traffic.diurnal.is_some() {
         sched.at(LOAD_TICK, WORLD, Event::Refresh { periodic: true });
     }
@@ -114,7 +152,17 @@ pub fn replay(
         horizon: scenario.horizon,
         max_events: scenario.max_events,
     };
-    engine::run(&mut run, sched, limits)?;
+    let max_events = limits
+        .max_events
+        .saturating_add(timeline_step.map_or(0, |s| scenario.horizon.micros() / s.micros()));
+    engine::run(
+        &mut run,
+        sched,
+        Limits {
+            max_events,
+            ..limits
+        },
+    )?;
     Ok(run.finish(strategy, replication))
 }
 
@@ -151,12 +199,34 @@ impl Process for Replay<'_> {
                 self.armed = None;
                 self.tell(now, Observation::Timer, sched);
             }
+            Event::Sample => self.sample(now, sched),
             Event::Check { .. } | Event::Timer { .. } => {}
         }
     }
 }
 
 impl Replay<'_> {
+    fn mark(&mut self, at: SimTime, marker: Marker) {
+        if let Some(t) = &mut self.timeline {
+            t.markers.push((at, marker));
+        }
+    }
+
+    fn sample(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let weight = self.world.routing().share(VersionId::Candidate) * 100.0;
+        let (Some(t), Some(windows)) = (&mut self.timeline, &mut self.world.timeline_windows)
+        else {
+            return;
+        };
+        t.samples.push(Sample {
+            end: now,
+            candidate_weight_pct: weight,
+            versions: windows.each_ref().map(VersionSample::of),
+        });
+        windows.iter_mut().for_each(|w| w.reset());
+        sched.at(now.saturating_add(t.step), OBSERVE, Event::Sample);
+    }
+
     fn check(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
         let Some(analysis) = self.analysis.as_mut() else {
             return;
@@ -166,6 +236,9 @@ impl Replay<'_> {
         window.reset();
         let tripped = analysis.tripped();
         let interval = analysis.spec().interval;
+        if verdict == Verdict::Fail {
+            self.mark(now, Marker::FailedCheck);
+        }
         self.tell(now, Observation::Check(verdict), sched);
         if tripped && verdict == Verdict::Fail {
             self.declare(now, Detector::Analysis, sched);
@@ -186,6 +259,7 @@ impl Replay<'_> {
             return;
         }
         self.detected = Some((now, by));
+        self.mark(now, Marker::Detected);
         let hurt_before = self.world.recorder.onset.is_some_and(|o| o <= now);
         let candidate_fault_active = self
             .scenario
@@ -236,8 +310,11 @@ impl Replay<'_> {
                 self.analysing = false;
                 self.analysis_generation += 1;
             }
-            Action::Promoted => self.rollout = Some(now),
-            Action::RolledBack => {}
+            Action::Promoted => {
+                self.rollout = Some(now);
+                self.mark(now, Marker::Promoted);
+            }
+            Action::RolledBack => self.mark(now, Marker::RolledBack),
         }
     }
 
@@ -271,15 +348,29 @@ impl Replay<'_> {
         (recovered <= self.scenario.horizon).then_some(recovered)
     }
 
-    fn finish(mut self, strategy: usize, replication: u32) -> RunOutcome {
+    fn finish(mut self, strategy: usize, replication: u32) -> (RunOutcome, Option<Timeline>) {
         let recovered = self.recovered();
+        let timeline = self.timeline.take().map(|mut t| {
+            let faults = &self.scenario.service.faults;
+            for (i, f) in faults.iter().enumerate() {
+                t.markers.push((f.start, Marker::FaultStart(i)));
+                t.markers.extend(f.end.map(|e| (e, Marker::FaultEnd(i))));
+            }
+            t.markers
+                .extend(self.world.recorder.onset.map(|o| (o, Marker::Onset)));
+            t.markers.extend(recovered.map(|r| (r, Marker::Recovered)));
+            t.markers
+                .retain(|(at, _)| *at < self.scenario.horizon || Some(*at) == recovered);
+            t.markers.sort_by_key(|(at, _)| *at);
+            t
+        });
         let horizon = self.scenario.horizon;
         let rec = &self.world.recorder;
         let (checks, failed_checks, inconclusive_checks) = self
             .analysis
             .as_ref()
             .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive));
-        RunOutcome {
+        let outcome = RunOutcome {
             scenario: self.scenario.name.clone(),
             strategy: self.scenario.strategies[strategy].name.clone(),
             replication,
@@ -302,6 +393,7 @@ impl Replay<'_> {
             failed_checks,
             inconclusive_checks,
             instance_seconds: self.world.instance_seconds(horizon),
-        }
+        };
+        (outcome, timeline)
     }
 }

@@ -162,6 +162,8 @@ pub struct World<'s> {
     stop_at_onset: bool,
     /// Analysis windows per version.
     pub windows: [Window; 2],
+    /// Timeline windows per version, when a timeline is recorded (see [`World::record_timeline`]).
+    pub timeline_windows: Option<[Window; 2]>,
     /// Records written.
     pub ledger: Ledger,
     /// Per-request tallies.
@@ -221,6 +223,7 @@ impl<'s> World<'s> {
             stop_at_onset: true,
             // Only the candidate is analysed, so only its window needs latency histograms.
             windows: [Window::new(false), Window::new(record_latency)],
+            timeline_windows: None,
             ledger: Ledger::default(),
             recorder: Recorder::new(spec.traffic.users),
         };
@@ -331,30 +334,26 @@ impl<'s> World<'s> {
 
         let version = &self.spec.versions[v];
         let window = &mut self.windows[v];
-        let slow_without = !fail_without && d.z > self.slow_z[v];
-        let slow_with = if delay_us > 0.0 || window.wants_latency() {
-            let latency = version.latency.at(d.z) + delay_us;
-            window.record_latency(latency);
-            !fail_with && latency > self.slo_us
-        } else {
-            !fail_with && slow_without
-        };
+        // Slower than the SLO without any fault: a comparison of the normal draw, no exp().
+        let slow_base = d.z > self.slow_z[v];
+        let slow_without = !fail_without && slow_base;
+        // exp() is the costliest step of a request: take it only when something reads it.
+        let latency = (delay_us > 0.0 || window.wants_latency() || self.timeline_windows.is_some())
+            .then(|| version.latency.at(d.z) + delay_us);
+        let slow_with = !fail_with
+            && match latency {
+                Some(l) if delay_us > 0.0 => l > self.slo_us,
+                _ => slow_base,
+            };
         let write = u64::from(d.write) < self.write_thr && !fail_with;
         let corrupted = write && u64::from(d.corrupt) < corrupt_thr;
 
-        window.requests += 1;
-        window.errors += u64::from(fail_with);
-        window.writes += u64::from(write);
-        window.bad_writes += u64::from(corrupted);
+        window.record(fail_with, write, corrupted, latency);
+        if let Some(tw) = &mut self.timeline_windows {
+            tw[v].record(fail_with, write, corrupted, latency);
+        }
         if write {
-            self.ledger.write(
-                if v == 0 {
-                    VersionId::Stable
-                } else {
-                    VersionId::Candidate
-                },
-                corrupted,
-            );
+            self.ledger.write(VersionId::ALL[v], corrupted);
         }
 
         if fail_without {
@@ -445,6 +444,11 @@ impl<'s> World<'s> {
             without: shed(base, running),
             causes,
         }
+    }
+
+    /// Starts keeping per-version timeline windows (latency included), at some cost per request.
+    pub fn record_timeline(&mut self) {
+        self.timeline_windows = Some([Window::new(true), Window::new(true)]);
     }
 
     /// Routes `weight_pct` % of traffic to the candidate from `now` on.

@@ -47,6 +47,18 @@ impl Window {
         }
     }
 
+    /// Counts one request; `latency_us` is recorded when the window keeps latencies.
+    #[inline]
+    pub fn record(&mut self, failed: bool, write: bool, corrupted: bool, latency_us: Option<f64>) {
+        self.requests += 1;
+        self.errors += u64::from(failed);
+        self.writes += u64::from(write);
+        self.bad_writes += u64::from(corrupted);
+        if let Some(us) = latency_us {
+            self.record_latency(us);
+        }
+    }
+
     /// Errors / requests (`None` for an empty window).
     pub fn error_rate(&self) -> Option<f64> {
         (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)

@@ -1,8 +1,10 @@
 //! What one run measured: timestamps, users, requests, records. Counted, never estimated.
 
 mod aggregate;
+mod timeline;
 
 pub use aggregate::{Stat, StrategySummary, summarize};
+pub use timeline::{Marker, Sample, Timeline, VersionSample};
 
 use crate::engine::SimTime;
 

@@ -102,3 +102,37 @@ fn issue2_golden_runs_csv() {
     write_runs(&result.runs, &mut out).unwrap();
     insta::assert_snapshot!("golden_runs_csv", String::from_utf8(out).unwrap());
 }
+
+/// Recording a timeline must not change the run it records.
+#[test]
+fn issue5_timeline_instrumentation_does_not_change_the_run() {
+    use rehearsal::engine::SimTime;
+    use rehearsal::outcome::Marker;
+    use rehearsal::replay::{replay, replay_with_timeline};
+    let s = scenario(SCENARIO);
+    for strategy in 0..2 {
+        let plain = replay(&s, strategy, 1).unwrap();
+        let (traced, timeline) =
+            replay_with_timeline(&s, strategy, 1, SimTime::from_secs(30)).unwrap();
+        assert_eq!(plain, traced);
+        // 15 min sampled every 30 s: samples end at 30 s … 870 s (the horizon is exclusive).
+        assert_eq!(timeline.samples.len(), 29);
+        let requests: u64 = timeline
+            .samples
+            .iter()
+            .flat_map(|x| x.versions)
+            .map(|v| v.requests)
+            .sum();
+        assert!(requests <= plain.requests && requests > plain.requests * 9 / 10);
+        let at = |m: Marker| {
+            timeline
+                .markers
+                .iter()
+                .find(|(_, x)| *x == m)
+                .map(|(t, _)| *t)
+        };
+        assert_eq!(at(Marker::Detected), plain.detected);
+        assert_eq!(at(Marker::Onset), plain.onset);
+        assert!(timeline.markers.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+}
