@@ -6,3 +6,4 @@ mod common;
 mod determinism;
 mod errors;
 mod metrics;
+mod report;

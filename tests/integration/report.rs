@@ -1,0 +1,1 @@
+//! Report writers: plots, HTML, terminal table, JSON (issue 5).
