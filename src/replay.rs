@@ -41,6 +41,8 @@ enum Event {
     },
     /// End of a timeline sampling step.
     Sample,
+    /// Instances of a version come due for readiness.
+    Ready(VersionId),
 }
 
 struct Replay<'s> {
@@ -97,7 +99,7 @@ fn run(
     let mut world = World::new(
         &scenario.service,
         &streams,
-        spec.sticky(),
+        &spec.routing(),
         record_latency,
         scenario.horizon,
     );
@@ -200,6 +202,11 @@ impl Process for Replay<'_> {
                 self.tell(now, Observation::Timer, sched);
             }
             Event::Sample => self.sample(now, sched),
+            Event::Ready(version) => {
+                self.world.promote_due(now, version);
+                let ready = self.world.ready(version);
+                self.tell(now, Observation::Ready { version, ready }, sched);
+            }
             Event::Check { .. } | Event::Timer { .. } => {}
         }
     }
@@ -260,14 +267,15 @@ impl Replay<'_> {
         }
         self.detected = Some((now, by));
         self.mark(now, Marker::Detected);
-        let hurt_before = self.world.recorder.onset.is_some_and(|o| o <= now);
-        let candidate_fault_active = self
+        // A rollback is false when no fault of the candidate is in force: rolling back cannot
+        // help (a dependency outage) or nothing is wrong (noise). A detection before any
+        // request was hurt still has an empty TTD (see `RunOutcome::ttd`).
+        self.false_rollback = !self
             .scenario
             .service
             .faults
             .iter()
             .any(|f| f.is_candidates() && f.active_at(now));
-        self.false_rollback = !(hurt_before && candidate_fault_active);
         self.tell(now, Observation::Abort, sched);
     }
 
@@ -292,7 +300,17 @@ impl Replay<'_> {
     fn apply(&mut self, now: SimTime, action: Action, sched: &mut Scheduler<Event>) {
         match action {
             Action::SetWeight(w) => self.world.set_weight(now, w),
-            Action::Scale(v, n) => self.world.scale(now, v, n),
+            Action::SetFlag(p) => self.world.set_flag(now, p),
+            Action::Scale {
+                version,
+                instances,
+                ready_after,
+            } => {
+                if let Some(due) = self.world.scale(now, version, instances, ready_after) {
+                    sched.at(due, WORLD, Event::Ready(version));
+                }
+            }
+            Action::Fail => self.declare(now, Detector::ProgressDeadline, sched),
             Action::StartAnalysis => {
                 self.analysis_generation += 1;
                 if let Some(a) = &self.analysis {

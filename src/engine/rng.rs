@@ -28,6 +28,8 @@ pub enum Stream {
     Hashing,
     /// The human detection delay, one per replication.
     Manual,
+    /// Feature-flag SDK polling phases, one per instance.
+    FlagRefresh,
 }
 
 impl Stream {
@@ -42,6 +44,7 @@ impl Stream {
             Stream::Faults => "faults",
             Stream::Hashing => "hashing",
             Stream::Manual => "manual",
+            Stream::FlagRefresh => "flag_refresh",
         }
     }
 }

@@ -50,6 +50,15 @@ pub enum FaultKind {
         /// Instances killed.
         instances: u32,
     },
+    /// A share of instances stop refreshing feature flags from `start` to `end` (a restart):
+    /// they keep serving the value they had, kill switch or not, until their data is
+    /// `stall_timeout` old (then they serve the code default, off).
+    FlagStall {
+        /// Share of instances stalled (the nearest whole number of instances).
+        share: f64,
+        /// Data age after which an SDK falls back to the code default.
+        stall_timeout: Option<SimTime>,
+    },
 }
 
 impl FaultKind {
@@ -64,6 +73,7 @@ impl FaultKind {
             FaultKind::DependencyOutage { .. } => "dependency_outage",
             FaultKind::TrafficSpike { .. } => "traffic_spike",
             FaultKind::InstanceKill { .. } => "instance_kill",
+            FaultKind::FlagStall { .. } => "flag_stall",
         }
     }
 }
@@ -112,6 +122,7 @@ impl Fault {
     /// A fault on every version (a dependency, a spike) is not the release's fault.
     pub fn is_candidates(&self) -> bool {
         self.target == Target::Version(VersionId::Candidate)
+            && !matches!(self.kind, FaultKind::FlagStall { .. })
     }
 
     /// The moments the fault changes the world.

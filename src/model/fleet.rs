@@ -86,33 +86,104 @@ pub struct FleetSpec {
     pub startup: SimTime,
 }
 
-/// Instances running per version and the resources they used.
+/// Instances per version: running (paid for), ready (serving) and starting, and the
+/// instance-seconds they used.
+///
+/// A started instance serves once it is ready: at once for pre-scaled steps, after a start-up
+/// and readiness delay otherwise. Instances that come due while their version crash-loops
+/// never become ready; they run (and cost) until scaled down, unready ones first.
 #[derive(Debug, Clone)]
 pub struct Fleet {
     running: [u32; 2],
+    ready: [u32; 2],
+    /// Starting instances: `(ready at, count)`, in start order.
+    starting: [Vec<(SimTime, u32)>; 2],
     instance_us: u128,
     since: SimTime,
 }
 
 impl Fleet {
-    /// `stable` instances of the stable version and none of the candidate at time 0.
+    /// `stable` ready instances of the stable version and none of the candidate at time 0.
     pub fn new(stable: u32) -> Fleet {
         Fleet {
             running: [stable, 0],
+            ready: [stable, 0],
+            starting: [Vec::new(), Vec::new()],
             instance_us: 0,
             since: SimTime::ZERO,
         }
     }
 
-    /// Sets the instance count of `v` at `now`.
-    pub fn scale(&mut self, now: SimTime, v: VersionId, instances: u32) {
+    /// Runs `instances` instances of `v` from `now` on. New instances serve after `ready_after`
+    /// (at once when zero); returns when they come due, if they must wait. Scaling down
+    /// removes starting instances first (newest first), then unready ones, then ready ones.
+    pub fn scale(
+        &mut self,
+        now: SimTime,
+        v: VersionId,
+        instances: u32,
+        ready_after: SimTime,
+    ) -> Option<SimTime> {
         self.accrue(now);
-        self.running[v.index()] = instances;
+        let i = v.index();
+        if instances >= self.running[i] {
+            let added = instances - self.running[i];
+            self.running[i] = instances;
+            if added == 0 {
+                return None;
+            }
+            if ready_after == SimTime::ZERO {
+                self.ready[i] += added;
+                return None;
+            }
+            let at = now.saturating_add(ready_after);
+            self.starting[i].push((at, added));
+            return Some(at);
+        }
+        let mut remove = self.running[i] - instances;
+        self.running[i] = instances;
+        while remove > 0 {
+            let Some(last) = self.starting[i].last_mut() else {
+                break;
+            };
+            let k = last.1.min(remove);
+            last.1 -= k;
+            remove -= k;
+            if last.1 == 0 {
+                self.starting[i].pop();
+            }
+        }
+        let starting: u32 = self.starting[i].iter().map(|s| s.1).sum();
+        // What is left to remove comes out of the unready instances first, then the ready ones.
+        self.ready[i] = self.ready[i].min(self.running[i] - starting);
+        None
     }
 
-    /// Instances of `v` running now.
+    /// Makes the instances of `v` due by `now` ready, unless `blocked` (the version
+    /// crash-loops: they stay unready). Returns how many became ready.
+    pub fn promote_due(&mut self, now: SimTime, v: VersionId, blocked: bool) -> u32 {
+        let i = v.index();
+        let due: u32 = self.starting[i]
+            .iter()
+            .filter(|s| s.0 <= now)
+            .map(|s| s.1)
+            .sum();
+        self.starting[i].retain(|s| s.0 > now);
+        if blocked {
+            return 0;
+        }
+        self.ready[i] += due;
+        due
+    }
+
+    /// Instances of `v` running now (ready or not).
     pub fn running(&self, v: VersionId) -> u32 {
         self.running[v.index()]
+    }
+
+    /// Instances of `v` serving now.
+    pub fn ready(&self, v: VersionId) -> u32 {
+        self.ready[v.index()]
     }
 
     /// Instance-seconds used up to `now`.
@@ -143,8 +214,35 @@ mod tests {
     #[test]
     fn instance_seconds_integrate_the_fleet() {
         let mut f = Fleet::new(10);
-        f.scale(SimTime::from_secs(60), VersionId::Candidate, 1);
+        f.scale(
+            SimTime::from_secs(60),
+            VersionId::Candidate,
+            1,
+            SimTime::ZERO,
+        );
         // 10 × 60 + 11 × 40
         assert_eq!(f.instance_seconds(SimTime::from_secs(100)), 1040.0);
+    }
+
+    #[test]
+    fn instances_serve_after_their_delay_unless_blocked() {
+        let (c, s) = (VersionId::Candidate, SimTime::from_secs);
+        let mut f = Fleet::new(4);
+        assert_eq!(f.scale(s(0), c, 2, s(40)), Some(s(40)));
+        assert_eq!((f.running(c), f.ready(c)), (2, 0));
+        assert_eq!(f.promote_due(s(39), c, false), 0);
+        assert_eq!(f.promote_due(s(40), c, false), 2);
+        assert_eq!(f.scale(s(50), c, 3, s(40)), Some(s(90)));
+        assert_eq!(
+            f.promote_due(s(90), c, true),
+            0,
+            "crash-looping: never ready"
+        );
+        assert_eq!((f.running(c), f.ready(c)), (3, 2));
+        // Scaling down removes the unready instance first.
+        f.scale(s(100), c, 2, SimTime::ZERO);
+        assert_eq!((f.running(c), f.ready(c)), (2, 2));
+        f.scale(s(100), c, 1, SimTime::ZERO);
+        assert_eq!((f.running(c), f.ready(c)), (1, 1));
     }
 }

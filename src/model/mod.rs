@@ -7,6 +7,7 @@
 //! the difference is attributed to the faults (counterfactual attribution, DESIGN.md §3).
 
 mod fault;
+mod flag;
 mod fleet;
 mod ledger;
 mod routing;
@@ -14,6 +15,7 @@ mod traffic;
 mod window;
 
 pub use fault::{Fault, FaultKind, Target};
+pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
 pub use ledger::Ledger;
 pub use routing::Routing;
@@ -24,6 +26,26 @@ use crate::engine::{Rng, RngStreams, SimTime, Stream, splitmix64};
 use crate::outcome::Recorder;
 use rand::{Rng as _, RngExt};
 use rand_distr::StandardNormal;
+
+/// How a strategy routes requests between the versions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoutingSpec {
+    /// A weight set by the strategy, per request or sticky per user (a mesh or ingress).
+    Weighted {
+        /// Route by user hash rather than per request.
+        sticky: bool,
+    },
+    /// Spread over ready instances, as a Kubernetes Service does: the candidate's share is
+    /// its ready instances over all ready instances.
+    ReadyInstances,
+    /// A feature flag evaluated on every instance of one shared fleet.
+    Flag {
+        /// The flag's hashing group (Unleash `groupId`).
+        group: String,
+        /// How instances learn changes.
+        refresh: Refresh,
+    },
+}
 
 /// Everything about the service a scenario describes, independent of the rollout strategy.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +182,7 @@ pub struct World<'s> {
     write_thr: u64,
     slo_us: f64,
     stop_at_onset: bool,
+    by_ready_instances: bool,
     /// Analysis windows per version.
     pub windows: [Window; 2],
     /// Timeline windows per version, when a timeline is recorded (see [`World::record_timeline`]).
@@ -173,12 +196,12 @@ pub struct World<'s> {
 impl<'s> World<'s> {
     /// The world at time 0: all traffic on the stable version, `spec.fleet.instances` of it.
     ///
-    /// `sticky` routes by user hash; `record_latency` keeps the candidate's latency histogram;
-    /// `horizon` bounds the arrival processes.
+    /// `routing` is the strategy's way of routing; `record_latency` keeps the candidate's
+    /// latency histogram; `horizon` bounds the arrival processes.
     pub fn new(
         spec: &'s ServiceSpec,
         streams: &RngStreams,
-        sticky: bool,
+        routing: &RoutingSpec,
         record_latency: bool,
         horizon: SimTime,
     ) -> World<'s> {
@@ -211,7 +234,8 @@ impl<'s> World<'s> {
             spec,
             sources,
             users: UserPicker::new(&spec.traffic),
-            routing: Routing::new(sticky, streams.derive(Stream::Hashing.name())),
+            routing: Self::build_routing(spec, streams, routing),
+            by_ready_instances: *routing == RoutingSpec::ReadyInstances,
             fleet: Fleet::new(spec.fleet.instances),
             effects: [Vec::new(), Vec::new()],
             shedding: [Shedding::default(); 2],
@@ -229,6 +253,48 @@ impl<'s> World<'s> {
         };
         world.refresh(SimTime::ZERO);
         world
+    }
+
+    fn build_routing(spec: &ServiceSpec, streams: &RngStreams, routing: &RoutingSpec) -> Routing {
+        match routing {
+            RoutingSpec::Weighted { sticky } => {
+                Routing::new(*sticky, streams.derive(Stream::Hashing.name()))
+            }
+            RoutingSpec::ReadyInstances => Routing::new(false, 0),
+            RoutingSpec::Flag { group, refresh } => {
+                let n = spec.fleet.instances;
+                let mut stalls = vec![None; n as usize];
+                for (i, f) in spec.faults.iter().enumerate() {
+                    if let FaultKind::FlagStall {
+                        share,
+                        stall_timeout,
+                    } = f.kind
+                    {
+                        // The stalled instances: the first `share × n` in a per-replication shuffle.
+                        let salt = streams.derive(&format!("fault.{i}.instances"));
+                        let mut order: Vec<u32> = (0..n).collect();
+                        order.sort_by_key(|&k| splitmix64(u64::from(k) ^ salt));
+                        let k = (share * f64::from(n)).round() as usize;
+                        for &inst in &order[..k.min(order.len())] {
+                            stalls[inst as usize] = Some(Stall {
+                                start: f.start,
+                                end: f.end,
+                                timeout: stall_timeout,
+                            });
+                        }
+                    }
+                }
+                let mut rng = streams.stream(Stream::FlagRefresh);
+                Routing::flagged(FlagRouting::new(
+                    group,
+                    spec.traffic.users,
+                    n,
+                    *refresh,
+                    &stalls,
+                    &mut rng,
+                ))
+            }
+        }
     }
 
     /// Serves every request arriving in `[from, to)`.
@@ -291,7 +357,7 @@ impl<'s> World<'s> {
     /// Judges one request with and without the faults and tallies the difference.
     #[inline]
     fn serve(&mut self, t: SimTime, d: &Draws) {
-        let v = self.routing.pick(d.user, d.route).index();
+        let v = self.routing.pick(d.user, d.route, t).index();
         let rec = &mut self.recorder;
         rec.active.insert(d.user);
         rec.requests += 1;
@@ -392,7 +458,11 @@ impl<'s> World<'s> {
                         rate,
                         delay_us: delay.micros() as f64,
                     },
-                    FaultKind::TrafficSpike { .. } | FaultKind::InstanceKill { .. } => continue,
+                    FaultKind::TrafficSpike { .. }
+                    | FaultKind::InstanceKill { .. }
+                    | FaultKind::FlagStall { .. } => {
+                        continue;
+                    }
                 };
                 effects.push(Effect {
                     bit: 1 << i,
@@ -411,8 +481,15 @@ impl<'s> World<'s> {
         let Some(per_instance) = self.spec.fleet.capacity_rps else {
             return Shedding::default();
         };
-        let base = self.spec.traffic.rate_at(now) * self.routing.share(v);
-        let running = self.fleet.running(v);
+        // Flags run both code paths on one fleet: load and capacity are pooled.
+        let pooled = self.routing.pooled();
+        let share = if pooled { 1.0 } else { self.routing.share(v) };
+        let base = self.spec.traffic.rate_at(now) * share;
+        let running = if pooled {
+            self.fleet.ready(VersionId::Stable) + self.fleet.ready(VersionId::Candidate)
+        } else {
+            self.fleet.ready(v)
+        };
         let (mut extra, mut killed, mut causes) = (0.0, 0u32, 0u64);
         for (i, f) in self.spec.faults.iter().enumerate() {
             match f.kind {
@@ -457,9 +534,58 @@ impl<'s> World<'s> {
         self.refresh(now);
     }
 
-    /// Runs `instances` instances of `v` from `now` on.
-    pub fn scale(&mut self, now: SimTime, v: VersionId, instances: u32) {
-        self.fleet.scale(now, v, instances);
+    /// Sets the flag's target percentage at `now` (flag routing).
+    pub fn set_flag(&mut self, now: SimTime, percent: f64) {
+        self.routing.set_flag(now, percent);
+        self.refresh(now);
+    }
+
+    /// Runs `instances` instances of `v` from `now` on; new ones serve after `ready_after`.
+    /// Returns when the new instances come due, if they must wait: call
+    /// [`World::promote_due`] then.
+    pub fn scale(
+        &mut self,
+        now: SimTime,
+        v: VersionId,
+        instances: u32,
+        ready_after: SimTime,
+    ) -> Option<SimTime> {
+        let due = self.fleet.scale(now, v, instances, ready_after);
+        self.rebalance(now);
+        due
+    }
+
+    /// Makes the instances of `v` due by `now` ready, unless `v` crash-loops (a `crash_loop`
+    /// fault on it is in force): those never pass readiness. Returns how many became ready.
+    pub fn promote_due(&mut self, now: SimTime, v: VersionId) -> u32 {
+        let blocked =
+            self.spec.faults.iter().any(|f| {
+                f.kind == FaultKind::CrashLoop && f.target.includes(v) && f.active_at(now)
+            });
+        let ready = self.fleet.promote_due(now, v, blocked);
+        self.rebalance(now);
+        ready
+    }
+
+    /// Instances of `v` serving now.
+    pub fn ready(&self, v: VersionId) -> u32 {
+        self.fleet.ready(v)
+    }
+
+    /// Re-spreads traffic over ready instances (when routing follows them) and re-evaluates load.
+    fn rebalance(&mut self, now: SimTime) {
+        if self.by_ready_instances {
+            let (s, c) = (
+                self.fleet.ready(VersionId::Stable),
+                self.fleet.ready(VersionId::Candidate),
+            );
+            let w = if s + c == 0 {
+                0.0
+            } else {
+                100.0 * f64::from(c) / f64::from(s + c)
+            };
+            self.routing.set_weight(now, w);
+        }
         self.refresh(now);
     }
 

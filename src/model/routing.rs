@@ -1,6 +1,7 @@
 //! Which version serves a request: a weight per request, or sticky by user hash.
 
 use super::VersionId;
+use super::flag::FlagRouting;
 use crate::engine::{SimTime, splitmix64};
 
 /// The router's state: the candidate's share of traffic and how it is applied.
@@ -8,9 +9,11 @@ use crate::engine::{SimTime, splitmix64};
 /// Per-request routing sends each request to the candidate with probability `weight`.
 /// Sticky routing (session affinity) sends user `u` to the candidate when
 /// `splitmix64(u ⊕ salt) / 2⁶⁴ < weight`, so a user stays on one side and raising the weight
-/// only adds users.
+/// only adds users. Flag routing sends a request to the candidate code path when the flag is
+/// on for its user on the instance that serves it (see [`FlagRouting`]).
 #[derive(Debug, Clone)]
 pub struct Routing {
+    flag: Option<FlagRouting>,
     sticky: bool,
     salt: u64,
     weight_pct: f64,
@@ -26,6 +29,7 @@ impl Routing {
     /// All traffic on the stable version.
     pub fn new(sticky: bool, salt: u64) -> Routing {
         Routing {
+            flag: None,
             sticky,
             salt,
             weight_pct: 0.0,
@@ -58,7 +62,28 @@ impl Routing {
         }
     }
 
-    /// The share of traffic `v` receives, in `[0, 1]`.
+    /// Flag routing: every request goes through `flag`, starting with the flag off.
+    pub fn flagged(flag: FlagRouting) -> Routing {
+        Routing {
+            flag: Some(flag),
+            ..Routing::new(false, 0)
+        }
+    }
+
+    /// Whether both versions share the same instances (flags: one fleet runs both code paths).
+    pub fn pooled(&self) -> bool {
+        self.flag.is_some()
+    }
+
+    /// Sets the flag's target percentage at `now` (flag routing only; ignored otherwise).
+    pub fn set_flag(&mut self, now: SimTime, percent: f64) {
+        if let Some(f) = &mut self.flag {
+            f.set_target(now, percent);
+            self.weight_pct = percent;
+        }
+    }
+
+    /// The share of traffic `v` receives, in `[0, 1]` (flags: the target's share).
     pub fn share(&self, v: VersionId) -> f64 {
         match v {
             VersionId::Candidate => self.weight_pct / 100.0,
@@ -66,14 +91,35 @@ impl Routing {
         }
     }
 
-    /// Since when `v` has received no traffic (`None`: it receives some now).
+    /// Since when `v` has received no traffic for good (`None`: it may still receive some).
+    /// Under flags, the candidate is idle once the last instance has learned a 0 % target.
     pub fn idle_since(&self, v: VersionId) -> Option<SimTime> {
-        self.idle_since[v.index()]
+        match &self.flag {
+            None => self.idle_since[v.index()],
+            Some(f) => {
+                let off = match v {
+                    VersionId::Candidate => 0.0,
+                    VersionId::Stable => 100.0,
+                };
+                if f.target() == off {
+                    f.settled_at()
+                } else {
+                    None
+                }
+            }
+        }
     }
 
-    /// The version serving a request of `user`, given the request's 32-bit routing draw.
+    /// The version serving a request of `user` at `t`, given the request's 32-bit routing draw.
     #[inline]
-    pub fn pick(&self, user: u64, draw32: u32) -> VersionId {
+    pub fn pick(&mut self, user: u64, draw32: u32, t: SimTime) -> VersionId {
+        if let Some(f) = &mut self.flag {
+            return if f.enabled(user, draw32, t) {
+                VersionId::Candidate
+            } else {
+                VersionId::Stable
+            };
+        }
         if self.thr32 == 0 && self.thr64 == 0 {
             return VersionId::Stable;
         }
@@ -99,10 +145,13 @@ mod tests {
         let mut r = Routing::new(true, 42);
         r.set_weight(SimTime::ZERO, 10.0);
         let at10: Vec<u64> = (0..10_000)
-            .filter(|&u| r.pick(u, 0) == VersionId::Candidate)
+            .filter(|&u| r.pick(u, 0, SimTime::ZERO) == VersionId::Candidate)
             .collect();
         r.set_weight(SimTime::ZERO, 25.0);
-        assert!(at10.iter().all(|&u| r.pick(u, 0) == VersionId::Candidate));
+        assert!(
+            at10.iter()
+                .all(|&u| r.pick(u, 0, SimTime::ZERO) == VersionId::Candidate)
+        );
         // 10 % of 10 000 users: sd = √(10 000·0.1·0.9) = 30.
         assert!((at10.len() as f64 - 1000.0).abs() < 120.0, "{}", at10.len());
     }
@@ -110,9 +159,9 @@ mod tests {
     #[test]
     fn full_and_zero_weights_are_exact() {
         let mut r = Routing::new(false, 1);
-        assert_eq!(r.pick(5, u32::MAX), VersionId::Stable);
+        assert_eq!(r.pick(5, u32::MAX, SimTime::ZERO), VersionId::Stable);
         r.set_weight(SimTime::ZERO, 100.0);
-        assert_eq!(r.pick(5, u32::MAX), VersionId::Candidate);
+        assert_eq!(r.pick(5, u32::MAX, SimTime::ZERO), VersionId::Candidate);
         assert_eq!(r.idle_since(VersionId::Stable), Some(SimTime::ZERO));
         r.set_weight(SimTime::from_secs(9), 0.0);
         assert_eq!(

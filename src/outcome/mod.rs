@@ -76,6 +76,8 @@ pub enum Detector {
     Analysis,
     /// A human noticed (alert → page → acknowledge → diagnose).
     Manual,
+    /// The strategy itself gave up (a rollout past its progress deadline).
+    ProgressDeadline,
 }
 
 impl Detector {
@@ -84,6 +86,7 @@ impl Detector {
         match self {
             Detector::Analysis => "analysis",
             Detector::Manual => "manual",
+            Detector::ProgressDeadline => "progress_deadline",
         }
     }
 }

@@ -83,16 +83,16 @@ impl Canary {
             self.state = State::Promoted;
             out.extend([
                 Action::StopAnalysis,
-                Action::Scale(VersionId::Candidate, self.instances),
+                Action::scale_now(VersionId::Candidate, self.instances),
                 Action::SetWeight(100.0),
-                Action::Scale(VersionId::Stable, 0),
+                Action::scale_now(VersionId::Stable, 0),
                 Action::Promoted,
             ]);
             return;
         };
         let canary_instances = (s.weight_pct / 100.0 * f64::from(self.instances)).ceil() as u32;
         out.extend([
-            Action::Scale(VersionId::Candidate, canary_instances.max(1)),
+            Action::scale_now(VersionId::Candidate, canary_instances.max(1)),
             Action::SetWeight(s.weight_pct),
         ]);
         self.state = State::Stepping {
@@ -168,7 +168,7 @@ impl Strategy for Canary {
                     shift,
                 },
             ) if now >= at => {
-                out.push(Action::Scale(VersionId::Stable, self.instances));
+                out.push(Action::scale_now(VersionId::Stable, self.instances));
                 self.state = State::RollingBack {
                     restart: None,
                     shift,
@@ -183,7 +183,7 @@ impl Strategy for Canary {
             ) if now >= shift => {
                 out.extend([
                     Action::SetWeight(0.0),
-                    Action::Scale(VersionId::Candidate, 0),
+                    Action::scale_now(VersionId::Candidate, 0),
                     Action::RolledBack,
                 ]);
                 self.state = State::RolledBack;
@@ -252,7 +252,7 @@ mod tests {
         let mut out = vec![];
         c.on_event(SimTime::ZERO, Observation::Start, &mut out);
         assert_eq!(weights(&out), [10.0]);
-        assert!(out.contains(&Action::Scale(VersionId::Candidate, 1)));
+        assert!(out.contains(&Action::scale_now(VersionId::Candidate, 1)));
         assert_eq!(c.next_timer(), Some(SimTime::from_secs(60)));
         c.on_event(SimTime::from_secs(60), Observation::Timer, &mut out);
         assert_eq!(c.next_timer(), Some(SimTime::from_secs(120)));
@@ -314,7 +314,7 @@ mod tests {
         c.on_event(SimTime::from_secs(100), Observation::Abort, &mut out);
         assert_eq!(c.next_timer(), Some(SimTime::from_secs(105)));
         c.on_event(SimTime::from_secs(105), Observation::Timer, &mut out);
-        assert_eq!(out, [Action::Scale(VersionId::Stable, 10)]);
+        assert_eq!(out, [Action::scale_now(VersionId::Stable, 10)]);
         assert_eq!(c.next_timer(), Some(SimTime::from_secs(135)));
         c.on_event(SimTime::from_secs(135), Observation::Timer, &mut out);
         assert_eq!(weights(&out), [0.0]);

@@ -7,7 +7,7 @@ pub use canary::{Canary, CanarySpec, Step};
 
 use crate::detect::{AnalysisSpec, Verdict};
 use crate::engine::SimTime;
-use crate::model::{FleetSpec, VersionId};
+use crate::model::{FleetSpec, RoutingSpec, VersionId};
 
 /// What a strategy is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,15 +20,32 @@ pub enum Observation {
     Check(Verdict),
     /// A detector declared failure: the rollout must be rolled back.
     Abort,
+    /// Instances of `version` came due for readiness; `ready` of them serve now.
+    Ready {
+        /// The version whose instances came due.
+        version: VersionId,
+        /// Its ready instances now.
+        ready: u32,
+    },
 }
 
 /// What a strategy asks the world to do.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {
-    /// Send this percentage of traffic to the candidate.
+    /// Send this percentage of traffic to the candidate (weighted routing).
     SetWeight(f64),
-    /// Run this many instances of a version.
-    Scale(VersionId, u32),
+    /// Set the feature flag's target to this percentage of users (flag routing).
+    SetFlag(f64),
+    /// Run `instances` instances of `version`; new ones serve after `ready_after` (zero: at
+    /// once, pre-scaled). A [`Observation::Ready`] follows when they come due.
+    Scale {
+        /// Which version.
+        version: VersionId,
+        /// How many instances in all.
+        instances: u32,
+        /// Start-up plus readiness of a new instance.
+        ready_after: SimTime,
+    },
     /// Start analysing the candidate: the first check one interval from now.
     StartAnalysis,
     /// Stop analysing.
@@ -37,6 +54,19 @@ pub enum Action {
     Promoted,
     /// The rollback has finished: the candidate no longer serves traffic.
     RolledBack,
+    /// The strategy itself declares failure (e.g. a progress deadline exceeded).
+    Fail,
+}
+
+impl Action {
+    /// Scale `version` to `instances`, ready at once.
+    pub fn scale_now(version: VersionId, instances: u32) -> Action {
+        Action::Scale {
+            version,
+            instances,
+            ready_after: SimTime::ZERO,
+        }
+    }
 }
 
 /// A rollout strategy as a pure state machine: no clock, no randomness, no I/O.
@@ -88,10 +118,10 @@ pub struct StrategySpec {
 }
 
 impl StrategySpec {
-    /// Whether requests are routed by user hash rather than per request.
-    pub fn sticky(&self) -> bool {
+    /// How the strategy routes requests.
+    pub fn routing(&self) -> RoutingSpec {
         match &self.kind {
-            StrategyKind::Canary(c) => c.sticky,
+            StrategyKind::Canary(c) => RoutingSpec::Weighted { sticky: c.sticky },
         }
     }
 

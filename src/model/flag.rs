@@ -1,0 +1,372 @@
+//! Feature flags: who is in the cohort, and when each instance learns a flag change.
+//!
+//! Cohort (Unleash's flexible rollout, `unleash-client-node` `src/strategy/util.ts`):
+//! user `u` is in when `murmur3_x86_32("<group>:<u>", seed 0) % 100 + 1 ≤ percent`, with the
+//! group the strategy's name. A user stays in or out, and raising the percentage only adds users.
+//!
+//! Propagation: every instance evaluates the flag locally with the value its SDK last fetched.
+//! Under polling, instance `i` fetches at `φᵢ + k·R` (phase `φᵢ ~ U(0, R)`, one per instance and
+//! replication); under streaming it learns a change `delay` after it is made. A stalled instance
+//! (`flag_stall` fault) fetches nothing from the stall's start to its end (a restart), and falls
+//! back to the code default, off, once its data is `stall_timeout` old. Each instance's value is a
+//! pure function of time and of the history of the flag's target value.
+
+use crate::engine::{Rng, SimTime};
+use rand::RngExt;
+
+/// MurmurHash3 x86 32-bit, the hash Unleash and flagd bucket users with.
+pub fn murmur3_x86_32(data: &[u8], seed: u32) -> u32 {
+    const C1: u32 = 0xcc9e_2d51;
+    const C2: u32 = 0x1b87_3593;
+    let mut h = seed;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+        h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
+    }
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let k = tail
+            .iter()
+            .rev()
+            .fold(0u32, |k, &b| (k << 8) | u32::from(b));
+        h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
+    }
+    h ^= data.len() as u32;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// Unleash's normalized bucket of `user` in `group`, 1 to 100.
+pub fn bucket(group: &str, user: u64) -> u8 {
+    (murmur3_x86_32(format!("{group}:{user}").as_bytes(), 0) % 100 + 1) as u8
+}
+
+/// How instances learn flag changes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Refresh {
+    /// Each instance fetches every `interval`, on its own random phase.
+    Polling {
+        /// Time between fetches.
+        interval: SimTime,
+    },
+    /// Changes are pushed; each instance applies them `delay` after they are made.
+    Streaming {
+        /// Push latency.
+        delay: SimTime,
+    },
+}
+
+/// A stall of some instances' SDKs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stall {
+    /// When the stalled instances stop fetching.
+    pub start: SimTime,
+    /// When they fetch again (a restart); `None`: not within the run.
+    pub end: Option<SimTime>,
+    /// Age of data after which an SDK serves the code default (off); `None`: never.
+    pub timeout: Option<SimTime>,
+}
+
+/// One instance's flag value and until when it holds.
+#[derive(Debug, Clone, Copy)]
+struct Instance {
+    percent: f64,
+    /// The value may change at or after this time.
+    until: SimTime,
+    phase: SimTime,
+    stall: Option<Stall>,
+}
+
+/// Flag routing state: cohort buckets, target history, per-instance values.
+#[derive(Debug, Clone)]
+pub struct FlagRouting {
+    buckets: Vec<u8>,
+    refresh: Refresh,
+    /// `(time, percent)` of every target change, in time order; before the first, 0.
+    history: Vec<(SimTime, f64)>,
+    instances: Vec<Instance>,
+}
+
+impl FlagRouting {
+    /// `instances` instances serving a flag for `users` users in `group`; `stalls[i]` is
+    /// instance `i`'s stall, if any; phases are drawn from `rng`.
+    pub fn new(
+        group: &str,
+        users: u64,
+        instances: u32,
+        refresh: Refresh,
+        stalls: &[Option<Stall>],
+        rng: &mut Rng,
+    ) -> FlagRouting {
+        let instances = (0..instances as usize)
+            .map(|i| {
+                let phase = match refresh {
+                    Refresh::Polling { interval } => {
+                        SimTime(rng.random_range(0..interval.micros().max(1)))
+                    }
+                    Refresh::Streaming { .. } => SimTime::ZERO,
+                };
+                Instance {
+                    percent: 0.0,
+                    until: SimTime::ZERO,
+                    phase,
+                    stall: stalls.get(i).copied().flatten(),
+                }
+            })
+            .collect();
+        FlagRouting {
+            buckets: (0..users).map(|u| bucket(group, u)).collect(),
+            refresh,
+            history: Vec::new(),
+            instances,
+        }
+    }
+
+    /// Sets the flag's target to `percent` at `now`.
+    pub fn set_target(&mut self, now: SimTime, percent: f64) {
+        self.history.push((now, percent));
+        if let Refresh::Streaming { delay } = self.refresh {
+            let at = now.saturating_add(delay);
+            for inst in &mut self.instances {
+                inst.until = inst.until.min(at);
+            }
+        }
+    }
+
+    /// The current target, percent.
+    pub fn target(&self) -> f64 {
+        self.history.last().map_or(0.0, |h| h.1)
+    }
+
+    fn target_at(&self, t: SimTime) -> f64 {
+        let n = self.history.partition_point(|h| h.0 <= t);
+        if n == 0 { 0.0 } else { self.history[n - 1].1 }
+    }
+
+    /// Whether `user`'s request served by instance `draw32 · n / 2³²` gets the feature at `t`.
+    #[inline]
+    pub fn enabled(&mut self, user: u64, draw32: u32, t: SimTime) -> bool {
+        let i = ((u64::from(draw32) * self.instances.len() as u64) >> 32) as usize;
+        if t >= self.instances[i].until {
+            self.update(i, t);
+        }
+        f64::from(self.buckets[user as usize]) <= self.instances[i].percent
+    }
+
+    /// Recomputes instance `i`'s value at `t` and until when it holds.
+    fn update(&mut self, i: usize, t: SimTime) {
+        let inst = self.instances[i];
+        let (percent, until) = match self.refresh {
+            Refresh::Streaming { delay } => {
+                let seen = t.micros().checked_sub(delay.micros()).map(SimTime);
+                let percent = seen.map_or(0.0, |s| self.target_at(s));
+                let next = self
+                    .history
+                    .iter()
+                    .map(|h| h.0.saturating_add(delay))
+                    .find(|&a| a > t);
+                (percent, next.unwrap_or(SimTime(u64::MAX)))
+            }
+            Refresh::Polling { interval } => {
+                let (last, next) = polls_around(inst.phase, interval, t);
+                match inst
+                    .stall
+                    .filter(|s| t >= s.start && s.end.is_none_or(|e| t < e))
+                {
+                    None => {
+                        // Outside a stall; the stall may begin before the next poll.
+                        let mut until = next;
+                        if let Some(s) = inst.stall.filter(|s| s.start > t) {
+                            until = until.min(s.start);
+                        }
+                        (last.map_or(0.0, |p| self.target_at(p)), until)
+                    }
+                    Some(s) => {
+                        let fetched =
+                            polls_around(inst.phase, interval, s.start.saturating_sub(SimTime(1)))
+                                .0;
+                        let resumes = s.end.map_or(SimTime(u64::MAX), |e| {
+                            polls_around(inst.phase, interval, e.saturating_sub(SimTime(1))).1
+                        });
+                        let stale_at = s
+                            .timeout
+                            .map(|d| fetched.unwrap_or(SimTime::ZERO).saturating_add(d));
+                        match stale_at {
+                            Some(at) if t >= at => (0.0, resumes),
+                            Some(at) => {
+                                (fetched.map_or(0.0, |p| self.target_at(p)), at.min(resumes))
+                            }
+                            None => (fetched.map_or(0.0, |p| self.target_at(p)), resumes),
+                        }
+                    }
+                }
+            }
+        };
+        self.instances[i].percent = percent;
+        self.instances[i].until = until.max(SimTime(t.micros() + 1));
+    }
+
+    /// When every instance serves the current target, if ever (only meaningful for a
+    /// kill switch: when the last instance stops serving the feature).
+    pub fn settled_at(&self) -> Option<SimTime> {
+        let (changed, target) = *self.history.last()?;
+        let mut latest = changed;
+        for inst in &self.instances {
+            let at = match self.refresh {
+                Refresh::Streaming { delay } => changed.saturating_add(delay),
+                Refresh::Polling { interval } => {
+                    let first =
+                        polls_around(inst.phase, interval, changed.saturating_sub(SimTime(1))).1;
+                    match inst.stall {
+                        Some(s) if first >= s.start && s.end.is_none_or(|e| first < e) => {
+                            let resumes = s.end.map(|e| {
+                                polls_around(inst.phase, interval, e.saturating_sub(SimTime(1))).1
+                            });
+                            let fetched = polls_around(
+                                inst.phase,
+                                interval,
+                                s.start.saturating_sub(SimTime(1)),
+                            )
+                            .0;
+                            let fallback = s.timeout.filter(|_| target == 0.0).map(|d| {
+                                fetched
+                                    .unwrap_or(SimTime::ZERO)
+                                    .saturating_add(d)
+                                    .max(changed)
+                            });
+                            match (resumes, fallback) {
+                                (Some(a), Some(b)) => a.min(b),
+                                (a, b) => a.or(b)?,
+                            }
+                        }
+                        _ => first,
+                    }
+                }
+            };
+            latest = latest.max(at);
+        }
+        Some(latest)
+    }
+}
+
+/// The last poll at or before `t` (if any) and the first poll after `t`, for polls at
+/// `phase + k·interval`, `k ≥ 0`.
+fn polls_around(phase: SimTime, interval: SimTime, t: SimTime) -> (Option<SimTime>, SimTime) {
+    let r = interval.micros().max(1);
+    if t < phase {
+        return (None, phase);
+    }
+    let k = (t.micros() - phase.micros()) / r;
+    let last = SimTime(phase.micros() + k * r);
+    (Some(last), last.saturating_add(SimTime(r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::RngStreams;
+
+    #[test]
+    fn murmur3_matches_reference_vectors() {
+        assert_eq!(murmur3_x86_32(b"", 0), 0);
+        assert_eq!(murmur3_x86_32(b"hello", 0), 0x248b_fa47);
+        assert_eq!(
+            murmur3_x86_32(b"The quick brown fox jumps over the lazy dog", 0),
+            0x2e4f_f723
+        );
+    }
+
+    #[test]
+    fn buckets_are_uniform_and_raising_only_adds() {
+        let n = 100_000;
+        let in10 = (0..n).filter(|&u| bucket("f", u) <= 10).count() as f64;
+        // Binomial(100 000, 0.1): sd ≈ 95.
+        assert!((in10 - 10_000.0).abs() < 400.0, "{in10}");
+        assert!((0..1000).all(|u| bucket("f", u) > 10 || bucket("f", u) <= 25));
+    }
+
+    fn routing(refresh: Refresh, stalls: &[Option<Stall>]) -> FlagRouting {
+        let mut rng = RngStreams::new(1, 0).named("flags");
+        FlagRouting::new("f", 100, 1, refresh, stalls, &mut rng)
+    }
+
+    #[test]
+    fn polling_instances_learn_at_their_next_poll() {
+        let r = SimTime::from_secs(15);
+        let mut f = routing(Refresh::Polling { interval: r }, &[None]);
+        let phase = f.instances[0].phase;
+        f.set_target(SimTime::ZERO, 100.0);
+        assert!(phase >= SimTime::ZERO && phase < r);
+        if phase > SimTime::ZERO {
+            assert!(!f.enabled(0, 0, phase - SimTime(1)));
+        }
+        assert!(f.enabled(0, 0, phase));
+        f.set_target(SimTime::from_secs(100), 0.0);
+        let first_after = polls_around(phase, r, SimTime::from_secs(100) - SimTime(1)).1;
+        assert!(f.enabled(0, 0, first_after - SimTime(1)));
+        assert!(!f.enabled(0, 0, first_after));
+        assert_eq!(f.settled_at(), Some(first_after));
+    }
+
+    #[test]
+    fn streaming_instances_learn_after_the_delay() {
+        let mut f = routing(
+            Refresh::Streaming {
+                delay: SimTime::from_secs(1),
+            },
+            &[None],
+        );
+        f.set_target(SimTime::from_secs(10), 100.0);
+        assert!(!f.enabled(0, 0, SimTime::from_secs(10)));
+        assert!(f.enabled(0, 0, SimTime::from_secs(11)));
+        f.set_target(SimTime::from_secs(20), 0.0);
+        assert!(f.enabled(0, 0, SimTime::from_secs(20)));
+        assert!(!f.enabled(0, 0, SimTime::from_secs(21)));
+        assert_eq!(f.settled_at(), Some(SimTime::from_secs(21)));
+    }
+
+    #[test]
+    fn a_stalled_instance_keeps_the_feature_until_restart_or_timeout() {
+        let r = SimTime::from_secs(10);
+        let stall = Stall {
+            start: SimTime::from_secs(50),
+            end: Some(SimTime::from_secs(300)),
+            timeout: None,
+        };
+        let mut f = routing(Refresh::Polling { interval: r }, &[Some(stall)]);
+        f.set_target(SimTime::ZERO, 100.0);
+        f.set_target(SimTime::from_secs(100), 0.0);
+        assert!(
+            f.enabled(0, 0, SimTime::from_secs(299)),
+            "stalled: still on"
+        );
+        let resumes = polls_around(
+            f.instances[0].phase,
+            r,
+            SimTime::from_secs(300) - SimTime(1),
+        )
+        .1;
+        assert!(!f.enabled(0, 0, resumes));
+        assert_eq!(f.settled_at(), Some(resumes));
+
+        let timed = Stall {
+            timeout: Some(SimTime::from_secs(120)),
+            ..stall
+        };
+        let mut g = routing(Refresh::Polling { interval: r }, &[Some(timed)]);
+        g.set_target(SimTime::ZERO, 100.0);
+        g.set_target(SimTime::from_secs(100), 0.0);
+        let fetched = polls_around(g.instances[0].phase, r, SimTime::from_secs(50) - SimTime(1))
+            .0
+            .unwrap();
+        let stale = fetched + SimTime::from_secs(120);
+        assert!(g.enabled(0, 0, stale - SimTime(1)));
+        assert!(!g.enabled(0, 0, stale), "stale data: the code default, off");
+        assert_eq!(g.settled_at(), Some(stale));
+    }
+}
