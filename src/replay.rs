@@ -313,7 +313,8 @@ impl Replay<'_> {
             Action::Fail => self.declare(now, Detector::ProgressDeadline, sched),
             Action::StartAnalysis => {
                 self.analysis_generation += 1;
-                if let Some(a) = &self.analysis {
+                if let Some(a) = &mut self.analysis {
+                    a.restart();
                     self.analysing = true;
                     self.world.windows[VersionId::Candidate.index()].reset();
                     let generation = self.analysis_generation;

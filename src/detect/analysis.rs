@@ -121,6 +121,8 @@ pub struct Analysis {
     pub failed: u32,
     /// Checks inconclusive.
     pub inconclusive: u32,
+    /// Failed checks of the current analysis run, the count the threshold applies to.
+    run_failed: u32,
 }
 
 impl Analysis {
@@ -131,7 +133,14 @@ impl Analysis {
             checks: 0,
             failed: 0,
             inconclusive: 0,
+            run_failed: 0,
         }
+    }
+
+    /// Starts a new analysis run (as Argo starts a new AnalysisRun): the threshold counts
+    /// from zero again; the totals keep counting.
+    pub fn restart(&mut self) {
+        self.run_failed = 0;
     }
 
     /// The configuration.
@@ -144,7 +153,10 @@ impl Analysis {
         let verdict = self.judge(w);
         self.checks += 1;
         match verdict {
-            Verdict::Fail => self.failed += 1,
+            Verdict::Fail => {
+                self.failed += 1;
+                self.run_failed += 1;
+            }
             Verdict::Inconclusive => self.inconclusive += 1,
             Verdict::Pass => {}
         }
@@ -175,7 +187,7 @@ impl Analysis {
 
     /// Whether the failed checks have reached the threshold: the rollout must abort.
     pub fn tripped(&self) -> bool {
-        self.failed >= self.spec.threshold
+        self.run_failed >= self.spec.threshold
     }
 }
 

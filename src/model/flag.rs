@@ -158,52 +158,97 @@ impl FlagRouting {
         f64::from(self.buckets[user as usize]) <= self.instances[i].percent
     }
 
-    /// Recomputes instance `i`'s value at `t` and until when it holds.
-    fn update(&mut self, i: usize, t: SimTime) {
-        let inst = self.instances[i];
-        let (percent, until) = match self.refresh {
-            Refresh::Streaming { delay } => {
-                let seen = t.micros().checked_sub(delay.micros()).map(SimTime);
-                let percent = seen.map_or(0.0, |s| self.target_at(s));
-                let next = self
-                    .history
-                    .iter()
-                    .map(|h| h.0.saturating_add(delay))
-                    .find(|&a| a > t);
-                (percent, next.unwrap_or(SimTime(u64::MAX)))
-            }
+    /// When instance `i` fetches or receives the target as of `as_of`, stalls aside: its next
+    /// poll at or after `as_of` (polling), or `as_of + delay` (streaming).
+    fn delivery(&self, i: usize, as_of: SimTime) -> SimTime {
+        match self.refresh {
             Refresh::Polling { interval } => {
-                let (last, next) = polls_around(inst.phase, interval, t);
-                match inst
-                    .stall
-                    .filter(|s| t >= s.start && s.end.is_none_or(|e| t < e))
-                {
-                    None => {
-                        // Outside a stall; the stall may begin before the next poll.
-                        let mut until = next;
-                        if let Some(s) = inst.stall.filter(|s| s.start > t) {
-                            until = until.min(s.start);
-                        }
-                        (last.map_or(0.0, |p| self.target_at(p)), until)
-                    }
-                    Some(s) => {
-                        let fetched =
-                            polls_around(inst.phase, interval, s.start.saturating_sub(SimTime(1)))
-                                .0;
-                        let resumes = s.end.map_or(SimTime(u64::MAX), |e| {
-                            polls_around(inst.phase, interval, e.saturating_sub(SimTime(1))).1
-                        });
-                        let stale_at = s
-                            .timeout
-                            .map(|d| fetched.unwrap_or(SimTime::ZERO).saturating_add(d));
-                        match stale_at {
-                            Some(at) if t >= at => (0.0, resumes),
-                            Some(at) => {
-                                (fetched.map_or(0.0, |p| self.target_at(p)), at.min(resumes))
-                            }
-                            None => (fetched.map_or(0.0, |p| self.target_at(p)), resumes),
-                        }
-                    }
+                polls_around(
+                    self.instances[i].phase,
+                    interval,
+                    as_of.saturating_sub(SimTime(1)),
+                )
+                .1
+            }
+            Refresh::Streaming { delay } => as_of.saturating_add(delay),
+        }
+    }
+
+    /// The target time whose value instance `i` serves at `t`, stalls aside (`None`: nothing
+    /// received yet, the code default).
+    fn seen_as_of(&self, i: usize, t: SimTime) -> Option<SimTime> {
+        match self.refresh {
+            Refresh::Polling { interval } => polls_around(self.instances[i].phase, interval, t).0,
+            Refresh::Streaming { delay } => t.micros().checked_sub(delay.micros()).map(SimTime),
+        }
+    }
+
+    /// The next time after `t` at which instance `i`'s value may change, stalls aside.
+    fn next_change(&self, i: usize, t: SimTime) -> SimTime {
+        match self.refresh {
+            Refresh::Polling { interval } => polls_around(self.instances[i].phase, interval, t).1,
+            Refresh::Streaming { delay } => self
+                .history
+                .iter()
+                .map(|h| h.0.saturating_add(delay))
+                .find(|&a| a > t)
+                .unwrap_or(SimTime(u64::MAX)),
+        }
+    }
+
+    /// The stall of instance `i` as `[start, resumes)`: from the stall's start to its first
+    /// fetch after the restart (its next poll, or at once for a stream reconnecting).
+    fn stall_window(&self, i: usize) -> Option<(SimTime, SimTime, Stall)> {
+        let s = self.instances[i].stall?;
+        let resumes = match (s.end, self.refresh) {
+            (None, _) => SimTime(u64::MAX),
+            (Some(e), Refresh::Polling { interval }) => {
+                polls_around(
+                    self.instances[i].phase,
+                    interval,
+                    e.saturating_sub(SimTime(1)),
+                )
+                .1
+            }
+            (Some(e), Refresh::Streaming { .. }) => e,
+        };
+        Some((s.start, resumes, s))
+    }
+
+    /// When a stalled instance's data turns `stall.timeout` old: counted from its last poll
+    /// before the stall (polling) or from the stall's start, when the stream went quiet.
+    fn stale_at(&self, i: usize, stall: Stall) -> Option<SimTime> {
+        let received = match self.refresh {
+            Refresh::Polling { .. } => self
+                .seen_as_of(i, stall.start.saturating_sub(SimTime(1)))
+                .unwrap_or(stall.start),
+            Refresh::Streaming { .. } => stall.start,
+        };
+        stall.timeout.map(|d| received.saturating_add(d))
+    }
+
+    /// Recomputes instance `i`'s value at `t` and until when it holds.
+    ///
+    /// A stalled instance serves what it had received when the stall began; once that data is
+    /// `timeout` old it serves the code default (off); at the stall's end (a restart) it
+    /// fetches again.
+    fn update(&mut self, i: usize, t: SimTime) {
+        let value = |as_of: Option<SimTime>| as_of.map_or(0.0, |s| self.target_at(s));
+        let window = self.stall_window(i);
+        let (percent, until) = match window.filter(|w| t >= w.0 && t < w.1) {
+            None => {
+                let mut until = self.next_change(i, t);
+                if let Some((start, _, _)) = window.filter(|w| w.0 > t) {
+                    until = until.min(start);
+                }
+                (value(self.seen_as_of(i, t)), until)
+            }
+            Some((start, resumes, s)) => {
+                let frozen = self.seen_as_of(i, start.saturating_sub(SimTime(1)));
+                match self.stale_at(i, s) {
+                    Some(at) if t >= at => (0.0, resumes),
+                    Some(at) => (value(frozen), at.min(resumes)),
+                    None => (value(frozen), resumes),
                 }
             }
         };
@@ -211,42 +256,27 @@ impl FlagRouting {
         self.instances[i].until = until.max(SimTime(t.micros() + 1));
     }
 
-    /// When every instance serves the current target, if ever (only meaningful for a
-    /// kill switch: when the last instance stops serving the feature).
+    /// When every instance serves the current target, if ever (meaningful for a kill
+    /// switch: when the last instance stops serving the feature).
     pub fn settled_at(&self) -> Option<SimTime> {
         let (changed, target) = *self.history.last()?;
         let mut latest = changed;
-        for inst in &self.instances {
-            let at = match self.refresh {
-                Refresh::Streaming { delay } => changed.saturating_add(delay),
-                Refresh::Polling { interval } => {
-                    let first =
-                        polls_around(inst.phase, interval, changed.saturating_sub(SimTime(1))).1;
-                    match inst.stall {
-                        Some(s) if first >= s.start && s.end.is_none_or(|e| first < e) => {
-                            let resumes = s.end.map(|e| {
-                                polls_around(inst.phase, interval, e.saturating_sub(SimTime(1))).1
-                            });
-                            let fetched = polls_around(
-                                inst.phase,
-                                interval,
-                                s.start.saturating_sub(SimTime(1)),
-                            )
-                            .0;
-                            let fallback = s.timeout.filter(|_| target == 0.0).map(|d| {
-                                fetched
-                                    .unwrap_or(SimTime::ZERO)
-                                    .saturating_add(d)
-                                    .max(changed)
-                            });
-                            match (resumes, fallback) {
-                                (Some(a), Some(b)) => a.min(b),
-                                (a, b) => a.or(b)?,
-                            }
-                        }
-                        _ => first,
+        for i in 0..self.instances.len() {
+            let at = self.delivery(i, changed);
+            let at = match self.stall_window(i) {
+                Some((start, resumes, s)) if at >= start && at < resumes => {
+                    // Stale data falls back to off, which is the kill switch's target.
+                    let fallback = self
+                        .stale_at(i, s)
+                        .filter(|_| target == 0.0)
+                        .map(|a| a.max(changed));
+                    let resumes = (resumes < SimTime(u64::MAX)).then_some(resumes);
+                    match (resumes, fallback) {
+                        (Some(a), Some(b)) => a.min(b),
+                        (a, b) => a.or(b)?,
                     }
                 }
+                _ => at,
             };
             latest = latest.max(at);
         }

@@ -97,6 +97,7 @@ pub(crate) struct RawFault {
     pub multiplier: Option<f64>,
     pub instances: Option<u32>,
     pub users: Option<f64>,
+    pub stall_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -141,12 +142,64 @@ pub(crate) struct RawStrategy {
     #[serde(default)]
     pub steps: Vec<RawStep>,
     pub analysis: Option<RawAnalysis>,
+    pub rollback: Option<String>,
+    pub pre_promotion: Option<String>,
+    pub preview_share: Option<f64>,
+    pub post_promotion: Option<String>,
+    pub switch_delay: Option<String>,
+    pub scale_down_delay: Option<String>,
+    pub progress_deadline: Option<String>,
+    pub refresh: Option<RawRefresh>,
+    pub max_surge: Option<CountOrPercent>,
+    pub max_unavailable: Option<CountOrPercent>,
+    pub period: Option<String>,
+    pub min_ready: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRefresh {
+    pub mode: String,
+    pub interval: Option<String>,
+    pub delay: Option<String>,
+}
+
+/// `3` or `"25%"`, as Kubernetes writes `maxSurge` and `maxUnavailable`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CountOrPercent {
+    Count(u64),
+    Percent(String),
+}
+
+impl<'de> Deserialize<'de> for CountOrPercent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = CountOrPercent;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number of instances or a percentage such as \"25%\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v)
+                    .map(CountOrPercent::Count)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(CountOrPercent::Count(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CountOrPercent::Percent(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStep {
-    pub weight: f64,
+    pub weight: Option<f64>,
+    pub percent: Option<f64>,
     pub pause: Option<String>,
 }
 

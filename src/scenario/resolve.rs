@@ -2,14 +2,17 @@
 
 use super::Scenario;
 use super::error::{ScenarioError, expected_one_of};
-use super::raw::{RawAnalysis, RawFault, RawScenario, RawStrategy, RawTraffic};
+use super::raw::{CountOrPercent, RawAnalysis, RawFault, RawScenario, RawStrategy, RawTraffic};
 use crate::detect::{AnalysisSpec, ManualSpec, Metric, MetricRule, NoData};
 use crate::engine::SimTime;
 use crate::model::{
-    Burst, Diurnal, Fault, FaultKind, FleetSpec, LatencyModel, ServiceSpec, Target, TrafficSpec,
-    VersionId, VersionSpec,
+    Burst, Diurnal, Fault, FaultKind, FleetSpec, LatencyModel, Refresh, ServiceSpec, Target,
+    TrafficSpec, VersionId, VersionSpec,
 };
-use crate::strategy::{CanarySpec, ResponseSpec, Step, StrategyKind, StrategySpec};
+use crate::strategy::{
+    BlueGreenSpec, CanaryRollback, CanarySpec, FeatureFlagSpec, ResponseSpec, RollingSpec, Step,
+    StrategyKind, StrategySpec,
+};
 use std::path::Path;
 
 /// Defaults, each with its source (README "Scenario reference" repeats them).
@@ -48,6 +51,18 @@ pub mod defaults {
     pub const DIURNAL_PERIOD: &str = "24h";
     /// Control events one run may handle.
     pub const MAX_EVENTS: u64 = 1_000_000;
+    /// Blue kept up after a blue-green switch: Argo's `scaleDownDelaySeconds`.
+    pub const SCALE_DOWN_DELAY: &str = "30s";
+    /// No progress for this long flags a rollout: `progressDeadlineSeconds` of Kubernetes and Argo.
+    pub const PROGRESS_DEADLINE: &str = "600s";
+    /// Flag SDK polling: the Unleash server SDK's `refreshInterval`.
+    pub const FLAG_POLLING: &str = "15s";
+    /// Flag streaming push latency (LaunchDarkly streams by default; sub-second pushes).
+    pub const FLAG_STREAM_DELAY: &str = "1s";
+    /// Readiness probe period: Kubernetes `periodSeconds`.
+    pub const PROBE_PERIOD: &str = "10s";
+    /// `maxSurge` and `maxUnavailable`: Kubernetes and Argo default 25 %.
+    pub const ROLLING_BUDGET_PCT: f64 = 25.0;
 }
 
 /// Hard limits that keep every run finite and in memory.
@@ -64,7 +79,7 @@ pub mod limits {
     pub const MAX_FAULTS: usize = 64;
 }
 
-const FAULT_KINDS: [&str; 8] = [
+const FAULT_KINDS: [&str; 9] = [
     "error_rate",
     "latency",
     "crash_loop",
@@ -73,6 +88,7 @@ const FAULT_KINDS: [&str; 8] = [
     "dependency_outage",
     "traffic_spike",
     "instance_kill",
+    "flag_stall",
 ];
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -287,7 +303,7 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
     let mut strategies = Vec::new();
     for (i, s) in raw.strategies.iter().enumerate() {
         let path = format!("strategies[{i}]");
-        let spec = resolve_strategy(&r, &path, s, scenario_analysis.as_ref())?;
+        let spec = resolve_strategy(&r, &path, s, scenario_analysis.as_ref(), &fleet)?;
         if strategies
             .iter()
             .any(|o: &StrategySpec| o.name == spec.name)
@@ -493,6 +509,7 @@ fn resolve_fault(
         "memory_leak" => &["rate", "delay", "ramp"],
         "traffic_spike" => &["multiplier"],
         "instance_kill" => &["instances"],
+        "flag_stall" => &["rate", "stall_timeout"],
         other => {
             return r.err(
                 field("kind"),
@@ -509,6 +526,7 @@ fn resolve_fault(
         ("ramp", f.ramp.is_some()),
         ("multiplier", f.multiplier.is_some()),
         ("instances", f.instances.is_some()),
+        ("stall_timeout", f.stall_timeout.is_some()),
     ];
     if let Some((name, _)) = given.iter().find(|(n, g)| *g && !takes.contains(n)) {
         return r.err(
@@ -593,6 +611,13 @@ fn resolve_fault(
                 );
             }
         },
+        "flag_stall" => FaultKind::FlagStall {
+            share: match f.rate {
+                Some(x) => r.probability(&field("rate"), x)?,
+                None => return r.err(field("rate"), "missing: a flag_stall fault needs `rate`, the share of instances whose flag SDK stalls"),
+            },
+            stall_timeout: f.stall_timeout.as_ref().map(|t| r.positive_duration(&field("stall_timeout"), t)).transpose()?,
+        },
         "instance_kill" => {
             if fleet.capacity_rps.is_none() {
                 return r.err(
@@ -617,7 +642,9 @@ fn resolve_fault(
     };
     let everywhere = matches!(
         kind,
-        FaultKind::DependencyOutage { .. } | FaultKind::TrafficSpike { .. }
+        FaultKind::DependencyOutage { .. }
+            | FaultKind::TrafficSpike { .. }
+            | FaultKind::FlagStall { .. }
     );
     let target = match f.target.as_deref() {
         None if everywhere => Target::All,
@@ -693,13 +720,15 @@ fn resolve_fault(
     if f.users.is_some()
         && matches!(
             kind,
-            FaultKind::TrafficSpike { .. } | FaultKind::InstanceKill { .. }
+            FaultKind::TrafficSpike { .. }
+                | FaultKind::InstanceKill { .. }
+                | FaultKind::FlagStall { .. }
         )
     {
         return r.err(
             field("users"),
             format!(
-                "{} {} fault acts on capacity, which every user shares; it takes no `users`",
+                "{} {} fault acts on instances that every user shares; it takes no `users`",
                 article(&f.kind),
                 f.kind
             ),
@@ -838,6 +867,7 @@ fn resolve_strategy(
     path: &str,
     s: &RawStrategy,
     scenario_analysis: Option<&AnalysisSpec>,
+    fleet: &FleetSpec,
 ) -> Result<StrategySpec> {
     let field = |name: &str| format!("{path}.{name}");
     if s.name.is_empty() || s.name.contains([',', '"', '\n']) {
@@ -849,62 +879,25 @@ fn resolve_strategy(
             ),
         );
     }
-    let kind = match s.kind.as_str() {
-        "canary" => {
-            if s.steps.is_empty() {
-                return r.err(field("steps"), "empty: a canary needs at least one step, e.g. [{ weight = 10, pause = \"5m\" }, { weight = 100 }]");
-            }
-            let mut steps = Vec::new();
-            for (i, st) in s.steps.iter().enumerate() {
-                let spath = format!("{path}.steps[{i}]");
-                if !(st.weight > 0.0 && st.weight <= 100.0) {
-                    return r.err(
-                        format!("{spath}.weight"),
-                        format!(
-                            "{} is not allowed; expected a percentage in (0, 100]",
-                            st.weight
-                        ),
-                    );
-                }
-                let last = i + 1 == s.steps.len();
-                let pause = match (&st.pause, st.weight >= 100.0) {
-                    (Some(_), true) => {
-                        return r.err(
-                            format!("{spath}.pause"),
-                            "a 100 % step completes the rollout; it takes no pause",
-                        );
-                    }
-                    (None, true) => SimTime::ZERO,
-                    (Some(p), false) => r.duration(&format!("{spath}.pause"), p)?,
-                    (None, false) => {
-                        return r.err(
-                            format!("{spath}.pause"),
-                            "missing: a step below 100 % needs a pause, e.g. \"5m\" (an indefinite pause waits for a human and is not simulated)",
-                        );
-                    }
-                };
-                if st.weight >= 100.0 && !last {
-                    return r.err(
-                        format!("{spath}.weight"),
-                        "100 completes the rollout; only the last step may be 100",
-                    );
-                }
-                steps.push(Step {
-                    weight_pct: st.weight,
-                    pause,
-                });
-            }
-            StrategyKind::Canary(CanarySpec {
-                sticky: s.sticky.unwrap_or(false),
-                steps,
-            })
-        }
-        other if StrategyKind::NAMES.contains(&other) => {
-            return r.err(
-                field("kind"),
-                format!("strategy kind \"{other}\" is not implemented yet; available: canary"),
-            );
-        }
+    // Which optional fields each kind takes; any other is an error.
+    let takes: &[&str] = match s.kind.as_str() {
+        "canary" => &["sticky", "steps", "rollback"],
+        "blue_green" => &[
+            "pre_promotion",
+            "preview_share",
+            "post_promotion",
+            "switch_delay",
+            "scale_down_delay",
+            "progress_deadline",
+        ],
+        "feature_flag" => &["steps", "refresh"],
+        "rolling" => &[
+            "max_surge",
+            "max_unavailable",
+            "period",
+            "min_ready",
+            "progress_deadline",
+        ],
         other => {
             return r.err(
                 field("kind"),
@@ -915,13 +908,293 @@ fn resolve_strategy(
             );
         }
     };
+    let given = [
+        ("sticky", s.sticky.is_some()),
+        ("steps", !s.steps.is_empty()),
+        ("rollback", s.rollback.is_some()),
+        ("pre_promotion", s.pre_promotion.is_some()),
+        ("preview_share", s.preview_share.is_some()),
+        ("post_promotion", s.post_promotion.is_some()),
+        ("switch_delay", s.switch_delay.is_some()),
+        ("scale_down_delay", s.scale_down_delay.is_some()),
+        ("progress_deadline", s.progress_deadline.is_some()),
+        ("refresh", s.refresh.is_some()),
+        ("max_surge", s.max_surge.is_some()),
+        ("max_unavailable", s.max_unavailable.is_some()),
+        ("period", s.period.is_some()),
+        ("min_ready", s.min_ready.is_some()),
+    ];
+    if let Some((name, _)) = given.iter().find(|(n, g)| *g && !takes.contains(n)) {
+        return r.err(
+            field(name),
+            format!(
+                "a {} strategy takes no `{name}`; its fields are: {}",
+                s.kind,
+                takes.join(", ")
+            ),
+        );
+    }
     let analysis = match &s.analysis {
         Some(a) => Some(resolve_analysis(r, &field("analysis"), a)?),
         None => scenario_analysis.cloned(),
+    };
+    let dur = |name: &str, value: &Option<String>, default: &str| {
+        r.opt_duration(&field(name), value.as_ref(), default)
+    };
+    let kind = match s.kind.as_str() {
+        "canary" => StrategyKind::Canary(CanarySpec {
+            sticky: s.sticky.unwrap_or(false),
+            steps: resolve_steps(r, path, s, "weight")?,
+            rollback: match s.rollback.as_deref() {
+                None | Some("instant") => CanaryRollback::Instant,
+                Some("rolling") => CanaryRollback::Rolling,
+                Some(other) => {
+                    return r.err(
+                        field("rollback"),
+                        format!(
+                            "unknown value \"{other}\"; {}",
+                            expected_one_of(other, &["instant", "rolling"])
+                        ),
+                    );
+                }
+            },
+        }),
+        "blue_green" => {
+            let pre_promotion = dur("pre_promotion", &s.pre_promotion, "0s")?;
+            let preview_share = s.preview_share.unwrap_or(0.0);
+            if !(0.0..=100.0).contains(&preview_share) {
+                return r.err(
+                    field("preview_share"),
+                    format!("{preview_share} is not allowed; expected a percentage from 0 to 100"),
+                );
+            }
+            if pre_promotion > SimTime::ZERO && (preview_share == 0.0 || analysis.is_none()) {
+                return r.err(
+                    field("pre_promotion"),
+                    "pre-promotion analysis needs `preview_share` > 0 (the share of user traffic green receives) and an [analysis]",
+                );
+            }
+            // Post-promotion analysis defaults to twice the time the analysis needs to reach
+            // its threshold, so a failing green is always caught by it.
+            let post_default = analysis.as_ref().map_or(SimTime::ZERO, |a| {
+                SimTime(a.interval.micros() * u64::from(a.threshold) * 2)
+            });
+            StrategyKind::BlueGreen(BlueGreenSpec {
+                pre_promotion,
+                preview_share,
+                post_promotion: match &s.post_promotion {
+                    Some(p) => r.duration(&field("post_promotion"), p)?,
+                    None => post_default,
+                },
+                switch_delay: dur("switch_delay", &s.switch_delay, "0s")?,
+                scale_down_delay: dur(
+                    "scale_down_delay",
+                    &s.scale_down_delay,
+                    defaults::SCALE_DOWN_DELAY,
+                )?,
+                progress_deadline: dur(
+                    "progress_deadline",
+                    &s.progress_deadline,
+                    defaults::PROGRESS_DEADLINE,
+                )?,
+            })
+        }
+        "feature_flag" => {
+            let refresh = match &s.refresh {
+                None => Refresh::Polling {
+                    interval: r.duration("", defaults::FLAG_POLLING)?,
+                },
+                Some(x) => {
+                    let mode_field = format!("{path}.refresh.mode");
+                    match x.mode.as_str() {
+                        "polling" if x.delay.is_none() => Refresh::Polling {
+                            interval: match &x.interval {
+                                Some(i) => {
+                                    r.positive_duration(&format!("{path}.refresh.interval"), i)?
+                                }
+                                None => r.duration("", defaults::FLAG_POLLING)?,
+                            },
+                        },
+                        "streaming" if x.interval.is_none() => Refresh::Streaming {
+                            delay: r.opt_duration(
+                                &format!("{path}.refresh.delay"),
+                                x.delay.as_ref(),
+                                defaults::FLAG_STREAM_DELAY,
+                            )?,
+                        },
+                        "polling" => {
+                            return r.err(
+                                format!("{path}.refresh.delay"),
+                                "polling takes `interval`, not `delay`",
+                            );
+                        }
+                        "streaming" => {
+                            return r.err(
+                                format!("{path}.refresh.interval"),
+                                "streaming takes `delay`, not `interval`",
+                            );
+                        }
+                        other => {
+                            return r.err(
+                                mode_field,
+                                format!(
+                                    "unknown mode \"{other}\"; {}",
+                                    expected_one_of(other, &["polling", "streaming"])
+                                ),
+                            );
+                        }
+                    }
+                }
+            };
+            let steps = resolve_steps(r, path, s, "percent")?;
+            if let Some((i, st)) = steps
+                .iter()
+                .enumerate()
+                .find(|(_, st)| st.percent.fract() != 0.0)
+            {
+                return r.err(
+                    format!("{path}.steps[{i}].percent"),
+                    format!("{} is not allowed; flags bucket users in whole percents (Unleash: 1 to 100)", st.percent),
+                );
+            }
+            StrategyKind::FeatureFlag(FeatureFlagSpec { steps, refresh })
+        }
+        "rolling" => {
+            let n = fleet.instances;
+            let surge = resolve_count(r, &field("max_surge"), s.max_surge.as_ref(), n, true)?;
+            let unavailable = resolve_count(
+                r,
+                &field("max_unavailable"),
+                s.max_unavailable.as_ref(),
+                n,
+                false,
+            )?;
+            if surge == 0 && unavailable == 0 {
+                return r.err(field("max_surge"), "max_surge and max_unavailable are both 0: the update could never start (Kubernetes rejects this too)");
+            }
+            StrategyKind::Rolling(RollingSpec {
+                max_surge: surge,
+                max_unavailable: unavailable,
+                period: match &s.period {
+                    Some(p) => r.positive_duration(&field("period"), p)?,
+                    None => r.duration("", defaults::PROBE_PERIOD)?,
+                },
+                min_ready: dur("min_ready", &s.min_ready, "0s")?,
+                progress_deadline: dur(
+                    "progress_deadline",
+                    &s.progress_deadline,
+                    defaults::PROGRESS_DEADLINE,
+                )?,
+            })
+        }
+        _ => unreachable_kind(r, &field("kind"), &s.kind)?,
     };
     Ok(StrategySpec {
         name: s.name.clone(),
         kind,
         analysis,
     })
+}
+
+/// Kinds are checked against the list above; this keeps the match total without a panic.
+fn unreachable_kind(r: &Resolver, field: &str, kind: &str) -> Result<StrategyKind> {
+    r.err(field, format!("unknown strategy \"{kind}\""))
+}
+
+/// A step ladder whose values are written as `key` (`weight` or `percent`).
+fn resolve_steps(r: &Resolver, path: &str, s: &RawStrategy, key: &str) -> Result<Vec<Step>> {
+    if s.steps.is_empty() {
+        return r.err(
+            format!("{path}.steps"),
+            format!("empty: a {} needs at least one step, e.g. [{{ {key} = 10, pause = \"5m\" }}, {{ {key} = 100 }}]", s.kind),
+        );
+    }
+    let mut steps = Vec::new();
+    for (i, st) in s.steps.iter().enumerate() {
+        let spath = format!("{path}.steps[{i}]");
+        let (value, wrong) = match key {
+            "weight" => (st.weight, st.percent.map(|_| "percent")),
+            _ => (st.percent, st.weight.map(|_| "weight")),
+        };
+        if let Some(w) = wrong {
+            return r.err(
+                format!("{spath}.{w}"),
+                format!("a {} step takes `{key}`, not `{w}`", s.kind),
+            );
+        }
+        let Some(value) = value else {
+            return r.err(
+                format!("{spath}.{key}"),
+                format!(
+                    "missing: a {} step needs `{key}`, a percentage in (0, 100]",
+                    s.kind
+                ),
+            );
+        };
+        if !(value > 0.0 && value <= 100.0) {
+            return r.err(
+                format!("{spath}.{key}"),
+                format!("{value} is not allowed; expected a percentage in (0, 100]"),
+            );
+        }
+        let last = i + 1 == s.steps.len();
+        let pause = match (&st.pause, value >= 100.0) {
+            (Some(_), true) => {
+                return r.err(
+                    format!("{spath}.pause"),
+                    "a 100 % step completes the rollout; it takes no pause",
+                );
+            }
+            (None, true) => SimTime::ZERO,
+            (Some(p), false) => r.duration(&format!("{spath}.pause"), p)?,
+            (None, false) => {
+                return r.err(
+                    format!("{spath}.pause"),
+                    "missing: a step below 100 % needs a pause, e.g. \"5m\" (an indefinite pause waits for a human and is not simulated)",
+                );
+            }
+        };
+        if value >= 100.0 && !last {
+            return r.err(
+                format!("{spath}.{key}"),
+                "100 completes the rollout; only the last step may be 100",
+            );
+        }
+        steps.push(Step {
+            percent: value,
+            pause,
+        });
+    }
+    Ok(steps)
+}
+
+/// A Kubernetes count-or-percentage of `n` instances; percentages round up for the surge
+/// and down for unavailability, as the Deployment controller does. Default: 25 %.
+fn resolve_count(
+    r: &Resolver,
+    field: &str,
+    value: Option<&CountOrPercent>,
+    n: u32,
+    round_up: bool,
+) -> Result<u32> {
+    let pct = match value {
+        None => defaults::ROLLING_BUDGET_PCT,
+        Some(CountOrPercent::Count(c)) => {
+            return u32::try_from(*c)
+                .ok()
+                .filter(|&c| c <= n)
+                .ok_or(())
+                .or_else(|_| r.err(field, format!("{c} is not allowed; expected 0 to fleet.instances ({n}) or a percentage")));
+        }
+        Some(CountOrPercent::Percent(p)) => match p.strip_suffix('%').map(|x| x.trim().parse::<f64>()) {
+            Some(Ok(x)) if (0.0..=100.0).contains(&x) => x,
+            _ => return r.err(field, format!("\"{p}\" is not allowed; expected a percentage such as \"25%\" or a whole number")),
+        },
+    };
+    let exact = pct / 100.0 * f64::from(n);
+    Ok((if round_up {
+        exact.ceil()
+    } else {
+        exact.floor()
+    }) as u32)
 }

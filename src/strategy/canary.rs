@@ -2,29 +2,30 @@
 //! to 0 % on abort.
 //!
 //! Semantics (DESIGN.md §3, Flagger and Argo Rollouts):
-//! - Step `i` sets the candidate's weight and pauses for `pause`. The candidate runs
-//!   `⌈weight × instances⌉` instances, scaled before the step (Argo with traffic routing);
-//!   the stable fleet stays fully scaled until promotion.
-//! - A failed check holds the current step. When the pause has elapsed the canary advances at
-//!   once if the latest conclusive check passed, otherwise at the next passing check.
+//! - Step `i` sets the candidate's weight and pauses (see [`Ladder`]). The candidate runs
+//!   `⌈weight × instances⌉` instances, scaled before the step.
 //! - After the last step's pause, or on reaching a 100 % step, the candidate is promoted: it
 //!   takes all traffic, runs `instances` instances, the stable is scaled to 0 and analysis stops.
-//! - On abort: after `rollback_delay` the weight returns to 0 and the candidate is scaled to
-//!   0. After promotion the stable must be started again first, so traffic returns only after
-//!   a further `startup` (a cold start).
+//! - `rollback = "instant"` (Flagger's primary, Argo with traffic routing): the stable stays
+//!   fully scaled, so `rollback_delay` after the decision the weight returns to 0.
+//! - `rollback = "rolling"` (a replica-based canary, Argo `dynamicStableScale`): the stable is
+//!   scaled down as the canary grows (`instances − canary` instances), so on abort it must scale
+//!   back up first and traffic returns only once it is ready (`startup` later): the cold-start
+//!   abort users complain about (argoproj/argo-rollouts#3888). After promotion every rollback is
+//!   a cold start.
 
+use super::ladder::{Ladder, Move, Step};
 use super::{Action, Observation, ResponseSpec, Strategy};
-use crate::detect::Verdict;
 use crate::engine::SimTime;
 use crate::model::{FleetSpec, VersionId};
 
-/// One canary step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    /// The candidate's share of traffic, percent, in `(0, 100]`.
-    pub weight_pct: f64,
-    /// Time to stay at this weight before advancing (zero for a 100 % step).
-    pub pause: SimTime,
+/// How an aborted canary gives traffic back to the stable version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanaryRollback {
+    /// The stable fleet was kept scaled: traffic returns at once.
+    Instant,
+    /// The stable fleet was scaled down: it starts again before traffic returns.
+    Rolling,
 }
 
 /// A canary's configuration.
@@ -32,24 +33,23 @@ pub struct Step {
 pub struct CanarySpec {
     /// Route by user hash (session affinity) rather than per request.
     pub sticky: bool,
-    /// The weight ladder; only the last step may be 100 %.
+    /// The weight ladder (percent of traffic); only the last step may be 100 %.
     pub steps: Vec<Step>,
+    /// How an abort returns traffic.
+    pub rollback: CanaryRollback,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
-    Idle,
-    Stepping {
-        step: usize,
-        pause_end: SimTime,
-        pause_elapsed: bool,
-    },
+    Stepping,
     Promoted,
-    /// Rolling back: scale the stable up again at `restart` (if promoted), move traffic at `shift`.
-    RollingBack {
-        restart: Option<SimTime>,
-        shift: SimTime,
+    /// Rollback decided; at `at` traffic moves (instant) or the stable starts (cold).
+    RollbackDue {
+        at: SimTime,
+        cold: bool,
     },
+    /// The stable is starting; traffic moves once it is ready.
+    WaitingForStable,
     RolledBack,
 }
 
@@ -57,11 +57,10 @@ enum State {
 #[derive(Debug, Clone)]
 pub struct Canary {
     spec: CanarySpec,
+    ladder: Ladder,
     instances: u32,
     startup: SimTime,
     rollback_delay: SimTime,
-    /// The latest conclusive check failed.
-    held: bool,
     state: State,
 }
 
@@ -69,138 +68,108 @@ impl Canary {
     /// A canary over a fleet of `fleet.instances` instances.
     pub fn new(spec: CanarySpec, fleet: &FleetSpec, response: &ResponseSpec) -> Canary {
         Canary {
+            ladder: Ladder::new(spec.steps.clone()),
             spec,
             instances: fleet.instances,
             startup: fleet.startup,
             rollback_delay: response.rollback_delay,
-            held: false,
-            state: State::Idle,
+            state: State::Stepping,
         }
     }
 
-    fn enter_step(&mut self, now: SimTime, step: usize, out: &mut Vec<Action>) {
-        let Some(s) = self.spec.steps.get(step).filter(|s| s.weight_pct < 100.0) else {
-            self.state = State::Promoted;
-            out.extend([
-                Action::StopAnalysis,
-                Action::scale_now(VersionId::Candidate, self.instances),
-                Action::SetWeight(100.0),
-                Action::scale_now(VersionId::Stable, 0),
-                Action::Promoted,
-            ]);
-            return;
-        };
-        let canary_instances = (s.weight_pct / 100.0 * f64::from(self.instances)).ceil() as u32;
-        out.extend([
-            Action::scale_now(VersionId::Candidate, canary_instances.max(1)),
-            Action::SetWeight(s.weight_pct),
-        ]);
-        self.state = State::Stepping {
-            step,
-            pause_end: now.saturating_add(s.pause),
-            pause_elapsed: false,
-        };
+    fn apply(&mut self, m: Move, out: &mut Vec<Action>) {
+        match m {
+            Move::Enter(weight) => {
+                let canary = ((weight / 100.0 * f64::from(self.instances)).ceil() as u32).max(1);
+                out.push(Action::scale_now(VersionId::Candidate, canary));
+                if self.spec.rollback == CanaryRollback::Rolling {
+                    out.push(Action::scale_now(
+                        VersionId::Stable,
+                        self.instances.saturating_sub(canary),
+                    ));
+                }
+                out.push(Action::SetWeight(weight));
+            }
+            Move::Complete => {
+                self.state = State::Promoted;
+                out.extend([
+                    Action::StopAnalysis,
+                    Action::scale_now(VersionId::Candidate, self.instances),
+                    Action::SetWeight(100.0),
+                    Action::scale_now(VersionId::Stable, 0),
+                    Action::Promoted,
+                ]);
+            }
+        }
     }
 
-    fn abort(&mut self, now: SimTime, out: &mut Vec<Action>) {
-        let shift_from = now.saturating_add(self.rollback_delay);
-        self.state = match self.state {
-            State::Stepping { .. } => {
-                out.push(Action::StopAnalysis);
-                State::RollingBack {
-                    restart: None,
-                    shift: shift_from,
-                }
-            }
-            State::Promoted => State::RollingBack {
-                restart: Some(shift_from),
-                shift: shift_from.saturating_add(self.startup),
-            },
-            other => other,
-        };
+    fn shift_back(&mut self, out: &mut Vec<Action>) {
+        out.extend([
+            Action::SetWeight(0.0),
+            Action::scale_now(VersionId::Candidate, 0),
+            Action::RolledBack,
+        ]);
+        self.state = State::RolledBack;
     }
 }
 
 impl Strategy for Canary {
     fn on_event(&mut self, now: SimTime, obs: Observation, out: &mut Vec<Action>) {
         match (obs, self.state) {
-            (Observation::Start, State::Idle) => {
+            (Observation::Start, State::Stepping) => {
                 out.push(Action::StartAnalysis);
-                self.enter_step(now, 0, out);
+                let m = self.ladder.start(now);
+                self.apply(m, out);
             }
-            (
-                Observation::Check(verdict),
-                State::Stepping {
-                    step,
-                    pause_elapsed,
-                    ..
-                },
-            ) => {
-                match verdict {
-                    Verdict::Pass => self.held = false,
-                    Verdict::Fail => self.held = true,
-                    Verdict::Inconclusive => {}
-                }
-                if verdict == Verdict::Pass && pause_elapsed {
-                    self.enter_step(now, step + 1, out);
+            (Observation::Check(verdict), State::Stepping) => {
+                if let Some(m) = self.ladder.on_check(now, verdict) {
+                    self.apply(m, out);
                 }
             }
-            (
-                Observation::Timer,
-                State::Stepping {
-                    step, pause_end, ..
-                },
-            ) if now >= pause_end => {
-                if self.held {
-                    self.state = State::Stepping {
-                        step,
-                        pause_end,
-                        pause_elapsed: true,
-                    };
-                } else {
-                    self.enter_step(now, step + 1, out);
+            (Observation::Timer, State::Stepping) => {
+                if let Some(m) = self.ladder.on_timer(now) {
+                    self.apply(m, out);
                 }
             }
-            (
-                Observation::Timer,
-                State::RollingBack {
-                    restart: Some(at),
-                    shift,
-                },
-            ) if now >= at => {
-                out.push(Action::scale_now(VersionId::Stable, self.instances));
-                self.state = State::RollingBack {
-                    restart: None,
-                    shift,
+            (Observation::Abort, State::Stepping | State::Promoted) => {
+                if self.state == State::Stepping {
+                    self.ladder.stop();
+                    out.push(Action::StopAnalysis);
+                }
+                let cold =
+                    self.state == State::Promoted || self.spec.rollback == CanaryRollback::Rolling;
+                self.state = State::RollbackDue {
+                    at: now.saturating_add(self.rollback_delay),
+                    cold,
                 };
             }
-            (
-                Observation::Timer,
-                State::RollingBack {
-                    restart: None,
-                    shift,
-                },
-            ) if now >= shift => {
-                out.extend([
-                    Action::SetWeight(0.0),
-                    Action::scale_now(VersionId::Candidate, 0),
-                    Action::RolledBack,
-                ]);
-                self.state = State::RolledBack;
+            (Observation::Timer, State::RollbackDue { at, cold }) if now >= at => {
+                if cold {
+                    self.state = State::WaitingForStable;
+                    out.push(Action::Scale {
+                        version: VersionId::Stable,
+                        instances: self.instances,
+                        ready_after: self.startup,
+                    });
+                } else {
+                    self.shift_back(out);
+                }
             }
-            (Observation::Abort, _) => self.abort(now, out),
+            (
+                Observation::Ready {
+                    version: VersionId::Stable,
+                    ready,
+                },
+                State::WaitingForStable,
+            ) if ready >= self.instances => self.shift_back(out),
             _ => {}
         }
     }
 
     fn next_timer(&self) -> Option<SimTime> {
         match self.state {
-            State::Stepping {
-                pause_end,
-                pause_elapsed: false,
-                ..
-            } => Some(pause_end),
-            State::RollingBack { restart, shift } => Some(restart.unwrap_or(shift)),
+            State::Stepping => self.ladder.next_timer(),
+            State::RollbackDue { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -210,11 +179,11 @@ impl Strategy for Canary {
 mod tests {
     use super::*;
 
-    fn canary(weights: &[f64], pause_s: u64) -> Canary {
+    fn canary(weights: &[f64], pause_s: u64, rollback: CanaryRollback) -> Canary {
         let steps = weights
             .iter()
-            .map(|&w| Step {
-                weight_pct: w,
+            .map(|&percent| Step {
+                percent,
                 pause: SimTime::from_secs(pause_s),
             })
             .collect();
@@ -231,6 +200,7 @@ mod tests {
             CanarySpec {
                 sticky: false,
                 steps,
+                rollback,
             },
             &fleet,
             &response,
@@ -247,52 +217,21 @@ mod tests {
     }
 
     #[test]
-    fn advances_at_each_pause_and_promotes_after_the_last() {
-        let mut c = canary(&[10.0, 50.0], 60);
+    fn promotes_after_the_last_step_and_scales_the_stable_down() {
+        let mut c = canary(&[10.0, 50.0], 60, CanaryRollback::Instant);
         let mut out = vec![];
         c.on_event(SimTime::ZERO, Observation::Start, &mut out);
-        assert_eq!(weights(&out), [10.0]);
         assert!(out.contains(&Action::scale_now(VersionId::Candidate, 1)));
-        assert_eq!(c.next_timer(), Some(SimTime::from_secs(60)));
         c.on_event(SimTime::from_secs(60), Observation::Timer, &mut out);
-        assert_eq!(c.next_timer(), Some(SimTime::from_secs(120)));
         c.on_event(SimTime::from_secs(120), Observation::Timer, &mut out);
         assert_eq!(weights(&out), [10.0, 50.0, 100.0]);
         assert_eq!(out.last(), Some(&Action::Promoted));
-        assert_eq!(c.next_timer(), None);
+        assert!(out.contains(&Action::scale_now(VersionId::Stable, 0)));
     }
 
     #[test]
-    fn a_failed_check_holds_until_the_next_pass() {
-        let mut c = canary(&[10.0, 50.0], 60);
-        let mut out = vec![];
-        c.on_event(SimTime::ZERO, Observation::Start, &mut out);
-        c.on_event(
-            SimTime::from_secs(30),
-            Observation::Check(Verdict::Fail),
-            &mut out,
-        );
-        c.on_event(SimTime::from_secs(60), Observation::Timer, &mut out);
-        assert_eq!(weights(&out), [10.0], "held");
-        assert_eq!(c.next_timer(), None);
-        c.on_event(
-            SimTime::from_secs(90),
-            Observation::Check(Verdict::Inconclusive),
-            &mut out,
-        );
-        assert_eq!(weights(&out), [10.0], "inconclusive does not release");
-        c.on_event(
-            SimTime::from_secs(120),
-            Observation::Check(Verdict::Pass),
-            &mut out,
-        );
-        assert_eq!(weights(&out), [10.0, 50.0]);
-        assert_eq!(c.next_timer(), Some(SimTime::from_secs(180)));
-    }
-
-    #[test]
-    fn abort_moves_traffic_after_the_rollback_delay() {
-        let mut c = canary(&[10.0], 600);
+    fn instant_abort_moves_traffic_after_the_rollback_delay() {
+        let mut c = canary(&[10.0], 600, CanaryRollback::Instant);
         let mut out = vec![];
         c.on_event(SimTime::ZERO, Observation::Start, &mut out);
         out.clear();
@@ -305,18 +244,30 @@ mod tests {
     }
 
     #[test]
-    fn abort_after_promotion_waits_for_a_cold_stable() {
-        let mut c = canary(&[100.0], 0);
+    fn rolling_abort_waits_for_a_cold_stable() {
+        let mut c = canary(&[20.0], 600, CanaryRollback::Rolling);
         let mut out = vec![];
         c.on_event(SimTime::ZERO, Observation::Start, &mut out);
-        assert!(out.contains(&Action::Promoted));
+        assert!(
+            out.contains(&Action::scale_now(VersionId::Stable, 8)),
+            "replica-based: {out:?}"
+        );
         out.clear();
         c.on_event(SimTime::from_secs(100), Observation::Abort, &mut out);
-        assert_eq!(c.next_timer(), Some(SimTime::from_secs(105)));
         c.on_event(SimTime::from_secs(105), Observation::Timer, &mut out);
-        assert_eq!(out, [Action::scale_now(VersionId::Stable, 10)]);
-        assert_eq!(c.next_timer(), Some(SimTime::from_secs(135)));
-        c.on_event(SimTime::from_secs(135), Observation::Timer, &mut out);
+        assert_eq!(
+            out[1..],
+            [Action::Scale {
+                version: VersionId::Stable,
+                instances: 10,
+                ready_after: SimTime::from_secs(30)
+            }]
+        );
+        let ready = |n| Observation::Ready {
+            version: VersionId::Stable,
+            ready: n,
+        };
+        c.on_event(SimTime::from_secs(135), ready(10), &mut out);
         assert_eq!(weights(&out), [0.0]);
     }
 }

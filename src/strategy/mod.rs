@@ -1,9 +1,17 @@
 //! Rollout strategies: state machines that react to timers, checks and aborts, and decide
 //! routing and scaling. The replay applies their actions to the world.
 
+mod blue_green;
 mod canary;
+mod feature_flag;
+mod ladder;
+mod rolling;
 
-pub use canary::{Canary, CanarySpec, Step};
+pub use blue_green::{BlueGreen, BlueGreenSpec};
+pub use canary::{Canary, CanaryRollback, CanarySpec};
+pub use feature_flag::{FeatureFlag, FeatureFlagSpec};
+pub use ladder::{Ladder, Move, Step};
+pub use rolling::{Rolling, RollingSpec};
 
 use crate::detect::{AnalysisSpec, Verdict};
 use crate::engine::SimTime;
@@ -92,16 +100,25 @@ pub struct ResponseSpec {
 pub enum StrategyKind {
     /// Progressive traffic shifting with analysis at each step.
     Canary(CanarySpec),
+    /// A full second environment and an all-at-once switch.
+    BlueGreen(BlueGreenSpec),
+    /// New code everywhere, enabled for a growing cohort of users by a flag.
+    FeatureFlag(FeatureFlagSpec),
+    /// Instances replaced in waves.
+    Rolling(RollingSpec),
 }
 
 impl StrategyKind {
-    /// Names accepted in scenario files, implemented or planned.
+    /// Names accepted in scenario files.
     pub const NAMES: [&'static str; 4] = ["canary", "blue_green", "feature_flag", "rolling"];
 
     /// Name in scenario files.
     pub fn name(&self) -> &'static str {
         match self {
             StrategyKind::Canary(_) => "canary",
+            StrategyKind::BlueGreen(_) => "blue_green",
+            StrategyKind::FeatureFlag(_) => "feature_flag",
+            StrategyKind::Rolling(_) => "rolling",
         }
     }
 }
@@ -122,6 +139,12 @@ impl StrategySpec {
     pub fn routing(&self) -> RoutingSpec {
         match &self.kind {
             StrategyKind::Canary(c) => RoutingSpec::Weighted { sticky: c.sticky },
+            StrategyKind::BlueGreen(_) => RoutingSpec::Weighted { sticky: false },
+            StrategyKind::FeatureFlag(f) => RoutingSpec::Flag {
+                group: self.name.clone(),
+                refresh: f.refresh,
+            },
+            StrategyKind::Rolling(_) => RoutingSpec::ReadyInstances,
         }
     }
 
@@ -129,6 +152,9 @@ impl StrategySpec {
     pub fn build(&self, fleet: &FleetSpec, response: &ResponseSpec) -> Box<dyn Strategy> {
         match &self.kind {
             StrategyKind::Canary(c) => Box::new(Canary::new(c.clone(), fleet, response)),
+            StrategyKind::BlueGreen(b) => Box::new(BlueGreen::new(b.clone(), fleet, response)),
+            StrategyKind::FeatureFlag(f) => Box::new(FeatureFlag::new(f.clone(), response)),
+            StrategyKind::Rolling(r) => Box::new(Rolling::new(r.clone(), fleet)),
         }
     }
 }

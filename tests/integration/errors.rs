@@ -42,7 +42,7 @@ const REQUIRED: [&str; 25] = [
     "wrong_type",
     "negative_rate",
     "unknown_strategy_kind",
-    "unimplemented_strategy_kind",
+    "strategy_field_not_for_kind",
     "step_weight_over_100",
     "empty_steps",
     "full_step_not_last",
@@ -195,7 +195,7 @@ fn validate_reports_every_bad_file_not_just_the_first() {
 fn library_errors_name_the_exact_field_path() {
     let cases = [
         ("unknown_strategy_kind", "strategies[0].kind"),
-        ("unimplemented_strategy_kind", "strategies[0].kind"),
+        ("strategy_field_not_for_kind", "strategies[0].steps"),
         ("wrong_type", "traffic.rate"),
         ("negative_rate", "traffic.rate"),
         ("request_limit", "traffic.rate"),
@@ -240,9 +240,9 @@ fn library_errors_suggest_the_closest_name() {
     assert!(e.message.contains("did you mean \"error_rate\"?"), "{e}");
     let e = parse_error("unknown_metric");
     assert!(e.message.contains("did you mean \"latency_p99\"?"), "{e}");
-    let e = parse_error("unimplemented_strategy_kind");
-    assert!(e.message.contains("not implemented"), "{e}");
-    assert!(e.message.contains("canary"), "{e}");
+    let e = parse_error("strategy_field_not_for_kind");
+    assert!(e.message.contains("takes no `steps`"), "{e}");
+    assert!(e.message.contains("max_surge"), "{e}");
 }
 
 #[test]

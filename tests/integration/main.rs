@@ -7,3 +7,4 @@ mod determinism;
 mod errors;
 mod metrics;
 mod report;
+mod strategies;

@@ -1,0 +1,391 @@
+//! Blue-green: start a full green environment, optionally analyse it on preview traffic,
+//! switch all traffic at once, analyse after the switch, switch back on failure.
+//!
+//! Semantics (Argo Rollouts blue-green, `docs/features/bluegreen.md`):
+//! - At 0 the green (candidate) environment starts: `instances` instances, ready after the
+//!   fleet's `startup`. Green that never becomes ready (a crash loop) is flagged after
+//!   `progress_deadline` (Argo's `progressDeadlineSeconds`, 600 s) and torn down.
+//! - With `pre_promotion > 0`, green receives `preview_share` % of traffic for that long while
+//!   the analysis runs; failing it aborts before any switch.
+//! - The switch is decided when green is ready (and the preview passed); traffic moves
+//!   `switch_delay` later (router propagation). Post-promotion analysis runs for
+//!   `post_promotion` from the moment traffic moved; the rollout completes when it ends.
+//! - Blue (stable) stays up for `scale_down_delay` after the switch (Argo: 30 s). A rollback
+//!   executing inside that window (its last instant included) switches back at once (plus
+//!   `switch_delay`); after it, blue must start again and traffic returns only when it is
+//!   ready: `startup` later.
+//! - Both environments are paid for while both run.
+
+use super::{Action, Observation, ResponseSpec, Strategy};
+use crate::engine::SimTime;
+use crate::model::{FleetSpec, VersionId};
+
+/// A blue-green's configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlueGreenSpec {
+    /// Pre-promotion analysis on preview traffic (zero: none).
+    pub pre_promotion: SimTime,
+    /// Share of user traffic sent to green during pre-promotion, percent.
+    pub preview_share: f64,
+    /// Post-promotion analysis, from the switch.
+    pub post_promotion: SimTime,
+    /// Router propagation of a switch, either way.
+    pub switch_delay: SimTime,
+    /// How long blue stays up after the switch.
+    pub scale_down_delay: SimTime,
+    /// A green that is not ready by then is flagged.
+    pub progress_deadline: SimTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    /// Green is starting; flagged at `deadline`.
+    Starting {
+        deadline: SimTime,
+    },
+    /// Green takes preview traffic and is analysed until `until`.
+    Preview {
+        until: SimTime,
+    },
+    /// The switch is decided; traffic moves at `at`.
+    Switching {
+        at: SimTime,
+    },
+    /// Traffic is on green; analysis until `until`.
+    PostPromotion {
+        until: SimTime,
+    },
+    Promoted,
+    /// Rollback decided; it executes at `at`.
+    RollbackDue {
+        at: SimTime,
+    },
+    /// Blue is starting again after its scale-down.
+    WaitingForBlue,
+    /// Traffic moves back to blue at `at`.
+    SwitchingBack {
+        at: SimTime,
+    },
+    RolledBack,
+}
+
+/// The blue-green state machine.
+#[derive(Debug, Clone)]
+pub struct BlueGreen {
+    spec: BlueGreenSpec,
+    instances: u32,
+    startup: SimTime,
+    rollback_delay: SimTime,
+    state: State,
+    /// When blue is scaled down (set at the switch).
+    blue_down_at: Option<SimTime>,
+    blue_down: bool,
+    /// Traffic is on green.
+    switched: bool,
+}
+
+impl BlueGreen {
+    /// A blue-green over two environments of `fleet.instances` instances.
+    pub fn new(spec: BlueGreenSpec, fleet: &FleetSpec, response: &ResponseSpec) -> BlueGreen {
+        BlueGreen {
+            spec,
+            instances: fleet.instances,
+            startup: fleet.startup,
+            rollback_delay: response.rollback_delay,
+            state: State::Starting {
+                deadline: SimTime::ZERO,
+            },
+            blue_down_at: None,
+            blue_down: false,
+            switched: false,
+        }
+    }
+
+    fn decide_switch(&mut self, now: SimTime, out: &mut Vec<Action>) {
+        out.push(Action::StopAnalysis);
+        self.state = State::Switching {
+            at: now.saturating_add(self.spec.switch_delay),
+        };
+    }
+
+    fn scale_blue_down_if_due(&mut self, now: SimTime, out: &mut Vec<Action>) {
+        if !self.blue_down && self.blue_down_at.is_some_and(|t| now >= t) {
+            self.blue_down = true;
+            out.push(Action::scale_now(VersionId::Stable, 0));
+        }
+    }
+
+    fn finish_rollback(&mut self, out: &mut Vec<Action>) {
+        out.extend([
+            Action::SetWeight(0.0),
+            Action::scale_now(VersionId::Candidate, 0),
+            Action::RolledBack,
+        ]);
+        self.state = State::RolledBack;
+    }
+}
+
+impl Strategy for BlueGreen {
+    fn on_event(&mut self, now: SimTime, obs: Observation, out: &mut Vec<Action>) {
+        match (obs, self.state) {
+            (Observation::Start, _) => {
+                self.state = State::Starting {
+                    deadline: now.saturating_add(self.spec.progress_deadline),
+                };
+                out.push(Action::Scale {
+                    version: VersionId::Candidate,
+                    instances: self.instances,
+                    ready_after: self.startup,
+                });
+            }
+            (
+                Observation::Ready {
+                    version: VersionId::Candidate,
+                    ready,
+                },
+                State::Starting { .. },
+            ) if ready >= self.instances => {
+                if self.spec.pre_promotion > SimTime::ZERO {
+                    self.state = State::Preview {
+                        until: now.saturating_add(self.spec.pre_promotion),
+                    };
+                    out.extend([
+                        Action::StartAnalysis,
+                        Action::SetWeight(self.spec.preview_share),
+                    ]);
+                } else {
+                    self.decide_switch(now, out);
+                }
+            }
+            (Observation::Timer, State::Starting { deadline }) if now >= deadline => {
+                out.push(Action::Fail)
+            }
+            (Observation::Timer, State::Preview { until }) if now >= until => {
+                self.decide_switch(now, out)
+            }
+            (Observation::Timer, State::Switching { at }) if now >= at => {
+                self.switched = true;
+                self.blue_down_at = Some(now.saturating_add(self.spec.scale_down_delay));
+                out.push(Action::SetWeight(100.0));
+                if self.spec.post_promotion > SimTime::ZERO {
+                    out.push(Action::StartAnalysis);
+                    self.state = State::PostPromotion {
+                        until: now.saturating_add(self.spec.post_promotion),
+                    };
+                } else {
+                    self.state = State::Promoted;
+                    out.push(Action::Promoted);
+                }
+                self.scale_blue_down_if_due(now, out);
+            }
+            (Observation::Timer, State::PostPromotion { until }) => {
+                self.scale_blue_down_if_due(now, out);
+                if now >= until {
+                    self.state = State::Promoted;
+                    out.extend([Action::StopAnalysis, Action::Promoted]);
+                }
+            }
+            (Observation::Timer, State::Promoted) => self.scale_blue_down_if_due(now, out),
+            (Observation::Abort, s)
+                if !matches!(
+                    s,
+                    State::RollbackDue { .. }
+                        | State::WaitingForBlue
+                        | State::SwitchingBack { .. }
+                        | State::RolledBack
+                ) =>
+            {
+                out.push(Action::StopAnalysis);
+                self.state = State::RollbackDue {
+                    at: now.saturating_add(self.rollback_delay),
+                };
+            }
+            (Observation::Timer, State::RollbackDue { at }) if now < at => {
+                self.scale_blue_down_if_due(now, out)
+            }
+            (Observation::Timer, State::RollbackDue { .. }) => {
+                // A rollback and blue's scale-down at the same instant: the rollback first, as
+                // the abort is known before the controller scales blue down.
+                if !self.switched {
+                    self.finish_rollback(out);
+                } else if self.blue_down {
+                    // Blue is gone: a cold start before traffic can return.
+                    self.state = State::WaitingForBlue;
+                    out.push(Action::Scale {
+                        version: VersionId::Stable,
+                        instances: self.instances,
+                        ready_after: self.startup,
+                    });
+                } else {
+                    self.blue_down_at = None;
+                    self.state = State::SwitchingBack {
+                        at: now.saturating_add(self.spec.switch_delay),
+                    };
+                }
+            }
+            (
+                Observation::Ready {
+                    version: VersionId::Stable,
+                    ready,
+                },
+                State::WaitingForBlue,
+            ) if ready >= self.instances => {
+                self.state = State::SwitchingBack {
+                    at: now.saturating_add(self.spec.switch_delay),
+                };
+            }
+            (Observation::Timer, State::SwitchingBack { at }) if now >= at => {
+                self.finish_rollback(out)
+            }
+            _ => {}
+        }
+    }
+
+    fn next_timer(&self) -> Option<SimTime> {
+        let own = match self.state {
+            State::Starting { deadline } => Some(deadline),
+            State::Preview { until } | State::PostPromotion { until } => Some(until),
+            State::Switching { at } | State::RollbackDue { at } | State::SwitchingBack { at } => {
+                Some(at)
+            }
+            _ => None,
+        };
+        let blue = self.blue_down_at.filter(|_| !self.blue_down);
+        match (own, blue) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bg(pre: u64, post: u64) -> BlueGreen {
+        let s = SimTime::from_secs;
+        BlueGreen::new(
+            BlueGreenSpec {
+                pre_promotion: s(pre),
+                preview_share: 5.0,
+                post_promotion: s(post),
+                switch_delay: s(2),
+                scale_down_delay: s(30),
+                progress_deadline: s(600),
+            },
+            &FleetSpec {
+                instances: 4,
+                capacity_rps: None,
+                startup: s(40),
+            },
+            &ResponseSpec {
+                rollback_delay: SimTime::ZERO,
+                verify: SimTime::ZERO,
+            },
+        )
+    }
+
+    fn ready(version: VersionId, ready: u32) -> Observation {
+        Observation::Ready { version, ready }
+    }
+
+    /// Drives timers until `until`, collecting actions.
+    fn run_timers(b: &mut BlueGreen, until: SimTime, out: &mut Vec<Action>) {
+        while let Some(t) = b.next_timer().filter(|&t| t <= until) {
+            b.on_event(t, Observation::Timer, out);
+        }
+    }
+
+    #[test]
+    fn switches_when_green_is_ready_and_promotes_after_post_analysis() {
+        let s = SimTime::from_secs;
+        let mut b = bg(0, 120);
+        let mut out = vec![];
+        b.on_event(s(0), Observation::Start, &mut out);
+        b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
+        assert_eq!(b.next_timer(), Some(s(42)), "switch_delay");
+        run_timers(&mut b, s(200), &mut out);
+        assert!(out.contains(&Action::SetWeight(100.0)));
+        assert!(
+            out.contains(&Action::scale_now(VersionId::Stable, 0)),
+            "blue down at 72 s"
+        );
+        assert_eq!(out.last(), Some(&Action::Promoted));
+    }
+
+    #[test]
+    fn rollback_inside_the_scale_down_window_is_a_switch_back() {
+        let s = SimTime::from_secs;
+        let mut b = bg(0, 300);
+        let mut out = vec![];
+        b.on_event(s(0), Observation::Start, &mut out);
+        b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
+        run_timers(&mut b, s(42), &mut out);
+        b.on_event(s(60), Observation::Abort, &mut out);
+        run_timers(&mut b, s(1000), &mut out);
+        assert_eq!(out.last(), Some(&Action::RolledBack));
+        assert!(
+            !out.contains(&Action::scale_now(VersionId::Stable, 0)),
+            "blue kept"
+        );
+    }
+
+    #[test]
+    fn rollback_after_the_scale_down_window_cold_starts_blue() {
+        let s = SimTime::from_secs;
+        let mut b = bg(0, 300);
+        let mut out = vec![];
+        b.on_event(s(0), Observation::Start, &mut out);
+        b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
+        run_timers(&mut b, s(100), &mut out);
+        b.on_event(s(100), Observation::Abort, &mut out);
+        run_timers(&mut b, s(100), &mut out);
+        assert_eq!(
+            out.last(),
+            Some(&Action::Scale {
+                version: VersionId::Stable,
+                instances: 4,
+                ready_after: s(40)
+            })
+        );
+        b.on_event(s(140), ready(VersionId::Stable, 4), &mut out);
+        assert_eq!(b.next_timer(), Some(s(142)));
+        run_timers(&mut b, s(1000), &mut out);
+        assert_eq!(out.last(), Some(&Action::RolledBack));
+    }
+
+    #[test]
+    fn blue_scales_down_while_a_delayed_rollback_is_pending() {
+        let s = SimTime::from_secs;
+        let mut b = bg(0, 300);
+        b.rollback_delay = s(60);
+        let mut out = vec![];
+        b.on_event(s(0), Observation::Start, &mut out);
+        b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
+        run_timers(&mut b, s(50), &mut out);
+        b.on_event(s(50), Observation::Abort, &mut out);
+        assert_eq!(b.next_timer(), Some(s(72)), "blue's scale-down comes first");
+        run_timers(&mut b, s(110), &mut out);
+        assert!(out.contains(&Action::scale_now(VersionId::Stable, 0)));
+        assert!(
+            matches!(
+                out.last(),
+                Some(Action::Scale {
+                    version: VersionId::Stable,
+                    ..
+                })
+            ),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_green_that_never_gets_ready_is_flagged_at_the_deadline() {
+        let mut b = bg(0, 300);
+        let mut out = vec![];
+        b.on_event(SimTime::ZERO, Observation::Start, &mut out);
+        assert_eq!(b.next_timer(), Some(SimTime::from_secs(600)));
+        b.on_event(SimTime::from_secs(600), Observation::Timer, &mut out);
+        assert_eq!(out.last(), Some(&Action::Fail));
+    }
+}

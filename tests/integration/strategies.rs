@@ -1,0 +1,359 @@
+//! Issue 3: blue-green, feature-flag, rolling and canary rollback mechanics against
+//! hand-computed answers.
+
+use crate::common::run;
+use rehearsal::engine::SimTime;
+use rehearsal::outcome::RunOutcome;
+
+fn secs(t: Option<SimTime>) -> Option<f64> {
+    t.map(SimTime::as_secs_f64)
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> (f64, f64, usize) {
+    let v: Vec<f64> = xs.collect();
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    (m, sd, v.len())
+}
+
+/// 200 req/s over 20 000 users (λ = 0.01 req/s per user), 10 instances starting in 30 s.
+fn scenario(horizon: &str, reps: u32, body: &str) -> String {
+    format!(
+        r#"
+name = "s"
+horizon = "{horizon}"
+seed = 3
+replications = {reps}
+[traffic]
+rate = 200.0
+users = 20000
+[versions.old]
+[versions.new]
+[fleet]
+instances = 10
+startup = "30s"
+{body}
+"#
+    )
+}
+
+const CRASH: &str = r#"
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 1.0
+"#;
+
+fn analysis(interval: &str, threshold: u32) -> String {
+    format!(
+        r#"
+[analysis]
+interval = "{interval}"
+threshold = {threshold}
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+"#
+    )
+}
+
+#[test]
+fn issue3_blue_green_crash_at_the_switch_is_detected_one_interval_later() {
+    // Green is ready at 30 s and takes all traffic at once; post-promotion analysis with
+    // threshold 1 fails its first check at 60 s; blue is still up (scale-down at 60 s, the
+    // rollback first), so traffic returns at 60 s: every user is exposed for t = 30 s and
+    // the affected share is 1 − e^(−0.01·30) = 0.259182.
+    let text = scenario(
+        "20m",
+        20,
+        &format!(
+            r#"{CRASH}{}
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+"#,
+            analysis("30s", 1)
+        ),
+    );
+    let runs = run(&text).runs;
+    for r in &runs {
+        assert_eq!(secs(r.detected), Some(60.0));
+        assert!(r.rolled_back && !r.false_rollback);
+        assert_eq!(secs(r.recovered), Some(60.0));
+        assert!(secs(r.onset).unwrap() >= 30.0 && secs(r.onset).unwrap() < 31.0);
+    }
+    let (m, sd, n) = mean(runs.iter().map(RunOutcome::affected_share));
+    let expected = 1.0 - (-0.3f64).exp();
+    assert!(
+        (m - expected).abs() < 4.0 * sd / (n as f64).sqrt() + 1e-3,
+        "{m} vs {expected}"
+    );
+}
+
+#[test]
+fn issue3_blue_green_rollback_after_the_scale_down_delay_costs_a_cold_start() {
+    // Threshold 2 at 20 s: detection at 70 s (checks at 50 and 70 s after the switch at 30 s).
+    // With the default 30 s scale-down blue is gone at 60 s; with 60 s it is still up.
+    let body = |delay: &str| {
+        scenario(
+            "20m",
+            3,
+            &format!(
+                r#"{CRASH}{}
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+scale_down_delay = "{delay}"
+"#,
+                analysis("20s", 2)
+            ),
+        )
+    };
+    let warm = run(&body("60s")).runs;
+    let cold = run(&body("30s")).runs;
+    for (w, c) in warm.iter().zip(&cold) {
+        assert_eq!(secs(w.detected), Some(70.0));
+        assert_eq!(secs(c.detected), Some(70.0));
+        assert_eq!(secs(w.recovered), Some(70.0));
+        // Blue starts again: 30 s of start-up during which v2 keeps failing.
+        assert_eq!(secs(c.recovered), Some(100.0));
+        assert!(c.failed_requests > w.failed_requests);
+    }
+}
+
+#[test]
+fn issue3_flag_kill_switch_exposure_is_the_last_poll_of_n_instances() {
+    // The flag is on for 50 % from 0; threshold 1 at 30 s kills it at 30 s. Each of n = 4
+    // instances polls every R = 15 s on its own random phase, so the last one learns the kill
+    // after max(U₁…Uₙ)·R: mean R·n/(n+1) = 12 s. Recovery (verify 0) is that moment.
+    let text = scenario(
+        "2m",
+        300,
+        &format!(
+            r#"{CRASH}{}
+[fleet]
+instances = 4
+[[strategies]]
+name = "flag"
+kind = "feature_flag"
+refresh = {{ mode = "polling", interval = "15s" }}
+steps = [{{ percent = 50, pause = "30m" }}, {{ percent = 100 }}]
+"#,
+            analysis("30s", 1)
+        ),
+    )
+    .replace("[fleet]\ninstances = 10\nstartup = \"30s\"", "");
+    let runs = run(&text).runs;
+    let (m, sd, n) = mean(
+        runs.iter()
+            .map(|r| secs(r.recovered).unwrap() - secs(r.detected).unwrap()),
+    );
+    assert!(runs.iter().all(|r| secs(r.detected) == Some(30.0)));
+    let tol = 4.0 * sd / (n as f64).sqrt();
+    assert!(
+        (m - 12.0).abs() < tol,
+        "mean extra exposure {m:.2} s vs 12 s ± {tol:.2}"
+    );
+}
+
+#[test]
+fn issue3_flag_streaming_kill_switch_lands_after_the_push_delay() {
+    let text = scenario(
+        "2m",
+        3,
+        &format!(
+            r#"{CRASH}{}
+[[strategies]]
+name = "flag"
+kind = "feature_flag"
+refresh = {{ mode = "streaming", delay = "2s" }}
+steps = [{{ percent = 50, pause = "30m" }}, {{ percent = 100 }}]
+"#,
+            analysis("30s", 1)
+        ),
+    );
+    for r in run(&text).runs {
+        assert_eq!(secs(r.detected), Some(30.0));
+        assert_eq!(secs(r.recovered), Some(32.0));
+        // Only the cohort is hurt: half the users, those with a request in [2 s, 32 s).
+        let share = r.affected_users as f64 / 20000.0;
+        let expected = 0.5 * (1.0 - (-0.01f64 * 30.0).exp());
+        assert!((share - expected).abs() < 0.02, "{share} vs {expected}");
+    }
+}
+
+#[test]
+fn issue3_a_flag_stall_keeps_the_feature_on_until_the_restart() {
+    let text = scenario(
+        "10m",
+        3,
+        &format!(
+            r#"{CRASH}{}
+[[faults]]
+kind = "flag_stall"
+start = "10s"
+end = "5m"
+rate = 0.3
+[[strategies]]
+name = "flag"
+kind = "feature_flag"
+refresh = {{ mode = "streaming", delay = "1s" }}
+steps = [{{ percent = 50, pause = "30m" }}, {{ percent = 100 }}]
+"#,
+            analysis("30s", 1)
+        ),
+    );
+    for r in run(&text).runs {
+        assert_eq!(secs(r.detected), Some(30.0));
+        // 3 of 10 instances stop refreshing at 10 s and learn the kill when they restart at 5 m.
+        assert_eq!(secs(r.recovered), Some(300.0));
+    }
+}
+
+#[test]
+fn issue3_rolling_update_completes_in_waves_of_the_surge() {
+    // N = 10, surge 3, unavailable 0: ⌈10/3⌉ = 4 waves of startup 30 s + probe period 10 s.
+    let text = scenario(
+        "20m",
+        2,
+        r#"
+[[strategies]]
+name = "rolling"
+kind = "rolling"
+max_surge = 3
+max_unavailable = 0
+"#,
+    );
+    for r in run(&text).runs {
+        assert_eq!(secs(r.rollout), Some(160.0));
+        // Instance-seconds: 10 old until the waves replace them, surge instances on top.
+        assert!(r.instance_seconds > 10.0 * 1200.0);
+    }
+}
+
+#[test]
+fn issue3_rolling_crash_loop_stalls_until_the_progress_deadline() {
+    let text = scenario(
+        "30m",
+        2,
+        r#"
+[[faults]]
+kind = "crash_loop"
+target = "new"
+[[strategies]]
+name = "rolling"
+kind = "rolling"
+max_surge = 2
+max_unavailable = 0
+"#,
+    );
+    for r in run(&text).runs {
+        // New pods never pass readiness, so they get no traffic and hurt no one; the
+        // Deployment reports ProgressDeadlineExceeded 600 s after its last progress.
+        assert_eq!(secs(r.detected), Some(600.0));
+        assert_eq!(r.detected_by.map(|d| d.name()), Some("progress_deadline"));
+        assert!(r.rolled_back && !r.false_rollback);
+        assert_eq!((r.onset, r.ttd(), r.rollout), (None, None, None));
+    }
+}
+
+#[test]
+fn issue3_rolling_rollback_is_another_rolling_update() {
+    // The whole fleet is replaced by 160 s; the fault starts at 5 m; a human detects it at
+    // onset + 2 m exactly; rolling back restarts v1 in 4 waves of 40 s: recovery at 160 s
+    // after the decision.
+    let text = scenario(
+        "30m",
+        2,
+        r#"
+[manual]
+median = "2m"
+sigma = 0.0
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "5m"
+rate = 1.0
+[[strategies]]
+name = "rolling"
+kind = "rolling"
+max_surge = 3
+max_unavailable = 0
+"#,
+    );
+    for r in run(&text).runs {
+        assert_eq!(secs(r.rollout), Some(160.0));
+        let detected = secs(r.detected).unwrap();
+        assert_eq!(detected, secs(r.onset).unwrap() + 120.0);
+        assert_eq!(secs(r.recovered), Some(detected + 160.0));
+    }
+}
+
+#[test]
+fn issue3_canary_rolling_rollback_waits_for_the_stable_to_start() {
+    let body = |mode: &str| {
+        scenario(
+            "20m",
+            2,
+            &format!(
+                r#"{CRASH}{}
+[[strategies]]
+name = "c"
+kind = "canary"
+rollback = "{mode}"
+steps = [{{ weight = 20, pause = "10m" }}, {{ weight = 100 }}]
+"#,
+                analysis("30s", 2)
+            ),
+        )
+    };
+    for (i, r) in run(&body("instant"))
+        .runs
+        .iter()
+        .zip(&run(&body("rolling")).runs)
+    {
+        assert_eq!(secs(i.detected), Some(60.0));
+        assert_eq!(secs(i.recovered), Some(60.0));
+        assert_eq!(secs(r.recovered), Some(90.0), "+ startup");
+        // A replica-based canary runs 8 + 2 instances instead of 10 + 2.
+        assert!(r.instance_seconds < i.instance_seconds);
+    }
+}
+
+#[test]
+fn issue3_every_strategy_sees_the_same_arrivals() {
+    let text = scenario(
+        "15m",
+        4,
+        &format!(
+            r#"{CRASH}{}
+[[strategies]]
+name = "canary"
+kind = "canary"
+steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+[[strategies]]
+name = "flag"
+kind = "feature_flag"
+steps = [{{ percent = 10, pause = "5m" }}, {{ percent = 100 }}]
+[[strategies]]
+name = "rolling"
+kind = "rolling"
+"#,
+            analysis("30s", 3)
+        ),
+    );
+    let runs = run(&text).runs;
+    for rep in 0..4 {
+        let same: Vec<_> = runs
+            .iter()
+            .filter(|r| r.replication == rep)
+            .map(|r| (r.requests, r.active_users))
+            .collect();
+        assert_eq!(same.len(), 4);
+        assert!(same.windows(2).all(|w| w[0] == w[1]), "{same:?}");
+    }
+}
