@@ -8,7 +8,7 @@ use crate::detect::{Analysis, Verdict};
 use crate::engine::{
     self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime, Stream,
 };
-use crate::model::{FaultKind, Target, VersionId, World};
+use crate::model::{Target, VersionId, World};
 use crate::outcome::{Detector, Marker, RunOutcome, Sample, Timeline, VersionSample};
 use crate::scenario::Scenario;
 use crate::strategy::{Action, Observation, Strategy};
@@ -338,30 +338,29 @@ impl Replay<'_> {
     }
 
     /// Structural recovery: the first moment after which no fault that hurt anyone can hurt
-    /// again (it has ended, or its version gets no traffic for the rest of the run).
+    /// again: its version gets no traffic for the rest of the run or the fault has ended
+    /// (direct harm), and no fault causes load shedding any more (harm through capacity).
     fn recovered(&self) -> Option<SimTime> {
         let service = &self.scenario.service;
         let routing = self.world.routing();
-        let mut safe_from = self.world.recorder.onset?;
+        let rec = &self.world.recorder;
+        let mut safe_from = rec.onset?;
         for (i, f) in service.faults.iter().enumerate() {
-            if self.world.recorder.hurt & (1 << i) == 0 {
+            if rec.hurt & (1 << i) == 0 {
                 continue;
             }
-            let ends = match f.kind {
-                FaultKind::InstanceKill { .. } => {
-                    Some(f.start.saturating_add(service.fleet.startup))
-                }
-                _ => f.end,
-            };
             let starved = match f.target {
                 Target::Version(v) => routing.idle_since(v),
                 Target::All => None,
             };
-            let harmless = match (ends, starved) {
+            let harmless = match (f.end, starved) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b)?,
             };
             safe_from = safe_from.max(harmless);
+        }
+        if rec.hurt_capacity != 0 {
+            safe_from = safe_from.max(self.world.capacity_clear_since()?);
         }
         let recovered = safe_from.saturating_add(self.scenario.response.verify);
         (recovered <= self.scenario.horizon).then_some(recovered)

@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 objectives breached (later `check`), 2 usage or scenario error.
 //! A closed stdout (`rehearsal drill | head`) ends quietly with 0.
 
+mod compare;
 mod drill;
 mod run;
 mod validate;
@@ -29,6 +30,8 @@ pub struct Cli {
 enum Command {
     /// Run one scenario: every strategy, every replication.
     Run(run::RunArgs),
+    /// Compare every strategy of one scenario side by side (architecture reviews).
+    Compare(compare::CompareArgs),
     /// Run every scenario in a folder (the weekly drill).
     Drill(drill::DrillArgs),
     /// Parse and check scenario files without running them.
@@ -63,6 +66,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Compare(args) => compare::compare_cmd(args),
         Command::Drill(args) => drill::drill(args),
         Command::Validate(args) => validate::validate(args),
     }

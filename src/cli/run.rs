@@ -27,18 +27,7 @@ pub struct RunArgs {
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut scenario = scenario::load(&args.file)?;
-    if let Some(n) = args.replications {
-        anyhow::ensure!(
-            (1..=limits::MAX_REPLICATIONS).contains(&n),
-            "--replications {n}: expected 1 to {}",
-            limits::MAX_REPLICATIONS
-        );
-        scenario.replications = n;
-    }
-    if let Some(s) = args.seed {
-        scenario.seed = s;
-    }
+    let scenario = load_with_overrides(&args.file, args.replications, args.seed)?;
     let out = args
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
@@ -46,6 +35,27 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = io::stdout().lock();
     print_result(&mut stdout, &scenario, &args.file, &result, &out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Loads a scenario and applies the command line's `--replications` and `--seed`.
+pub(super) fn load_with_overrides(
+    file: &Path,
+    replications: Option<u32>,
+    seed: Option<u64>,
+) -> anyhow::Result<Scenario> {
+    let mut scenario = scenario::load(file)?;
+    if let Some(n) = replications {
+        anyhow::ensure!(
+            (1..=limits::MAX_REPLICATIONS).contains(&n),
+            "--replications {n}: expected 1 to {}",
+            limits::MAX_REPLICATIONS
+        );
+        scenario.replications = n;
+    }
+    if let Some(s) = seed {
+        scenario.seed = s;
+    }
+    Ok(scenario)
 }
 
 /// Runs `scenario` and writes `runs.csv` and `summary.csv` into `out`.

@@ -96,6 +96,8 @@ pub struct FleetSpec {
 pub struct Fleet {
     running: [u32; 2],
     ready: [u32; 2],
+    /// Instances that came due while their version crash-looped: running, never ready.
+    blocked: [u32; 2],
     /// Starting instances: `(ready at, count)`, in start order.
     starting: [Vec<(SimTime, u32)>; 2],
     instance_us: u128,
@@ -108,6 +110,7 @@ impl Fleet {
         Fleet {
             running: [stable, 0],
             ready: [stable, 0],
+            blocked: [0, 0],
             starting: [Vec::new(), Vec::new()],
             instance_us: 0,
             since: SimTime::ZERO,
@@ -153,9 +156,10 @@ impl Fleet {
                 self.starting[i].pop();
             }
         }
-        let starting: u32 = self.starting[i].iter().map(|s| s.1).sum();
-        // What is left to remove comes out of the unready instances first, then the ready ones.
-        self.ready[i] = self.ready[i].min(self.running[i] - starting);
+        // What is left to remove comes out of the blocked (unready) instances first.
+        let k = self.blocked[i].min(remove);
+        self.blocked[i] -= k;
+        self.ready[i] -= (remove - k).min(self.ready[i]);
         None
     }
 
@@ -170,6 +174,7 @@ impl Fleet {
             .sum();
         self.starting[i].retain(|s| s.0 > now);
         if blocked {
+            self.blocked[i] += due;
             return 0;
         }
         self.ready[i] += due;
@@ -184,6 +189,11 @@ impl Fleet {
     /// Instances of `v` serving now.
     pub fn ready(&self, v: VersionId) -> u32 {
         self.ready[v.index()]
+    }
+
+    /// Instances of `v` that would serve but for a crash loop.
+    pub fn blocked(&self, v: VersionId) -> u32 {
+        self.blocked[v.index()]
     }
 
     /// Instance-seconds used up to `now`.
@@ -238,7 +248,7 @@ mod tests {
             0,
             "crash-looping: never ready"
         );
-        assert_eq!((f.running(c), f.ready(c)), (3, 2));
+        assert_eq!((f.running(c), f.ready(c), f.blocked(c)), (3, 2, 1));
         // Scaling down removes the unready instance first.
         f.scale(s(100), c, 2, SimTime::ZERO);
         assert_eq!((f.running(c), f.ready(c)), (2, 2));

@@ -183,6 +183,8 @@ pub struct World<'s> {
     slo_us: f64,
     stop_at_onset: bool,
     by_ready_instances: bool,
+    /// Since when no fault causes load shedding (`None`: one does now).
+    capacity_clear_since: Option<SimTime>,
     /// Analysis windows per version.
     pub windows: [Window; 2],
     /// Timeline windows per version, when a timeline is recorded (see [`World::record_timeline`]).
@@ -236,6 +238,7 @@ impl<'s> World<'s> {
             users: UserPicker::new(&spec.traffic),
             routing: Self::build_routing(spec, streams, routing),
             by_ready_instances: *routing == RoutingSpec::ReadyInstances,
+            capacity_clear_since: Some(SimTime::ZERO),
             fleet: Fleet::new(spec.fleet.instances),
             effects: [Vec::new(), Vec::new()],
             shedding: [Shedding::default(); 2],
@@ -393,9 +396,6 @@ impl<'s> World<'s> {
             }
         }
         let shed_by_fault = shed < self.shedding[v].with && shed >= self.shedding[v].without;
-        if shed_by_fault {
-            applied |= self.shedding[v].causes;
-        }
         let fail_with = fail_without || err < fault_err_thr || shed_by_fault;
 
         let version = &self.spec.versions[v];
@@ -430,7 +430,11 @@ impl<'s> World<'s> {
         let bad_with = fail_with || slow_with || corrupted;
         if bad_with && !(fail_without || slow_without) {
             rec.affected.insert(d.user);
-            rec.hurt |= applied;
+            if shed_by_fault {
+                rec.hurt_capacity |= self.shedding[v].causes;
+            } else {
+                rec.hurt |= applied;
+            }
             rec.onset.get_or_insert(t);
         }
     }
@@ -472,25 +476,44 @@ impl<'s> World<'s> {
             }
             self.shedding[v.index()] = self.shedding_at(now, v);
         }
+        let harmful = self.shedding.iter().any(|s| s.with > s.without);
+        self.capacity_clear_since = match (harmful, self.capacity_clear_since) {
+            (true, _) => None,
+            (false, None) => Some(now),
+            (false, since) => since,
+        };
+    }
+
+    /// Since when no fault has caused load shedding, for good (`None`: one does at the end).
+    pub fn capacity_clear_since(&self) -> Option<SimTime> {
+        self.capacity_clear_since
     }
 
     /// Load shedding of `v` at `now`: with capacity `c` and offered load `λ > c`, a share
     /// `1 − c/λ` of requests is rejected (fail-fast shedding); admitted requests keep their
     /// latency. Computed from the expected offered rate, with and without the faults.
+    ///
+    /// Where both versions share the load (flags on one fleet, a Service over ready
+    /// instances) capacity is pooled; without the faults it also counts the instances a
+    /// crash loop keeps from becoming ready.
     fn shedding_at(&self, now: SimTime, v: VersionId) -> Shedding {
         let Some(per_instance) = self.spec.fleet.capacity_rps else {
             return Shedding::default();
         };
-        // Flags run both code paths on one fleet: load and capacity are pooled.
-        let pooled = self.routing.pooled();
+        let pooled = self.routing.pooled() || self.by_ready_instances;
+        let versions: &[VersionId] = if pooled {
+            &VersionId::ALL
+        } else {
+            std::slice::from_ref(&v)
+        };
         let share = if pooled { 1.0 } else { self.routing.share(v) };
         let base = self.spec.traffic.rate_at(now) * share;
-        let running = if pooled {
-            self.fleet.ready(VersionId::Stable) + self.fleet.ready(VersionId::Candidate)
-        } else {
-            self.fleet.ready(v)
-        };
         let (mut extra, mut killed, mut causes) = (0.0, 0u32, 0u64);
+        let (mut ready, mut blocked) = (0u32, 0u32);
+        for &u in versions {
+            ready += self.fleet.ready(u);
+            blocked += self.fleet.blocked(u);
+        }
         for (i, f) in self.spec.faults.iter().enumerate() {
             match f.kind {
                 FaultKind::TrafficSpike { multiplier } if f.active_at(now) => {
@@ -498,11 +521,16 @@ impl<'s> World<'s> {
                     causes |= 1 << i;
                 }
                 FaultKind::InstanceKill { instances }
-                    if f.target.includes(v)
+                    if versions.iter().any(|&u| f.target.includes(u))
                         && now >= f.start
                         && now < f.start.saturating_add(self.spec.fleet.startup) =>
                 {
                     killed += instances;
+                    causes |= 1 << i;
+                }
+                FaultKind::CrashLoop
+                    if blocked > 0 && versions.iter().any(|&u| f.target.includes(u)) =>
+                {
                     causes |= 1 << i;
                 }
                 _ => {}
@@ -517,8 +545,8 @@ impl<'s> World<'s> {
             }
         };
         Shedding {
-            with: shed(base + extra, running.saturating_sub(killed)),
-            without: shed(base, running),
+            with: shed(base + extra, ready.saturating_sub(killed)),
+            without: shed(base, ready + blocked),
             causes,
         }
     }

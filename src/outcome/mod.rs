@@ -1,9 +1,11 @@
 //! What one run measured: timestamps, users, requests, records. Counted, never estimated.
 
 mod aggregate;
+mod compare;
 mod timeline;
 
 pub use aggregate::{Stat, StrategySummary, summarize};
+pub use compare::{CompareMetric, MetricComparison, PairedTest, Unit, compare};
 pub use timeline::{Marker, Sample, Timeline, VersionSample};
 
 use crate::engine::SimTime;
@@ -50,8 +52,11 @@ pub struct Recorder {
     pub baseline_failed: u64,
     /// Time of the first fault-affected request.
     pub onset: Option<SimTime>,
-    /// Bit `i` set when fault `i` affected at least one request.
+    /// Bit `i` set when fault `i` affected at least one request directly (an error, a delay,
+    /// a corrupted write on the requests it targets).
     pub hurt: u64,
+    /// Bit `i` set when fault `i` affected a request through lost capacity (load shedding).
+    pub hurt_capacity: u64,
 }
 
 impl Recorder {
@@ -65,6 +70,7 @@ impl Recorder {
             baseline_failed: 0,
             onset: None,
             hurt: 0,
+            hurt_capacity: 0,
         }
     }
 }

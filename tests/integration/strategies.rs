@@ -357,3 +357,76 @@ kind = "rolling"
         assert!(same.windows(2).all(|w| w[0] == w[1]), "{same:?}");
     }
 }
+
+/// The bundled cross-strategy crash, shortened for a test.
+fn crash_every_strategy(reps: u32) -> String {
+    std::fs::read_to_string("scenarios/crash-every-strategy.toml")
+        .unwrap()
+        .replace("horizon = \"1h\"", "horizon = \"10m\"")
+        .replace("replications = 20", &format!("replications = {reps}"))
+}
+
+#[test]
+fn issue3_compare_names_winners_with_paired_tests() {
+    use rehearsal::outcome::{CompareMetric, compare};
+    let text = crash_every_strategy(5);
+    let result = run(&text);
+    let names = ["canary-10", "blue-green", "flag-10", "rolling"];
+    let table = compare(&result.runs, names.len());
+    let affected = table
+        .iter()
+        .find(|c| c.metric == CompareMetric::AffectedShare)
+        .unwrap();
+    // A 10 % canary or flag hurts far fewer users than a blue-green switch of everyone.
+    let best = names[affected.best.unwrap()];
+    assert!(best == "canary-10" || best == "flag-10", "{best}");
+    let bg = affected.versus_best[1].expect("blue-green is not the best");
+    assert!(
+        bg.significant && bg.mean_diff > 0.3 && bg.pairs == 5,
+        "{bg:?}"
+    );
+    // Instance-seconds differ deterministically: blue-green pays for two environments.
+    let cost = table
+        .iter()
+        .find(|c| c.metric == CompareMetric::InstanceSeconds)
+        .unwrap();
+    assert_ne!(cost.best, Some(1));
+}
+
+#[test]
+fn issue3_compare_cli_prints_the_table_and_writes_compare_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crash.toml");
+    std::fs::write(&file, crash_every_strategy(3)).unwrap();
+    let out = dir.path().join("out");
+    let assert = assert_cmd::cargo::cargo_bin_cmd!("rehearsal")
+        .args([
+            "compare",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    for needle in [
+        "time to recover (MTTR)",
+        "canary-10",
+        "blue-green",
+        "flag-10",
+        "rolling",
+        "paired t-test",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
+    }
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "metric,strategy,n,mean,ci95_low,ci95_high,p50,p95,best,is_best,pairs,mean_diff_to_best,t,significant"
+        )
+    );
+    assert_eq!(lines.count(), 9 * 4, "9 metrics × 4 strategies");
+    assert!(out.join("runs.csv").exists() && out.join("summary.csv").exists());
+}

@@ -1,0 +1,63 @@
+//! `rehearsal compare FILE`: every strategy on identical traffic, side by side.
+
+use super::run::{execute, write_csv};
+use crate::outcome::compare;
+use crate::report::{compare_table, write_compare};
+use clap::Args;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Arguments of `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The scenario file (TOML).
+    pub file: PathBuf,
+    /// Output folder [default: reports/<scenario name>]; receives compare.csv, runs.csv, summary.csv.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replications per strategy, overriding the scenario's `replications`.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub replications: Option<u32>,
+    /// Master seed, overriding the scenario's `seed`.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+pub(super) fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    let scenario = super::run::load_with_overrides(&args.file, args.replications, args.seed)?;
+    let out = args
+        .out
+        .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
+    let result = execute(&scenario, &args.file, &out)?;
+    let names: Vec<String> = scenario.strategies.iter().map(|s| s.name.clone()).collect();
+    let comparisons = compare(&result.runs, names.len());
+    write_csv(&out.join("compare.csv"), |w| {
+        write_compare(&names, &comparisons, w)
+    })?;
+    let mut stdout = io::stdout().lock();
+    writeln!(
+        stdout,
+        "{} — {} {} on identical traffic, {} paired replications, horizon {}, seed {}\n",
+        scenario.name,
+        names.len(),
+        if names.len() == 1 {
+            "strategy"
+        } else {
+            "strategies"
+        },
+        scenario.replications,
+        scenario.horizon.human(),
+        scenario.seed
+    )?;
+    write!(stdout, "{}", compare_table(&names, &comparisons))?;
+    writeln!(stdout, "\nwrote {}/compare.csv", out.display())?;
+    writeln!(
+        stdout,
+        "reproduce: rehearsal compare {} --seed {} --replications {}",
+        args.file.display(),
+        scenario.seed,
+        scenario.replications
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
