@@ -1,30 +1,12 @@
 //! `rehearsal compare FILE`: every strategy on identical traffic, side by side.
 
-use super::run::{execute, write_csv};
+use super::run::{RunArgs, execute, write_csv};
 use crate::outcome::compare;
 use crate::report::{compare_table, write_compare};
-use clap::Args;
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Arguments of `compare`.
-#[derive(Debug, Args)]
-pub struct CompareArgs {
-    /// The scenario file (TOML).
-    pub file: PathBuf,
-    /// Output folder [default: reports/<scenario name>]; receives compare.csv, runs.csv, summary.csv.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Replications per strategy, overriding the scenario's `replications`.
-    #[arg(long, short = 'n', value_name = "N")]
-    pub replications: Option<u32>,
-    /// Master seed, overriding the scenario's `seed`.
-    #[arg(long, value_name = "S")]
-    pub seed: Option<u64>,
-}
-
-pub(super) fn compare_cmd(args: CompareArgs) -> anyhow::Result<ExitCode> {
+pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
     let scenario = super::run::load_with_overrides(&args.file, args.replications, args.seed)?;
     let out = args
         .out

@@ -31,7 +31,7 @@ enum Command {
     /// Run one scenario: every strategy, every replication.
     Run(run::RunArgs),
     /// Compare every strategy of one scenario side by side (architecture reviews).
-    Compare(compare::CompareArgs),
+    Compare(run::RunArgs),
     /// Run every scenario in a folder (the weekly drill).
     Drill(drill::DrillArgs),
     /// Parse and check scenario files without running them.

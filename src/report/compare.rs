@@ -121,29 +121,12 @@ pub fn write_compare(
         "t",
         "significant",
     ])?;
-    let num = |x: f64| format!("{x:.6}");
+    let num = super::csv::num;
     for c in comparisons {
         let best = c.best.map(|b| strategies[b].clone()).unwrap_or_default();
         for (s, name) in strategies.iter().enumerate() {
             let mut row = vec![c.metric.name().to_string(), name.clone()];
-            match c.stats[s] {
-                Some(st) => row.extend([
-                    st.n.to_string(),
-                    num(st.mean),
-                    num(st.mean - st.ci95),
-                    num(st.mean + st.ci95),
-                    num(st.p50),
-                    num(st.p95),
-                ]),
-                None => row.extend([
-                    "0".into(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ]),
-            }
+            row.extend(super::csv::stat_cells(c.stats[s]));
             row.extend([best.clone(), (c.best == Some(s)).to_string()]);
             match c.versus_best[s] {
                 Some(t) => row.extend([

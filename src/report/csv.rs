@@ -40,8 +40,31 @@ fn time(t: Option<SimTime>) -> String {
     t.map(|t| t.to_string()).unwrap_or_default()
 }
 
-fn num(x: f64) -> String {
+/// A number with the reports' fixed precision.
+pub(super) fn num(x: f64) -> String {
     format!("{x:.6}")
+}
+
+/// `n, mean, ci95_low, ci95_high, p50, p95` of one metric (n = 0 and empty cells when undefined).
+pub(super) fn stat_cells(st: Option<Stat>) -> [String; 6] {
+    match st {
+        Some(st) => [
+            st.n.to_string(),
+            num(st.mean),
+            num(st.mean - st.ci95),
+            num(st.mean + st.ci95),
+            num(st.p50),
+            num(st.p95),
+        ],
+        None => [
+            "0".into(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ],
+    }
 }
 
 /// Writes one row per run, in the order given.
@@ -143,21 +166,7 @@ pub fn write_summaries(
             num(s.promotion_rate),
         ];
         for st in stats(s) {
-            match st {
-                Some(st) => row.extend([
-                    st.n.to_string(),
-                    num(st.mean),
-                    num(st.mean - st.ci95),
-                    num(st.mean + st.ci95),
-                    num(st.p50),
-                    num(st.p95),
-                ]),
-                None => row.extend(
-                    ["0".to_string()]
-                        .into_iter()
-                        .chain(std::iter::repeat_n(String::new(), 5)),
-                ),
-            }
+            row.extend(stat_cells(st));
         }
         w.write_record(&row)?;
     }
