@@ -30,6 +30,10 @@ pub enum Stream {
     Manual,
     /// Feature-flag SDK polling phases, one per instance.
     FlagRefresh,
+    /// Per-request table access: whether a request touches the migrated table, which record.
+    Database,
+    /// The roll-forward hotfix delay, one per replication.
+    Hotfix,
 }
 
 impl Stream {
@@ -45,6 +49,8 @@ impl Stream {
             Stream::Hashing => "hashing",
             Stream::Manual => "manual",
             Stream::FlagRefresh => "flag_refresh",
+            Stream::Database => "database",
+            Stream::Hotfix => "hotfix",
         }
     }
 }

@@ -6,6 +6,7 @@
 //! Each request is judged twice on the same draws, with and without the faults, and only
 //! the difference is attributed to the faults (counterfactual attribution, DESIGN.md §3).
 
+mod database;
 mod fault;
 mod flag;
 mod fleet;
@@ -14,6 +15,10 @@ mod routing;
 mod traffic;
 mod window;
 
+pub use database::{
+    AppSchema, DataPolicy, Database, DatabaseSpec, Inconsistencies, Migration, MigrationKind,
+    ReadMode, TableAccess, WriteMode,
+};
 pub use fault::{Fault, FaultKind, Target};
 pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
@@ -60,6 +65,17 @@ pub struct ServiceSpec {
     pub faults: Vec<Fault>,
     /// A response slower than this is a bad response when a fault made it so.
     pub slo_latency: SimTime,
+    /// The migrated table and its plan, if the scenario has one.
+    pub database: Option<DatabaseSpec>,
+}
+
+/// Tracks since when a harm channel has been closed: `None` while it is open.
+fn clear_since(harmful: bool, since: Option<SimTime>, now: SimTime) -> Option<SimTime> {
+    match (harmful, since) {
+        (true, _) => None,
+        (false, None) => Some(now),
+        (false, since) => since,
+    }
 }
 
 /// 2³², for turning probabilities into thresholds on 32-bit draws.
@@ -125,6 +141,7 @@ struct Source {
     latency: Rng,
     errors: Rng,
     faults: Rng,
+    database: Rng,
 }
 
 impl Source {
@@ -151,6 +168,7 @@ impl Source {
             latency: streams.named(&name(Stream::Latency)),
             errors: streams.named(&name(Stream::Errors)),
             faults: streams.named(&name(Stream::Faults)),
+            database: streams.named(&name(Stream::Database)),
         }
     }
 }
@@ -164,6 +182,9 @@ struct Draws {
     error: u32,
     shed: u32,
     corrupt: u32,
+    /// Whether the request touches the migrated table, and which record a read picks.
+    touch: u32,
+    record: u32,
 }
 
 /// The state of the simulated service during one run.
@@ -185,6 +206,13 @@ pub struct World<'s> {
     by_ready_instances: bool,
     /// Since when no fault causes load shedding (`None`: one does now).
     capacity_clear_since: Option<SimTime>,
+    /// The migrated table, when the scenario has one.
+    database: Option<Database>,
+    table_thr: u64,
+    /// Since when the database can hurt no request (`None`: it can now).
+    database_clear_since: Option<SimTime>,
+    /// Faults of the candidate end here (a roll-forward hotfix landed).
+    fixed_at: Option<SimTime>,
     /// Analysis windows per version.
     pub windows: [Window; 2],
     /// Timeline windows per version, when a timeline is recorded (see [`World::record_timeline`]).
@@ -239,6 +267,13 @@ impl<'s> World<'s> {
             routing: Self::build_routing(spec, streams, routing),
             by_ready_instances: *routing == RoutingSpec::ReadyInstances,
             capacity_clear_since: Some(SimTime::ZERO),
+            database: spec.database.as_ref().map(Database::new),
+            table_thr: spec
+                .database
+                .as_ref()
+                .map_or(0, |d| thr32(d.table_fraction)),
+            database_clear_since: Some(SimTime::ZERO),
+            fixed_at: None,
             fleet: Fleet::new(spec.fleet.instances),
             effects: [Vec::new(), Vec::new()],
             shedding: [Shedding::default(); 2],
@@ -346,6 +381,12 @@ impl<'s> World<'s> {
         let z: f64 = s.latency.sample(StandardNormal);
         let error = s.errors.next_u64();
         let corrupt = s.faults.next_u32();
+        // Drawn only when the scenario has a database: the same for every strategy.
+        let table = if self.database.is_some() {
+            s.database.next_u64()
+        } else {
+            0
+        };
         Draws {
             user,
             route: route as u32,
@@ -354,6 +395,8 @@ impl<'s> World<'s> {
             error: error as u32,
             shed: (error >> 32) as u32,
             corrupt,
+            touch: table as u32,
+            record: (table >> 32) as u32,
         }
     }
 
@@ -396,7 +439,22 @@ impl<'s> World<'s> {
             }
         }
         let shed_by_fault = shed < self.shedding[v].with && shed >= self.shedding[v].without;
-        let fail_with = fail_without || err < fault_err_thr || shed_by_fault;
+        // The migrated table: locks, restores and schemas the version cannot use. Its harm is
+        // the release's (the plan is part of the change under test), never a baseline failure.
+        let wants_write = u64::from(d.write) < self.write_thr;
+        let table = self
+            .database
+            .as_ref()
+            .filter(|_| u64::from(d.touch) < self.table_thr);
+        let (table_fail, stall_us) =
+            match table.map(|db| db.access(t, VersionId::ALL[v], wants_write)) {
+                Some(TableAccess::Fails) => (true, 0.0),
+                Some(TableAccess::Stalled(us)) => (false, us),
+                _ => (false, 0.0),
+            };
+        delay_us += stall_us;
+        let touches = table.is_some();
+        let fail_with = fail_without || err < fault_err_thr || shed_by_fault || table_fail;
 
         let version = &self.spec.versions[v];
         let window = &mut self.windows[v];
@@ -411,8 +469,16 @@ impl<'s> World<'s> {
                 Some(l) if delay_us > 0.0 => l > self.slo_us,
                 _ => slow_base,
             };
-        let write = u64::from(d.write) < self.write_thr && !fail_with;
+        let write = wants_write && !fail_with;
         let corrupted = write && u64::from(d.corrupt) < corrupt_thr;
+        let mut wrong_read = false;
+        if let (true, Some(db)) = (touches, self.database.as_mut()) {
+            if write {
+                db.write(VersionId::ALL[v], corrupted);
+            } else if !wants_write && !fail_with {
+                wrong_read = !db.read(t, VersionId::ALL[v], d.record);
+            }
+        }
 
         window.record(fail_with, write, corrupted, latency);
         if let Some(tw) = &mut self.timeline_windows {
@@ -427,9 +493,12 @@ impl<'s> World<'s> {
         } else if fail_with {
             rec.failed += 1;
         }
-        let bad_with = fail_with || slow_with || corrupted;
+        let bad_with = fail_with || slow_with || corrupted || wrong_read;
         if bad_with && !(fail_without || slow_without) {
             rec.affected.insert(d.user);
+            if table_fail || wrong_read || (slow_with && stall_us > 0.0) {
+                rec.hurt_database = true;
+            }
             if shed_by_fault {
                 rec.hurt_capacity |= self.shedding[v].causes;
             } else {
@@ -443,10 +512,10 @@ impl<'s> World<'s> {
     /// Call after anything that changes them (a fault boundary, routing, scaling, a load tick).
     pub fn refresh(&mut self, now: SimTime) {
         for v in VersionId::ALL {
-            let effects = &mut self.effects[v.index()];
+            let mut effects = std::mem::take(&mut self.effects[v.index()]);
             effects.clear();
             for (i, f) in self.spec.faults.iter().enumerate() {
-                if !f.active_at(now) || !f.target.includes(v) {
+                if !self.fault_active(f, now) || !f.target.includes(v) {
                     continue;
                 }
                 let kind = match f.kind {
@@ -474,14 +543,48 @@ impl<'s> World<'s> {
                     kind,
                 });
             }
+            self.effects[v.index()] = effects;
             self.shedding[v.index()] = self.shedding_at(now, v);
         }
         let harmful = self.shedding.iter().any(|s| s.with > s.without);
-        self.capacity_clear_since = match (harmful, self.capacity_clear_since) {
-            (true, _) => None,
-            (false, None) => Some(now),
-            (false, since) => since,
-        };
+        self.capacity_clear_since = clear_since(harmful, self.capacity_clear_since, now);
+        if let Some(db) = &self.database {
+            let harmful = VersionId::ALL
+                .iter()
+                .any(|&v| self.routing.share(v) > 0.0 && db.can_harm(now, v));
+            self.database_clear_since = clear_since(harmful, self.database_clear_since, now);
+        }
+    }
+
+    /// Whether fault `f` is in force at `t` (a roll-forward hotfix ends the candidate's).
+    pub fn fault_active(&self, f: &Fault, t: SimTime) -> bool {
+        f.active_at(t) && !(f.is_candidates() && self.fixed_at.is_some_and(|x| t >= x))
+    }
+
+    /// A hotfix of the candidate lands at `now`: its faults end.
+    pub fn fix_candidate(&mut self, now: SimTime) {
+        self.fixed_at = Some(now);
+        self.refresh(now);
+    }
+
+    /// When the hotfix landed, if it did.
+    pub fn fixed_at(&self) -> Option<SimTime> {
+        self.fixed_at
+    }
+
+    /// The migrated table, if any.
+    pub fn database(&self) -> Option<&Database> {
+        self.database.as_ref()
+    }
+
+    /// The migrated table, to apply migrations and responses; refresh afterwards.
+    pub fn database_mut(&mut self) -> Option<&mut Database> {
+        self.database.as_mut()
+    }
+
+    /// Since when the database can hurt no request, for good (`None`: it can at the end).
+    pub fn database_clear_since(&self) -> Option<SimTime> {
+        self.database_clear_since
     }
 
     /// Since when no fault has caused load shedding, for good (`None`: one does at the end).

@@ -57,6 +57,8 @@ pub struct Recorder {
     pub hurt: u64,
     /// Bit `i` set when fault `i` affected a request through lost capacity (load shedding).
     pub hurt_capacity: u64,
+    /// Whether the database (a lock, a schema, an unreadable record) hurt a request.
+    pub hurt_database: bool,
 }
 
 impl Recorder {
@@ -71,6 +73,7 @@ impl Recorder {
             onset: None,
             hurt: 0,
             hurt_capacity: 0,
+            hurt_database: false,
         }
     }
 }

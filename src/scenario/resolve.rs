@@ -361,6 +361,7 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
             fleet,
             faults,
             slo_latency,
+            database: None,
         },
         manual,
         response,
