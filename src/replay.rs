@@ -8,8 +8,8 @@ use crate::detect::{Analysis, Verdict};
 use crate::engine::{
     self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime, Stream,
 };
-use crate::model::{Target, VersionId, World};
-use crate::outcome::{Detector, Marker, RunOutcome, Sample, Timeline, VersionSample};
+use crate::model::{DataPolicy, FaultKind, Inconsistencies, Target, VersionId, World};
+use crate::outcome::{Detector, Marker, Response, RunOutcome, Sample, Timeline, VersionSample};
 use crate::scenario::Scenario;
 use crate::strategy::{Action, Observation, Strategy};
 
@@ -43,6 +43,15 @@ enum Event {
     Sample,
     /// Instances of a version come due for readiness.
     Ready(VersionId),
+    /// Migration `i` of the plan starts (its lock begins) or ends (the schema changes).
+    MigrationStart(usize),
+    MigrationEnd(usize),
+    /// The down migration of migration `i` ends.
+    DownEnd(usize),
+    /// A backup restore ends.
+    RestoreEnd,
+    /// A roll-forward hotfix lands.
+    Hotfix,
 }
 
 struct Replay<'s> {
@@ -61,6 +70,13 @@ struct Replay<'s> {
     false_rollback: bool,
     rollout: Option<SimTime>,
     timeline: Option<Timeline>,
+    /// The roll-forward delay, drawn once per replication (shared by strategies).
+    hotfix_delay: Option<SimTime>,
+    response: Option<Response>,
+    /// Migrations not started yet are cancelled by a rollback.
+    plan_cancelled: bool,
+    /// Analysis paused by a roll-forward, to resume when the hotfix lands.
+    resume_analysis: bool,
 }
 
 /// Runs strategy `strategy` of `scenario` for replication `replication`.
@@ -111,10 +127,26 @@ fn run(
         .manual
         .as_ref()
         .map(|m| m.draw(&mut streams.stream(Stream::Manual)));
+    let database = scenario.service.database.as_ref();
+    let hotfix_delay = match database.map(|d| &d.policy) {
+        Some(DataPolicy::RollForward { median, sigma }) => Some(
+            crate::detect::ManualSpec {
+                median: *median,
+                sigma: *sigma,
+            }
+            .draw(&mut streams.stream(Stream::Hotfix)),
+        ),
+        _ => None,
+    };
+    // A write block holds traffic on the candidate until in-flight requests have drained.
+    let mut response = scenario.response.clone();
+    if let Some(drain) = database.and_then(|d| d.write_block) {
+        response.rollback_delay = response.rollback_delay.max(drain);
+    }
     let mut run = Replay {
         scenario,
         world,
-        strategy: spec.build(&scenario.service.fleet, &scenario.response),
+        strategy: spec.build(&scenario.service.fleet, &response),
         analysis: spec.analysis.clone().map(Analysis::new),
         analysis_generation: 0,
         analysing: false,
@@ -131,10 +163,36 @@ fn run(
             samples: Vec::new(),
             markers: Vec::new(),
         }),
+        hotfix_delay,
+        response: None,
+        plan_cancelled: false,
+        resume_analysis: false,
     };
 
     let mut sched = Scheduler::default();
-    sched.at(SimTime::ZERO, DECIDE, Event::Start);
+    // Migrations marked `with_rollout` run one after another from 0; the rollout waits for them.
+    let mut rollout_start = SimTime::ZERO;
+    for (i, m) in database
+        .map_or(&[][..], |d| &d.migrations)
+        .iter()
+        .enumerate()
+    {
+        let start = if m.with_rollout {
+            rollout_start
+        } else {
+            m.start
+        };
+        if m.with_rollout {
+            rollout_start = start.saturating_add(m.duration);
+        }
+        sched.at(start, WORLD, Event::MigrationStart(i));
+        sched.at(
+            start.saturating_add(m.duration),
+            WORLD,
+            Event::MigrationEnd(i),
+        );
+    }
+    sched.at(rollout_start, DECIDE, Event::Start);
     let service = &scenario.service;
     let boundaries = service
         .faults
@@ -202,6 +260,74 @@ impl Process for Replay<'_> {
                 self.tell(now, Observation::Timer, sched);
             }
             Event::Sample => self.sample(now, sched),
+            Event::MigrationStart(i) if !self.plan_cancelled => {
+                let planned = self
+                    .scenario
+                    .service
+                    .database
+                    .as_ref()
+                    .map_or(SimTime::ZERO, |d| d.migrations[i].lock);
+                let lock = self
+                    .scenario
+                    .service
+                    .faults
+                    .iter()
+                    .filter_map(|f| match f.kind {
+                        FaultKind::MigrationLock { migration, lock } if migration == i => {
+                            Some(lock)
+                        }
+                        _ => None,
+                    })
+                    .fold(planned, SimTime::max);
+                if let Some(db) = self.world.database_mut() {
+                    db.start_migration(now, i, lock);
+                }
+                if lock > SimTime::ZERO {
+                    sched.at(
+                        now.saturating_add(lock),
+                        WORLD,
+                        Event::Refresh { periodic: false },
+                    );
+                }
+                self.world.refresh(now);
+            }
+            Event::MigrationEnd(i) if !self.plan_cancelled || self.migration_started(i) => {
+                let broken = self.broken_by(i);
+                if let Some(db) = self.world.database_mut() {
+                    db.end_migration(now, i);
+                    for v in broken {
+                        db.set_incompatible(v, true);
+                    }
+                }
+                self.world.refresh(now);
+            }
+            Event::MigrationStart(_) | Event::MigrationEnd(_) => {}
+            Event::DownEnd(i) => {
+                let broken = self.broken_by(i);
+                if let Some(db) = self.world.database_mut() {
+                    db.end_down_migration(now, i);
+                    for v in broken {
+                        db.set_incompatible(v, false);
+                    }
+                }
+                self.world.refresh(now);
+                self.next_down_migration(now, sched);
+            }
+            Event::RestoreEnd => {
+                if let Some(db) = self.world.database_mut() {
+                    db.end_restore();
+                    for v in VersionId::ALL {
+                        db.set_incompatible(v, false);
+                    }
+                }
+                self.world.refresh(now);
+            }
+            Event::Hotfix => {
+                self.world.fix_candidate(now);
+                if std::mem::take(&mut self.resume_analysis) {
+                    self.apply(now, Action::StartAnalysis, sched);
+                }
+            }
             Event::Ready(version) => {
                 self.world.promote_due(now, version);
                 let ready = self.world.ready(version);
@@ -213,6 +339,40 @@ impl Process for Replay<'_> {
 }
 
 impl Replay<'_> {
+    /// The versions a `schema_incompatibility` fault breaks once migration `i` has run.
+    fn broken_by(&self, i: usize) -> Vec<VersionId> {
+        self.scenario
+            .service
+            .faults
+            .iter()
+            .filter_map(|f| match (&f.kind, f.target) {
+                (FaultKind::SchemaIncompatibility { migration }, Target::Version(v))
+                    if *migration == i =>
+                {
+                    Some(v)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether migration `i` had started when the plan was cancelled (a running migration
+    /// cannot be stopped: it completes).
+    fn migration_started(&self, i: usize) -> bool {
+        self.world.database().is_some_and(|db| db.started(i))
+    }
+
+    /// Starts the next down migration of the plan, if any.
+    fn next_down_migration(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some(db) = self.world.database() else {
+            return;
+        };
+        if let Some(&i) = db.down_plan().first() {
+            let d = db.spec().migrations[i].down_duration;
+            sched.at(now.saturating_add(d), WORLD, Event::DownEnd(i));
+        }
+    }
+
     fn mark(&mut self, at: SimTime, marker: Marker) {
         if let Some(t) = &mut self.timeline {
             t.markers.push((at, marker));
@@ -270,12 +430,53 @@ impl Replay<'_> {
         // A rollback is false when no fault of the candidate is in force: rolling back cannot
         // help (a dependency outage) or nothing is wrong (noise). A detection before any
         // request was hurt still has an empty TTD (see `RunOutcome::ttd`).
-        self.false_rollback = !self
+        let candidate_broken = self.world.database().is_some_and(|db| {
+            self.world.routing().share(VersionId::Candidate) > 0.0
+                && !db.compatible(VersionId::Candidate)
+        });
+        self.false_rollback = !candidate_broken
+            && !self
+                .scenario
+                .service
+                .faults
+                .iter()
+                .any(|f| f.is_candidates() && self.world.fault_active(f, now));
+        let policy = self
             .scenario
             .service
-            .faults
-            .iter()
-            .any(|f| f.is_candidates() && f.active_at(now));
+            .database
+            .as_ref()
+            .map(|d| d.policy.clone());
+        if let Some(DataPolicy::RollForward { .. }) = policy {
+            // No rollback: the rollout is frozen (analysis paused, the step held) while the team
+            // ships a fix; when it lands the candidate's faults end and analysis resumes.
+            self.response = Some(Response::RollForward);
+            self.resume_analysis = self.analysing;
+            self.analysing = false;
+            self.analysis_generation += 1;
+            if let Some(d) = self.hotfix_delay {
+                sched.at(now.saturating_add(d), WORLD, Event::Hotfix);
+            }
+            return;
+        }
+        self.response = Some(Response::Rollback);
+        self.plan_cancelled = true;
+        let write_block = self
+            .scenario
+            .service
+            .database
+            .as_ref()
+            .is_some_and(|d| d.write_block.is_some());
+        if let Some(db) = self.world.database_mut() {
+            if write_block {
+                db.block_writes(VersionId::Candidate, true);
+            }
+            if let Some(DataPolicy::Restore { restore_time }) = policy {
+                db.start_restore(now, restore_time);
+                sched.at(now.saturating_add(restore_time), WORLD, Event::RestoreEnd);
+            }
+        }
+        self.world.refresh(now);
         self.tell(now, Observation::Abort, sched);
     }
 
@@ -333,7 +534,16 @@ impl Replay<'_> {
                 self.rollout = Some(now);
                 self.mark(now, Marker::Promoted);
             }
-            Action::RolledBack => self.mark(now, Marker::RolledBack),
+            Action::RolledBack => {
+                self.mark(now, Marker::RolledBack);
+                let down = matches!(
+                    self.scenario.service.database.as_ref().map(|d| &d.policy),
+                    Some(DataPolicy::AppAndDown)
+                );
+                if down && self.response == Some(Response::Rollback) {
+                    self.next_down_migration(now, sched);
+                }
+            }
         }
     }
 
@@ -353,7 +563,11 @@ impl Replay<'_> {
                 Target::Version(v) => routing.idle_since(v),
                 Target::All => None,
             };
-            let harmless = match (f.end, starved) {
+            let end = match (f.end, self.world.fixed_at().filter(|_| f.is_candidates())) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let harmless = match (end, starved) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b)?,
             };
@@ -361,6 +575,9 @@ impl Replay<'_> {
         }
         if rec.hurt_capacity != 0 {
             safe_from = safe_from.max(self.world.capacity_clear_since()?);
+        }
+        if rec.hurt_database {
+            safe_from = safe_from.max(self.world.database_clear_since()?);
         }
         let recovered = safe_from.saturating_add(self.scenario.response.verify);
         (recovered <= self.scenario.horizon).then_some(recovered)
@@ -388,6 +605,27 @@ impl Replay<'_> {
             .analysis
             .as_ref()
             .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive));
+        // The records as the version serving at the end sees them.
+        let serving = if self.world.routing().share(VersionId::Candidate) >= 0.5 {
+            VersionId::Candidate
+        } else {
+            VersionId::Stable
+        };
+        let (inconsistent, missing_during_backfill, invisible_reads) = match self.world.database() {
+            Some(db) => (
+                db.inconsistencies(horizon, serving),
+                db.missing_during_backfill,
+                db.invisible_reads,
+            ),
+            None => (
+                Inconsistencies {
+                    corrupted: self.world.recorder.corrupted,
+                    ..Inconsistencies::default()
+                },
+                0,
+                0,
+            ),
+        };
         let outcome = RunOutcome {
             scenario: self.scenario.name.clone(),
             strategy: self.scenario.strategies[strategy].name.clone(),
@@ -402,9 +640,12 @@ impl Replay<'_> {
             active_users: rec.active.len(),
             failed_requests: rec.failed,
             baseline_failed_requests: rec.baseline_failed,
-            inconsistent_records: self.world.ledger.inconsistent(),
-            rolled_back: self.detected.is_some(),
-            false_rollback: self.detected.is_some() && self.false_rollback,
+            inconsistent_records: inconsistent.total(),
+            inconsistent,
+            missing_during_backfill,
+            invisible_reads,
+            rolled_back: self.response == Some(Response::Rollback),
+            false_rollback: self.response == Some(Response::Rollback) && self.false_rollback,
             rollout: self.rollout,
             requests: rec.requests,
             checks,

@@ -50,9 +50,14 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     }
     let path = out.join("summary.csv");
     write_csv(&path, |w| write_summaries(&all, w)).context("writing the suite summary")?;
+    let noun = if scenarios.len() == 1 {
+        "scenario"
+    } else {
+        "scenarios"
+    };
     writeln!(
         stdout,
-        "drill: {} scenarios; suite summary in {}",
+        "drill: {} {noun}; suite summary in {}",
         scenarios.len(),
         path.display()
     )?;

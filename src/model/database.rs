@@ -192,6 +192,8 @@ pub struct Database {
     backfill: Option<(SimTime, f64, u64)>,
     /// Applied migrations (indices), in order.
     applied: Vec<usize>,
+    /// Started migrations (indices).
+    started: Vec<usize>,
     incompatible: [bool; 2],
     write_blocked: [bool; 2],
     unavailable_until: SimTime,
@@ -215,6 +217,7 @@ impl Database {
             initial_both: 0,
             backfill: None,
             applied: Vec::new(),
+            started: Vec::new(),
             incompatible: [false; 2],
             write_blocked: [false; 2],
             unavailable_until: SimTime::ZERO,
@@ -247,6 +250,7 @@ impl Database {
 
     /// Migration `i` starts at `now`: its lock begins (`lock` long, faults included).
     pub fn start_migration(&mut self, now: SimTime, i: usize, lock: SimTime) {
+        self.started.push(i);
         if lock > SimTime::ZERO {
             self.locks.push((now, now.saturating_add(lock)));
         }
@@ -283,6 +287,11 @@ impl Database {
         self.initial_old -= done;
         self.initial_both += done;
         self.backfill = None;
+    }
+
+    /// Whether migration `i` has started.
+    pub fn started(&self, i: usize) -> bool {
+        self.started.contains(&i)
     }
 
     /// The down migrations of the applied plan, newest first, up to the first irreversible one.

@@ -50,6 +50,19 @@ pub enum FaultKind {
         /// Instances killed.
         instances: u32,
     },
+    /// Migration `migration` holds its table lock for `lock` instead of the planned time.
+    MigrationLock {
+        /// Index of the migration in the plan.
+        migration: usize,
+        /// The lock it really takes.
+        lock: SimTime,
+    },
+    /// Once migration `migration` has run, the target version cannot use the schema although
+    /// it declares it (the single-step DROP COLUMN anti-pattern): its table requests fail.
+    SchemaIncompatibility {
+        /// Index of the migration in the plan.
+        migration: usize,
+    },
     /// A share of instances stop refreshing feature flags from `start` to `end` (a restart):
     /// they keep serving the value they had, kill switch or not, until their data is
     /// `stall_timeout` old (then they serve the code default, off).
@@ -74,6 +87,8 @@ impl FaultKind {
             FaultKind::TrafficSpike { .. } => "traffic_spike",
             FaultKind::InstanceKill { .. } => "instance_kill",
             FaultKind::FlagStall { .. } => "flag_stall",
+            FaultKind::MigrationLock { .. } => "migration_lock",
+            FaultKind::SchemaIncompatibility { .. } => "schema_incompatibility",
         }
     }
 }

@@ -10,7 +10,6 @@ mod database;
 mod fault;
 mod flag;
 mod fleet;
-mod ledger;
 mod routing;
 mod traffic;
 mod window;
@@ -22,7 +21,6 @@ pub use database::{
 pub use fault::{Fault, FaultKind, Target};
 pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
-pub use ledger::Ledger;
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
 pub use window::Window;
@@ -217,8 +215,6 @@ pub struct World<'s> {
     pub windows: [Window; 2],
     /// Timeline windows per version, when a timeline is recorded (see [`World::record_timeline`]).
     pub timeline_windows: Option<[Window; 2]>,
-    /// Records written.
-    pub ledger: Ledger,
     /// Per-request tallies.
     pub recorder: Recorder,
 }
@@ -286,7 +282,6 @@ impl<'s> World<'s> {
             // Only the candidate is analysed, so only its window needs latency histograms.
             windows: [Window::new(false), Window::new(record_latency)],
             timeline_windows: None,
-            ledger: Ledger::default(),
             recorder: Recorder::new(spec.traffic.users),
         };
         world.refresh(SimTime::ZERO);
@@ -484,9 +479,7 @@ impl<'s> World<'s> {
         if let Some(tw) = &mut self.timeline_windows {
             tw[v].record(fail_with, write, corrupted, latency);
         }
-        if write {
-            self.ledger.write(VersionId::ALL[v], corrupted);
-        }
+        rec.corrupted += u64::from(corrupted);
 
         if fail_without {
             rec.baseline_failed += 1;
@@ -533,9 +526,9 @@ impl<'s> World<'s> {
                     },
                     FaultKind::TrafficSpike { .. }
                     | FaultKind::InstanceKill { .. }
-                    | FaultKind::FlagStall { .. } => {
-                        continue;
-                    }
+                    | FaultKind::FlagStall { .. }
+                    | FaultKind::MigrationLock { .. }
+                    | FaultKind::SchemaIncompatibility { .. } => continue,
                 };
                 effects.push(Effect {
                     bit: 1 << i,

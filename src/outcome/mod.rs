@@ -9,6 +9,7 @@ pub use compare::{CompareMetric, MetricComparison, PairedTest, Unit, compare};
 pub use timeline::{Marker, Sample, Timeline, VersionSample};
 
 use crate::engine::SimTime;
+use crate::model::Inconsistencies;
 
 /// A set of user ids, one bit each: exact distinct-user counts at 1 bit per user.
 #[derive(Debug, Clone)]
@@ -59,6 +60,8 @@ pub struct Recorder {
     pub hurt_capacity: u64,
     /// Whether the database (a lock, a schema, an unreadable record) hurt a request.
     pub hurt_database: bool,
+    /// Records stored corrupted by a `data_corruption` fault.
+    pub corrupted: u64,
 }
 
 impl Recorder {
@@ -74,6 +77,7 @@ impl Recorder {
             hurt: 0,
             hurt_capacity: 0,
             hurt_database: false,
+            corrupted: 0,
         }
     }
 }
@@ -87,6 +91,15 @@ pub enum Detector {
     Manual,
     /// The strategy itself gave up (a rollout past its progress deadline).
     ProgressDeadline,
+}
+
+/// A rollback decision's kind, after the scenario's data policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response {
+    /// The app was rolled back (possibly with down migrations or a restore).
+    Rollback,
+    /// No rollback: a hotfix rolled forward.
+    RollForward,
 }
 
 impl Detector {
@@ -129,8 +142,15 @@ pub struct RunOutcome {
     pub failed_requests: u64,
     /// Failed requests that would have failed without any fault.
     pub baseline_failed_requests: u64,
-    /// Records inconsistent at the end of the run.
+    /// Records inconsistent at the end of the run, for the version serving then (the sum of
+    /// `inconsistent`).
     pub inconsistent_records: u64,
+    /// The same records by cause.
+    pub inconsistent: Inconsistencies,
+    /// Reads of rows not yet backfilled by a version that reads only the new structure.
+    pub missing_during_backfill: u64,
+    /// Other reads of records the serving version could not see (wrong responses).
+    pub invisible_reads: u64,
     /// Whether a rollback happened.
     pub rolled_back: bool,
     /// A rollback with no fault of the candidate active, or before any request was affected.

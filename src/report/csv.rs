@@ -8,7 +8,7 @@ use crate::outcome::{RunOutcome, Stat, StrategySummary};
 use std::io::Write;
 
 /// Columns of `runs.csv`: DESIGN.md §3 first, then diagnostics.
-pub const RUN_COLUMNS: [&str; 25] = [
+pub const RUN_COLUMNS: [&str; 33] = [
     "scenario",
     "strategy",
     "replication",
@@ -34,6 +34,14 @@ pub const RUN_COLUMNS: [&str; 25] = [
     "checks",
     "failed_checks",
     "inconclusive_checks",
+    "new_format_only",
+    "old_format_only",
+    "lost_on_down_migration",
+    "dropped_by_contract",
+    "lost_on_restore",
+    "corrupted",
+    "missing_during_backfill",
+    "invisible_reads",
 ];
 
 fn time(t: Option<SimTime>) -> String {
@@ -100,6 +108,14 @@ pub fn write_runs(runs: &[RunOutcome], out: impl Write) -> csv::Result<()> {
             r.checks.to_string(),
             r.failed_checks.to_string(),
             r.inconclusive_checks.to_string(),
+            r.inconsistent.new_format_only.to_string(),
+            r.inconsistent.old_format_only.to_string(),
+            r.inconsistent.lost_on_down_migration.to_string(),
+            r.inconsistent.dropped_by_contract.to_string(),
+            r.inconsistent.lost_on_restore.to_string(),
+            r.inconsistent.corrupted.to_string(),
+            r.missing_during_backfill.to_string(),
+            r.invisible_reads.to_string(),
         ])?;
     }
     w.flush()?;

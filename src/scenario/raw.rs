@@ -30,6 +30,39 @@ pub(crate) struct RawScenario {
     #[serde(default)]
     pub strategies: Vec<RawStrategy>,
     pub limits: Option<RawLimits>,
+    pub database: Option<RawDatabase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDatabase {
+    pub schema: Option<u32>,
+    pub rows: Option<u64>,
+    pub table_fraction: Option<f64>,
+    pub client_timeout: Option<String>,
+    #[serde(default)]
+    pub migrations: Vec<RawMigration>,
+    pub rollback: Option<String>,
+    pub hotfix_time: Option<RawManual>,
+    pub restore_time: Option<String>,
+    pub write_block: Option<bool>,
+    pub drain: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMigration {
+    pub name: String,
+    pub to: u32,
+    pub kind: String,
+    pub start: Option<String>,
+    pub with_rollout: Option<bool>,
+    pub duration: Option<String>,
+    pub lock: Option<String>,
+    pub reversible: Option<bool>,
+    pub down_duration: Option<String>,
+    pub rows: Option<u64>,
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -65,6 +98,9 @@ pub(crate) struct RawBurst {
 pub(crate) struct RawVersion {
     pub error_rate: Option<f64>,
     pub latency: Option<RawLatency>,
+    pub schemas: Option<Vec<u32>>,
+    pub writes: Option<String>,
+    pub reads: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +134,8 @@ pub(crate) struct RawFault {
     pub instances: Option<u32>,
     pub users: Option<f64>,
     pub stall_timeout: Option<String>,
+    pub migration: Option<String>,
+    pub lock: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,12 +2,15 @@
 
 use super::Scenario;
 use super::error::{ScenarioError, expected_one_of};
-use super::raw::{CountOrPercent, RawAnalysis, RawFault, RawScenario, RawStrategy, RawTraffic};
+use super::raw::{
+    CountOrPercent, RawAnalysis, RawFault, RawMigration, RawScenario, RawStrategy, RawTraffic,
+};
 use crate::detect::{AnalysisSpec, ManualSpec, Metric, MetricRule, NoData};
 use crate::engine::SimTime;
 use crate::model::{
-    Burst, Diurnal, Fault, FaultKind, FleetSpec, LatencyModel, Refresh, ServiceSpec, Target,
-    TrafficSpec, VersionId, VersionSpec,
+    AppSchema, Burst, DataPolicy, DatabaseSpec, Diurnal, Fault, FaultKind, FleetSpec, LatencyModel,
+    Migration, MigrationKind, ReadMode, Refresh, ServiceSpec, Target, TrafficSpec, VersionId,
+    VersionSpec, WriteMode,
 };
 use crate::strategy::{
     BlueGreenSpec, CanaryRollback, CanarySpec, FeatureFlagSpec, ResponseSpec, RollingSpec, Step,
@@ -63,6 +66,13 @@ pub mod defaults {
     pub const PROBE_PERIOD: &str = "10s";
     /// `maxSurge` and `maxUnavailable`: Kubernetes and Argo default 25 %.
     pub const ROLLING_BUDGET_PCT: f64 = 25.0;
+    /// A request stalled by a lock longer than this fails: Envoy's default route timeout.
+    pub const CLIENT_TIMEOUT: &str = "15s";
+    /// Drain before a write-blocked rollback moves traffic: Kubernetes'
+    /// `terminationGracePeriodSeconds`.
+    pub const DRAIN: &str = "30s";
+    /// Spread of the roll-forward hotfix delay.
+    pub const HOTFIX_SIGMA: f64 = 0.5;
 }
 
 /// Hard limits that keep every run finite and in memory.
@@ -79,7 +89,7 @@ pub mod limits {
     pub const MAX_FAULTS: usize = 64;
 }
 
-const FAULT_KINDS: [&str; 9] = [
+const FAULT_KINDS: [&str; 11] = [
     "error_rate",
     "latency",
     "crash_loop",
@@ -89,6 +99,8 @@ const FAULT_KINDS: [&str; 9] = [
     "traffic_spike",
     "instance_kill",
     "flag_stall",
+    "migration_lock",
+    "schema_incompatibility",
 ];
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -223,11 +235,25 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
             ),
         );
     }
+    let database = resolve_database(&r, &raw, &names)?;
+    let migrations: Vec<&str> = database.as_ref().map_or(vec![], |d| {
+        d.migrations.iter().map(|m| m.name.as_str()).collect()
+    });
     let faults = raw
         .faults
         .iter()
         .enumerate()
-        .map(|(i, f)| resolve_fault(&r, &format!("faults[{i}]"), f, &names, &fleet, horizon))
+        .map(|(i, f)| {
+            resolve_fault(
+                &r,
+                &format!("faults[{i}]"),
+                f,
+                &names,
+                &fleet,
+                horizon,
+                &migrations,
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     // Spikes multiply the traffic; blame the largest one when they dominate.
     let spikes: Vec<(usize, f64)> = faults
@@ -361,7 +387,7 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
             fleet,
             faults,
             slo_latency,
-            database: None,
+            database,
         },
         manual,
         response,
@@ -500,6 +526,7 @@ fn resolve_fault(
     names: &[String; 2],
     fleet: &FleetSpec,
     horizon: SimTime,
+    migrations: &[&str],
 ) -> Result<Fault> {
     let field = |name: &str| format!("{path}.{name}");
     // Which optional parameters each kind takes; any other is an error.
@@ -511,6 +538,8 @@ fn resolve_fault(
         "traffic_spike" => &["multiplier"],
         "instance_kill" => &["instances"],
         "flag_stall" => &["rate", "stall_timeout"],
+        "migration_lock" => &["migration", "lock"],
+        "schema_incompatibility" => &["migration"],
         other => {
             return r.err(
                 field("kind"),
@@ -528,6 +557,8 @@ fn resolve_fault(
         ("multiplier", f.multiplier.is_some()),
         ("instances", f.instances.is_some()),
         ("stall_timeout", f.stall_timeout.is_some()),
+        ("migration", f.migration.is_some()),
+        ("lock", f.lock.is_some()),
     ];
     if let Some((name, _)) = given.iter().find(|(n, g)| *g && !takes.contains(n)) {
         return r.err(
@@ -612,6 +643,34 @@ fn resolve_fault(
                 );
             }
         },
+        "migration_lock" | "schema_incompatibility" => {
+            let Some(name) = &f.migration else {
+                return r.err(field("migration"), format!("missing: a {} fault names the migration it hits", f.kind));
+            };
+            let Some(migration) = migrations.iter().position(|m| m == name) else {
+                let msg = if migrations.is_empty() {
+                    "there is no [[database.migrations]] to name".to_string()
+                } else {
+                    expected_one_of(name, migrations)
+                };
+                return r.err(field("migration"), format!("unknown migration \"{name}\"; {msg}"));
+            };
+            if f.start.is_some() || f.end.is_some() {
+                let which = if f.start.is_some() { "start" } else { "end" };
+                return r.err(field(which), format!("a {} fault happens when its migration runs; it takes no `{which}`", f.kind));
+            }
+            if f.kind == "migration_lock" {
+                match &f.lock {
+                    Some(l) => FaultKind::MigrationLock {
+                        migration,
+                        lock: r.positive_duration(&field("lock"), l)?,
+                    },
+                    None => return r.err(field("lock"), "missing: a migration_lock fault needs `lock`, the lock it really takes, e.g. \"90s\""),
+                }
+            } else {
+                FaultKind::SchemaIncompatibility { migration }
+            }
+        }
         "flag_stall" => FaultKind::FlagStall {
             share: match f.rate {
                 Some(x) => r.probability(&field("rate"), x)?,
@@ -646,9 +705,14 @@ fn resolve_fault(
         FaultKind::DependencyOutage { .. }
             | FaultKind::TrafficSpike { .. }
             | FaultKind::FlagStall { .. }
+            | FaultKind::MigrationLock { .. }
     );
     let target = match f.target.as_deref() {
         None if everywhere => Target::All,
+        // The classic break: a migration the old app cannot live with.
+        None if matches!(kind, FaultKind::SchemaIncompatibility { .. }) => {
+            Target::Version(VersionId::Stable)
+        }
         Some("all")
             if everywhere
                 || matches!(
@@ -1198,4 +1262,355 @@ fn resolve_count(
     } else {
         exact.floor()
     }) as u32)
+}
+
+/// The `[database]` table and the database fields of `[versions.*]`.
+fn resolve_database(
+    r: &Resolver,
+    raw: &RawScenario,
+    names: &[String; 2],
+) -> Result<Option<DatabaseSpec>> {
+    let Some(d) = &raw.database else {
+        for (name, v) in &raw.versions {
+            for (field, given) in [
+                ("schemas", v.schemas.is_some()),
+                ("writes", v.writes.is_some()),
+                ("reads", v.reads.is_some()),
+            ] {
+                if given {
+                    return r.err(
+                        format!("versions.{name}.{field}"),
+                        "only meaningful with a [database] table; add one",
+                    );
+                }
+            }
+        }
+        return Ok(None);
+    };
+    let schema = d.schema.unwrap_or(1);
+    let table_fraction =
+        r.probability("database.table_fraction", d.table_fraction.unwrap_or(1.0))?;
+    let client_timeout = r.opt_duration(
+        "database.client_timeout",
+        d.client_timeout.as_ref(),
+        defaults::CLIENT_TIMEOUT,
+    )?;
+
+    // The plan: consecutive schema versions, one migrated field (expand, backfill, contract).
+    let mut migrations: Vec<Migration> = Vec::new();
+    let (mut new_exists, mut old_exists, mut version) = (false, true, schema);
+    let mut free_from = SimTime::ZERO;
+    for (i, m) in d.migrations.iter().enumerate() {
+        let path = format!("database.migrations[{i}]");
+        let field = |f: &str| format!("{path}.{f}");
+        let migration = resolve_migration(r, &path, m)?;
+        if migrations.iter().any(|o| o.name == m.name) {
+            return r.err(
+                field("name"),
+                format!(
+                    "\"{}\" is used by another migration; names must be unique",
+                    m.name
+                ),
+            );
+        }
+        if m.to != version + 1 {
+            return r.err(
+                field("to"),
+                format!(
+                    "{} does not follow schema {version}; expected {}",
+                    m.to,
+                    version + 1
+                ),
+            );
+        }
+        let problem = match migration.kind {
+            MigrationKind::Expand if new_exists => {
+                Some("the new structure already exists (one migrated field per scenario)")
+            }
+            MigrationKind::Backfill { .. } | MigrationKind::Contract if !new_exists => {
+                Some("it needs an expand before it: there is no new structure yet")
+            }
+            _ if !old_exists => {
+                Some("the old structure is already dropped: nothing can follow a contract")
+            }
+            _ => None,
+        };
+        if let Some(p) = problem {
+            return r.err(
+                field("kind"),
+                format!("\"{}\" cannot run here: {p}", m.kind),
+            );
+        }
+        match migration.kind {
+            MigrationKind::Expand => new_exists = true,
+            MigrationKind::Contract => old_exists = false,
+            MigrationKind::Backfill { .. } => {}
+        }
+        if !migration.with_rollout && migration.start < free_from {
+            return r.err(
+                field("start"),
+                format!(
+                    "{} is before the previous migration ends ({}); migrations run one at a time",
+                    migration.start.human(),
+                    free_from.human()
+                ),
+            );
+        }
+        if migration.with_rollout && migrations.iter().any(|o| !o.with_rollout) {
+            return r.err(
+                field("with_rollout"),
+                "migrations that run with the rollout must come first in the plan",
+            );
+        }
+        free_from = migration.start.saturating_add(migration.duration);
+        version = m.to;
+        migrations.push(migration);
+    }
+    let reached: Vec<u32> = (schema..=version).collect();
+
+    let mut apps = Vec::new();
+    for name in names {
+        let v = &raw.versions[name];
+        let path = format!("versions.{name}");
+        let schemas = match &v.schemas {
+            Some(list) if list.is_empty() => {
+                return r.err(
+                    format!("{path}.schemas"),
+                    "empty: a version needs at least one schema version",
+                );
+            }
+            Some(list) => list.clone(),
+            None => reached.clone(),
+        };
+        if !schemas.iter().any(|s| reached.contains(s)) {
+            return r.err(
+                format!("{path}.schemas"),
+                format!("{schemas:?} contains no schema version the plan reaches ({reached:?}); the version could never run"),
+            );
+        }
+        let writes = match v.writes.as_deref() {
+            None | Some("old") => WriteMode::Old,
+            Some("dual") => WriteMode::Dual,
+            Some("new") => WriteMode::New,
+            Some(o) => {
+                return r.err(
+                    format!("{path}.writes"),
+                    format!(
+                        "unknown value \"{o}\"; {}",
+                        expected_one_of(o, &["old", "dual", "new"])
+                    ),
+                );
+            }
+        };
+        let reads = match v.reads.as_deref() {
+            None | Some("old") => ReadMode::Old,
+            Some("new") => ReadMode::New,
+            Some("new_with_fallback") => ReadMode::NewWithFallback,
+            Some(o) => {
+                return r.err(
+                    format!("{path}.reads"),
+                    format!(
+                        "unknown value \"{o}\"; {}",
+                        expected_one_of(o, &["old", "new", "new_with_fallback"])
+                    ),
+                );
+            }
+        };
+        apps.push(AppSchema {
+            schemas,
+            writes,
+            reads,
+        });
+    }
+    let [stable, candidate]: [AppSchema; 2] = apps
+        .try_into()
+        .map_err(|_| ScenarioError::new(r.file, "versions", "expected two versions"))?;
+
+    let policy_name = d.rollback.as_deref().unwrap_or("app_only");
+    for (field, given, owner) in [
+        ("hotfix_time", d.hotfix_time.is_some(), "roll_forward"),
+        ("restore_time", d.restore_time.is_some(), "restore"),
+    ] {
+        if given && policy_name != owner {
+            return r.err(
+                format!("database.{field}"),
+                format!("only used with rollback = \"{owner}\" (this scenario: \"{policy_name}\")"),
+            );
+        }
+    }
+    let policy = match policy_name {
+        "app_only" => DataPolicy::AppOnly,
+        "app_and_down" => DataPolicy::AppAndDown,
+        "roll_forward" => {
+            let Some(h) = &d.hotfix_time else {
+                return r.err(
+                    "database.hotfix_time",
+                    "missing: roll_forward needs hotfix_time = { median = \"30m\", sigma = 0.5 }",
+                );
+            };
+            let sigma = h.sigma.unwrap_or(defaults::HOTFIX_SIGMA);
+            if !(sigma.is_finite() && sigma >= 0.0) {
+                return r.err(
+                    "database.hotfix_time.sigma",
+                    format!("{sigma} is not allowed; expected a finite number ≥ 0"),
+                );
+            }
+            DataPolicy::RollForward {
+                median: r.positive_duration("database.hotfix_time.median", &h.median)?,
+                sigma,
+            }
+        }
+        "restore" => match &d.restore_time {
+            Some(t) => DataPolicy::Restore {
+                restore_time: r.positive_duration("database.restore_time", t)?,
+            },
+            None => {
+                return r.err(
+                    "database.restore_time",
+                    "missing: restore needs restore_time, e.g. \"20m\"",
+                );
+            }
+        },
+        other => {
+            return r.err(
+                "database.rollback",
+                format!(
+                    "unknown policy \"{other}\"; {}",
+                    expected_one_of(
+                        other,
+                        &["app_only", "app_and_down", "roll_forward", "restore"]
+                    )
+                ),
+            );
+        }
+    };
+    let write_block = match (d.write_block.unwrap_or(false), &d.drain) {
+        (true, drain) => Some(r.opt_duration("database.drain", drain.as_ref(), defaults::DRAIN)?),
+        (false, Some(_)) => return r.err("database.drain", "only used with write_block = true"),
+        (false, None) => None,
+    };
+    if write_block.is_some() && policy_name == "roll_forward" {
+        return r.err(
+            "database.write_block",
+            "a roll-forward has no rollback to block writes before",
+        );
+    }
+    Ok(Some(DatabaseSpec {
+        schema,
+        rows: d.rows.unwrap_or(0),
+        table_fraction,
+        client_timeout,
+        migrations,
+        apps: [stable, candidate],
+        policy,
+        write_block,
+    }))
+}
+
+/// One `[[database.migrations]]` table.
+fn resolve_migration(r: &Resolver, path: &str, m: &RawMigration) -> Result<Migration> {
+    let field = |f: &str| format!("{path}.{f}");
+    if m.name.is_empty() {
+        return r.err(field("name"), "empty: a migration needs a name");
+    }
+    let kind = match m.kind.as_str() {
+        "expand" => MigrationKind::Expand,
+        "contract" => MigrationKind::Contract,
+        "backfill" => match (m.rows, m.rate) {
+            (Some(rows), Some(rate)) => MigrationKind::Backfill {
+                rows,
+                rate: r.positive(&field("rate"), rate)?,
+            },
+            (None, _) => {
+                return r.err(
+                    field("rows"),
+                    "missing: a backfill needs `rows` and `rate` (rows per second)",
+                );
+            }
+            (_, None) => {
+                return r.err(
+                    field("rate"),
+                    "missing: a backfill needs `rate`, rows per second",
+                );
+            }
+        },
+        o => {
+            return r.err(
+                field("kind"),
+                format!(
+                    "unknown kind \"{o}\"; {}",
+                    expected_one_of(o, &["expand", "backfill", "contract"])
+                ),
+            );
+        }
+    };
+    if !matches!(kind, MigrationKind::Backfill { .. }) {
+        for (f, given) in [("rows", m.rows.is_some()), ("rate", m.rate.is_some())] {
+            if given {
+                return r.err(field(f), format!("only a backfill takes `{f}`"));
+            }
+        }
+    }
+    let duration = match (&kind, &m.duration) {
+        (MigrationKind::Backfill { .. }, Some(_)) => {
+            return r.err(
+                field("duration"),
+                "a backfill lasts rows / rate; it takes no `duration`",
+            );
+        }
+        (MigrationKind::Backfill { rows, rate }, None) => {
+            SimTime((*rows as f64 / rate * 1e6).ceil() as u64)
+        }
+        (_, Some(d)) => r.duration(&field("duration"), d)?,
+        (_, None) => {
+            return r.err(
+                field("duration"),
+                "missing: how long the migration runs, e.g. \"20s\"",
+            );
+        }
+    };
+    let with_rollout = m.with_rollout.unwrap_or(false);
+    if with_rollout && m.start.is_some() {
+        return r.err(
+            field("start"),
+            "a migration that runs with the rollout starts before it; it takes no `start`",
+        );
+    }
+    let reversible = m.reversible.unwrap_or(kind != MigrationKind::Contract);
+    if kind == MigrationKind::Contract && reversible {
+        return r.err(field("reversible"), "a contract drops the old structure and its data: it is not reversible without a backup restore");
+    }
+    let down_duration = match (&m.down_duration, reversible) {
+        (Some(_), false) => {
+            return r.err(
+                field("down_duration"),
+                "an irreversible migration has no down migration",
+            );
+        }
+        (Some(d), true) => r.duration(&field("down_duration"), d)?,
+        (None, true) => duration,
+        (None, false) => SimTime::ZERO,
+    };
+    let lock = r.opt_duration(&field("lock"), m.lock.as_ref(), "0s")?;
+    if lock > duration {
+        return r.err(
+            field("lock"),
+            format!(
+                "{} is longer than the migration ({})",
+                lock.human(),
+                duration.human()
+            ),
+        );
+    }
+    Ok(Migration {
+        name: m.name.clone(),
+        to: m.to,
+        kind,
+        start: r.opt_duration(&field("start"), m.start.as_ref(), "0s")?,
+        with_rollout,
+        duration,
+        lock,
+        reversible,
+        down_duration,
+    })
 }

@@ -13,7 +13,9 @@ use std::process::Output;
 const RUNS_HEADER: &str = "scenario,strategy,replication,seed,onset_s,detected_s,ttd_s,\
 rollback_s,recovered_s,ttr_s,affected_users,active_users,affected_share,failed_requests,\
 inconsistent_records,rolled_back,false_rollback,rollout_s,instance_seconds,detected_by,\
-requests,baseline_failed_requests,checks,failed_checks,inconclusive_checks";
+requests,baseline_failed_requests,checks,failed_checks,inconclusive_checks,new_format_only,\
+old_format_only,lost_on_down_migration,dropped_by_contract,lost_on_restore,corrupted,\
+missing_during_backfill,invisible_reads";
 
 /// Strategies in `crash.toml`.
 const CRASH_STRATEGIES: usize = 2;
@@ -186,7 +188,7 @@ fn drill_writes_each_scenario_and_the_suite_summary() {
         out_dir.as_os_str(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("drill: 1 scenarios"));
+    assert!(text(&out.stdout).contains("drill: 1 scenario;"));
 
     let runs = lines(&out_dir.join("bad-canary-crash/runs.csv"));
     assert_eq!(runs[0], RUNS_HEADER);

@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod database;
 mod determinism;
 mod errors;
 mod metrics;
