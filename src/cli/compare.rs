@@ -33,7 +33,11 @@ pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         scenario.seed
     )?;
     write!(stdout, "{}", compare_table(&names, &comparisons))?;
-    writeln!(stdout, "\nwrote {}/compare.csv", out.display())?;
+    writeln!(
+        stdout,
+        "\nwrote {}/compare.csv, runs.csv and summary.csv",
+        out.display()
+    )?;
     writeln!(
         stdout,
         "reproduce: rehearsal compare {} --seed {} --replications {}",

@@ -137,7 +137,6 @@ impl Fault {
     /// A fault on every version (a dependency, a spike) is not the release's fault.
     pub fn is_candidates(&self) -> bool {
         self.target == Target::Version(VersionId::Candidate)
-            && !matches!(self.kind, FaultKind::FlagStall { .. })
     }
 
     /// The moments the fault changes the world.

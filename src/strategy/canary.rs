@@ -3,7 +3,7 @@
 //!
 //! Semantics (DESIGN.md §3, Flagger and Argo Rollouts):
 //! - Step `i` sets the candidate's weight and pauses (see [`Ladder`]). The candidate runs
-//!   `⌈weight × instances⌉` instances, scaled before the step.
+//!   `max(1, ⌈weight × instances⌉)` instances, scaled before the step.
 //! - After the last step's pause, or on reaching a 100 % step, the candidate is promoted: it
 //!   takes all traffic, runs `instances` instances, the stable is scaled to 0 and analysis stops.
 //! - `rollback = "instant"` (Flagger's primary, Argo with traffic routing): the stable stays

@@ -154,7 +154,7 @@ impl StrategySpec {
             StrategyKind::Canary(c) => Box::new(Canary::new(c.clone(), fleet, response)),
             StrategyKind::BlueGreen(b) => Box::new(BlueGreen::new(b.clone(), fleet, response)),
             StrategyKind::FeatureFlag(f) => Box::new(FeatureFlag::new(f.clone(), response)),
-            StrategyKind::Rolling(r) => Box::new(Rolling::new(r.clone(), fleet)),
+            StrategyKind::Rolling(r) => Box::new(Rolling::new(r.clone(), fleet, response)),
         }
     }
 }

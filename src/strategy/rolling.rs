@@ -15,7 +15,7 @@
 //! - Rollback (`kubectl rollout undo`) runs the same procedure with the roles swapped: the
 //!   old version's instances start again, wave by wave, while the new one keeps serving.
 
-use super::{Action, Observation, Strategy};
+use super::{Action, Observation, ResponseSpec, Strategy};
 use crate::engine::SimTime;
 use crate::model::{FleetSpec, VersionId};
 
@@ -38,6 +38,8 @@ pub struct RollingSpec {
 enum Phase {
     RollingOut,
     Promoted,
+    /// Rollback decided; the undo starts at `rollback_at`.
+    RollbackDue,
     RollingBack,
     RolledBack,
 }
@@ -53,11 +55,13 @@ pub struct Rolling {
     running: [u32; 2],
     ready: [u32; 2],
     last_progress: SimTime,
+    rollback_delay: SimTime,
+    rollback_at: SimTime,
 }
 
 impl Rolling {
     /// A rolling update of `fleet.instances` instances.
-    pub fn new(spec: RollingSpec, fleet: &FleetSpec) -> Rolling {
+    pub fn new(spec: RollingSpec, fleet: &FleetSpec, response: &ResponseSpec) -> Rolling {
         let n = fleet.instances;
         Rolling {
             ready_after: fleet
@@ -70,6 +74,8 @@ impl Rolling {
             running: [n, 0],
             ready: [n, 0],
             last_progress: SimTime::ZERO,
+            rollback_delay: response.rollback_delay,
+            rollback_at: SimTime::ZERO,
         }
     }
 
@@ -128,12 +134,17 @@ impl Strategy for Rolling {
                 out.push(Action::StartAnalysis);
                 self.reconcile(out);
             }
-            (Observation::Ready { version, ready }, Phase::RollingOut | Phase::RollingBack) => {
+            (
+                Observation::Ready { version, ready },
+                Phase::RollingOut | Phase::RollingBack | Phase::RollbackDue,
+            ) => {
                 if ready > self.ready[version.index()] {
                     self.last_progress = now;
                 }
                 self.ready[version.index()] = ready;
-                self.reconcile(out);
+                if self.phase != Phase::RollbackDue {
+                    self.reconcile(out);
+                }
             }
             (Observation::Timer, Phase::RollingOut)
                 if now
@@ -147,6 +158,11 @@ impl Strategy for Rolling {
                 if self.phase == Phase::RollingOut {
                     out.push(Action::StopAnalysis);
                 }
+                self.phase = Phase::RollbackDue;
+                self.rollback_at = now.saturating_add(self.rollback_delay);
+            }
+            (Observation::Timer, Phase::RollbackDue) if now >= self.rollback_at => {
+                // `kubectl rollout undo`: the same procedure, roles swapped.
                 self.phase = Phase::RollingBack;
                 self.last_progress = now;
                 self.reconcile(out);
@@ -156,10 +172,14 @@ impl Strategy for Rolling {
     }
 
     fn next_timer(&self) -> Option<SimTime> {
-        (self.phase == Phase::RollingOut).then(|| {
-            self.last_progress
-                .saturating_add(self.spec.progress_deadline)
-        })
+        match self.phase {
+            Phase::RollingOut => Some(
+                self.last_progress
+                    .saturating_add(self.spec.progress_deadline),
+            ),
+            Phase::RollbackDue => Some(self.rollback_at),
+            _ => None,
+        }
     }
 }
 
@@ -181,6 +201,10 @@ mod tests {
                 instances: n,
                 capacity_rps: None,
                 startup: s(30),
+            },
+            &ResponseSpec {
+                rollback_delay: SimTime::ZERO,
+                verify: SimTime::ZERO,
             },
         )
     }
@@ -265,6 +289,12 @@ mod tests {
         r.on_event(SimTime::from_secs(600), Observation::Timer, &mut out);
         assert_eq!(out.last(), Some(&Action::Fail));
         r.on_event(SimTime::from_secs(600), Observation::Abort, &mut out);
+        assert_eq!(
+            r.next_timer(),
+            Some(SimTime::from_secs(600)),
+            "no rollback delay"
+        );
+        r.on_event(SimTime::from_secs(600), Observation::Timer, &mut out);
         // The stable is still fully ready: the unready candidate goes at once.
         assert_eq!(scales(&out, VersionId::Candidate), [1, 0]);
         assert_eq!(out.last(), Some(&Action::RolledBack));
