@@ -104,9 +104,14 @@ pub(super) fn print_result(
 ) -> io::Result<()> {
     writeln!(
         w,
-        "{} — {} strategies × {} replications, horizon {}, seed {}",
+        "{} — {} {} × {} replications, horizon {}, seed {}",
         scenario.name,
         scenario.strategies.len(),
+        if scenario.strategies.len() == 1 {
+            "strategy"
+        } else {
+            "strategies"
+        },
         scenario.replications,
         scenario.horizon.human(),
         scenario.seed

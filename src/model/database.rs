@@ -106,11 +106,24 @@ pub enum DataPolicy {
     },
 }
 
+/// Where the data stands at time 0, as earlier releases left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialData {
+    /// Only the old structure exists and holds every row.
+    Old,
+    /// Both structures exist (an earlier expand); the rows are only in the old one.
+    Expanded,
+    /// Both structures exist and every row is in both (an earlier backfill).
+    Backfilled,
+}
+
 /// The database of a scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatabaseSpec {
     /// Schema version at time 0.
     pub schema: u32,
+    /// Which structures exist and hold the rows at time 0.
+    pub initial: InitialData,
     /// Records in the table at time 0, in the old structure.
     pub rows: u64,
     /// Share of requests that touch the migrated table.
@@ -207,14 +220,15 @@ pub struct Database {
 impl Database {
     /// The database at time 0.
     pub fn new(spec: &DatabaseSpec) -> Database {
+        let backfilled = spec.initial == InitialData::Backfilled;
         Database {
             schema: spec.schema,
             old_exists: true,
-            new_exists: false,
+            new_exists: spec.initial != InitialData::Old,
             locks: Vec::new(),
             app: Counts::default(),
-            initial_old: spec.rows,
-            initial_both: 0,
+            initial_old: if backfilled { 0 } else { spec.rows },
+            initial_both: if backfilled { spec.rows } else { 0 },
             backfill: None,
             applied: Vec::new(),
             started: Vec::new(),
@@ -330,16 +344,25 @@ impl Database {
 
     /// The restore ends: the backup from time 0 is back, every later write is lost.
     pub fn end_restore(&mut self) {
-        self.lost.lost_on_restore += self.app.old_only + self.app.new_only + self.app.both;
-        self.lost.corrupted = 0;
-        self.app = Counts::default();
-        self.initial_old = self.spec.rows;
-        self.initial_both = 0;
-        self.backfill = None;
-        self.applied.clear();
-        self.schema = self.spec.schema;
-        self.old_exists = true;
-        self.new_exists = false;
+        let lost = self.app.old_only + self.app.new_only + self.app.both;
+        let backup = Database::new(&self.spec);
+        let kept = (
+            self.lost,
+            self.missing_during_backfill,
+            self.invisible_reads,
+            self.started.clone(),
+        );
+        *self = Database {
+            lost: Inconsistencies {
+                lost_on_restore: kept.0.lost_on_restore + lost,
+                corrupted: 0,
+                ..kept.0
+            },
+            missing_during_backfill: kept.1,
+            invisible_reads: kept.2,
+            started: kept.3,
+            ..backup
+        };
     }
 
     /// Marks `v` as broken by the current schema whatever it declares (a
@@ -483,6 +506,7 @@ mod tests {
         };
         DatabaseSpec {
             schema: 1,
+            initial: InitialData::Old,
             rows: 1000,
             table_fraction: 1.0,
             client_timeout: SimTime::from_secs(1),

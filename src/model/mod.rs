@@ -15,8 +15,8 @@ mod traffic;
 mod window;
 
 pub use database::{
-    AppSchema, DataPolicy, Database, DatabaseSpec, Inconsistencies, Migration, MigrationKind,
-    ReadMode, TableAccess, WriteMode,
+    AppSchema, DataPolicy, Database, DatabaseSpec, Inconsistencies, InitialData, Migration,
+    MigrationKind, ReadMode, TableAccess, WriteMode,
 };
 pub use fault::{Fault, FaultKind, Target};
 pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};

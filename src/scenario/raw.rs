@@ -37,6 +37,7 @@ pub(crate) struct RawScenario {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDatabase {
     pub schema: Option<u32>,
+    pub state: Option<String>,
     pub rows: Option<u64>,
     pub table_fraction: Option<f64>,
     pub client_timeout: Option<String>,

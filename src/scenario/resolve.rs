@@ -8,9 +8,9 @@ use super::raw::{
 use crate::detect::{AnalysisSpec, ManualSpec, Metric, MetricRule, NoData};
 use crate::engine::SimTime;
 use crate::model::{
-    AppSchema, Burst, DataPolicy, DatabaseSpec, Diurnal, Fault, FaultKind, FleetSpec, LatencyModel,
-    Migration, MigrationKind, ReadMode, Refresh, ServiceSpec, Target, TrafficSpec, VersionId,
-    VersionSpec, WriteMode,
+    AppSchema, Burst, DataPolicy, DatabaseSpec, Diurnal, Fault, FaultKind, FleetSpec, InitialData,
+    LatencyModel, Migration, MigrationKind, ReadMode, Refresh, ServiceSpec, Target, TrafficSpec,
+    VersionId, VersionSpec, WriteMode,
 };
 use crate::strategy::{
     BlueGreenSpec, CanaryRollback, CanarySpec, FeatureFlagSpec, ResponseSpec, RollingSpec, Step,
@@ -1296,9 +1296,23 @@ fn resolve_database(
         defaults::CLIENT_TIMEOUT,
     )?;
 
+    let initial = match d.state.as_deref() {
+        None | Some("old") => InitialData::Old,
+        Some("expanded") => InitialData::Expanded,
+        Some("backfilled") => InitialData::Backfilled,
+        Some(o) => {
+            return r.err(
+                "database.state",
+                format!(
+                    "unknown value \"{o}\"; {}",
+                    expected_one_of(o, &["old", "expanded", "backfilled"])
+                ),
+            );
+        }
+    };
     // The plan: consecutive schema versions, one migrated field (expand, backfill, contract).
     let mut migrations: Vec<Migration> = Vec::new();
-    let (mut new_exists, mut old_exists, mut version) = (false, true, schema);
+    let (mut new_exists, mut old_exists, mut version) = (initial != InitialData::Old, true, schema);
     let mut free_from = SimTime::ZERO;
     for (i, m) in d.migrations.iter().enumerate() {
         let path = format!("database.migrations[{i}]");
@@ -1497,6 +1511,7 @@ fn resolve_database(
     }
     Ok(Some(DatabaseSpec {
         schema,
+        initial,
         rows: d.rows.unwrap_or(0),
         table_fraction,
         client_timeout,

@@ -403,3 +403,48 @@ fn issue4_database_scenarios_keep_the_traffic_of_the_others() {
         assert_eq!((a.requests, a.active_users), (b.requests, b.active_users));
     }
 }
+
+/// A bundled drill, shortened to 2 replications.
+fn bundled(name: &str) -> Vec<RunOutcome> {
+    let text = std::fs::read_to_string(format!("scenarios/{name}.toml"))
+        .unwrap()
+        .replace("replications = 10", "replications = 2");
+    run(&text).runs
+}
+
+#[test]
+fn issue4_expand_contract_suite_rolls_back_cleanly_and_the_anti_pattern_does_not() {
+    for release in [
+        "db-release-1-expand",
+        "db-release-2-backfill",
+        "db-release-3-contract",
+    ] {
+        for r in bundled(release) {
+            assert!(r.rolled_back && !r.false_rollback, "{release}");
+            assert_eq!(r.inconsistent_records, 0, "{release}");
+            assert_eq!(
+                r.recovered
+                    .zip(r.detected)
+                    .map(|(a, b)| (a - b).as_secs_f64()),
+                Some(30.0),
+                "{release}: verify only"
+            );
+        }
+    }
+    for r in bundled("db-anti-pattern-drop-column") {
+        assert!(r.rolled_back);
+        assert_eq!(
+            r.recovered, None,
+            "v1 cannot use the schema it is rolled back onto"
+        );
+        assert!(
+            r.inconsistent.dropped_by_contract > 1_000_000 && r.inconsistent.new_format_only > 0
+        );
+    }
+    for r in bundled("db-lock-false-rollback") {
+        assert!(
+            r.rolled_back && r.false_rollback,
+            "the migration, not the code"
+        );
+    }
+}
