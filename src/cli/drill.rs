@@ -2,11 +2,11 @@
 
 use super::run::{execute, print_result, write_csv};
 use crate::report::write_summaries;
-use crate::scenario;
+use crate::scenario::{self, Scenario};
 use anyhow::Context;
 use clap::Args;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `drill`.
@@ -20,9 +20,10 @@ pub struct DrillArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
-    let files = scenario::discover(&args.dir)?;
-    // Validate the whole suite first: a typo in the last file should not cost a long run.
+/// Loads and validates every scenario of `dir` before anything runs: a typo in the last file
+/// should not cost a long run. Returns `(file, scenario)` pairs in file-name order.
+pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>> {
+    let files = scenario::discover(dir)?;
     let scenarios = files
         .iter()
         .map(|f| scenario::load(f))
@@ -32,10 +33,16 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         anyhow::bail!(
             "two scenarios in {} are named \"{}\"; report folders would collide",
-            args.dir.display(),
+            dir.display(),
             w[0]
         );
     }
+    Ok(files.into_iter().zip(scenarios).collect())
+}
+
+pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
+    let suite = load_suite(&args.dir)?;
+    let (files, scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
     let out = args.out.unwrap_or_else(super::default_reports_dir);
     let mut stdout = io::stdout().lock();
     let mut all = Vec::new();

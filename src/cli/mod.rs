@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 objectives breached (later `check`), 2 usage or scenario error.
 //! A closed stdout (`rehearsal drill | head`) ends quietly with 0.
 
+mod check;
 mod compare;
 mod drill;
 mod run;
@@ -34,6 +35,8 @@ enum Command {
     Compare(run::RunArgs),
     /// Run every scenario in a folder (the weekly drill).
     Drill(drill::DrillArgs),
+    /// The weekly drill gate: run a suite, check objectives and regressions (exit 1 on breach).
+    Check(check::CheckArgs),
     /// Parse and check scenario files without running them.
     Validate(validate::ValidateArgs),
 }
@@ -66,6 +69,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Check(args) => check::check(args),
         Command::Compare(args) => compare::compare_cmd(args),
         Command::Drill(args) => drill::drill(args),
         Command::Validate(args) => validate::validate(args),

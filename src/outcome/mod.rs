@@ -4,7 +4,7 @@ mod aggregate;
 mod compare;
 mod timeline;
 
-pub use aggregate::{Stat, StrategySummary, summarize};
+pub use aggregate::{Stat, StrategySummary, nearest_rank, student_t_975, student_t_995, summarize};
 pub use compare::{CompareMetric, MetricComparison, PairedTest, Unit, compare};
 pub use timeline::{Marker, Sample, Timeline, VersionSample};
 

@@ -189,3 +189,20 @@ pub fn write_summaries(
     w.flush()?;
     Ok(())
 }
+
+/// The rows of a `runs.csv` as `(column → cell)` maps, for comparisons with a baseline.
+pub fn read_runs(
+    path: &std::path::Path,
+) -> csv::Result<Vec<std::collections::BTreeMap<String, String>>> {
+    let mut r = csv::Reader::from_path(path)?;
+    let header = r.headers()?.clone();
+    r.records()
+        .map(|rec| {
+            Ok(header
+                .iter()
+                .map(String::from)
+                .zip(rec?.iter().map(String::from))
+                .collect())
+        })
+        .collect()
+}

@@ -2,8 +2,10 @@
 
 mod compare;
 mod csv;
+mod junit;
 mod table;
 
 pub use compare::{compare_table, write_compare};
-pub use csv::{write_runs, write_summaries};
+pub use csv::{read_runs, write_runs, write_summaries};
+pub use junit::{Case, write_junit};
 pub use table::summary_table;

@@ -37,6 +37,7 @@ pub use resolve::{defaults, limits};
 use crate::detect::ManualSpec;
 use crate::engine::SimTime;
 use crate::model::ServiceSpec;
+use crate::objectives::Objective;
 use crate::strategy::{ResponseSpec, StrategySpec};
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,9 @@ pub struct Scenario {
     pub strategies: Vec<StrategySpec>,
     /// Control events one run may handle.
     pub max_events: u64,
+    /// What `check` holds every strategy to; `None` when the file states none (then a suite's
+    /// objectives, or DESIGN.md §1's targets, apply).
+    pub objectives: Option<Vec<Objective>>,
 }
 
 /// Parses and validates scenario `text`; `file` names it in errors.
@@ -78,6 +82,26 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         )
     })?;
     resolve::resolve(raw, file)
+}
+
+/// Parses a suite's objectives file: one `[objectives]` table, as in a scenario.
+pub fn parse_objectives(text: &str, file: &Path) -> Result<Vec<Objective>, ScenarioError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        objectives: raw::RawObjectives,
+    }
+    let de = toml::de::Deserializer::parse(text).map_err(|e| toml_error(&e, "", text, file))?;
+    let f: File = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        toml_error(
+            e.inner(),
+            if field == "." { "" } else { &field },
+            text,
+            file,
+        )
+    })?;
+    resolve::resolve_objectives(&resolve::Resolver { file }, "objectives", &f.objectives)
 }
 
 /// Reads, parses and validates the scenario file at `path`.

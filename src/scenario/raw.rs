@@ -31,6 +31,24 @@ pub(crate) struct RawScenario {
     pub strategies: Vec<RawStrategy>,
     pub limits: Option<RawLimits>,
     pub database: Option<RawDatabase>,
+    pub objectives: Option<RawObjectives>,
+    /// The sweep grid: read from the document by `rehearsal sweep`, accepted here so that
+    /// every command parses the same file.
+    #[serde(rename = "sweep")]
+    pub _sweep: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawObjectives {
+    pub ttr_mean: Option<String>,
+    pub ttr_p95: Option<String>,
+    pub ttd_mean: Option<String>,
+    pub ttd_p95: Option<String>,
+    pub affected_share_mean: Option<f64>,
+    pub detection_probability: Option<f64>,
+    pub false_rollback_rate: Option<f64>,
+    pub inconsistent_records_max: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,8 @@
 use super::Scenario;
 use super::error::{ScenarioError, expected_one_of};
 use super::raw::{
-    CountOrPercent, RawAnalysis, RawFault, RawMigration, RawScenario, RawStrategy, RawTraffic,
+    CountOrPercent, RawAnalysis, RawFault, RawMigration, RawObjectives, RawScenario, RawStrategy,
+    RawTraffic,
 };
 use crate::detect::{AnalysisSpec, ManualSpec, Metric, MetricRule, NoData};
 use crate::engine::SimTime;
@@ -12,6 +13,7 @@ use crate::model::{
     LatencyModel, Migration, MigrationKind, ReadMode, Refresh, ServiceSpec, Target, TrafficSpec,
     VersionId, VersionSpec, WriteMode,
 };
+use crate::objectives::{Objective, ObjectiveMetric};
 use crate::strategy::{
     BlueGreenSpec, CanaryRollback, CanarySpec, FeatureFlagSpec, ResponseSpec, RollingSpec, Step,
     StrategyKind, StrategySpec,
@@ -105,8 +107,8 @@ const FAULT_KINDS: [&str; 11] = [
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
-struct Resolver<'f> {
-    file: &'f Path,
+pub(super) struct Resolver<'f> {
+    pub(super) file: &'f Path,
 }
 
 impl Resolver<'_> {
@@ -375,6 +377,12 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
         }
     }
 
+    let objectives = raw
+        .objectives
+        .as_ref()
+        .map(|o| resolve_objectives(&r, "objectives", o))
+        .transpose()?;
+
     Ok(Scenario {
         name: raw.name,
         description: raw.description.unwrap_or_default(),
@@ -393,6 +401,7 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
         response,
         strategies,
         max_events,
+        objectives,
     })
 }
 
@@ -1628,4 +1637,51 @@ fn resolve_migration(r: &Resolver, path: &str, m: &RawMigration) -> Result<Migra
         reversible,
         down_duration,
     })
+}
+
+/// An `[objectives]` table (in a scenario, or a suite's objectives file) at `path`.
+pub(super) fn resolve_objectives(
+    r: &Resolver,
+    path: &str,
+    o: &RawObjectives,
+) -> Result<Vec<Objective>> {
+    let mut list = Vec::new();
+    for (metric, text) in [
+        (ObjectiveMetric::TtrMean, &o.ttr_mean),
+        (ObjectiveMetric::TtrP95, &o.ttr_p95),
+        (ObjectiveMetric::TtdMean, &o.ttd_mean),
+        (ObjectiveMetric::TtdP95, &o.ttd_p95),
+    ] {
+        if let Some(t) = text {
+            let limit = r
+                .duration(&format!("{path}.{}", metric.name()), t)?
+                .as_secs_f64();
+            list.push(Objective { metric, limit });
+        }
+    }
+    for (metric, share) in [
+        (ObjectiveMetric::AffectedShareMean, o.affected_share_mean),
+        (
+            ObjectiveMetric::DetectionProbability,
+            o.detection_probability,
+        ),
+        (ObjectiveMetric::FalseRollbackRate, o.false_rollback_rate),
+    ] {
+        if let Some(x) = share {
+            list.push(Objective {
+                metric,
+                limit: r.probability(&format!("{path}.{}", metric.name()), x)?,
+            });
+        }
+    }
+    if let Some(n) = o.inconsistent_records_max {
+        list.push(Objective {
+            metric: ObjectiveMetric::InconsistentRecordsMax,
+            limit: n as f64,
+        });
+    }
+    if list.is_empty() {
+        return r.err(path, "empty: state at least one objective, or remove the table to use the defaults (ttr_mean ≤ 30m, affected_share_mean ≤ 1 %)");
+    }
+    Ok(list)
 }
