@@ -43,3 +43,4 @@ pub mod replay;
 pub mod report;
 pub mod scenario;
 pub mod strategy;
+pub mod sweep;

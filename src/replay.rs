@@ -323,6 +323,10 @@ impl Process for Replay<'_> {
                 self.world.refresh(now);
             }
             Event::Hotfix => {
+                // The fix also makes the candidate work with the schema.
+                if let Some(db) = self.world.database_mut() {
+                    db.set_incompatible(VersionId::Candidate, false);
+                }
                 self.world.fix_candidate(now);
                 if std::mem::take(&mut self.resume_analysis) {
                     self.apply(now, Action::StartAnalysis, sched);
@@ -634,7 +638,10 @@ impl Replay<'_> {
             onset: rec.onset,
             detected: self.detected.map(|(t, _)| t),
             detected_by: self.detected.map(|(_, by)| by),
-            rollback: self.detected.map(|(t, _)| t),
+            rollback: self
+                .detected
+                .map(|(t, _)| t)
+                .filter(|_| self.response == Some(Response::Rollback)),
             recovered,
             affected_users: rec.affected.len(),
             active_users: rec.active.len(),

@@ -7,6 +7,7 @@ mod check;
 mod compare;
 mod drill;
 mod run;
+mod sweep;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,10 @@ enum Command {
     Drill(drill::DrillArgs),
     /// The weekly drill gate: run a suite, check objectives and regressions (exit 1 on breach).
     Check(check::CheckArgs),
+    /// Tune thresholds: a grid of settings, each run faulty and healthy (false rollbacks).
+    Sweep(sweep::SweepArgs),
+    /// Combine the outputs of `sweep --shard` runs into one sweep.
+    Merge(sweep::MergeArgs),
     /// Parse and check scenario files without running them.
     Validate(validate::ValidateArgs),
 }
@@ -70,6 +75,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
+        Command::Sweep(args) => sweep::sweep_cmd(args),
+        Command::Merge(args) => sweep::merge_cmd(args),
         Command::Compare(args) => compare::compare_cmd(args),
         Command::Drill(args) => drill::drill(args),
         Command::Validate(args) => validate::validate(args),

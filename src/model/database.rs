@@ -153,7 +153,7 @@ pub struct Inconsistencies {
     pub dropped_by_contract: u64,
     /// Written after the backup point and lost by the restore.
     pub lost_on_restore: u64,
-    /// Stored corrupted by a `data_corruption` fault.
+    /// Stored corrupted by a `data_corruption` fault (counted by the world, over all writes).
     pub corrupted: u64,
 }
 
@@ -207,11 +207,13 @@ pub struct Database {
     applied: Vec<usize>,
     /// Started migrations (indices).
     started: Vec<usize>,
+    /// Records the apps wrote since time 0 (the backup point).
+    written: u64,
     incompatible: [bool; 2],
     write_blocked: [bool; 2],
     unavailable_until: SimTime,
     lost: Inconsistencies,
-    /// Reads that found no readable record: of not yet backfilled rows, and of others.
+    /// Reads of rows not yet backfilled by a version that reads only the new structure.
     pub missing_during_backfill: u64,
     /// Reads of records the version could not see for another reason.
     pub invisible_reads: u64,
@@ -232,6 +234,7 @@ impl Database {
             backfill: None,
             applied: Vec::new(),
             started: Vec::new(),
+            written: 0,
             incompatible: [false; 2],
             write_blocked: [false; 2],
             unavailable_until: SimTime::ZERO,
@@ -342,25 +345,19 @@ impl Database {
         self.unavailable_until = now.saturating_add(restore_time);
     }
 
-    /// The restore ends: the backup from time 0 is back, every later write is lost.
+    /// The restore ends: the backup from time 0 is back. Every record written since is lost
+    /// (whatever happened to it before: dropped, invisible), and the rows a contract or a down
+    /// migration dropped are back.
     pub fn end_restore(&mut self) {
-        let lost = self.app.old_only + self.app.new_only + self.app.both;
         let backup = Database::new(&self.spec);
-        let kept = (
-            self.lost,
-            self.missing_during_backfill,
-            self.invisible_reads,
-            self.started.clone(),
-        );
         *self = Database {
             lost: Inconsistencies {
-                lost_on_restore: kept.0.lost_on_restore + lost,
-                corrupted: 0,
-                ..kept.0
+                lost_on_restore: self.lost.lost_on_restore + self.written,
+                ..Inconsistencies::default()
             },
-            missing_during_backfill: kept.1,
-            invisible_reads: kept.2,
-            started: kept.3,
+            missing_during_backfill: self.missing_during_backfill,
+            invisible_reads: self.invisible_reads,
+            started: std::mem::take(&mut self.started),
             ..backup
         };
     }
@@ -417,13 +414,13 @@ impl Database {
 
     /// Stores one record written by `v`.
     #[inline]
-    pub fn write(&mut self, v: VersionId, corrupted: bool) {
+    pub fn write(&mut self, v: VersionId) {
         match self.spec.apps[v.index()].writes {
             WriteMode::Old => self.app.old_only += 1,
             WriteMode::Dual => self.app.both += 1,
             WriteMode::New => self.app.new_only += 1,
         }
-        self.lost.corrupted += u64::from(corrupted);
+        self.written += 1;
     }
 
     /// One read by `v` at `t` of a record picked by the 32-bit draw `pick`; false when the
@@ -551,9 +548,9 @@ mod tests {
         );
         db.end_migration(s(10), 0);
         for _ in 0..7 {
-            db.write(VersionId::Candidate, false);
+            db.write(VersionId::Candidate);
         }
-        db.write(VersionId::Stable, false);
+        db.write(VersionId::Stable);
         assert_eq!(
             db.inconsistencies(s(20), VersionId::Stable).new_format_only,
             7
@@ -574,7 +571,7 @@ mod tests {
         let mut db = Database::new(&spec(WriteMode::Dual));
         db.end_migration(s(10), 0);
         for _ in 0..50 {
-            db.write(VersionId::Candidate, false);
+            db.write(VersionId::Candidate);
         }
         assert_eq!(db.inconsistencies(s(20), VersionId::Stable).total(), 0);
         db.end_down_migration(s(30), 0);
@@ -628,7 +625,7 @@ mod tests {
         let s = SimTime::from_secs;
         let mut db = Database::new(&spec(WriteMode::Dual));
         db.end_migration(s(1), 0);
-        db.write(VersionId::Stable, false); // old only
+        db.write(VersionId::Stable); // old only
         db.end_migration(s(2), 2);
         let i = db.inconsistencies(s(3), VersionId::Candidate);
         assert_eq!(
@@ -656,8 +653,8 @@ mod tests {
         let s = SimTime::from_secs;
         let mut db = Database::new(&spec(WriteMode::New));
         db.end_migration(s(1), 0);
-        db.write(VersionId::Candidate, true);
-        db.write(VersionId::Stable, false);
+        db.write(VersionId::Candidate);
+        db.write(VersionId::Stable);
         db.start_restore(s(5), s(60));
         assert_eq!(
             db.access(s(30), VersionId::Stable, false),
@@ -665,6 +662,6 @@ mod tests {
         );
         db.end_restore();
         let i = db.inconsistencies(s(70), VersionId::Stable);
-        assert_eq!((i.lost_on_restore, i.corrupted, db.schema()), (2, 0, 1));
+        assert_eq!((i.lost_on_restore, db.schema()), (2, 1));
     }
 }

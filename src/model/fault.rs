@@ -136,7 +136,13 @@ impl Fault {
     /// Whether the fault belongs to the candidate version, so that rolling back removes it.
     /// A fault on every version (a dependency, a spike) is not the release's fault.
     pub fn is_candidates(&self) -> bool {
+        // A schema fault acts through the database once its migration has run; whether the
+        // candidate is broken then is the database's question, not the fault's window.
         self.target == Target::Version(VersionId::Candidate)
+            && !matches!(
+                self.kind,
+                FaultKind::SchemaIncompatibility { .. } | FaultKind::MigrationLock { .. }
+            )
     }
 
     /// The moments the fault changes the world.

@@ -469,7 +469,7 @@ impl<'s> World<'s> {
         let mut wrong_read = false;
         if let (true, Some(db)) = (touches, self.database.as_mut()) {
             if write {
-                db.write(VersionId::ALL[v], corrupted);
+                db.write(VersionId::ALL[v]);
             } else if !wants_write && !fail_with {
                 wrong_read = !db.read(t, VersionId::ALL[v], d.record);
             }

@@ -28,6 +28,7 @@
 //! ```
 
 mod error;
+pub mod overrides;
 mod raw;
 mod resolve;
 

@@ -237,7 +237,7 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
             ),
         );
     }
-    let database = resolve_database(&r, &raw, &names)?;
+    let database = resolve_database(&r, &raw, &names, horizon)?;
     let migrations: Vec<&str> = database.as_ref().map_or(vec![], |d| {
         d.migrations.iter().map(|m| m.name.as_str()).collect()
     });
@@ -1278,6 +1278,7 @@ fn resolve_database(
     r: &Resolver,
     raw: &RawScenario,
     names: &[String; 2],
+    horizon: SimTime,
 ) -> Result<Option<DatabaseSpec>> {
     let Some(d) = &raw.database else {
         for (name, v) in &raw.versions {
@@ -1322,6 +1323,7 @@ fn resolve_database(
     // The plan: consecutive schema versions, one migrated field (expand, backfill, contract).
     let mut migrations: Vec<Migration> = Vec::new();
     let (mut new_exists, mut old_exists, mut version) = (initial != InitialData::Old, true, schema);
+    // When the database is free again: after the with-rollout chain, then after each migration.
     let mut free_from = SimTime::ZERO;
     for (i, m) in d.migrations.iter().enumerate() {
         let path = format!("database.migrations[{i}]");
@@ -1369,6 +1371,16 @@ fn resolve_database(
             MigrationKind::Contract => old_exists = false,
             MigrationKind::Backfill { .. } => {}
         }
+        if !migration.with_rollout && migration.start >= horizon {
+            return r.err(
+                field("start"),
+                format!(
+                    "{} is at or after the horizon ({})",
+                    migration.start.human(),
+                    horizon.human()
+                ),
+            );
+        }
         if !migration.with_rollout && migration.start < free_from {
             return r.err(
                 field("start"),
@@ -1385,7 +1397,12 @@ fn resolve_database(
                 "migrations that run with the rollout must come first in the plan",
             );
         }
-        free_from = migration.start.saturating_add(migration.duration);
+        free_from = if migration.with_rollout {
+            free_from
+        } else {
+            migration.start
+        }
+        .saturating_add(migration.duration);
         version = m.to;
         migrations.push(migration);
     }

@@ -10,3 +10,4 @@ mod errors;
 mod metrics;
 mod report;
 mod strategies;
+mod sweep;

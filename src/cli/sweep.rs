@@ -1,0 +1,321 @@
+//! `rehearsal sweep FILE` and `rehearsal merge DIR…`: threshold tuning over a grid.
+
+use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
+use crate::scenario::{self, limits, overrides};
+use crate::sweep::{self, Optimize, pareto};
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// What the recommendation minimises.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OptimizeArg {
+    /// Mean share of users affected by the fault.
+    Affected,
+    /// Mean time to detect.
+    Ttd,
+}
+
+/// How the front and the recommendation are chosen (shared by `sweep` and `merge`).
+#[derive(Debug, Args)]
+pub struct Choice {
+    /// The team's constraint: recommend only points with at most this false-rollback rate
+    /// (`1%` or `0.01`).
+    #[arg(long, value_name = "RATE", default_value = "5%")]
+    pub max_false_rollback: String,
+    /// What the recommendation minimises under the constraint.
+    #[arg(long, value_enum, default_value = "affected")]
+    pub optimize: OptimizeArg,
+}
+
+/// Arguments of `sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The scenario file (TOML); its `[sweep]` table gives the grid.
+    pub file: PathBuf,
+    /// A swept field and its values, e.g. `--set analysis.threshold=1,3,5`; repeatable;
+    /// overrides the same path in `[sweep]`.
+    #[arg(long = "set", value_name = "PATH=V1,V2,…")]
+    pub set: Vec<String>,
+    /// Output folder [default: reports/<scenario name>/sweep].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Replications per family and grid point, overriding the scenario's.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub replications: Option<u32>,
+    /// Master seed, overriding the scenario's.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Run only the I-th of N disjoint slices of the grid (1-based), with the seeds of a full run.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    #[command(flatten)]
+    pub choice: Choice,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Output folders of `sweep --shard` runs.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+    /// Where the merged `sweep.csv` and `pareto.csv` go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub choice: Choice,
+}
+
+fn parse_rate(text: &str) -> anyhow::Result<f64> {
+    let t = text.trim();
+    let x = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => t.parse::<f64>(),
+    }
+    .ok()
+    .filter(|x| (0.0..=1.0).contains(x));
+    x.with_context(|| format!("--max-false-rollback {text}: expected a rate such as 1% or 0.01"))
+}
+
+fn optimize(choice: &Choice) -> Optimize {
+    match choice.optimize {
+        OptimizeArg::Affected => Optimize::AffectedShare,
+        OptimizeArg::Ttd => Optimize::Ttd,
+    }
+}
+
+fn parse_shard(text: &str) -> anyhow::Result<(usize, usize)> {
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| {
+            Some((
+                i.trim().parse::<usize>().ok()?,
+                n.trim().parse::<usize>().ok()?,
+            ))
+        })
+        .filter(|&(i, n)| n >= 1 && (1..=n).contains(&i));
+    parsed.with_context(|| format!("--shard {text}: expected I/N with 1 ≤ I ≤ N, e.g. 2/4"))
+}
+
+pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    // Validate the file as written first: its own errors name its own fields.
+    let base = scenario::load(&args.file)?;
+    if let Some(n) = args.replications {
+        anyhow::ensure!(
+            (1..=limits::MAX_REPLICATIONS).contains(&n),
+            "--replications {n}: expected 1 to {}",
+            limits::MAX_REPLICATIONS
+        );
+    }
+    let text = fs::read_to_string(&args.file)?;
+    let doc: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("{}: not a TOML table", args.file.display()))?;
+    let mut axes = overrides::sweep_axes(&doc, &args.file)?;
+    for s in &args.set {
+        let axis = overrides::parse_set(s).map_err(anyhow::Error::msg)?;
+        axes.retain(|a| a.path != axis.path);
+        axes.push(axis);
+    }
+    anyhow::ensure!(
+        !axes.is_empty(),
+        "{}: nothing to sweep: add a [sweep] table (\"analysis.threshold\" = [1, 3, 5]) or --set PATH=V1,V2",
+        args.file.display()
+    );
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let max_fr = parse_rate(&args.choice.max_false_rollback)?;
+    let points = sweep::grid(
+        &doc,
+        &args.file,
+        &axes,
+        |i| shard.is_none_or(|(k, n)| i % n == k - 1),
+        |s| {
+            if let Some(n) = args.replications {
+                s.replications = n;
+            }
+            if let Some(seed) = args.seed {
+                s.seed = seed;
+            }
+        },
+    )?;
+    let total: usize = points
+        .iter()
+        .map(|p| 2 * p.faulty.replications as usize * p.faulty.strategies.len())
+        .sum();
+    let progress = Progress::new(total);
+    let rows = sweep::run(&points, &|| progress.tick())
+        .with_context(|| format!("{}: the sweep stopped", args.file.display()))?;
+    progress.done();
+    let out = args
+        .out
+        .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
+    let csv = write_sweep(&paths, &rows)?;
+    fs::write(out.join("sweep.csv"), &csv)?;
+    let mut stdout = io::stdout().lock();
+    if let Some((i, n)) = shard {
+        writeln!(
+            stdout,
+            "shard {i}/{n}: {} grid points × {} runs each; wrote {}/sweep.csv; combine the shards with `rehearsal merge`",
+            points.len(),
+            total / points.len().max(1),
+            out.display()
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
+    let sets: String = args.set.iter().map(|s| format!(" --set {s}")).collect();
+    writeln!(
+        stdout,
+        "reproduce: rehearsal sweep {}{sets}",
+        args.file.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let max_fr = parse_rate(&args.choice.max_false_rollback)?;
+    let shards = args
+        .shards
+        .iter()
+        .map(|d| {
+            fs::read_to_string(d.join("sweep.csv"))
+                .with_context(|| format!("cannot read {}/sweep.csv", d.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let csv = merge_sweeps(&shards).map_err(anyhow::Error::msg)?;
+    fs::create_dir_all(&args.out)?;
+    fs::write(args.out.join("sweep.csv"), &csv)?;
+    finish(
+        &mut io::stdout().lock(),
+        &csv,
+        &args.out,
+        &args.choice,
+        max_fr,
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `pareto.csv` and prints the grid with its front and recommendation.
+fn finish(
+    w: &mut impl Write,
+    csv: &str,
+    out: &Path,
+    choice: &Choice,
+    max_fr: f64,
+) -> anyhow::Result<()> {
+    let opt = optimize(choice);
+    let (pareto_csv, best) = write_pareto(csv, opt, max_fr)?;
+    fs::write(out.join("pareto.csv"), pareto_csv)?;
+    let points = trade_offs(csv, opt)?;
+    let front = pareto(&points);
+    let objective = match opt {
+        Optimize::AffectedShare => "affected",
+        Optimize::Ttd => "TTD",
+    };
+    writeln!(
+        w,
+        "grid point                                 false rollback  {objective:>10}  rollout"
+    )?;
+    for p in &points {
+        let row = sweep_row(csv, p.row);
+        let label: Vec<String> = row
+            .iter()
+            .skip(1)
+            .take_while(|(k, _)| k != "replications")
+            .map(|(k, v)| {
+                if k == "strategy" {
+                    v.clone()
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
+        let mark = if best == Some(p.row) {
+            "→"
+        } else if front.contains(&p.row) {
+            "*"
+        } else {
+            " "
+        };
+        let obj = match opt {
+            Optimize::AffectedShare => format!("{:.3}%", p.objective * 100.0),
+            Optimize::Ttd => format!("{:.1}s", p.objective),
+        };
+        let rollout = if p.rollout.is_finite() {
+            format!("{:.0}s", p.rollout)
+        } else {
+            "-".into()
+        };
+        writeln!(
+            w,
+            "{mark} {:<40} {:>13.1}%  {:>10}  {rollout:>7}",
+            label.join(" "),
+            p.false_rollback * 100.0,
+            obj
+        )?;
+    }
+    writeln!(
+        w,
+        "* Pareto front over (false-rollback rate, {objective}, rollout time); → recommended"
+    )?;
+    match best {
+        Some(b) => writeln!(
+            w,
+            "recommended: row {} of sweep.csv: the lowest {objective} with false rollbacks ≤ {:.1}%",
+            b + 1,
+            max_fr * 100.0
+        )?,
+        None => writeln!(
+            w,
+            "no grid point keeps false rollbacks ≤ {:.1}%",
+            max_fr * 100.0
+        )?,
+    }
+    writeln!(w, "wrote {}/sweep.csv and pareto.csv", out.display())?;
+    Ok(())
+}
+
+/// A progress line with an ETA on stderr, only when stderr is a terminal.
+struct Progress {
+    total: usize,
+    done: AtomicUsize,
+    start: Instant,
+    on: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        Progress {
+            total,
+            done: AtomicUsize::new(0),
+            start: Instant::now(),
+            on: io::stderr().is_terminal(),
+        }
+    }
+
+    fn tick(&self) {
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.on && (done * 100 / self.total.max(1)) != ((done - 1) * 100 / self.total.max(1)) {
+            let elapsed = self.start.elapsed().as_secs_f64();
+            let eta = elapsed / done as f64 * (self.total - done) as f64;
+            eprint!(
+                "\rsweep: {done}/{} runs, {:.0}% (ETA {:.0}s)   ",
+                self.total,
+                100.0 * done as f64 / self.total as f64,
+                eta
+            );
+        }
+    }
+
+    fn done(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}

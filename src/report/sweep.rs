@@ -1,0 +1,171 @@
+//! `sweep.csv`, its shards' merge, and `pareto.csv`.
+//!
+//! Rows are ordered by grid index then strategy, so a merge of shards is byte-identical to
+//! an unsharded sweep. The Pareto front and the recommendation are computed from the CSV
+//! itself, by the same code after `sweep` and after `merge`.
+
+use super::csv::{num, stat_cells};
+use crate::sweep::{Optimize, Row, TradeOff, pareto, recommend};
+use csv::StringRecord;
+
+const STATS: [&str; 5] = [
+    "ttd_s",
+    "ttr_s",
+    "affected_share",
+    "false_rollback",
+    "rollout_s",
+];
+
+/// The header of `sweep.csv` for the swept `paths`.
+pub fn sweep_header(paths: &[String]) -> Vec<String> {
+    let mut h = vec!["grid".to_string(), "strategy".to_string()];
+    h.extend(paths.iter().cloned());
+    h.extend([
+        "replications".to_string(),
+        "detection_probability".to_string(),
+    ]);
+    for s in STATS {
+        for part in ["n", "mean", "ci95_low", "ci95_high", "p50", "p95"] {
+            h.push(format!("{s}_{part}"));
+        }
+    }
+    h
+}
+
+/// `sweep.csv` as text.
+pub fn write_sweep(paths: &[String], rows: &[Row]) -> csv::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(sweep_header(paths))?;
+    for r in rows {
+        let mut rec = vec![r.grid.to_string(), r.strategy.clone()];
+        rec.extend(r.values.iter().cloned());
+        rec.push(r.replications.to_string());
+        rec.push(r.detection_probability.map(num).unwrap_or_default());
+        for st in [
+            r.ttd_s,
+            r.ttr_s,
+            r.affected_share,
+            r.false_rollback,
+            r.rollout_s,
+        ] {
+            rec.extend(stat_cells(st));
+        }
+        w.write_record(&rec)?;
+    }
+    into_text(w)
+}
+
+fn into_text(w: csv::Writer<Vec<u8>>) -> csv::Result<String> {
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8(bytes).unwrap_or_default())
+}
+
+fn records(text: &str) -> csv::Result<(StringRecord, Vec<StringRecord>)> {
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    let header = r.headers()?.clone();
+    let rows = r.records().collect::<csv::Result<Vec<_>>>()?;
+    Ok((header, rows))
+}
+
+/// Merges shard outputs into the file an unsharded sweep writes: same header, rows by grid
+/// index. Errors when the headers differ (shards of different sweeps) or a grid point repeats.
+pub fn merge_sweeps(shards: &[String]) -> Result<String, String> {
+    let mut header: Option<StringRecord> = None;
+    let mut rows: Vec<StringRecord> = Vec::new();
+    for text in shards {
+        let (h, mut r) = records(text).map_err(|e| e.to_string())?;
+        match &header {
+            Some(existing) if *existing != h => {
+                return Err("the shards' headers differ: they come from different sweeps".into());
+            }
+            _ => header = Some(h),
+        }
+        rows.append(&mut r);
+    }
+    let header = header.ok_or("no shard to merge")?;
+    let grid = |r: &StringRecord| {
+        r.get(0)
+            .and_then(|g| g.parse::<usize>().ok())
+            .unwrap_or(usize::MAX)
+    };
+    rows.sort_by_key(grid);
+    let mut seen: Vec<(usize, String)> = rows
+        .iter()
+        .map(|r| (grid(r), r.get(1).unwrap_or("").to_string()))
+        .collect();
+    let before = seen.len();
+    seen.dedup();
+    if seen.len() != before {
+        return Err("a grid point appears in two shards".into());
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header).map_err(|e| e.to_string())?;
+    for r in &rows {
+        w.write_record(r).map_err(|e| e.to_string())?;
+    }
+    into_text(w).map_err(|e| e.to_string())
+}
+
+/// The trade-off of every row of a `sweep.csv` text.
+pub fn trade_offs(text: &str, optimize: Optimize) -> csv::Result<Vec<TradeOff>> {
+    let (header, rows) = records(text)?;
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let objective = col(match optimize {
+        Optimize::AffectedShare => "affected_share_mean",
+        Optimize::Ttd => "ttd_s_mean",
+    });
+    let (fr, rollout) = (col("false_rollback_mean"), col("rollout_s_mean"));
+    let value = |r: &StringRecord, c: Option<usize>| {
+        c.and_then(|c| r.get(c))
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(f64::INFINITY)
+    };
+    Ok(rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| TradeOff {
+            row: i,
+            false_rollback: value(r, fr),
+            objective: value(r, objective),
+            rollout: value(r, rollout),
+        })
+        .collect())
+}
+
+/// `pareto.csv`: the rows of the front, with a `recommended` column; and the recommended
+/// row's index among all rows.
+pub fn write_pareto(
+    text: &str,
+    optimize: Optimize,
+    max_false_rollback: f64,
+) -> csv::Result<(String, Option<usize>)> {
+    let (header, rows) = records(text)?;
+    let points = trade_offs(text, optimize)?;
+    let front = pareto(&points);
+    let best = recommend(&points, max_false_rollback);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut h: Vec<&str> = header.iter().collect();
+    h.push("recommended");
+    w.write_record(&h)?;
+    for &i in &front {
+        let mut rec: Vec<&str> = rows[i].iter().collect();
+        rec.push(if best == Some(i) { "true" } else { "false" });
+        w.write_record(&rec)?;
+    }
+    Ok((into_text(w)?, best))
+}
+
+/// The cells of row `i` of a `sweep.csv` text, by column name.
+pub fn sweep_row(text: &str, i: usize) -> Vec<(String, String)> {
+    records(text)
+        .ok()
+        .and_then(|(h, rows)| {
+            rows.get(i).map(|r| {
+                h.iter()
+                    .map(String::from)
+                    .zip(r.iter().map(String::from))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,199 @@
+//! Overrides of scenario fields by dotted path, for `sweep` grids and `--set`.
+//!
+//! A path walks the TOML document: `analysis.threshold`, `analysis.interval`,
+//! `fleet.startup`. A segment `key[i]` indexes an array; a segment that names no key of an
+//! array of tables selects the element whose `name` is that segment, so
+//! `analysis.metrics.error_rate.max` and `strategies.canary-10.steps[0].pause` work. The
+//! overridden document is parsed and validated like any scenario file.
+
+use super::ScenarioError;
+use std::path::Path;
+use toml::{Table, Value};
+
+/// One swept field and its values, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// Dotted path of the field.
+    pub path: String,
+    /// Values to try.
+    pub values: Vec<Value>,
+}
+
+/// A value written on the command line: TOML when it parses as such (`5`, `0.01`, `true`),
+/// a string otherwise (`30s`).
+pub fn parse_value(text: &str) -> Value {
+    let text = text.trim();
+    toml::from_str::<Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(text.to_string()))
+}
+
+/// Parses `--set path=v1,v2,…`.
+pub fn parse_set(arg: &str) -> Result<Axis, String> {
+    let (path, values) = arg.split_once('=').ok_or_else(|| {
+        format!("--set {arg}: expected PATH=VALUE[,VALUE…], e.g. analysis.threshold=1,3,5")
+    })?;
+    let values: Vec<Value> = values
+        .split(',')
+        .filter(|v| !v.trim().is_empty())
+        .map(parse_value)
+        .collect();
+    if path.trim().is_empty() || values.is_empty() {
+        return Err(format!("--set {arg}: expected PATH=VALUE[,VALUE…]"));
+    }
+    Ok(Axis {
+        path: path.trim().to_string(),
+        values,
+    })
+}
+
+/// The `[sweep]` table of a document: each key a path, each value an array of values.
+pub fn sweep_axes(doc: &Table, file: &Path) -> Result<Vec<Axis>, ScenarioError> {
+    let Some(sweep) = doc.get("sweep") else {
+        return Ok(Vec::new());
+    };
+    let Some(sweep) = sweep.as_table() else {
+        return Err(ScenarioError::new(
+            file,
+            "sweep",
+            "expected a table of `\"path\" = [values]`",
+        ));
+    };
+    sweep
+        .iter()
+        .map(|(path, values)| match values {
+            Value::Array(a) if !a.is_empty() => Ok(Axis {
+                path: path.clone(),
+                values: a.clone(),
+            }),
+            _ => Err(ScenarioError::new(
+                file,
+                format!("sweep.\"{path}\""),
+                "expected a non-empty array of values, e.g. [1, 3, 5]",
+            )),
+        })
+        .collect()
+}
+
+/// Sets the field at `path` of the document `doc` to `value`. The last segment may be a
+/// new key of an existing table; every other segment must exist.
+pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('.').collect();
+    let (last, parents) = segments.split_last().ok_or("empty path")?;
+    let mut node = doc;
+    for seg in parents {
+        node = step(node, seg).ok_or_else(|| format!("no field \"{seg}\" on the way to {path}"))?;
+    }
+    let (key, index) = split_index(last)?;
+    if key.is_empty() {
+        return Err(format!("{path}: empty key"));
+    }
+    if let (Value::Table(t), None) = (&mut *node, index) {
+        t.insert(key.to_string(), value);
+        return Ok(());
+    }
+    let slot = step(node, last).ok_or_else(|| format!("no field \"{last}\" at {path}"))?;
+    *slot = value;
+    Ok(())
+}
+
+/// `key[3]` → (`key`, Some(3)); `key` → (`key`, None).
+fn split_index(seg: &str) -> Result<(&str, Option<usize>), String> {
+    match seg.split_once('[') {
+        None => Ok((seg, None)),
+        Some((key, rest)) => {
+            let i = rest
+                .strip_suffix(']')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("\"{seg}\": expected key[index]"))?;
+            Ok((key, Some(i)))
+        }
+    }
+}
+
+/// One step down a segment: a table key (with an optional index), or, on an array of
+/// tables, the element named so.
+fn step<'v>(node: &'v mut Value, seg: &str) -> Option<&'v mut Value> {
+    let (key, index) = split_index(seg).ok()?;
+    let child = match node {
+        Value::Table(t) if t.contains_key(key) => t.get_mut(key)?,
+        Value::Array(a) => {
+            let named = a
+                .iter_mut()
+                .find(|v| v.get("name").and_then(Value::as_str) == Some(key))?;
+            return match index {
+                None => Some(named),
+                Some(_) => None,
+            };
+        }
+        _ => return None,
+    };
+    match index {
+        None => Some(child),
+        Some(i) => child.as_array_mut()?.get_mut(i),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc() -> Value {
+        toml::from_str::<Table>(
+            r#"
+name = "x"
+[analysis]
+interval = "30s"
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+[[strategies]]
+name = "canary-10"
+steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
+"#,
+        )
+        .map(Value::Table)
+        .unwrap()
+    }
+
+    #[test]
+    fn paths_reach_tables_named_elements_and_indices() {
+        let mut d = doc();
+        set(&mut d, "analysis.threshold", parse_value("5")).unwrap();
+        set(&mut d, "analysis.interval", parse_value("15s")).unwrap();
+        set(
+            &mut d,
+            "analysis.metrics.error_rate.max",
+            parse_value("0.02"),
+        )
+        .unwrap();
+        set(
+            &mut d,
+            "strategies.canary-10.steps[0].pause",
+            parse_value("10m"),
+        )
+        .unwrap();
+        assert_eq!(d["analysis"]["threshold"].as_integer(), Some(5));
+        assert_eq!(d["analysis"]["interval"].as_str(), Some("15s"));
+        assert_eq!(d["analysis"]["metrics"][0]["max"].as_float(), Some(0.02));
+        assert_eq!(
+            d["strategies"][0]["steps"][0]["pause"].as_str(),
+            Some("10m")
+        );
+        assert!(set(&mut d, "analysis.metrics.latency.max", parse_value("1")).is_err());
+        assert!(set(&mut d, "nowhere.threshold", parse_value("1")).is_err());
+    }
+
+    #[test]
+    fn set_arguments_parse_values_as_toml_or_strings() {
+        let a = parse_set("analysis.threshold=1,3,5").unwrap();
+        assert_eq!(
+            a.values,
+            [Value::Integer(1), Value::Integer(3), Value::Integer(5)]
+        );
+        let b = parse_set("analysis.interval=15s,30s").unwrap();
+        assert_eq!(b.values[0], Value::String("15s".into()));
+        assert!(parse_set("analysis.threshold").is_err());
+    }
+}

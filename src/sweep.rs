@@ -1,0 +1,286 @@
+//! Threshold tuning: a grid of scenario variants, each replayed as a faulty release and as
+//! a healthy one on common random numbers.
+//!
+//! Every grid point runs two families with the same seeds: the scenario as written (time to
+//! detect and recover, detection probability, affected users) and the same scenario with the
+//! candidate's faults switched off (false rollbacks, rollout time): a healthy release is the
+//! other half of every tuning question. Replication `i` of every grid point sees the same
+//! traffic, so grid points differ only by their settings.
+
+use crate::engine::EngineError;
+use crate::outcome::{RunOutcome, Stat, summarize};
+use crate::replay::replay;
+use crate::scenario::overrides::{self, Axis};
+use crate::scenario::{self, Scenario, ScenarioError};
+use rayon::prelude::*;
+use std::path::Path;
+use toml::Value;
+
+/// One grid point, ready to run.
+#[derive(Debug, Clone)]
+pub struct GridPoint {
+    /// Index in the full grid (row order of `sweep.csv`).
+    pub index: usize,
+    /// The swept values, one per axis, as written in `sweep.csv`.
+    pub values: Vec<String>,
+    /// The scenario with these values.
+    pub faulty: Scenario,
+    /// The same with the candidate's faults switched off.
+    pub healthy: Scenario,
+}
+
+/// A swept value as `sweep.csv` writes it: strings bare (`30s`), other values as TOML.
+pub fn show_value(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every combination of the axes' values, the first axis varying slowest.
+pub fn combinations(axes: &[Axis]) -> Vec<Vec<Value>> {
+    axes.iter().fold(vec![vec![]], |acc, axis| {
+        acc.iter()
+            .flat_map(|prefix| {
+                axis.values.iter().map(move |v| {
+                    let mut p = prefix.clone();
+                    p.push(v.clone());
+                    p
+                })
+            })
+            .collect()
+    })
+}
+
+/// The scenario `doc` with the candidate's faults switched off (kept in place, so that the
+/// remaining faults keep their user cohorts).
+pub fn healthy_twin(s: &Scenario) -> Scenario {
+    let mut h = s.clone();
+    for f in &mut h.service.faults {
+        if f.is_candidates() {
+            f.end = Some(f.start);
+        }
+    }
+    h
+}
+
+/// Builds the grid points of `doc` (a parsed scenario file) over `axes`; `keep(i)` selects the
+/// points to build (a shard); `adjust` applies command-line overrides to each scenario.
+pub fn grid(
+    doc: &toml::Table,
+    file: &Path,
+    axes: &[Axis],
+    keep: impl Fn(usize) -> bool,
+    adjust: impl Fn(&mut Scenario),
+) -> Result<Vec<GridPoint>, ScenarioError> {
+    let mut base = doc.clone();
+    base.remove("sweep");
+    combinations(axes)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep(*i))
+        .map(|(index, values)| {
+            let mut d = Value::Table(base.clone());
+            for (axis, v) in axes.iter().zip(&values) {
+                overrides::set(&mut d, &axis.path, v.clone())
+                    .map_err(|e| ScenarioError::new(file, format!("sweep.\"{}\"", axis.path), e))?;
+            }
+            let text = toml::to_string(&d)
+                .map_err(|e| ScenarioError::new(file, "sweep", e.to_string()))?;
+            let shown: Vec<String> = values.iter().map(show_value).collect();
+            let mut faulty = scenario::parse(&text, file).map_err(|mut e| {
+                let point: Vec<String> = axes
+                    .iter()
+                    .zip(&shown)
+                    .map(|(a, v)| format!("{}={v}", a.path))
+                    .collect();
+                e.message = format!("{} (at grid point {})", e.message, point.join(", "));
+                e
+            })?;
+            adjust(&mut faulty);
+            let healthy = healthy_twin(&faulty);
+            Ok(GridPoint {
+                index,
+                values: shown,
+                faulty,
+                healthy,
+            })
+        })
+        .collect()
+}
+
+/// The results of one strategy at one grid point.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Grid index.
+    pub grid: usize,
+    /// Strategy name.
+    pub strategy: String,
+    /// Swept values.
+    pub values: Vec<String>,
+    /// Replications per family.
+    pub replications: usize,
+    /// Faulty family: detected among runs with an onset.
+    pub detection_probability: Option<f64>,
+    /// Faulty family: seconds.
+    pub ttd_s: Option<Stat>,
+    /// Faulty family: seconds.
+    pub ttr_s: Option<Stat>,
+    /// Faulty family.
+    pub affected_share: Option<Stat>,
+    /// Healthy family: false rollbacks (0/1 per run).
+    pub false_rollback: Option<Stat>,
+    /// Healthy family: seconds, over completed rollouts.
+    pub rollout_s: Option<Stat>,
+}
+
+/// Runs every grid point's strategies, both families, on the current rayon pool (one job
+/// per run), collected in order: the rows do not depend on the thread count. `progress` is
+/// called once per finished run.
+pub fn run(points: &[GridPoint], progress: &(dyn Fn() + Sync)) -> Result<Vec<Row>, EngineError> {
+    let jobs: Vec<(usize, usize, bool, u32)> = points
+        .iter()
+        .enumerate()
+        .flat_map(|(p, gp)| {
+            let reps = gp.faulty.replications;
+            (0..gp.faulty.strategies.len()).flat_map(move |s| {
+                [false, true]
+                    .into_iter()
+                    .flat_map(move |healthy| (0..reps).map(move |r| (p, s, healthy, r)))
+            })
+        })
+        .collect();
+    let runs: Vec<RunOutcome> = jobs
+        .par_iter()
+        .map(|&(p, s, healthy, r)| {
+            let sc = if healthy {
+                &points[p].healthy
+            } else {
+                &points[p].faulty
+            };
+            let out = replay(sc, s, r);
+            progress();
+            out
+        })
+        .collect::<Result<_, _>>()?;
+    let mut rows = Vec::new();
+    let mut at = 0;
+    for gp in points {
+        let reps = gp.faulty.replications as usize;
+        for strategy in &gp.faulty.strategies {
+            let faulty = summarize(&runs[at..at + reps]);
+            let healthy_runs = &runs[at + reps..at + 2 * reps];
+            let healthy = summarize(healthy_runs);
+            let false_rollbacks: Vec<f64> = healthy_runs
+                .iter()
+                .map(|r| f64::from(u8::from(r.false_rollback)))
+                .collect();
+            rows.push(Row {
+                grid: gp.index,
+                strategy: strategy.name.clone(),
+                values: gp.values.clone(),
+                replications: reps,
+                detection_probability: faulty.detection_probability,
+                ttd_s: faulty.ttd_s,
+                ttr_s: faulty.ttr_s,
+                affected_share: faulty.affected_share,
+                false_rollback: Stat::of(&false_rollbacks),
+                rollout_s: healthy.rollout_s,
+            });
+            at += 2 * reps;
+        }
+    }
+    Ok(rows)
+}
+
+/// What the recommendation minimises under the false-rollback constraint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimize {
+    /// Mean affected share of the faulty family.
+    AffectedShare,
+    /// Mean time to detect of the faulty family.
+    Ttd,
+}
+
+/// One row reduced to the trade-off: (false-rollback rate, objective, rollout), lower is
+/// better for all three; undefined values count as infinite.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeOff {
+    /// Position in `sweep.csv`'s rows.
+    pub row: usize,
+    /// Healthy family's false-rollback rate.
+    pub false_rollback: f64,
+    /// Mean affected share or TTD.
+    pub objective: f64,
+    /// Healthy family's mean rollout time, seconds.
+    pub rollout: f64,
+}
+
+/// The rows no other row beats on all three measures at once (Pareto front), in row order.
+pub fn pareto(points: &[TradeOff]) -> Vec<usize> {
+    let key = |p: &TradeOff| [p.false_rollback, p.objective, p.rollout];
+    points
+        .iter()
+        .filter(|p| {
+            !points.iter().any(|q| {
+                let (a, b) = (key(q), key(p));
+                a.iter().zip(&b).all(|(x, y)| x <= y) && a.iter().zip(&b).any(|(x, y)| x < y)
+            })
+        })
+        .map(|p| p.row)
+        .collect()
+}
+
+/// The row with the smallest objective among those whose false-rollback rate is at most
+/// `max_false_rollback` (ties: the faster rollout, then the first row).
+pub fn recommend(points: &[TradeOff], max_false_rollback: f64) -> Option<usize> {
+    points
+        .iter()
+        .filter(|p| p.false_rollback <= max_false_rollback && p.objective.is_finite())
+        .min_by(|a, b| {
+            a.objective
+                .total_cmp(&b.objective)
+                .then(a.rollout.total_cmp(&b.rollout))
+        })
+        .map(|p| p.row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(row: usize, fr: f64, obj: f64, rollout: f64) -> TradeOff {
+        TradeOff {
+            row,
+            false_rollback: fr,
+            objective: obj,
+            rollout,
+        }
+    }
+
+    #[test]
+    fn pareto_keeps_only_undominated_points() {
+        let pts = [
+            t(0, 0.1, 10.0, 300.0),
+            t(1, 0.0, 20.0, 300.0),
+            t(2, 0.1, 20.0, 300.0),
+            t(3, 0.0, 30.0, 200.0),
+        ];
+        assert_eq!(pareto(&pts), [0, 1, 3]);
+        assert_eq!(recommend(&pts, 0.05), Some(1));
+        assert_eq!(recommend(&pts, 0.2), Some(0));
+        assert_eq!(recommend(&pts, -1.0), None);
+    }
+
+    #[test]
+    fn combinations_vary_the_last_axis_fastest() {
+        let axis = |p: &str, v: &[i64]| Axis {
+            path: p.into(),
+            values: v.iter().map(|&x| Value::Integer(x)).collect(),
+        };
+        let c = combinations(&[axis("a", &[1, 2]), axis("b", &[7, 8, 9])]);
+        assert_eq!(c.len(), 6);
+        assert_eq!(c[1], [Value::Integer(1), Value::Integer(8)]);
+        assert_eq!(c[3], [Value::Integer(2), Value::Integer(7)]);
+    }
+}

@@ -1,0 +1,166 @@
+//! Issue 6: `rehearsal sweep` and `rehearsal merge`.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use std::path::Path;
+
+/// A canary whose every check fails independently with q = e^(−2): the canary gets 10 % of
+/// 2 req/s per request, so a 10 s window is empty with probability e^(−0.2·10), and an empty
+/// window fails (Flagger). Nothing else can fail. Ten checks (10 s … 100 s) fit the horizon.
+const CLOSED_FORM: &str = r#"
+name = "tune"
+horizon = "105s"
+seed = 3
+replications = 400
+[traffic]
+rate = 2.0
+users = 1000
+[versions.old]
+[versions.new]
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 1.0
+[analysis]
+interval = "10s"
+threshold = 1
+on_no_data = "fail"
+[[analysis.metrics]]
+name = "error_rate"
+max = 1.0
+[[strategies]]
+name = "canary"
+kind = "canary"
+steps = [{ weight = 10, pause = "1h" }, { weight = 100 }]
+[sweep]
+"analysis.threshold" = [1, 2, 3, 4, 5]
+"#;
+
+fn binomial_tail(n: u64, q: f64, k: u64) -> f64 {
+    let choose = |n: u64, j: u64| (0..j).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64);
+    (k..=n)
+        .map(|j| choose(n, j) * q.powi(j as i32) * (1.0 - q).powi((n - j) as i32))
+        .sum()
+}
+
+fn sweep(file: &Path, out: &Path, extra: &[&str]) -> String {
+    let o = cargo_bin_cmd!("rehearsal")
+        .arg("sweep")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn issue6_sweep_false_rollback_rate_matches_the_binomial_tail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tune.toml");
+    std::fs::write(&file, CLOSED_FORM).unwrap();
+    sweep(&file, &tmp.path().join("out"), &[]);
+    let csv = std::fs::read_to_string(tmp.path().join("out/sweep.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let header = r.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let q = (-2.0f64).exp();
+    let rows: Vec<_> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 5);
+    for rec in rows {
+        let k: u64 = rec[col("analysis.threshold")].parse().unwrap();
+        let observed: f64 = rec[col("false_rollback_mean")].parse().unwrap();
+        let expected = binomial_tail(10, q, k);
+        // Binomial sampling error over 400 runs, 4 standard errors (and one run's worth).
+        let tol = 4.0 * (expected * (1.0 - expected) / 400.0).sqrt() + 1.0 / 400.0;
+        assert!(
+            (observed - expected).abs() < tol,
+            "threshold {k}: {observed} vs {expected:.4} ± {tol:.4}"
+        );
+    }
+}
+
+#[test]
+fn issue6_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tune.toml");
+    std::fs::write(
+        &file,
+        CLOSED_FORM.replace("replications = 400", "replications = 30"),
+    )
+    .unwrap();
+    let grid = [
+        "--set",
+        "analysis.interval=10s,20s",
+        "--max-false-rollback",
+        "10%",
+    ];
+    let full = tmp.path().join("full");
+    sweep(&file, &full, &grid);
+    let mut shards = Vec::new();
+    for i in 1..=3 {
+        let out = tmp.path().join(format!("shard{i}"));
+        let mut args = grid.to_vec();
+        let shard = format!("{i}/3");
+        args.extend(["--shard", &shard]);
+        let stdout = sweep(&file, &out, &args);
+        assert!(stdout.contains(&format!("shard {i}/3")), "{stdout}");
+        shards.push(out);
+    }
+    let merged = tmp.path().join("merged");
+    let o = cargo_bin_cmd!("rehearsal")
+        .arg("merge")
+        .args(&shards)
+        .args([
+            "--out",
+            merged.to_str().unwrap(),
+            "--max-false-rollback",
+            "10%",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["sweep.csv", "pareto.csv"] {
+        let a = std::fs::read(full.join(f)).unwrap();
+        let b = std::fs::read(merged.join(f)).unwrap();
+        assert_eq!(a, b, "{f} differs");
+    }
+    // 5 thresholds × 2 intervals.
+    assert_eq!(
+        std::fs::read_to_string(full.join("sweep.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        11
+    );
+}
+
+#[test]
+fn issue6_sweep_rejects_bad_grids_with_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tune.toml");
+    std::fs::write(
+        &file,
+        CLOSED_FORM.replace("replications = 400", "replications = 2"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        cargo_bin_cmd!("rehearsal")
+            .arg("sweep")
+            .arg(&file)
+            .args(["--out", tmp.path().join("o").to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["--set", "analysis.threshold=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("analysis.threshold") && err.contains("at grid point analysis.threshold=0"),
+        "{err}"
+    );
+    assert_eq!(run(&["--set", "nowhere.x=1"]).status.code(), Some(2));
+    assert_eq!(run(&["--shard", "4/3"]).status.code(), Some(2));
+}
