@@ -1,31 +1,190 @@
-//! Running a scenario: every strategy × replication, in parallel, collected in order.
+//! Running a scenario: every strategy × replication, in parallel, collected in order, then one
+//! representative replication per strategy replayed again with its timeline for the plots.
 
-use crate::engine::EngineError;
-use crate::outcome::{RunOutcome, StrategySummary, summarize};
-use crate::replay::replay;
+use crate::engine::{EngineError, SimTime};
+use crate::outcome::{RunOutcome, StrategySummary, Timeline, summarize};
+use crate::replay::{replay, replay_with_timeline};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
 
-/// The runs of every strategy of a scenario and their summaries.
+/// Timeline step of a strategy without analysis.
+pub const DEFAULT_TIMELINE_STEP: SimTime = SimTime::from_secs(30);
+
+/// The runs of every strategy of a scenario, their summaries and one timeline per strategy.
 #[derive(Debug, Clone)]
 pub struct ScenarioResult {
     /// One per strategy × replication, strategy-major, replications ascending.
     pub runs: Vec<RunOutcome>,
     /// One per strategy, in scenario order.
     pub summaries: Vec<StrategySummary>,
+    /// One per strategy, in scenario order: its representative replication, replayed with a
+    /// timeline (see [`Pick`]).
+    pub timelines: Vec<Representative>,
+}
+
+impl ScenarioResult {
+    /// The runs of strategy `strategy`, replications ascending.
+    pub fn runs_of(&self, strategy: usize) -> &[RunOutcome] {
+        let reps = self.runs.len() / self.summaries.len().max(1);
+        &self.runs[strategy * reps..(strategy + 1) * reps]
+    }
+}
+
+/// How the representative replication of a strategy was chosen. Nearest rank, ties to the
+/// lowest replication, so the choice is deterministic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The median TTR among the `of` replications that recovered from a fault.
+    MedianTtr {
+        /// Replications with a TTR.
+        of: usize,
+    },
+    /// No replication has a TTR and rollbacks outnumber promotions: the median rollback
+    /// decision time among the `of` replications that rolled back.
+    MedianRollback {
+        /// Replications that rolled back.
+        of: usize,
+    },
+    /// No replication has a TTR and promotions are at least as many as rollbacks: the median
+    /// rollout time among the `of` promoted replications.
+    MedianRollout {
+        /// Replications promoted.
+        of: usize,
+    },
+    /// No TTR, no rollback, no promotion: replication 0.
+    First,
+}
+
+impl Pick {
+    /// The rule in words, for captions: "the median TTR (nearest rank) of the 20
+    /// replications that recovered".
+    pub fn describe(self) -> String {
+        let s = |n: usize| if n == 1 { "" } else { "s" };
+        match self {
+            Pick::MedianTtr { of } => format!(
+                "the median TTR (nearest rank) of the {of} replication{} that recovered",
+                s(of)
+            ),
+            Pick::MedianRollback { of } => format!(
+                "no replication recovered from a fault, so the median rollback time (nearest rank) of the {of} replication{} that rolled back",
+                s(of)
+            ),
+            Pick::MedianRollout { of } => format!(
+                "no replication recovered from a fault, so the median rollout time (nearest rank) of the {of} promoted replication{}",
+                s(of)
+            ),
+            Pick::First => {
+                "no replication recovered, rolled back or was promoted, so replication 0".into()
+            }
+        }
+    }
+}
+
+/// One strategy's representative replication and its timeline.
+#[derive(Debug, Clone)]
+pub struct Representative {
+    /// Strategy index in the scenario.
+    pub strategy: usize,
+    /// The replication replayed.
+    pub replication: u32,
+    /// Why this replication.
+    pub pick: Pick,
+    /// Its series and markers, sampled every analysis interval (30 s without analysis).
+    pub timeline: Timeline,
+}
+
+/// Chooses the representative replication of one strategy's runs (see [`Pick`]).
+pub fn pick_representative(runs: &[RunOutcome]) -> (u32, Pick) {
+    let median = |mut keyed: Vec<(SimTime, u32)>| -> u32 {
+        keyed.sort_unstable();
+        let rank = keyed.len().div_ceil(2).clamp(1, keyed.len());
+        keyed[rank - 1].1
+    };
+    let keyed = |f: fn(&RunOutcome) -> Option<SimTime>| -> Vec<(SimTime, u32)> {
+        runs.iter()
+            .filter_map(|r| f(r).map(|t| (t, r.replication)))
+            .collect()
+    };
+    let ttr = keyed(RunOutcome::ttr);
+    if !ttr.is_empty() {
+        let of = ttr.len();
+        return (median(ttr), Pick::MedianTtr { of });
+    }
+    let rollback = keyed(|r| r.rollback);
+    let rollout = keyed(|r| r.rollout);
+    if !rollback.is_empty() && rollback.len() > rollout.len() {
+        let of = rollback.len();
+        (median(rollback), Pick::MedianRollback { of })
+    } else if !rollout.is_empty() {
+        let of = rollout.len();
+        (median(rollout), Pick::MedianRollout { of })
+    } else {
+        (runs.first().map_or(0, |r| r.replication), Pick::First)
+    }
+}
+
+/// The timeline step of strategy `strategy`: its analysis interval, or
+/// [`DEFAULT_TIMELINE_STEP`] without analysis.
+pub fn timeline_step(scenario: &Scenario, strategy: usize) -> SimTime {
+    scenario.strategies[strategy]
+        .analysis
+        .as_ref()
+        .map_or(DEFAULT_TIMELINE_STEP, |a| a.interval)
+}
+
+/// Units of work of [`run_scenario_with`]: one per run plus one per timeline replay.
+pub fn work_units(scenario: &Scenario) -> u64 {
+    let strategies = scenario.strategies.len() as u64;
+    strategies * u64::from(scenario.replications) + strategies
 }
 
 /// Runs every strategy of `scenario` for every replication on the current rayon pool.
 /// The result does not depend on the number of threads.
 pub fn run_scenario(scenario: &Scenario) -> Result<ScenarioResult, EngineError> {
+    run_scenario_with(scenario, &|| {})
+}
+
+/// [`run_scenario`], calling `progress` after each of the [`work_units`] (from any thread).
+pub fn run_scenario_with(
+    scenario: &Scenario,
+    progress: &(dyn Fn() + Sync),
+) -> Result<ScenarioResult, EngineError> {
     let reps = scenario.replications;
     let jobs: Vec<(usize, u32)> = (0..scenario.strategies.len())
         .flat_map(|s| (0..reps).map(move |r| (s, r)))
         .collect();
     let runs = jobs
         .par_iter()
-        .map(|&(s, r)| replay(scenario, s, r))
+        .map(|&(s, r)| {
+            let run = replay(scenario, s, r);
+            progress();
+            run
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let summaries = runs.chunks(reps as usize).map(summarize).collect();
-    Ok(ScenarioResult { runs, summaries })
+    let summaries: Vec<StrategySummary> = runs.chunks(reps as usize).map(summarize).collect();
+    let timelines = runs
+        .chunks(reps as usize)
+        .enumerate()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(strategy, strategy_runs)| {
+            let (replication, pick) = pick_representative(strategy_runs);
+            let step = timeline_step(scenario, strategy);
+            let (outcome, timeline) = replay_with_timeline(scenario, strategy, replication, step)?;
+            // Instrumentation draws no random number: the replay is the same run.
+            debug_assert_eq!(&outcome, &strategy_runs[replication as usize]);
+            progress();
+            Ok(Representative {
+                strategy,
+                replication,
+                pick,
+                timeline,
+            })
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?;
+    Ok(ScenarioResult {
+        runs,
+        summaries,
+        timelines,
+    })
 }

@@ -232,7 +232,8 @@ pub fn pareto(points: &[TradeOff]) -> Vec<usize> {
 }
 
 /// The row with the smallest objective among those whose false-rollback rate is at most
-/// `max_false_rollback` (ties: the faster rollout, then the first row).
+/// `max_false_rollback` (ties: fewer false rollbacks, then the faster rollout, then the first
+/// row; so the recommendation is always on the Pareto front).
 pub fn recommend(points: &[TradeOff], max_false_rollback: f64) -> Option<usize> {
     points
         .iter()
@@ -240,6 +241,7 @@ pub fn recommend(points: &[TradeOff], max_false_rollback: f64) -> Option<usize> 
         .min_by(|a, b| {
             a.objective
                 .total_cmp(&b.objective)
+                .then(a.false_rollback.total_cmp(&b.false_rollback))
                 .then(a.rollout.total_cmp(&b.rollout))
         })
         .map(|p| p.row)
@@ -267,6 +269,10 @@ mod tests {
             t(3, 0.0, 30.0, 200.0),
         ];
         assert_eq!(pareto(&pts), [0, 1, 3]);
+        // Equal objective: the one with fewer false rollbacks, on the front.
+        let tie = [t(0, 0.04, 10.0, 300.0), t(1, 0.01, 10.0, 300.0)];
+        assert_eq!(recommend(&tie, 0.05), Some(1));
+        assert_eq!(pareto(&tie), [1]);
         assert_eq!(recommend(&pts, 0.05), Some(1));
         assert_eq!(recommend(&pts, 0.2), Some(0));
         assert_eq!(recommend(&pts, -1.0), None);

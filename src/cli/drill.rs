@@ -1,10 +1,15 @@
-//! `rehearsal drill [DIR]`: every scenario of a folder, each written as soon as it is done.
+//! `rehearsal drill [DIR]`: every scenario of a folder, each written as soon as it is done,
+//! then the suite's `summary.csv` and `index.html`.
 
-use super::run::{execute, print_result, write_csv};
-use crate::report::write_summaries;
+use super::output::{Format, OutputArgs, Progress, shell_word};
+use super::run::{Executed, execute_with, print_notes, print_result, summary_rows, write_csv};
+use crate::drill::work_units;
+use crate::report::html::{IndexEntry, index_page};
+use crate::report::{json, write_summaries};
 use crate::scenario::{self, Scenario};
 use anyhow::Context;
 use clap::Args;
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,9 +20,12 @@ pub struct DrillArgs {
     /// Folder of scenario files.
     #[arg(default_value = "scenarios")]
     pub dir: PathBuf,
-    /// Output folder; each scenario writes `<out>/<name>/`, the suite `<out>/summary.csv`.
+    /// Output folder; each scenario writes `<out>/<name>/`, the suite `<out>/summary.csv` and
+    /// `<out>/index.html`.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Loads and validates every scenario of `dir` before anything runs: a typo in the last file
@@ -43,30 +51,96 @@ pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>>
 pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let suite = load_suite(&args.dir)?;
     let (files, scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
+    let command = match &args.out {
+        Some(out) => format!(
+            "rehearsal drill {} --out {}",
+            shell_word(&args.dir),
+            shell_word(out)
+        ),
+        None => format!("rehearsal drill {}", shell_word(&args.dir)),
+    };
     let out = args.out.unwrap_or_else(super::default_reports_dir);
+    let format = args.output.format;
+    let quiet = args.output.quiet;
+    let progress = Progress::new(scenarios.iter().map(work_units).sum(), quiet);
     let mut stdout = io::stdout().lock();
-    let mut all = Vec::new();
+    let mut done: Vec<Executed> = Vec::new();
     for (scenario, file) in scenarios.iter().zip(&files) {
+        progress.set_message(&scenario.name);
         let dir = out.join(&scenario.name);
-        let result = execute(scenario, file, &dir)?;
-        print_result(&mut stdout, scenario, file, &result, &dir)?;
-        stdout.flush()?;
-        for (s, spec) in result.summaries.into_iter().zip(&scenario.strategies) {
-            all.push((s, spec.analysis.as_ref().map(|a| a.on_no_data.name())));
+        let executed = match execute_with(scenario, file, &dir, &progress) {
+            Ok(e) => e,
+            Err(e) => {
+                progress.finish();
+                return Err(e);
+            }
+        };
+        progress.suspend(|| -> io::Result<()> {
+            match format {
+                Format::Table => {
+                    print_result(&mut stdout, scenario, &executed)?;
+                    stdout.flush()
+                }
+                _ if quiet => Ok(()),
+                _ => {
+                    let mut stderr = io::stderr().lock();
+                    writeln!(stderr, "{}:", scenario.name)?;
+                    print_notes(&mut stderr, &executed)
+                }
+            }
+        })?;
+        done.push(executed);
+    }
+    progress.finish();
+
+    let rows: Vec<_> = scenarios
+        .iter()
+        .zip(&done)
+        .flat_map(|(s, d)| summary_rows(s, &d.result.summaries))
+        .collect();
+    let summary = out.join("summary.csv");
+    write_csv(&summary, |w| write_summaries(&rows, w)).context("writing the suite summary")?;
+    let entries: Vec<IndexEntry> = scenarios
+        .iter()
+        .zip(&done)
+        .map(|(s, d)| IndexEntry {
+            scenario: s,
+            summaries: &d.result.summaries,
+            verdicts: &d.verdicts,
+            report: format!("{}/report.html", s.name),
+        })
+        .collect();
+    let index = out.join("index.html");
+    fs::write(&index, index_page(&entries, &command))
+        .with_context(|| format!("cannot write {}", index.display()))?;
+
+    match format {
+        Format::Table => {}
+        Format::Csv => write_summaries(&rows, &mut stdout)?,
+        Format::Json => {
+            let docs: Vec<_> = scenarios
+                .iter()
+                .zip(&done)
+                .map(|(s, d)| d.json(s))
+                .collect();
+            stdout.write_all(json::summary_json(&docs).as_bytes())?;
         }
     }
-    let path = out.join("summary.csv");
-    write_csv(&path, |w| write_summaries(&all, w)).context("writing the suite summary")?;
     let noun = if scenarios.len() == 1 {
         "scenario"
     } else {
         "scenarios"
     };
-    writeln!(
-        stdout,
-        "drill: {} {noun}; suite summary in {}",
+    let closing = format!(
+        "drill: {} {noun}; suite summary in {}; open {}",
         scenarios.len(),
-        path.display()
-    )?;
+        summary.display(),
+        index.display()
+    );
+    match format {
+        Format::Table => writeln!(stdout, "{closing}")?,
+        _ if !quiet => writeln!(io::stderr(), "{closing}")?,
+        _ => {}
+    }
     Ok(ExitCode::SUCCESS)
 }

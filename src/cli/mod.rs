@@ -6,9 +6,12 @@
 mod check;
 mod compare;
 mod drill;
+mod output;
 mod run;
 mod sweep;
 mod validate;
+
+pub use output::{Format, OutputArgs};
 
 use clap::{Parser, Subcommand};
 use std::io::{self, Write};

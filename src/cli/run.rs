@@ -1,7 +1,13 @@
 //! `rehearsal run FILE`: one scenario, every strategy.
 
-use crate::drill::{ScenarioResult, run_scenario};
-use crate::report::{summary_table, write_runs, write_summaries};
+use super::output::{Format, OutputArgs, Progress, shell_word};
+use crate::drill::{ScenarioResult, run_scenario_with, work_units};
+use crate::objectives::Verdict;
+use crate::outcome::StrategySummary;
+use crate::report::format::wrap;
+use crate::report::{
+    self, Provenance, TABLE_WIDTH, json, summary_table, write_runs, write_summaries,
+};
 use crate::scenario::{self, Scenario, limits};
 use anyhow::Context;
 use clap::Args;
@@ -24,6 +30,8 @@ pub struct RunArgs {
     /// Master seed, overriding the scenario's `seed`.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -31,9 +39,23 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
-    let result = execute(&scenario, &args.file, &out)?;
+    let progress = Progress::new(work_units(&scenario), args.output.quiet);
+    progress.set_message(&scenario.name);
+    let done = execute_with(&scenario, &args.file, &out, &progress);
+    progress.finish();
+    let done = done?;
     let mut stdout = io::stdout().lock();
-    print_result(&mut stdout, &scenario, &args.file, &result, &out)?;
+    match args.output.format {
+        Format::Table => print_result(&mut stdout, &scenario, &done)?,
+        Format::Csv => write_summaries(
+            &summary_rows(&scenario, &done.result.summaries),
+            &mut stdout,
+        )?,
+        Format::Json => stdout.write_all(json::summary_json(&[done.json(&scenario)]).as_bytes())?,
+    }
+    if args.output.notes_to_stderr() && !args.output.quiet {
+        print_notes(&mut io::stderr().lock(), &done)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -58,18 +80,42 @@ pub(super) fn load_with_overrides(
     Ok(scenario)
 }
 
-/// Runs `scenario` and writes `runs.csv` and `summary.csv` into `out`.
-pub(super) fn execute(
-    scenario: &Scenario,
-    file: &Path,
-    out: &Path,
-) -> anyhow::Result<ScenarioResult> {
-    let result =
-        run_scenario(scenario).with_context(|| format!("{}: the run stopped", file.display()))?;
-    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    write_csv(&out.join("runs.csv"), |w| write_runs(&result.runs, w))?;
-    let with_no_data: Vec<_> = result
-        .summaries
+/// A scenario that ran and whose reports are written.
+pub(super) struct Executed {
+    /// Its runs, summaries and timelines.
+    pub result: ScenarioResult,
+    /// The scenario file as given.
+    pub file: PathBuf,
+    /// The folder its reports went to.
+    pub dir: PathBuf,
+    /// PNG plots written under `dir/plots/`.
+    pub plots: usize,
+    /// The command that reproduces it.
+    pub reproduce: String,
+    /// Each strategy's objective verdicts.
+    pub verdicts: Vec<Vec<Verdict>>,
+}
+
+impl Executed {
+    /// The `--format json` form of this scenario.
+    pub fn json(&self, scenario: &Scenario) -> json::ScenarioJson {
+        json::scenario_json(
+            scenario,
+            &self.result.summaries,
+            &self.verdicts,
+            &self.file.display().to_string(),
+            &self.reproduce,
+            &self.dir.join("report.html").display().to_string(),
+        )
+    }
+}
+
+/// The summary rows of `summary.csv`, each with how its empty analysis windows counted.
+pub(super) fn summary_rows<'s>(
+    scenario: &'s Scenario,
+    summaries: &[StrategySummary],
+) -> Vec<(StrategySummary, Option<&'s str>)> {
+    summaries
         .iter()
         .zip(&scenario.strategies)
         .map(|(s, spec)| {
@@ -78,11 +124,72 @@ pub(super) fn execute(
                 spec.analysis.as_ref().map(|a| a.on_no_data.name()),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Runs `scenario` and writes into `out`: `runs.csv`, `summary.csv`, `report.html` and the
+/// PNG plots, with a progress bar for runs longer than about a second.
+pub(super) fn execute(
+    scenario: &Scenario,
+    file: &Path,
+    out: &Path,
+) -> anyhow::Result<ScenarioResult> {
+    let progress = Progress::new(work_units(scenario), false);
+    progress.set_message(&scenario.name);
+    let done = execute_with(scenario, file, out, &progress);
+    progress.finish();
+    Ok(done?.result)
+}
+
+/// [`execute`] with the caller's progress bar, returning where everything went.
+pub(super) fn execute_with(
+    scenario: &Scenario,
+    file: &Path,
+    out: &Path,
+    progress: &Progress,
+) -> anyhow::Result<Executed> {
+    let result = run_scenario_with(scenario, &|| progress.tick())
+        .with_context(|| format!("{}: the run stopped", file.display()))?;
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    write_csv(&out.join("runs.csv"), |w| write_runs(&result.runs, w))?;
     write_csv(&out.join("summary.csv"), |w| {
-        write_summaries(&with_no_data, w)
+        write_summaries(&summary_rows(scenario, &result.summaries), w)
     })?;
-    Ok(result)
+
+    let reproduce = format!(
+        "rehearsal run {} --seed {} --replications {}",
+        shell_word(file),
+        scenario.seed,
+        scenario.replications
+    );
+    // The file again, as plain TOML, only to tell written values from defaults.
+    let raw = fs::read_to_string(file)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok());
+    let file_shown = file.display().to_string();
+    let provenance = Provenance {
+        file: &file_shown,
+        raw: raw.as_ref(),
+        reproduce: &reproduce,
+    };
+    let files = report::scenario_report(scenario, &result, &provenance)
+        .with_context(|| format!("{}: cannot draw the report", scenario.name))?;
+    let plots = files.len().saturating_sub(1);
+    fs::create_dir_all(out.join(report::PLOTS_DIR))
+        .with_context(|| format!("cannot create {}", out.join(report::PLOTS_DIR).display()))?;
+    for (rel, bytes) in files {
+        let path = out.join(rel);
+        fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let verdicts = report::objectives::judge(scenario, &result);
+    Ok(Executed {
+        result,
+        file: file.to_path_buf(),
+        dir: out.to_path_buf(),
+        plots,
+        reproduce,
+        verdicts,
+    })
 }
 
 /// Writes a CSV file through `write`.
@@ -94,13 +201,23 @@ pub(super) fn write_csv(
     write(BufWriter::new(file)).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Prints the scenario's header, summary table and the command that reproduces it.
+/// Where the reports went and how to reproduce them.
+pub(super) fn print_notes(w: &mut impl Write, done: &Executed) -> io::Result<()> {
+    writeln!(
+        w,
+        "report:    {} (+ runs.csv, summary.csv, {} plots)",
+        done.dir.join("report.html").display(),
+        done.plots
+    )?;
+    writeln!(w, "reproduce: {}", done.reproduce)
+}
+
+/// Prints the scenario's header, summary table, where the reports went and the command that
+/// reproduces it.
 pub(super) fn print_result(
     w: &mut impl Write,
     scenario: &Scenario,
-    file: &Path,
-    result: &ScenarioResult,
-    out: &Path,
+    done: &Executed,
 ) -> io::Result<()> {
     writeln!(
         w,
@@ -117,16 +234,19 @@ pub(super) fn print_result(
         scenario.seed
     )?;
     if !scenario.description.is_empty() {
-        writeln!(w, "{}", scenario.description.trim())?;
+        write!(
+            w,
+            "{}",
+            wrap(scenario.description.trim(), TABLE_WIDTH as usize)
+        )?;
     }
     writeln!(w)?;
-    write!(w, "{}", summary_table(&result.summaries))?;
-    writeln!(w, "\nwrote {}/runs.csv and summary.csv", out.display())?;
-    writeln!(
-        w,
-        "reproduce: rehearsal run {} --seed {} --replications {}\n",
-        file.display(),
-        scenario.seed,
-        scenario.replications
-    )
+    write!(w, "{}", summary_table(&done.result.summaries))?;
+    let names: Vec<String> = scenario.strategies.iter().map(|s| s.name.clone()).collect();
+    for line in report::objectives::missed_lines(&names, &done.verdicts) {
+        write!(w, "{}", wrap(&line, TABLE_WIDTH as usize))?;
+    }
+    writeln!(w)?;
+    print_notes(w, done)?;
+    writeln!(w)
 }

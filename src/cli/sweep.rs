@@ -51,7 +51,8 @@ pub struct SweepArgs {
     /// Master seed, overriding the scenario's.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Run only the I-th of N disjoint slices of the grid (1-based), with the seeds of a full run.
+    /// Run only the I-th of N shards of the grid (1-based; grid point g goes to shard g mod N + 1),
+    /// with the seeds of a full run.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
     #[command(flatten)]
@@ -245,7 +246,8 @@ fn finish(
         };
         let obj = match opt {
             Optimize::AffectedShare => format!("{:.3}%", p.objective * 100.0),
-            Optimize::Ttd => format!("{:.1}s", p.objective),
+            Optimize::Ttd if p.objective.is_finite() => format!("{:.1}s", p.objective),
+            Optimize::Ttd => "never".into(),
         };
         let rollout = if p.rollout.is_finite() {
             format!("{:.0}s", p.rollout)

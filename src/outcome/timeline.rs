@@ -12,6 +12,10 @@ pub struct VersionSample {
     pub errors: u64,
     /// Nearest-rank p99 latency in ms (`None` without requests).
     pub latency_p99_ms: Option<f64>,
+    /// Successful writes in the step.
+    pub writes: u64,
+    /// Successful writes that stored a corrupted record.
+    pub bad_writes: u64,
 }
 
 impl VersionSample {
@@ -21,12 +25,19 @@ impl VersionSample {
             requests: w.requests,
             errors: w.errors,
             latency_p99_ms: w.latency_p99_ms(),
+            writes: w.writes,
+            bad_writes: w.bad_writes,
         }
     }
 
     /// Errors / requests (`None` without requests).
     pub fn error_rate(&self) -> Option<f64> {
         (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)
+    }
+
+    /// Corrupted writes / successful writes (`None` without writes).
+    pub fn bad_write_rate(&self) -> Option<f64> {
+        (self.writes > 0).then(|| self.bad_writes as f64 / self.writes as f64)
     }
 }
 

@@ -1,86 +1,70 @@
-//! The terminal summary: one line per strategy, units in the headers.
+//! The terminal summary: one line per strategy, at most [`TABLE_WIDTH`] columns, units in the
+//! headers, durations as `2m30s`, shares as percentages.
 
-use crate::engine::SimTime;
+use super::format::{count, duration, percent};
 use crate::outcome::{Stat, StrategySummary};
+use comfy_table::{
+    CellAlignment, ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle,
+};
 
-fn secs(x: f64) -> String {
-    SimTime((x * 1e6).round() as u64).human()
-}
+/// The widest the table gets; long strategy names wrap inside their column.
+pub const TABLE_WIDTH: u16 = 100;
 
-fn pct(x: f64) -> String {
-    if x == 0.0 {
-        "0%".into()
-    } else if x < 0.001 {
-        format!("{:.3}%", x * 100.0)
-    } else {
-        format!("{:.1}%", x * 100.0)
-    }
-}
+/// Headers underlined, columns separated by spaces: easy to read, easy to paste.
+const STYLE: TableStyle = TableStyle::new()
+    .header_lines(ContentLineStyle::none().junction(' '))
+    .header_separator(LineStyle::none().fill('─').junction(' '))
+    .content_lines(ContentLineStyle::none().junction(' '));
 
-fn time_stat(s: Option<Stat>) -> String {
+fn mean_p95(s: Option<Stat>) -> String {
     s.map_or("-".into(), |s| {
-        format!("{} ({})", secs(s.mean), secs(s.p95))
+        format!("{}/{}", duration(s.mean), duration(s.p95))
     })
 }
 
-/// A plain-text table of `summaries`: TTD and TTR as mean (p95), shares in percent.
+/// The summary table of `summaries` and a note on what the means cover. Every line is at most
+/// [`TABLE_WIDTH`] characters.
 pub fn summary_table(summaries: &[StrategySummary]) -> String {
-    let header = [
-        "strategy",
-        "runs",
-        "detected",
-        "TTD mean (p95)",
-        "TTR mean (p95)",
-        "affected users",
-        "failed req",
-        "false rollback",
-        "rollout mean",
-    ];
-    let rows: Vec<[String; 9]> = summaries
-        .iter()
-        .map(|s| {
-            [
-                s.strategy.clone(),
-                s.replications.to_string(),
-                s.detection_probability.map_or("-".into(), pct),
-                time_stat(s.ttd_s),
-                time_stat(s.ttr_s),
-                s.affected_share.map_or("-".into(), |a| pct(a.mean)),
-                s.failed_requests
-                    .map_or("-".into(), |f| format!("{:.0}", f.mean)),
-                pct(s.false_rollback_rate),
-                s.rollout_s.map_or("-".into(), |r| secs(r.mean)),
-            ]
-        })
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    let mut table = Table::new();
+    table
+        .load_style(STYLE)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(TABLE_WIDTH)
+        .set_header(vec![
+            "strategy",
+            "detected\n(of hurt)",
+            "TTD\nmean/p95",
+            "TTR\nmean/p95",
+            "affected\nusers",
+            "failed\nrequests",
+            "false\nrollbacks",
+            "promoted",
+        ]);
+    for s in summaries {
+        table.add_row(vec![
+            s.strategy.clone(),
+            s.detection_probability.map_or("-".into(), percent),
+            mean_p95(s.ttd_s),
+            mean_p95(s.ttr_s),
+            s.affected_share.map_or("-".into(), |a| percent(a.mean)),
+            s.failed_requests.map_or("-".into(), |f| count(f.mean)),
+            percent(s.false_rollback_rate),
+            percent(s.promotion_rate),
+        ]);
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        // One space of padding and the junction space: two spaces between columns.
+        column.set_padding((0, 1));
+        if i > 0 {
+            column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let pad = " ".repeat(w - c.chars().count());
-                if i == 0 {
-                    format!("{c}{pad}")
-                } else {
-                    format!("{pad}{c}")
-                }
-            })
-            .collect();
-        padded.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(&header.map(String::from));
-    out.push_str(&line(
-        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
-    ));
-    for row in &rows {
-        out.push_str(&line(row));
-    }
+    let mut out: String = table
+        .lines()
+        .map(|l| l.trim_end().to_string() + "\n")
+        .collect();
+    out.push_str(
+        "means over replications; \"detected\" and TTD over those where the fault hurt someone\n",
+    );
     out
 }

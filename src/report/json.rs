@@ -1,0 +1,185 @@
+//! `--format json`: the summaries as one JSON document, for other programs.
+//!
+//! Keys carry their unit (`_s` seconds, `share` a fraction in [0, 1]); statistics are the
+//! columns of `summary.csv` (`n`, `mean`, `ci95_low`, `ci95_high`, `p50`, `p95`); an undefined
+//! value is `null`.
+
+use super::objectives::{Status, shown};
+use crate::objectives::Verdict;
+use crate::outcome::{Stat, StrategySummary};
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+/// One scenario's summary as printed by `--format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioJson {
+    /// Scenario name.
+    pub scenario: String,
+    /// The scenario file as given on the command line.
+    pub file: String,
+    /// Master seed after any `--seed`.
+    pub seed: u64,
+    /// Replications per strategy.
+    pub replications: u32,
+    /// Horizon, seconds.
+    pub horizon_s: f64,
+    /// The command that reproduces the numbers.
+    pub reproduce: String,
+    /// Where the HTML report was written.
+    pub report: String,
+    /// One per strategy, in scenario order.
+    pub strategies: Vec<StrategyJson>,
+}
+
+/// One strategy's summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategyJson {
+    /// Strategy name.
+    pub strategy: String,
+    /// Replications run.
+    pub replications: usize,
+    /// How an empty analysis window counted (`fail` or `inconclusive`), `null` without analysis.
+    pub on_no_data: Option<&'static str>,
+    /// Replications where a fault hurt someone.
+    pub with_onset: usize,
+    /// Share of those that detected it (`null` without onset).
+    pub detection_probability: Option<f64>,
+    /// Share of replications that rolled back.
+    pub rollback_rate: f64,
+    /// Share of replications with a false rollback.
+    pub false_rollback_rate: f64,
+    /// Share of replications promoted.
+    pub promotion_rate: f64,
+    /// Time to detect, seconds.
+    pub ttd_s: Option<StatJson>,
+    /// Time to recover, seconds; its mean is the MTTR.
+    pub ttr_s: Option<StatJson>,
+    /// Affected users / active users.
+    pub affected_share: Option<StatJson>,
+    /// Fault-caused failed requests.
+    pub failed_requests: Option<StatJson>,
+    /// Inconsistent records at the end.
+    pub inconsistent_records: Option<StatJson>,
+    /// Time to full promotion, seconds.
+    pub rollout_s: Option<StatJson>,
+    /// Instance-seconds used.
+    pub instance_seconds: Option<StatJson>,
+    /// The scenario's objectives (or DESIGN.md §1's), judged as `rehearsal check` does.
+    pub objectives: Vec<ObjectiveJson>,
+}
+
+/// A statistic across replications.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct StatJson {
+    /// Replications where the metric is defined.
+    pub n: usize,
+    /// Mean.
+    pub mean: f64,
+    /// Lower bound of the 95 % CI of the mean.
+    pub ci95_low: f64,
+    /// Upper bound of the 95 % CI of the mean.
+    pub ci95_high: f64,
+    /// Nearest-rank median.
+    pub p50: f64,
+    /// Nearest-rank 95th percentile.
+    pub p95: f64,
+}
+
+impl From<Stat> for StatJson {
+    fn from(s: Stat) -> StatJson {
+        StatJson {
+            n: s.n,
+            mean: s.mean,
+            ci95_low: s.mean - s.ci95,
+            ci95_high: s.mean + s.ci95,
+            p50: s.p50,
+            p95: s.p95,
+        }
+    }
+}
+
+/// One objective's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectiveJson {
+    /// The bounded statistic, as in `[objectives]`: `ttr_mean`, `affected_share_mean`…
+    pub objective: &'static str,
+    /// The bound (seconds for durations, a fraction for shares).
+    pub limit: f64,
+    /// The objective in words: `ttr_mean ≤ 30m`.
+    pub target: String,
+    /// `met`, `missed` or `n/a` (undefined statistic).
+    pub status: &'static str,
+    /// The statistic (`null` when undefined; a run that never recovered makes TTR infinite,
+    /// written as `null` too, with `shown` = `never`).
+    pub value: Option<f64>,
+    /// The statistic as a person reads it.
+    pub shown: String,
+}
+
+/// The JSON form of one scenario's summaries and objective verdicts (one list per strategy).
+pub fn scenario_json(
+    scenario: &Scenario,
+    summaries: &[StrategySummary],
+    verdicts: &[Vec<Verdict>],
+    file: &str,
+    reproduce: &str,
+    report: &str,
+) -> ScenarioJson {
+    ScenarioJson {
+        scenario: scenario.name.clone(),
+        file: file.to_string(),
+        seed: scenario.seed,
+        replications: scenario.replications,
+        horizon_s: scenario.horizon.as_secs_f64(),
+        reproduce: reproduce.to_string(),
+        report: report.to_string(),
+        strategies: summaries
+            .iter()
+            .zip(&scenario.strategies)
+            .zip(verdicts)
+            .map(|((s, spec), vs)| StrategyJson {
+                strategy: s.strategy.clone(),
+                replications: s.replications,
+                on_no_data: spec.analysis.as_ref().map(|a| a.on_no_data.name()),
+                with_onset: s.with_onset,
+                detection_probability: s.detection_probability,
+                rollback_rate: s.rollback_rate,
+                false_rollback_rate: s.false_rollback_rate,
+                promotion_rate: s.promotion_rate,
+                ttd_s: s.ttd_s.map(Into::into),
+                ttr_s: s.ttr_s.map(Into::into),
+                affected_share: s.affected_share.map(Into::into),
+                failed_requests: s.failed_requests.map(Into::into),
+                inconsistent_records: s.inconsistent_records.map(Into::into),
+                rollout_s: s.rollout_s.map(Into::into),
+                instance_seconds: s.instance_seconds.map(Into::into),
+                objectives: vs
+                    .iter()
+                    .map(|v| ObjectiveJson {
+                        objective: v.objective.metric.name(),
+                        limit: v.objective.limit,
+                        target: v.objective.describe(),
+                        status: Status::of(v).name(),
+                        value: v.value.filter(|x| x.is_finite()),
+                        shown: shown(v),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// The document `--format json` prints: the program version and every scenario run.
+pub fn summary_json(scenarios: &[ScenarioJson]) -> String {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        rehearsal_version: &'static str,
+        scenarios: &'a [ScenarioJson],
+    }
+    let doc = Doc {
+        rehearsal_version: env!("CARGO_PKG_VERSION"),
+        scenarios,
+    };
+    // Plain structs of strings and numbers (non-finite ones become null) always serialize.
+    serde_json::to_string_pretty(&doc).expect("plain data serializes") + "\n"
+}

@@ -1,0 +1,80 @@
+//! The objectives each strategy met or missed, as reports show them.
+//!
+//! The rules are [`crate::objectives`]'s, the ones `rehearsal check` gates on: the scenario's
+//! `[objectives]`, or DESIGN.md §1's targets when it states none. This module only turns
+//! their verdicts into statuses and text.
+
+use crate::drill::ScenarioResult;
+use crate::objectives::{Objective, Verdict, default_objectives, evaluate};
+use crate::scenario::Scenario;
+
+/// Whether a strategy meets an objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The bound holds.
+    Met,
+    /// The bound does not hold.
+    Missed,
+    /// The statistic is undefined (no onset, nothing detected): nothing to judge.
+    NotApplicable,
+}
+
+impl Status {
+    /// `met`, `missed` or `n/a`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Met => "met",
+            Status::Missed => "missed",
+            Status::NotApplicable => "n/a",
+        }
+    }
+
+    /// The status of a verdict.
+    pub fn of(v: &Verdict) -> Status {
+        match (v.value, v.met) {
+            (None, _) => Status::NotApplicable,
+            (Some(_), true) => Status::Met,
+            (Some(_), false) => Status::Missed,
+        }
+    }
+}
+
+/// The objectives that apply to `scenario`, and where they come from.
+pub fn objectives_of(scenario: &Scenario) -> (Vec<Objective>, &'static str) {
+    match &scenario.objectives {
+        Some(o) => (o.clone(), "the scenario's [objectives]"),
+        None => (
+            default_objectives(),
+            "DESIGN.md §1's targets (the scenario states no [objectives])",
+        ),
+    }
+}
+
+/// Every strategy's verdicts, in scenario order.
+pub fn judge(scenario: &Scenario, result: &ScenarioResult) -> Vec<Vec<Verdict>> {
+    let (objectives, _) = objectives_of(scenario);
+    (0..result.summaries.len())
+        .map(|s| evaluate(&objectives, result.runs_of(s)))
+        .collect()
+}
+
+/// The value a verdict was judged on, as a person reads it: `2m30s`, `7.80%`, `never`, `n/a`.
+pub fn shown(v: &Verdict) -> String {
+    v.value.map_or("n/a".into(), |x| v.objective.show(x))
+}
+
+/// One line per strategy that missed an objective: `canary missed ttr_mean ≤ 30m (never)`.
+pub fn missed_lines(names: &[String], verdicts: &[Vec<Verdict>]) -> Vec<String> {
+    names
+        .iter()
+        .zip(verdicts)
+        .filter_map(|(name, vs)| {
+            let missed: Vec<String> = vs
+                .iter()
+                .filter(|v| Status::of(v) == Status::Missed)
+                .map(|v| format!("{} ({})", v.objective.describe(), shown(v)))
+                .collect();
+            (!missed.is_empty()).then(|| format!("{name} missed {}", missed.join(", ")))
+        })
+        .collect()
+}

@@ -1,0 +1,601 @@
+//! The timeline of one representative replication: what an incident review draws by hand.
+
+use super::{
+    DrawResult, GRID, INK, LegendItem, MUTED, Mark, Plot, TimeUnit, anchored, slug, text_style,
+    tick, upper,
+};
+use crate::detect::Metric;
+use crate::drill::{Representative, ScenarioResult};
+use crate::engine::SimTime;
+use crate::model::{FaultKind, Target, VersionId};
+use crate::outcome::{Marker, Sample, Timeline};
+use crate::report::format::{duration, percent};
+use crate::scenario::Scenario;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+use std::error::Error;
+
+const STABLE: RGBColor = RGBColor(78, 121, 167);
+const CANDIDATE: RGBColor = RGBColor(242, 142, 43);
+const THRESHOLD: RGBColor = RGBColor(214, 39, 40);
+const FAULT: RGBColor = RGBColor(237, 201, 72);
+const ONSET: RGBColor = RGBColor(148, 103, 189);
+const FAILED_CHECK: RGBColor = RGBColor(214, 39, 40);
+const DETECTED: RGBColor = RGBColor(140, 20, 30);
+const ROLLED_BACK: RGBColor = RGBColor(140, 86, 75);
+const RECOVERED: RGBColor = RGBColor(44, 160, 44);
+const PROMOTED: RGBColor = RGBColor(23, 190, 207);
+
+/// Unbroken runs of (x, y) points, drawn in one colour.
+type Series = (RGBColor, Vec<Vec<(f64, f64)>>);
+
+/// A vertical marker line across every panel.
+#[derive(Debug, Clone, Copy)]
+struct VLine {
+    at: f64,
+    color: RGBColor,
+    dashed: bool,
+}
+
+/// One panel: step lines per version, thresholds, failed-check triangles.
+#[derive(Debug, Clone)]
+struct Panel {
+    label: String,
+    unit: &'static str,
+    y_max: f64,
+    /// Per series: colour and its unbroken segments of (x, y) points.
+    series: Vec<Series>,
+    thresholds: Vec<f64>,
+    triangles: Vec<(f64, f64)>,
+    height: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct TimelineChart {
+    x_max: f64,
+    unit: TimeUnit,
+    /// How much of the horizon the time axis shows, for its label.
+    shown: String,
+    bands: Vec<(f64, f64)>,
+    vlines: Vec<VLine>,
+    panels: Vec<Panel>,
+}
+
+/// Step lines: the value of sample `k` holds over `(end_k − step, end_k]`; `None` breaks it.
+fn steps(points: impl Iterator<Item = (f64, f64, Option<f64>)>) -> Vec<Vec<(f64, f64)>> {
+    let mut segments = Vec::new();
+    let mut current: Vec<(f64, f64)> = Vec::new();
+    for (from, to, value) in points {
+        match value {
+            Some(v) => {
+                current.push((from, v));
+                current.push((to, v));
+            }
+            None if !current.is_empty() => segments.push(std::mem::take(&mut current)),
+            None => {}
+        }
+    }
+    if !current.is_empty() {
+        segments.push(current);
+    }
+    segments
+}
+
+fn max_of(series: &[Series], thresholds: &[f64]) -> f64 {
+    series
+        .iter()
+        .flat_map(|(_, segs)| segs.iter().flatten().map(|p| p.1))
+        .chain(thresholds.iter().copied())
+        .fold(0.0, f64::max)
+}
+
+/// The timeline of `rep`, the representative replication of strategy `rep.strategy`: the
+/// candidate's traffic share, error rate and p99 latency of each version per sampling step
+/// (and the bad-write rate when the scenario corrupts data or the analysis checks it), the
+/// analysis thresholds, the faults in force, and markers for onset, each failed check,
+/// detection, rollback, recovery and promotion.
+pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representative) -> Plot {
+    let spec = &scenario.strategies[rep.strategy];
+    let [stable, candidate] = &scenario.service.versions;
+    let t = &rep.timeline;
+    let step = t.step;
+    let horizon = scenario.horizon;
+    let view_end = view_end(scenario, t);
+    let unit = TimeUnit::for_span(view_end.as_secs_f64());
+    let x = |at: SimTime| at.min(view_end).as_secs_f64() / unit.secs;
+    let x_max = x(view_end);
+
+    let span = |end: SimTime| (x(end.saturating_sub(step)), x(end));
+    let version_series = |f: &dyn Fn(usize, &Sample) -> Option<f64>| {
+        VersionId::ALL
+            .iter()
+            .map(|v| {
+                let color = if *v == VersionId::Stable {
+                    STABLE
+                } else {
+                    CANDIDATE
+                };
+                let segs = steps(visible(&t.samples, step, view_end).map(|s| {
+                    let (a, b) = span(s.end);
+                    (a, b, f(v.index(), s))
+                }));
+                (color, segs)
+            })
+            .collect::<Vec<_>>()
+    };
+
+    let thresholds = |metric: Metric, scale: f64| -> Vec<f64> {
+        spec.analysis
+            .iter()
+            .flat_map(|a| a.metrics.iter())
+            .filter(|r| r.metric == metric)
+            .flat_map(|r| [r.min, r.max])
+            .flatten()
+            .map(|v| v * scale)
+            .collect()
+    };
+
+    // Failed checks sit on the traffic-share line, at the weight just before their instant
+    // (a check that trips the rollback sits on the weight it judged).
+    let share = vec![(CANDIDATE, weight_steps(t, view_end, &x))];
+    let weight_before = |at: f64| {
+        share[0]
+            .1
+            .iter()
+            .flatten()
+            .take_while(|p| p.0 < at)
+            .last()
+            .map_or(0.0, |p| p.1)
+    };
+    let failed: Vec<(f64, f64)> = t
+        .markers
+        .iter()
+        .filter(|(at, m)| *m == Marker::FailedCheck && *at <= view_end)
+        .map(|(at, _)| (x(*at), weight_before(x(*at))))
+        .collect();
+
+    let mut panels = vec![Panel {
+        label: format!("traffic share of {} (the candidate)", candidate.name),
+        unit: "%",
+        // Small canaries stay readable: the axis ends just above the highest weight.
+        y_max: upper(max_of(&share, &[]), 5.0).min(105.0),
+        series: share,
+        thresholds: vec![],
+        triangles: failed.clone(),
+        height: 170,
+    }];
+
+    let errors = version_series(&|v, s| s.versions[v].error_rate().map(|r| r * 100.0));
+    let error_thresholds = thresholds(Metric::ErrorRate, 100.0);
+    panels.push(Panel {
+        label: "error rate of each version".into(),
+        unit: "%",
+        y_max: upper(max_of(&errors, &error_thresholds), 1.0),
+        series: errors,
+        thresholds: error_thresholds,
+        triangles: vec![],
+        height: 220,
+    });
+
+    let latency = version_series(&|v, s| s.versions[v].latency_p99_ms);
+    let latency_thresholds = thresholds(Metric::LatencyP99, 1.0);
+    panels.push(Panel {
+        label: "p99 latency of each version".into(),
+        unit: " ms",
+        y_max: upper(max_of(&latency, &latency_thresholds), 10.0),
+        series: latency,
+        thresholds: latency_thresholds,
+        triangles: vec![],
+        height: 220,
+    });
+
+    let bad_write_thresholds = thresholds(Metric::BadWriteRate, 100.0);
+    let corrupts = scenario
+        .service
+        .faults
+        .iter()
+        .any(|f| matches!(f.kind, FaultKind::DataCorruption { .. }));
+    if corrupts || !bad_write_thresholds.is_empty() {
+        let bad = version_series(&|v, s| s.versions[v].bad_write_rate().map(|r| r * 100.0));
+        panels.push(Panel {
+            label: "bad-write rate of each version (corrupted / successful writes)".into(),
+            unit: "%",
+            y_max: upper(max_of(&bad, &bad_write_thresholds), 0.5),
+            series: bad,
+            thresholds: bad_write_thresholds,
+            triangles: vec![],
+            height: 200,
+        });
+    }
+    if let Some(last) = panels.last_mut() {
+        last.height += 50;
+    }
+
+    let bands: Vec<(f64, f64)> = scenario
+        .service
+        .faults
+        .iter()
+        .map(|f| {
+            let end = match f.kind {
+                FaultKind::InstanceKill { .. } => {
+                    Some(f.start.saturating_add(scenario.service.fleet.startup))
+                }
+                _ => f.end,
+            };
+            (x(f.start), end.map_or(x_max, x))
+        })
+        .filter(|(a, b)| a < b)
+        .collect();
+
+    let mut vlines = Vec::new();
+    let mut seen = Vec::new();
+    for (at, m) in &t.markers {
+        let (color, dashed) = match m {
+            Marker::Onset => (ONSET, true),
+            Marker::Detected => (DETECTED, false),
+            Marker::RolledBack => (ROLLED_BACK, false),
+            Marker::Recovered => (RECOVERED, false),
+            Marker::Promoted => (PROMOTED, false),
+            Marker::FailedCheck | Marker::FaultStart(_) | Marker::FaultEnd(_) => continue,
+        };
+        seen.push(*m);
+        if *at > view_end {
+            continue;
+        }
+        vlines.push(VLine {
+            at: x(*at),
+            color,
+            dashed,
+        });
+    }
+
+    let run = &result.runs_of(rep.strategy)[rep.replication as usize];
+    let mut legend = vec![
+        LegendItem::new(format!("{} (stable)", stable.name), STABLE, Mark::Line),
+        LegendItem::new(
+            format!("{} (candidate)", candidate.name),
+            CANDIDATE,
+            Mark::Line,
+        ),
+    ];
+    if panels.iter().any(|p| !p.thresholds.is_empty()) {
+        legend.push(LegendItem::new(
+            "analysis threshold",
+            THRESHOLD,
+            Mark::Dashed,
+        ));
+    }
+    if !bands.is_empty() {
+        legend.push(LegendItem::new("fault in force", FAULT, Mark::Band));
+    }
+    let has = |m: Marker| seen.contains(&m);
+    if has(Marker::Onset) {
+        legend.push(LegendItem::new(
+            "onset (first hurt request)",
+            ONSET,
+            Mark::Dashed,
+        ));
+    }
+    if !failed.is_empty() {
+        legend.push(LegendItem::new(
+            "failed check",
+            FAILED_CHECK,
+            Mark::Triangle,
+        ));
+    }
+    if has(Marker::Detected) {
+        let by = run.detected_by.map_or("", |d| d.name());
+        let alarm = if run.false_rollback {
+            ", false alarm"
+        } else {
+            ""
+        };
+        legend.push(LegendItem::new(
+            format!("detected ({by}{alarm})"),
+            DETECTED,
+            Mark::Line,
+        ));
+    }
+    for (m, label, color) in [
+        (Marker::RolledBack, "rolled back", ROLLED_BACK),
+        (Marker::Recovered, "recovered", RECOVERED),
+        (Marker::Promoted, "promoted", PROMOTED),
+    ] {
+        if has(m) {
+            legend.push(LegendItem::new(label, color, Mark::Line));
+        }
+    }
+
+    let first_time = |m: Marker| {
+        t.markers
+            .iter()
+            .find(|(_, k)| *k == m)
+            .map(|(at, _)| duration(at.as_secs_f64()))
+    };
+    let mut events = Vec::new();
+    if let Some(o) = first_time(Marker::Onset) {
+        events.push(format!("onset {o}"));
+    }
+    if !failed.is_empty() {
+        events.push(format!(
+            "{} failed check{}",
+            failed.len(),
+            if failed.len() == 1 { "" } else { "s" }
+        ));
+    }
+    for (m, name) in [
+        (Marker::Detected, "detected"),
+        (Marker::RolledBack, "rolled back"),
+        (Marker::Recovered, "recovered"),
+        (Marker::Promoted, "promoted"),
+    ] {
+        if let Some(at) = first_time(m) {
+            events.push(format!("{name} {at}"));
+        }
+    }
+    if run.false_rollback {
+        events.push("a false rollback".into());
+    }
+    if let Some(ttr) = run.ttr() {
+        events.push(format!("TTR {}", duration(ttr.as_secs_f64())));
+    }
+    events.push(format!("affected users {}", percent(run.affected_share())));
+    let chosen = format!(
+        "Replication {} of {}: {}.",
+        rep.replication,
+        scenario.replications,
+        rep.pick.describe()
+    );
+    let faults: Vec<String> = scenario
+        .service
+        .faults
+        .iter()
+        .map(|f| {
+            let target = match f.target {
+                Target::All => "every version".to_string(),
+                Target::Version(v) => scenario.service.versions[v.index()].name.clone(),
+            };
+            format!(
+                "{} on {target} from {}{}",
+                f.kind.name(),
+                duration(f.start.as_secs_f64()),
+                f.end.map_or(String::new(), |e| format!(
+                    " to {}",
+                    duration(e.as_secs_f64())
+                ))
+            )
+        })
+        .collect();
+    let caption = format!(
+        "{chosen} Each value holds over one sampling step of {} (the strategy's analysis \
+         interval, or 30s without analysis). Traffic share: the candidate's routing weight at \
+         the end of each step. Error rate and p99 latency: every request the version served in \
+         the step, errors included. Dashed red lines: the analysis thresholds. Shaded: {}. \
+         Events: {}.",
+        duration(step.as_secs_f64()),
+        if faults.is_empty() {
+            "no fault".to_string()
+        } else {
+            format!("fault in force ({})", faults.join("; "))
+        },
+        events.join(", ")
+    );
+    let shown = if view_end < horizon {
+        format!(
+            " (0–{} of the {} horizon: the events and a margin)",
+            duration(view_end.as_secs_f64()),
+            duration(horizon.as_secs_f64())
+        )
+    } else {
+        String::new()
+    };
+    let caption = format!(
+        "{caption} Time axis{}.",
+        if shown.is_empty() {
+            ": the whole horizon".to_string()
+        } else {
+            shown.clone()
+        }
+    );
+    let chart = TimelineChart {
+        x_max,
+        unit,
+        shown,
+        bands,
+        vlines,
+        panels,
+    };
+    let body_height: u32 = chart.panels.iter().map(|p| p.height).sum();
+    Plot {
+        name: format!("timeline-{}-{}", rep.strategy, slug(&spec.name)),
+        title: format!("{} · {}: timeline", scenario.name, spec.name),
+        caption,
+        subtitle: vec![chosen, events.join(" · ")],
+        legend,
+        size: (1200, 150 + body_height),
+        body: super::Body::Timeline(chart),
+    }
+}
+
+impl TimelineChart {
+    pub(super) fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        body: &DrawingArea<DB, Shift>,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let heights: Vec<u32> = self.panels.iter().map(|p| p.height).collect();
+        let mut rest = body.clone();
+        let mut areas = Vec::new();
+        for (i, h) in heights.iter().enumerate() {
+            if i + 1 == heights.len() {
+                areas.push(rest.clone());
+            } else {
+                let (a, b) = rest.split_vertically(*h);
+                areas.push(a);
+                rest = b;
+            }
+        }
+        let last = areas.len().saturating_sub(1);
+        for (i, (panel, area)) in self.panels.iter().zip(&areas).enumerate() {
+            self.draw_panel(root, area, panel, i == last)?;
+        }
+        Ok(())
+    }
+
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        panel: &Panel,
+        last: bool,
+    ) -> Result<(), Box<dyn Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        let mut chart = ChartBuilder::on(area)
+            .margin_left(16)
+            .margin_right(28)
+            .margin_top(30)
+            .margin_bottom(4)
+            .x_label_area_size(if last { 50 } else { 0 })
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..self.x_max, 0f64..panel.y_max)?;
+        let unit = panel.unit;
+        let y_fmt = move |v: &f64| format!("{}{unit}", tick(*v));
+        let x_fmt = |v: &f64| tick(*v);
+        let x_desc = format!(
+            "{} since the rollout began{}",
+            match self.unit.name {
+                "s" => "seconds",
+                "min" => "minutes",
+                _ => "hours",
+            },
+            self.shown
+        );
+        let mut mesh = chart.configure_mesh();
+        mesh.disable_x_mesh()
+            .bold_line_style(GRID)
+            .light_line_style(WHITE)
+            .y_labels(5)
+            .x_labels(if last { 13 } else { 0 })
+            .y_label_formatter(&y_fmt)
+            .x_label_formatter(&x_fmt)
+            .label_style(text_style(14.0, INK))
+            .axis_desc_style(text_style(15.0, INK))
+            .axis_style(MUTED);
+        if last {
+            mesh.x_desc(x_desc);
+        }
+        mesh.draw()?;
+
+        for &(a, b) in &self.bands {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(a, 0.0), (b, panel.y_max)],
+                FAULT.mix(0.16).filled(),
+            )))?;
+        }
+        for &t in &panel.thresholds {
+            chart.draw_series(DashedLineSeries::new(
+                vec![(0.0, t), (self.x_max, t)],
+                8,
+                5,
+                THRESHOLD.stroke_width(2),
+            ))?;
+        }
+        for (color, segments) in &panel.series {
+            for seg in segments {
+                chart.draw_series(LineSeries::new(seg.iter().copied(), color.stroke_width(2)))?;
+            }
+        }
+        for v in &self.vlines {
+            let line = vec![(v.at, 0.0), (v.at, panel.y_max)];
+            if v.dashed {
+                chart.draw_series(DashedLineSeries::new(line, 6, 4, v.color.stroke_width(2)))?;
+            } else {
+                chart.draw_series(LineSeries::new(line, v.color.stroke_width(2)))?;
+            }
+        }
+        chart.draw_series(
+            panel
+                .triangles
+                .iter()
+                .map(|&p| TriangleMarker::new(p, 7, FAILED_CHECK.filled())),
+        )?;
+        // The panel's name above its top-left corner.
+        let (px, py) = chart.backend_coord(&(0.0, panel.y_max));
+        root.draw_text(
+            &panel.label,
+            &anchored(text_style(15.0, INK), HPos::Left, VPos::Bottom),
+            (px, py - 6),
+        )?;
+        Ok(())
+    }
+}
+
+/// The samples whose step starts before `view_end`.
+fn visible(samples: &[Sample], step: SimTime, view_end: SimTime) -> impl Iterator<Item = &Sample> {
+    samples
+        .iter()
+        .take_while(move |s| s.end.saturating_sub(step) < view_end)
+}
+
+/// Where the time axis ends: the last event (marker, fault boundary, end of a leak's ramp)
+/// plus a quarter of it or ten steps, whichever is longer, rounded up to a step; the whole
+/// horizon when nothing happens.
+fn view_end(scenario: &Scenario, t: &Timeline) -> SimTime {
+    let horizon = scenario.horizon;
+    let ramps = scenario.service.faults.iter().filter_map(|f| match f.kind {
+        FaultKind::MemoryLeak { ramp, .. } => Some(f.start.saturating_add(ramp)),
+        FaultKind::InstanceKill { .. } => {
+            Some(f.start.saturating_add(scenario.service.fleet.startup))
+        }
+        _ => None,
+    });
+    let Some(last) = t.markers.iter().map(|(at, _)| *at).chain(ramps).max() else {
+        return horizon;
+    };
+    let step = t.step.max(SimTime(1));
+    let margin = SimTime(last.micros() / 4).max(SimTime(step.micros().saturating_mul(10)));
+    let end = last.saturating_add(margin);
+    let end = SimTime(
+        end.micros()
+            .div_ceil(step.micros())
+            .saturating_mul(step.micros()),
+    );
+    end.min(horizon)
+}
+
+/// The candidate's weight as a step line. A sample holds the weight at its end; a promotion
+/// or rollback inside a step moves the line at its exact time, the rest (step changes at
+/// timers and checks, which fall on sample ends when the step is the analysis interval) at
+/// the step's start.
+fn weight_steps(
+    t: &Timeline,
+    view_end: SimTime,
+    x: &dyn Fn(SimTime) -> f64,
+) -> Vec<Vec<(f64, f64)>> {
+    let mut points = Vec::new();
+    let mut previous = 0.0;
+    for s in visible(&t.samples, t.step, view_end) {
+        let start = s.end.saturating_sub(t.step);
+        let w = s.candidate_weight_pct;
+        let switch = t.markers.iter().find(|(at, m)| {
+            matches!(m, Marker::Promoted | Marker::RolledBack) && *at > start && *at < s.end
+        });
+        match switch {
+            Some((at, _)) if w != previous => {
+                points.push((x(start), previous));
+                points.push((x(*at), previous));
+                points.push((x(*at), w));
+            }
+            _ => points.push((x(start), w)),
+        }
+        points.push((x(s.end), w));
+        previous = w;
+    }
+    vec![points]
+}
