@@ -17,10 +17,13 @@
 //!
 //! # Modules
 //! [`engine`] (time, queue, run loop, random streams; no deployments), [`model`] (traffic,
-//! fleet, routing, faults, ledger), [`strategy`] (rollout state machines), [`detect`]
-//! (analysis, humans), [`outcome`] (measurements, statistics), [`scenario`] (files),
-//! [`replay`] (one run), [`drill`] (many runs in parallel), [`report`] (CSV, tables),
-//! [`cli`] (the command line).
+//! fleet, routing, flags, faults, the database and its ledger), [`strategy`] (canary,
+//! blue-green, feature flag, rolling: state machines), [`detect`] (analysis, humans),
+//! [`outcome`] (measurements, statistics, paired comparisons, timelines), [`scenario`]
+//! (files, overrides), [`replay`] (one run), [`drill`] (many runs in parallel), [`sweep`]
+//! (grids for threshold tuning), [`objectives`] and [`regression`] (the weekly gate),
+//! [`report`] (CSV, JSON, JUnit, tables, plots, HTML: serializers only), [`cli`] (the
+//! command line).
 //!
 //! # Determinism
 //! A run is a pure function of (scenario, strategy, replication, program version). Every

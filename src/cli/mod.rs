@@ -1,6 +1,6 @@
 //! The command line: argument parsing and wiring only.
 //!
-//! Exit codes: 0 ok, 1 objectives breached (later `check`), 2 usage or scenario error.
+//! Exit codes: 0 ok, 1 objectives breached or a regression (`check`), 2 usage or scenario error.
 //! A closed stdout (`rehearsal drill | head`) ends quietly with 0.
 
 mod check;

@@ -186,6 +186,14 @@ steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
     }
 
     #[test]
+    fn sweep_axes_keep_the_file_order() {
+        let doc: Table = toml::from_str("[sweep]\n\"b.x\" = [1]\n\"a.y\" = [2, 3]\n").unwrap();
+        let axes = sweep_axes(&doc, Path::new("f.toml")).unwrap();
+        let paths: Vec<&str> = axes.iter().map(|a| a.path.as_str()).collect();
+        assert_eq!(paths, ["b.x", "a.y"]);
+    }
+
+    #[test]
     fn set_arguments_parse_values_as_toml_or_strings() {
         let a = parse_set("analysis.threshold=1,3,5").unwrap();
         assert_eq!(
