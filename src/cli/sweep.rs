@@ -1,5 +1,6 @@
 //! `rehearsal sweep FILE` and `rehearsal merge DIR…`: threshold tuning over a grid.
 
+use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
 use crate::scenario::{self, limits, overrides};
 use crate::sweep::{self, Optimize, pareto};
@@ -65,7 +66,7 @@ pub struct MergeArgs {
     /// Output folders of `sweep --shard` runs.
     #[arg(required = true)]
     pub shards: Vec<PathBuf>,
-    /// Where the merged `sweep.csv` and `pareto.csv` go.
+    /// Where the merged `sweep.csv`, `pareto.csv` and trade-off plot go.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
@@ -202,7 +203,8 @@ pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `pareto.csv` and prints the grid with its front and recommendation.
+/// Writes `pareto.csv` and the trade-off plot (`tradeoff.svg`, `tradeoff.png`), and prints
+/// the grid with its front and recommendation.
 fn finish(
     w: &mut impl Write,
     csv: &str,
@@ -219,24 +221,55 @@ fn finish(
         Optimize::AffectedShare => "affected",
         Optimize::Ttd => "TTD",
     };
+    // Each row as its strategy and swept `path=value` pairs.
+    let labels: Vec<String> = points
+        .iter()
+        .map(|p| {
+            let label: Vec<String> = sweep_row(csv, p.row)
+                .iter()
+                .skip(1)
+                .take_while(|(k, _)| k != "replications")
+                .map(|(k, v)| {
+                    if k == "strategy" {
+                        v.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
+            label.join(" ")
+        })
+        .collect();
+    let swept: Vec<String> = sweep_row(csv, 0)
+        .into_iter()
+        .skip(2)
+        .take_while(|(k, _)| k != "replications")
+        .map(|(k, _)| k)
+        .collect();
+    let axes = swept.join(" × ");
+    let title = if axes.is_empty() {
+        "sweep".to_string()
+    } else if axes.chars().count() <= 60 {
+        format!("sweep of {axes}")
+    } else {
+        format!("sweep of {} axes", swept.len())
+    };
+    let plot = tradeoff(
+        &title,
+        &labels,
+        &points,
+        &front,
+        best,
+        objective,
+        Some(max_fr),
+    );
+    fs::write(out.join("tradeoff.svg"), plot.svg()?)?;
+    fs::write(out.join("tradeoff.png"), plot.png()?)?;
     writeln!(
         w,
         "grid point                                 false rollback  {objective:>10}  rollout"
     )?;
-    for p in &points {
-        let row = sweep_row(csv, p.row);
-        let label: Vec<String> = row
-            .iter()
-            .skip(1)
-            .take_while(|(k, _)| k != "replications")
-            .map(|(k, v)| {
-                if k == "strategy" {
-                    v.clone()
-                } else {
-                    format!("{k}={v}")
-                }
-            })
-            .collect();
+    for (p, label) in points.iter().zip(&labels) {
         let mark = if best == Some(p.row) {
             "→"
         } else if front.contains(&p.row) {
@@ -256,8 +289,7 @@ fn finish(
         };
         writeln!(
             w,
-            "{mark} {:<40} {:>13.1}%  {:>10}  {rollout:>7}",
-            label.join(" "),
+            "{mark} {label:<40} {:>13.1}%  {:>10}  {rollout:>7}",
             p.false_rollback * 100.0,
             obj
         )?;
@@ -279,7 +311,11 @@ fn finish(
             max_fr * 100.0
         )?,
     }
-    writeln!(w, "wrote {}/sweep.csv and pareto.csv", out.display())?;
+    writeln!(
+        w,
+        "wrote {}/sweep.csv, pareto.csv, tradeoff.svg and tradeoff.png",
+        out.display()
+    )?;
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //!
 //! `csv` writes (and reads back) `runs.csv` and `summary.csv`, `junit` the JUnit XML of
 //! `check`, `compare` the comparison table, `sweep` the sweep tables; [`summary_table`] the terminal summary; [`json`]
-//! the `--format json` document; [`plot`] the timeline, distribution and comparison plots
+//! the `--format json` document; [`plot`] the timeline, distribution, comparison and sweep trade-off plots
 //! (SVG and PNG); [`html`] the self-contained `report.html` and `index.html`; [`params`] the
 //! resolved parameters with their sources; [`objectives`] the verdicts of
 //! [`crate::objectives`] as reports show them. Writers return bytes; the command line writes

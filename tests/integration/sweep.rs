@@ -164,3 +164,40 @@ fn issue6_sweep_rejects_bad_grids_with_exit_2() {
     assert_eq!(run(&["--set", "nowhere.x=1"]).status.code(), Some(2));
     assert_eq!(run(&["--shard", "4/3"]).status.code(), Some(2));
 }
+
+#[test]
+fn issue6_sweep_writes_a_tradeoff_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tune.toml");
+    std::fs::write(
+        &file,
+        CLOSED_FORM.replace("replications = 400", "replications = 20"),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let stdout = sweep(&file, &out, &["--optimize", "ttd"]);
+    assert!(stdout.contains("tradeoff.svg and tradeoff.png"), "{stdout}");
+    let svg = std::fs::read_to_string(out.join("tradeoff.svg")).unwrap();
+    assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+    for want in [
+        "sweep of analysis.threshold · false rollbacks against TTD",
+        "false-rollback rate (% of healthy releases rolled back)",
+        "mean time to detect (s)",
+        "grid point",
+        "Pareto front",
+        "recommended",
+        "max false rollback (5%)",
+        // Front points are labelled with their strategy and swept values.
+        "canary analysis.threshold=",
+    ] {
+        assert!(svg.contains(want), "no {want:?} in tradeoff.svg");
+    }
+    let png = std::fs::read(out.join("tradeoff.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let img = image::load_from_memory(&png).expect("a PNG").to_rgb8();
+    assert_eq!(img.dimensions(), (1200, 760));
+    assert!(
+        img.pixels().any(|p| p.0 != [255, 255, 255]),
+        "a blank tradeoff.png"
+    );
+}

@@ -1,4 +1,5 @@
-//! Plots: a timeline per strategy, distributions across replications, a comparison of means.
+//! Plots: a timeline per strategy, distributions across replications, a comparison of means,
+//! and a sweep's trade-off between false rollbacks and its objective.
 //!
 //! Each public function builds a [`Plot`] from results that already exist (it never
 //! simulates); [`Plot::svg`] renders it for the HTML report and [`Plot::png`] for tickets and
@@ -7,9 +8,11 @@
 
 mod dist;
 mod timeline;
+mod tradeoff;
 
 pub use dist::{affected_share, comparison, distributions, inconsistent_records};
 pub use timeline::timeline;
+pub use tradeoff::tradeoff;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -68,6 +71,7 @@ enum Body {
     Timeline(timeline::TimelineChart),
     Cdf(dist::CdfChart),
     Rows(dist::RowsChart),
+    Scatter(tradeoff::ScatterChart),
 }
 
 impl Plot {
@@ -124,6 +128,7 @@ impl Plot {
             Body::Timeline(t) => t.draw(root, &body),
             Body::Cdf(c) => c.draw(root, &body),
             Body::Rows(r) => r.draw(root, &body),
+            Body::Scatter(s) => s.draw(root, &body),
         }
     }
 }
@@ -142,6 +147,12 @@ enum Mark {
     Dashed,
     Band,
     Triangle,
+    /// A filled circle.
+    Dot,
+    /// A line through a filled circle.
+    LineDot,
+    /// A ring around a filled circle.
+    Ring,
 }
 
 impl LegendItem {
@@ -267,6 +278,18 @@ where
             c.mix(0.35).filled(),
         ))?,
         Mark::Triangle => root.draw(&TriangleMarker::new((x + 10, y), 6, c.filled()))?,
+        Mark::Dot => root.draw(&Circle::new((x + 10, y), 5, c.filled()))?,
+        Mark::LineDot => {
+            root.draw(&PathElement::new(
+                vec![(x, y), (x + 20, y)],
+                c.stroke_width(2),
+            ))?;
+            root.draw(&Circle::new((x + 10, y), 6, c.filled()))?;
+        }
+        Mark::Ring => {
+            root.draw(&Circle::new((x + 10, y), 9, c.stroke_width(3)))?;
+            root.draw(&Circle::new((x + 10, y), 4, c.filled()))?;
+        }
     }
     Ok(())
 }
