@@ -161,6 +161,12 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     fs::write(out.join("sweep.csv"), &csv)?;
     let mut stdout = io::stdout().lock();
     if let Some((i, n)) = shard {
+        // Lets `merge` check that it has every shard of one grid, once.
+        let grid = sweep::combinations(&axes).len();
+        fs::write(
+            out.join("shard.txt"),
+            format!("{i}/{n} of {grid} grid points\n"),
+        )?;
         writeln!(
             stdout,
             "shard {i}/{n}: {} grid points × {} runs each; wrote {}/sweep.csv; combine the shards with `rehearsal merge`",
@@ -171,7 +177,22 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
-    let sets: String = args.set.iter().map(|s| format!(" --set {s}")).collect();
+    let mut sets: String = args.set.iter().map(|s| format!(" --set {s}")).collect();
+    for (flag, value) in [
+        ("-n", args.replications.map(|n| n.to_string())),
+        ("--seed", args.seed.map(|s| s.to_string())),
+    ] {
+        if let Some(v) = value {
+            sets.push_str(&format!(" {flag} {v}"));
+        }
+    }
+    sets.push_str(&format!(
+        " --max-false-rollback {}",
+        args.choice.max_false_rollback
+    ));
+    if let OptimizeArg::Ttd = args.choice.optimize {
+        sets.push_str(" --optimize ttd");
+    }
     writeln!(
         stdout,
         "reproduce: rehearsal sweep {}{sets}",
@@ -190,6 +211,7 @@ pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("cannot read {}/sweep.csv", d.display()))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    check_shards(&args.shards)?;
     let csv = merge_sweeps(&shards).map_err(anyhow::Error::msg)?;
     fs::create_dir_all(&args.out)?;
     fs::write(args.out.join("sweep.csv"), &csv)?;
@@ -201,6 +223,44 @@ pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
         max_fr,
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks the shards' `shard.txt`: every shard `1..=N` of one grid, each once.
+fn check_shards(dirs: &[PathBuf]) -> anyhow::Result<()> {
+    let mut seen: Vec<(usize, usize, String)> = Vec::new();
+    for d in dirs {
+        let path = d.join("shard.txt");
+        let text = fs::read_to_string(&path).with_context(|| {
+            format!(
+                "cannot read {}: not a `sweep --shard` output",
+                path.display()
+            )
+        })?;
+        let parsed = text.split_once(" of ").and_then(|(s, rest)| {
+            let (i, n) = s.trim().split_once('/')?;
+            Some((
+                i.parse::<usize>().ok()?,
+                n.parse::<usize>().ok()?,
+                rest.trim().to_string(),
+            ))
+        });
+        seen.push(
+            parsed
+                .with_context(|| format!("{}: unreadable (\"{}\")", path.display(), text.trim()))?,
+        );
+    }
+    let (n, grid) = (seen[0].1, seen[0].2.clone());
+    anyhow::ensure!(
+        seen.iter().all(|s| s.1 == n && s.2 == grid),
+        "the shards come from different sweeps (shard counts or grids differ)"
+    );
+    let mut got: Vec<usize> = seen.iter().map(|s| s.0).collect();
+    got.sort_unstable();
+    anyhow::ensure!(
+        got == (1..=n).collect::<Vec<_>>(),
+        "expected shards 1 to {n} of one sweep, once each; got {got:?}"
+    );
+    Ok(())
 }
 
 /// Writes `pareto.csv` and the trade-off plot (`tradeoff.svg`, `tradeoff.png`), and prints

@@ -121,6 +121,15 @@ fn issue6_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A missing shard is an error, not a smaller grid.
+    let partial = cargo_bin_cmd!("rehearsal")
+        .arg("merge")
+        .args(&shards[..2])
+        .args(["--out", tmp.path().join("partial").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(partial.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("expected shards 1 to 3"));
     for f in ["sweep.csv", "pareto.csv"] {
         let a = std::fs::read(full.join(f)).unwrap();
         let b = std::fs::read(merged.join(f)).unwrap();
