@@ -171,8 +171,10 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let strategies: usize = suite.iter().map(|(_, s)| s.strategies.len()).sum();
     writeln!(
         stdout,
-        "check: {} scenarios, {strategies} strategies, {breaches} breaches{}",
-        suite.len(),
+        "check: {}, {}, {}{}",
+        super::count(suite.len(), "scenario", "scenarios"),
+        super::count(strategies, "strategy", "strategies"),
+        super::count(breaches, "breach", "breaches"),
         if breaches == 0 {
             ": all objectives hold"
         } else {

@@ -20,14 +20,9 @@ pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = io::stdout().lock();
     writeln!(
         stdout,
-        "{} — {} {} on identical traffic, {} paired replications, horizon {}, seed {}\n",
+        "{} — {} on identical traffic, {} paired replications, horizon {}, seed {}\n",
         scenario.name,
-        names.len(),
-        if names.len() == 1 {
-            "strategy"
-        } else {
-            "strategies"
-        },
+        super::count(names.len(), "strategy", "strategies"),
         scenario.replications,
         scenario.horizon.human(),
         scenario.seed

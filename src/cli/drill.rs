@@ -126,14 +126,9 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
             stdout.write_all(json::summary_json(&docs).as_bytes())?;
         }
     }
-    let noun = if scenarios.len() == 1 {
-        "scenario"
-    } else {
-        "scenarios"
-    };
     let closing = format!(
-        "drill: {} {noun}; suite summary in {}; open {}",
-        scenarios.len(),
+        "drill: {}; suite summary in {}; open {}",
+        super::count(scenarios.len(), "scenario", "scenarios"),
         summary.display(),
         index.display()
     );

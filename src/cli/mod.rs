@@ -93,6 +93,11 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// `1 strategy`, `2 strategies`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Where reports go by default: `reports/` in the working directory.
 pub fn default_reports_dir() -> PathBuf {
     PathBuf::from("reports")

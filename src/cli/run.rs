@@ -221,14 +221,9 @@ pub(super) fn print_result(
 ) -> io::Result<()> {
     writeln!(
         w,
-        "{} — {} {} × {} replications, horizon {}, seed {}",
+        "{} — {} × {} replications, horizon {}, seed {}",
         scenario.name,
-        scenario.strategies.len(),
-        if scenario.strategies.len() == 1 {
-            "strategy"
-        } else {
-            "strategies"
-        },
+        super::count(scenario.strategies.len(), "strategy", "strategies"),
         scenario.replications,
         scenario.horizon.human(),
         scenario.seed

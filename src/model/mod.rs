@@ -447,6 +447,7 @@ impl<'s> World<'s> {
                 Some(TableAccess::Stalled(us)) => (false, us),
                 _ => (false, 0.0),
             };
+        let effect_delay_us = delay_us;
         delay_us += stall_us;
         let touches = table.is_some();
         let fail_with = fail_without || err < fault_err_thr || shed_by_fault || table_fail;
@@ -489,12 +490,14 @@ impl<'s> World<'s> {
         let bad_with = fail_with || slow_with || corrupted || wrong_read;
         if bad_with && !(fail_without || slow_without) {
             rec.affected.insert(d.user);
+            // Each harm channel is marked by what it did to this request, for recovery.
             if table_fail || wrong_read || (slow_with && stall_us > 0.0) {
                 rec.hurt_database = true;
             }
             if shed_by_fault {
                 rec.hurt_capacity |= self.shedding[v].causes;
-            } else {
+            }
+            if err < fault_err_thr || corrupted || (slow_with && effect_delay_us > 0.0) {
                 rec.hurt |= applied;
             }
             rec.onset.get_or_insert(t);

@@ -72,16 +72,7 @@ pub struct Scenario {
 
 /// Parses and validates scenario `text`; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
-    let de = toml::de::Deserializer::parse(text).map_err(|e| toml_error(&e, "", text, file))?;
-    let raw: raw::RawScenario = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        toml_error(
-            e.inner(),
-            if field == "." { "" } else { &field },
-            text,
-            file,
-        )
-    })?;
+    let raw: raw::RawScenario = deserialize(text, file)?;
     resolve::resolve(raw, file)
 }
 
@@ -92,16 +83,7 @@ pub fn parse_objectives(text: &str, file: &Path) -> Result<Vec<Objective>, Scena
     struct File {
         objectives: raw::RawObjectives,
     }
-    let de = toml::de::Deserializer::parse(text).map_err(|e| toml_error(&e, "", text, file))?;
-    let f: File = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        toml_error(
-            e.inner(),
-            if field == "." { "" } else { &field },
-            text,
-            file,
-        )
-    })?;
+    let f: File = deserialize(text, file)?;
     resolve::resolve_objectives(&resolve::Resolver { file }, "objectives", &f.objectives)
 }
 
@@ -129,6 +111,23 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
         ));
     }
     Ok(files)
+}
+
+/// Parses TOML `text` into `T`, errors naming the field path and, when known, the location.
+fn deserialize<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &Path,
+) -> Result<T, ScenarioError> {
+    let de = toml::de::Deserializer::parse(text).map_err(|e| toml_error(&e, "", text, file))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        toml_error(
+            e.inner(),
+            if field == "." { "" } else { &field },
+            text,
+            file,
+        )
+    })
 }
 
 fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> ScenarioError {
