@@ -38,6 +38,7 @@ pub mod cli;
 pub mod detect;
 pub mod drill;
 pub mod engine;
+pub mod format;
 pub mod model;
 pub mod objectives;
 pub mod outcome;

@@ -18,7 +18,10 @@ pub use database::{
     AppSchema, DataPolicy, Database, DatabaseSpec, Inconsistencies, InitialData, Migration,
     MigrationKind, ReadMode, TableAccess, WriteMode,
 };
-pub use fault::{Fault, FaultKind, Target};
+pub use fault::{
+    Fault, FaultKind, FaultName, KindSpec, Need, ParamError, ParamSpec, ParamType, ParamValue,
+    Params, Target, Targets, Timing,
+};
 pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
 pub use routing::Routing;
@@ -514,24 +517,24 @@ impl<'s> World<'s> {
                 if !self.fault_active(f, now) || !f.target.includes(v) {
                     continue;
                 }
-                let kind = match f.kind {
-                    FaultKind::ErrorRate { rate } | FaultKind::DependencyOutage { rate } => {
-                        EffectKind::Error(thr32(rate))
-                    }
-                    FaultKind::CrashLoop => EffectKind::Error(thr32(1.0)),
-                    FaultKind::Latency { delay } => EffectKind::Delay(delay.micros() as f64),
-                    FaultKind::DataCorruption { rate } => EffectKind::Corrupt(thr32(rate)),
-                    FaultKind::MemoryLeak { rate, delay, ramp } => EffectKind::Ramp {
-                        start_us: f.start.micros() as f64,
-                        ramp_us: (ramp.micros() as f64).max(1.0),
+                let Some(effect) = f.effect() else {
+                    continue;
+                };
+                let kind = match effect {
+                    fault::Effect::Error(p) => EffectKind::Error(thr32(p)),
+                    fault::Effect::Delay(us) => EffectKind::Delay(us),
+                    fault::Effect::Corrupt(p) => EffectKind::Corrupt(thr32(p)),
+                    fault::Effect::Ramp {
+                        start_us,
+                        ramp_us,
                         rate,
-                        delay_us: delay.micros() as f64,
+                        delay_us,
+                    } => EffectKind::Ramp {
+                        start_us,
+                        ramp_us,
+                        rate,
+                        delay_us,
                     },
-                    FaultKind::TrafficSpike { .. }
-                    | FaultKind::InstanceKill { .. }
-                    | FaultKind::FlagStall { .. }
-                    | FaultKind::MigrationLock { .. }
-                    | FaultKind::SchemaIncompatibility { .. } => continue,
                 };
                 effects.push(Effect {
                     bit: 1 << i,
@@ -621,8 +624,7 @@ impl<'s> World<'s> {
                 }
                 FaultKind::InstanceKill { instances }
                     if versions.iter().any(|&u| f.target.includes(u))
-                        && now >= f.start
-                        && now < f.start.saturating_add(self.spec.fleet.startup) =>
+                        && f.in_force_at(now, self.spec.fleet.startup) =>
                 {
                     killed += instances;
                     causes |= 1 << i;

@@ -10,7 +10,7 @@
 
 mod compare;
 mod csv;
-pub mod format;
+pub use crate::format;
 pub mod html;
 pub mod json;
 mod junit;

@@ -137,24 +137,20 @@ pub(crate) struct RawFleet {
     pub startup: Option<String>,
 }
 
-/// One fault. The parameters are plain optional fields (not an internally tagged enum) so
-/// that errors point at the bad key; which ones a kind takes is checked when resolving.
+/// One fault: the fields every kind has, and the kind's own parameters as written.
+///
+/// The parameters are collected as they are (serde's `flatten` cannot be combined with
+/// `deny_unknown_fields`) and checked against the fault catalog when resolving: a key the
+/// kind does not take is an error there, naming the key and the kind's parameters.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RawFault {
     pub kind: String,
     pub target: Option<String>,
     pub start: Option<String>,
     pub end: Option<String>,
-    pub rate: Option<f64>,
-    pub delay: Option<String>,
-    pub ramp: Option<String>,
-    pub multiplier: Option<f64>,
-    pub instances: Option<u32>,
     pub users: Option<f64>,
-    pub stall_timeout: Option<String>,
-    pub migration: Option<String>,
-    pub lock: Option<String>,
+    #[serde(flatten)]
+    pub params: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize)]

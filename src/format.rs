@@ -122,6 +122,15 @@ pub fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// A simulated duration as scenario files write it: `0s`, `250ms`, `2m30s`.
+pub fn time(t: crate::engine::SimTime) -> String {
+    if t == crate::engine::SimTime::ZERO {
+        "0s".into()
+    } else {
+        t.human()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,3 +173,4 @@ mod tests {
         assert_eq!(number(500.0), "500");
     }
 }
+
