@@ -173,4 +173,3 @@ mod tests {
         assert_eq!(number(500.0), "500");
     }
 }
-

@@ -40,6 +40,7 @@ pub mod drill;
 pub mod engine;
 pub mod format;
 pub mod model;
+pub mod names;
 pub mod objectives;
 pub mod outcome;
 pub mod regression;

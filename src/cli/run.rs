@@ -72,10 +72,10 @@ pub(super) fn load_with_overrides(
             "--replications {n}: expected 1 to {}",
             limits::MAX_REPLICATIONS
         );
-        scenario.replications = n;
+        scenario.set_replications(n);
     }
     if let Some(s) = seed {
-        scenario.seed = s;
+        scenario.set_seed(s);
     }
     Ok(scenario)
 }
@@ -162,14 +162,9 @@ pub(super) fn execute_with(
         scenario.seed,
         scenario.replications
     );
-    // The file again, as plain TOML, only to tell written values from defaults.
-    let raw = fs::read_to_string(file)
-        .ok()
-        .and_then(|text| text.parse::<toml::Table>().ok());
     let file_shown = file.display().to_string();
     let provenance = Provenance {
         file: &file_shown,
-        raw: raw.as_ref(),
         reproduce: &reproduce,
     };
     let files = report::scenario_report(scenario, &result, &provenance)

@@ -137,10 +137,10 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         |i| shard.is_none_or(|(k, n)| i % n == k - 1),
         |s| {
             if let Some(n) = args.replications {
-                s.replications = n;
+                s.set_replications(n);
             }
             if let Some(seed) = args.seed {
-                s.seed = seed;
+                s.set_seed(seed);
             }
         },
     )?;

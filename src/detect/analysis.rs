@@ -2,35 +2,22 @@
 
 use crate::engine::SimTime;
 use crate::model::Window;
+use crate::names::named;
 
-/// A metric the analysis can check over a window of the candidate's requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Metric {
-    /// Failed requests / requests, as a fraction (Flagger's request-success-rate, inverted).
-    ErrorRate,
-    /// Nearest-rank 99th percentile latency, milliseconds (Flagger's request-duration).
-    LatencyP99,
-    /// Corrupted writes / successful writes: a business metric, the only one that sees
-    /// silent data corruption.
-    BadWriteRate,
+named! {
+    /// A metric the analysis can check over a window of the candidate's requests.
+    pub enum Metric {
+        /// Failed requests / requests, as a fraction (Flagger's request-success-rate, inverted).
+        ErrorRate = "error_rate",
+        /// Nearest-rank 99th percentile latency, milliseconds (Flagger's request-duration).
+        LatencyP99 = "latency_p99",
+        /// Corrupted writes / successful writes: a business metric, the only one that sees
+        /// silent data corruption.
+        BadWriteRate = "bad_write_rate",
+    }
 }
 
 impl Metric {
-    /// Every metric, with its scenario name.
-    pub const ALL: [(Metric, &'static str); 3] = [
-        (Metric::ErrorRate, "error_rate"),
-        (Metric::LatencyP99, "latency_p99"),
-        (Metric::BadWriteRate, "bad_write_rate"),
-    ];
-
-    /// Name in scenario files.
-    pub fn name(self) -> &'static str {
-        Metric::ALL
-            .iter()
-            .find(|(m, _)| *m == self)
-            .map_or("?", |(_, n)| n)
-    }
-
     /// The metric's value over `w` (`None` when the window holds nothing it can measure).
     pub fn value(self, w: &Window) -> Option<f64> {
         match self {
@@ -59,22 +46,13 @@ impl MetricRule {
     }
 }
 
-/// What a window with no request means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoData {
-    /// A failed check, as Flagger counts "no values found" (fluxcd/flagger#1035).
-    Fail,
-    /// An inconclusive check, as Argo Rollouts counts a measurement matching no condition.
-    Inconclusive,
-}
-
-impl NoData {
-    /// Name in scenario files and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            NoData::Fail => "fail",
-            NoData::Inconclusive => "inconclusive",
-        }
+named! {
+    /// What a window with no request means.
+    pub enum NoData {
+        /// A failed check, as Flagger counts "no values found" (fluxcd/flagger#1035).
+        Fail = "fail",
+        /// An inconclusive check, as Argo Rollouts counts a measurement matching no condition.
+        Inconclusive = "inconclusive",
     }
 }
 

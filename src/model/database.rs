@@ -10,6 +10,7 @@
 
 use super::VersionId;
 use crate::engine::SimTime;
+use crate::names::named;
 
 /// What a migration does.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,26 +52,28 @@ pub struct Migration {
     pub down_duration: SimTime,
 }
 
-/// Which structures a version writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteMode {
-    /// The old structure only.
-    Old,
-    /// Both structures.
-    Dual,
-    /// The new structure only.
-    New,
+named! {
+    /// Which structures a version writes.
+    pub enum WriteMode {
+        /// The old structure only.
+        Old = "old",
+        /// Both structures.
+        Dual = "dual",
+        /// The new structure only.
+        New = "new",
+    }
 }
 
-/// Which structures a version reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadMode {
-    /// The old structure only.
-    Old,
-    /// The new structure only.
-    New,
-    /// The new structure, falling back to the old one.
-    NewWithFallback,
+named! {
+    /// Which structures a version reads.
+    pub enum ReadMode {
+        /// The old structure only.
+        Old = "old",
+        /// The new structure only.
+        New = "new",
+        /// The new structure, falling back to the old one.
+        NewWithFallback = "new_with_fallback",
+    }
 }
 
 /// How a version uses the database.
@@ -106,15 +109,65 @@ pub enum DataPolicy {
     },
 }
 
-/// Where the data stands at time 0, as earlier releases left it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InitialData {
-    /// Only the old structure exists and holds every row.
-    Old,
-    /// Both structures exist (an earlier expand); the rows are only in the old one.
-    Expanded,
-    /// Both structures exist and every row is in both (an earlier backfill).
-    Backfilled,
+named! {
+    /// Where the data stands at time 0, as earlier releases left it.
+    pub enum InitialData {
+        /// Only the old structure exists and holds every row.
+        Old = "old",
+        /// Both structures exist (an earlier expand); the rows are only in the old one.
+        Expanded = "expanded",
+        /// Both structures exist and every row is in both (an earlier backfill).
+        Backfilled = "backfilled",
+    }
+}
+
+named! {
+    /// The names of the data policies ([`DataPolicy`] without its parameters).
+    pub enum PolicyName {
+        /// [`DataPolicy::AppOnly`].
+        AppOnly = "app_only",
+        /// [`DataPolicy::AppAndDown`].
+        AppAndDown = "app_and_down",
+        /// [`DataPolicy::RollForward`].
+        RollForward = "roll_forward",
+        /// [`DataPolicy::Restore`].
+        Restore = "restore",
+    }
+}
+
+impl DataPolicy {
+    /// The policy's name in scenario files.
+    pub fn name_of(&self) -> PolicyName {
+        match self {
+            DataPolicy::AppOnly => PolicyName::AppOnly,
+            DataPolicy::AppAndDown => PolicyName::AppAndDown,
+            DataPolicy::RollForward { .. } => PolicyName::RollForward,
+            DataPolicy::Restore { .. } => PolicyName::Restore,
+        }
+    }
+}
+
+named! {
+    /// The names of the migration kinds ([`MigrationKind`] without its parameters).
+    pub enum MigrationKindName {
+        /// [`MigrationKind::Expand`].
+        Expand = "expand",
+        /// [`MigrationKind::Backfill`].
+        Backfill = "backfill",
+        /// [`MigrationKind::Contract`].
+        Contract = "contract",
+    }
+}
+
+impl MigrationKind {
+    /// The kind's name in scenario files.
+    pub fn name_of(&self) -> MigrationKindName {
+        match self {
+            MigrationKind::Expand => MigrationKindName::Expand,
+            MigrationKind::Backfill { .. } => MigrationKindName::Backfill,
+            MigrationKind::Contract => MigrationKindName::Contract,
+        }
+    }
 }
 
 /// The database of a scenario.

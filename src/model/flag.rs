@@ -12,6 +12,7 @@
 //! pure function of time and of the history of the flag's target value.
 
 use crate::engine::{Rng, SimTime};
+use crate::names::named;
 use rand::RngExt;
 
 /// MurmurHash3 x86 32-bit, the hash Unleash and flagd bucket users with.
@@ -59,6 +60,26 @@ pub enum Refresh {
         /// Push latency.
         delay: SimTime,
     },
+}
+
+named! {
+    /// The names of the refresh modes ([`Refresh`] without its parameters).
+    pub enum RefreshMode {
+        /// [`Refresh::Polling`].
+        Polling = "polling",
+        /// [`Refresh::Streaming`].
+        Streaming = "streaming",
+    }
+}
+
+impl Refresh {
+    /// The mode's name in scenario files.
+    pub fn mode(&self) -> RefreshMode {
+        match self {
+            Refresh::Polling { .. } => RefreshMode::Polling,
+            Refresh::Streaming { .. } => RefreshMode::Streaming,
+        }
+    }
 }
 
 /// A stall of some instances' SDKs.

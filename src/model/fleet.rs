@@ -56,6 +56,15 @@ impl LatencyModel {
         }
     }
 
+    /// The median and p99 back, rounded to whole microseconds (the inverse of
+    /// [`LatencyModel::from_median_p99`], for reports).
+    pub fn median_p99(&self) -> (SimTime, SimTime) {
+        (
+            SimTime(self.mu.exp().round() as u64),
+            SimTime((self.mu + self.sigma * Z_P99).exp().round() as u64),
+        )
+    }
+
     /// Latency in µs for the standard-normal draw `z`.
     #[inline]
     pub fn at(&self, z: f64) -> f64 {

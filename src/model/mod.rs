@@ -16,13 +16,13 @@ mod window;
 
 pub use database::{
     AppSchema, DataPolicy, Database, DatabaseSpec, Inconsistencies, InitialData, Migration,
-    MigrationKind, ReadMode, TableAccess, WriteMode,
+    MigrationKind, MigrationKindName, PolicyName, ReadMode, TableAccess, WriteMode,
 };
 pub use fault::{
     Fault, FaultKind, FaultName, KindSpec, Need, ParamError, ParamSpec, ParamType, ParamValue,
     Params, Target, Targets, Timing,
 };
-pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};
+pub use flag::{FlagRouting, Refresh, RefreshMode, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};

@@ -38,9 +38,6 @@ use std::path::PathBuf;
 pub struct Provenance<'a> {
     /// The scenario file as given on the command line.
     pub file: &'a str,
-    /// The file parsed as a plain TOML table, to tell written values from defaults and from
-    /// command-line overrides.
-    pub raw: Option<&'a toml::Table>,
     /// The command that reproduces the numbers.
     pub reproduce: &'a str,
 }
@@ -90,7 +87,7 @@ pub fn scenario_report(
         files.push((PathBuf::from(rel), png));
     }
     let strategies = result.timelines.len();
-    let params = params::resolved_parameters(scenario, provenance.raw);
+    let params = params::resolved_parameters(scenario);
     let verdicts = objectives::judge(scenario, result);
     let (_, objectives_source) = objectives::objectives_of(scenario);
     let page = html::scenario_page(&ScenarioPage {

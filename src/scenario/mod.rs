@@ -29,10 +29,12 @@
 
 mod error;
 pub mod overrides;
+mod provenance;
 mod raw;
 mod resolve;
 
 pub use error::ScenarioError;
+pub use provenance::{Origin, Provenance};
 pub use resolve::{defaults, limits};
 
 use crate::detect::ManualSpec;
@@ -68,12 +70,30 @@ pub struct Scenario {
     /// What `check` holds every strategy to; `None` when the file states none (then a suite's
     /// objectives, or DESIGN.md §1's targets, apply).
     pub objectives: Option<Vec<Objective>>,
+    /// Where each value came from: the file, a default, or a command-line override.
+    pub provenance: Provenance,
+}
+
+impl Scenario {
+    /// Replaces the file's seed (`--seed`), recording the override.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = seed;
+        self.provenance.set_override("seed", "--seed");
+    }
+
+    /// Replaces the file's replications (`--replications`), recording the override.
+    pub fn set_replications(&mut self, replications: u32) {
+        self.replications = replications;
+        self.provenance
+            .set_override("replications", "--replications");
+    }
 }
 
 /// Parses and validates scenario `text`; `file` names it in errors.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
     let raw: raw::RawScenario = deserialize(text, file)?;
-    resolve::resolve(raw, file)
+    let doc: toml::Table = text.parse().map_err(|e| toml_error(&e, "", text, file))?;
+    resolve::resolve(raw, file, Provenance::of_document(&doc))
 }
 
 /// Parses a suite's objectives file: one `[objectives]` table, as in a scenario.
@@ -84,7 +104,11 @@ pub fn parse_objectives(text: &str, file: &Path) -> Result<Vec<Objective>, Scena
         objectives: raw::RawObjectives,
     }
     let f: File = deserialize(text, file)?;
-    resolve::resolve_objectives(&resolve::Resolver { file }, "objectives", &f.objectives)
+    resolve::resolve_objectives(
+        &resolve::Resolver::new(file, Provenance::default()),
+        "objectives",
+        &f.objectives,
+    )
 }
 
 /// Reads, parses and validates the scenario file at `path`.

@@ -18,14 +18,16 @@ use super::ladder::{Ladder, Move, Step};
 use super::{Action, Observation, ResponseSpec, Strategy};
 use crate::engine::SimTime;
 use crate::model::{FleetSpec, VersionId};
+use crate::names::named;
 
-/// How an aborted canary gives traffic back to the stable version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CanaryRollback {
-    /// The stable fleet was kept scaled: traffic returns at once.
-    Instant,
-    /// The stable fleet was scaled down: it starts again before traffic returns.
-    Rolling,
+named! {
+    /// How an aborted canary gives traffic back to the stable version.
+    pub enum CanaryRollback {
+        /// The stable fleet was kept scaled: traffic returns at once.
+        Instant = "instant",
+        /// The stable fleet was scaled down: it starts again before traffic returns.
+        Rolling = "rolling",
+    }
 }
 
 /// A canary's configuration.

@@ -16,6 +16,7 @@ pub use rolling::{Rolling, RollingSpec};
 use crate::detect::{AnalysisSpec, Verdict};
 use crate::engine::SimTime;
 use crate::model::{FleetSpec, RoutingSpec, VersionId};
+use crate::names::named;
 
 /// What a strategy is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,18 +109,60 @@ pub enum StrategyKind {
     Rolling(RollingSpec),
 }
 
+named! {
+    /// The names of the strategy kinds ([`StrategyKind`] without its parameters).
+    pub enum StrategyName {
+        /// [`StrategyKind::Canary`].
+        Canary = "canary",
+        /// [`StrategyKind::BlueGreen`].
+        BlueGreen = "blue_green",
+        /// [`StrategyKind::FeatureFlag`].
+        FeatureFlag = "feature_flag",
+        /// [`StrategyKind::Rolling`].
+        Rolling = "rolling",
+    }
+}
+
+impl StrategyName {
+    /// The optional `[[strategies]]` fields this kind takes (besides `name`, `kind` and
+    /// `analysis`, which every kind has); any other is an error.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            StrategyName::Canary => &["sticky", "steps", "rollback"],
+            StrategyName::BlueGreen => &[
+                "pre_promotion",
+                "preview_share",
+                "post_promotion",
+                "switch_delay",
+                "scale_down_delay",
+                "progress_deadline",
+            ],
+            StrategyName::FeatureFlag => &["steps", "refresh"],
+            StrategyName::Rolling => &[
+                "max_surge",
+                "max_unavailable",
+                "period",
+                "min_ready",
+                "progress_deadline",
+            ],
+        }
+    }
+}
+
 impl StrategyKind {
-    /// Names accepted in scenario files.
-    pub const NAMES: [&'static str; 4] = ["canary", "blue_green", "feature_flag", "rolling"];
+    /// The kind's name.
+    pub fn name_of(&self) -> StrategyName {
+        match self {
+            StrategyKind::Canary(_) => StrategyName::Canary,
+            StrategyKind::BlueGreen(_) => StrategyName::BlueGreen,
+            StrategyKind::FeatureFlag(_) => StrategyName::FeatureFlag,
+            StrategyKind::Rolling(_) => StrategyName::Rolling,
+        }
+    }
 
     /// Name in scenario files.
     pub fn name(&self) -> &'static str {
-        match self {
-            StrategyKind::Canary(_) => "canary",
-            StrategyKind::BlueGreen(_) => "blue_green",
-            StrategyKind::FeatureFlag(_) => "feature_flag",
-            StrategyKind::Rolling(_) => "rolling",
-        }
+        self.name_of().name()
     }
 }
 

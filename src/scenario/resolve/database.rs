@@ -1,11 +1,12 @@
 //! `[database]`, its migrations and the database fields of `[versions.*]`.
 
-use super::super::error::{ScenarioError, expected_one_of};
-use super::super::raw::{RawMigration, RawScenario};
+use super::super::error::ScenarioError;
+use super::super::raw::{RawDatabase, RawMigration, RawScenario};
 use super::{Resolver, Result, defaults};
 use crate::engine::SimTime;
 use crate::model::{
-    AppSchema, DataPolicy, DatabaseSpec, InitialData, Migration, MigrationKind, ReadMode, WriteMode,
+    AppSchema, DataPolicy, DatabaseSpec, InitialData, Migration, MigrationKind, MigrationKindName,
+    PolicyName, ReadMode, WriteMode,
 };
 
 impl Resolver<'_> {
@@ -17,49 +18,81 @@ impl Resolver<'_> {
         horizon: SimTime,
     ) -> Result<Option<DatabaseSpec>> {
         let Some(d) = &raw.database else {
-            for (name, v) in &raw.versions {
-                for (field, given) in [
-                    ("schemas", v.schemas.is_some()),
-                    ("writes", v.writes.is_some()),
-                    ("reads", v.reads.is_some()),
-                ] {
-                    if given {
-                        return self.err(
-                            format!("versions.{name}.{field}"),
-                            "only meaningful with a [database] table; add one",
-                        );
-                    }
-                }
-            }
+            self.no_database_fields(raw)?;
             return Ok(None);
         };
         let schema = d.schema.unwrap_or(1);
-        let table_fraction =
-            self.probability("database.table_fraction", d.table_fraction.unwrap_or(1.0))?;
-        let client_timeout = self.opt_duration(
-            "database.client_timeout",
-            d.client_timeout.as_ref(),
-            defaults::CLIENT_TIMEOUT,
-        )?;
-
-        let initial = match d.state.as_deref() {
-            None | Some("old") => InitialData::Old,
-            Some("expanded") => InitialData::Expanded,
-            Some("backfilled") => InitialData::Backfilled,
-            Some(o) => {
-                return self.err(
-                    "database.state",
-                    format!(
-                        "unknown value \"{o}\"; {}",
-                        expected_one_of(o, &["old", "expanded", "backfilled"])
-                    ),
-                );
+        let initial = self.named_or("database.state", d.state.as_deref(), InitialData::Old)?;
+        let migrations = self.plan(d, schema, initial, horizon)?;
+        let reached: Vec<u32> = (schema..=migrations.last().map_or(schema, |m| m.to)).collect();
+        let apps = [
+            self.app(raw, &names[0], &reached)?,
+            self.app(raw, &names[1], &reached)?,
+        ];
+        let policy = self.policy(d)?;
+        let write_block = match (d.write_block.unwrap_or(false), &d.drain) {
+            (true, drain) => {
+                Some(self.opt_duration("database.drain", drain.as_ref(), defaults::DRAIN)?)
             }
+            (false, Some(_)) => {
+                return self.err("database.drain", "only used with write_block = true");
+            }
+            (false, None) => None,
         };
-        // The plan: consecutive schema versions, one migrated field (expand, backfill, contract).
+        if write_block.is_some() && policy.name_of() == PolicyName::RollForward {
+            return self.err(
+                "database.write_block",
+                "a roll-forward has no rollback to block writes before",
+            );
+        }
+        Ok(Some(DatabaseSpec {
+            schema,
+            initial,
+            rows: d.rows.unwrap_or(0),
+            table_fraction: self
+                .probability("database.table_fraction", d.table_fraction.unwrap_or(1.0))?,
+            client_timeout: self.opt_duration(
+                "database.client_timeout",
+                d.client_timeout.as_ref(),
+                defaults::CLIENT_TIMEOUT,
+            )?,
+            migrations,
+            apps,
+            policy,
+            write_block,
+        }))
+    }
+
+    /// Without a `[database]`, versions may not declare how they use one.
+    fn no_database_fields(&self, raw: &RawScenario) -> Result<()> {
+        for (name, v) in &raw.versions {
+            for (field, given) in [
+                ("schemas", v.schemas.is_some()),
+                ("writes", v.writes.is_some()),
+                ("reads", v.reads.is_some()),
+            ] {
+                if given {
+                    return self.err(
+                        format!("versions.{name}.{field}"),
+                        "only meaningful with a [database] table; add one",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The plan: consecutive schema versions from `schema`, one migrated field (expand,
+    /// backfill, contract in that order), one migration at a time, with-rollout ones first.
+    fn plan(
+        &self,
+        d: &RawDatabase,
+        schema: u32,
+        initial: InitialData,
+        horizon: SimTime,
+    ) -> Result<Vec<Migration>> {
         let mut migrations: Vec<Migration> = Vec::new();
-        let (mut new_exists, mut old_exists, mut version) =
-            (initial != InitialData::Old, true, schema);
+        let (mut new_exists, mut old_exists) = (initial != InitialData::Old, true);
         // When the database is free again: after the with-rollout chain, then after each migration.
         let mut free_from = SimTime::ZERO;
         for (i, m) in d.migrations.iter().enumerate() {
@@ -75,6 +108,7 @@ impl Resolver<'_> {
                     ),
                 );
             }
+            let version = migrations.last().map_or(schema, |o| o.to);
             if m.to != version + 1 {
                 return self.err(
                     field("to"),
@@ -108,119 +142,121 @@ impl Resolver<'_> {
                 MigrationKind::Contract => old_exists = false,
                 MigrationKind::Backfill { .. } => {}
             }
-            if !migration.with_rollout && migration.start >= horizon {
-                return self.err(
-                    field("start"),
-                    format!(
-                        "{} is at or after the horizon ({})",
-                        migration.start.human(),
-                        horizon.human()
-                    ),
-                );
-            }
-            if !migration.with_rollout && migration.start < free_from {
-                return self.err(
-                    field("start"),
-                    format!(
-                        "{} is before the previous migration ends ({}); migrations run one at a time",
-                        migration.start.human(),
-                        free_from.human()
-                    ),
-                );
-            }
-            if migration.with_rollout && migrations.iter().any(|o| !o.with_rollout) {
+            free_from = self.schedule(&path, &migration, &migrations, free_from, horizon)?;
+            migrations.push(migration);
+        }
+        Ok(migrations)
+    }
+
+    /// Checks when `migration` runs against the horizon and the migrations before it;
+    /// returns when the database is free after it.
+    fn schedule(
+        &self,
+        path: &str,
+        migration: &Migration,
+        before: &[Migration],
+        free_from: SimTime,
+        horizon: SimTime,
+    ) -> Result<SimTime> {
+        let field = |f: &str| format!("{path}.{f}");
+        if migration.with_rollout {
+            if before.iter().any(|o| !o.with_rollout) {
                 return self.err(
                     field("with_rollout"),
                     "migrations that run with the rollout must come first in the plan",
                 );
             }
-            free_from = if migration.with_rollout {
-                free_from
-            } else {
-                migration.start
-            }
-            .saturating_add(migration.duration);
-            version = m.to;
-            migrations.push(migration);
+            return Ok(free_from.saturating_add(migration.duration));
         }
-        let reached: Vec<u32> = (schema..=version).collect();
+        if migration.start >= horizon {
+            return self.err(
+                field("start"),
+                format!(
+                    "{} is at or after the horizon ({})",
+                    migration.start.human(),
+                    horizon.human()
+                ),
+            );
+        }
+        if migration.start < free_from {
+            return self.err(
+                field("start"),
+                format!(
+                    "{} is before the previous migration ends ({}); migrations run one at a time",
+                    migration.start.human(),
+                    free_from.human()
+                ),
+            );
+        }
+        Ok(migration.start.saturating_add(migration.duration))
+    }
 
-        let mut apps = Vec::new();
-        for name in names {
-            let v = &raw.versions[name];
-            let path = format!("versions.{name}");
-            let schemas = match &v.schemas {
-                Some(list) if list.is_empty() => {
-                    return self.err(
-                        format!("{path}.schemas"),
-                        "empty: a version needs at least one schema version",
-                    );
-                }
-                Some(list) => list.clone(),
-                None => reached.clone(),
-            };
-            if !schemas.iter().any(|s| reached.contains(s)) {
+    /// How version `name` uses the database; by default every schema the plan reaches.
+    fn app(&self, raw: &RawScenario, name: &str, reached: &[u32]) -> Result<AppSchema> {
+        let path = format!("versions.{name}");
+        let v = raw.versions.get(name).ok_or_else(|| {
+            ScenarioError::new(self.file, &path, "missing: the version needs a table")
+        })?;
+        let schemas = match &v.schemas {
+            Some(list) if list.is_empty() => {
                 return self.err(
                     format!("{path}.schemas"),
-                    format!("{schemas:?} contains no schema version the plan reaches ({reached:?}); the version could never run"),
+                    "empty: a version needs at least one schema version",
                 );
             }
-            let writes = match v.writes.as_deref() {
-                None | Some("old") => WriteMode::Old,
-                Some("dual") => WriteMode::Dual,
-                Some("new") => WriteMode::New,
-                Some(o) => {
-                    return self.err(
-                        format!("{path}.writes"),
-                        format!(
-                            "unknown value \"{o}\"; {}",
-                            expected_one_of(o, &["old", "dual", "new"])
-                        ),
-                    );
-                }
-            };
-            let reads = match v.reads.as_deref() {
-                None | Some("old") => ReadMode::Old,
-                Some("new") => ReadMode::New,
-                Some("new_with_fallback") => ReadMode::NewWithFallback,
-                Some(o) => {
-                    return self.err(
-                        format!("{path}.reads"),
-                        format!(
-                            "unknown value \"{o}\"; {}",
-                            expected_one_of(o, &["old", "new", "new_with_fallback"])
-                        ),
-                    );
-                }
-            };
-            apps.push(AppSchema {
-                schemas,
-                writes,
-                reads,
-            });
+            Some(list) => list.clone(),
+            None => reached.to_vec(),
+        };
+        if !schemas.iter().any(|s| reached.contains(s)) {
+            return self.err(
+                format!("{path}.schemas"),
+                format!("{schemas:?} contains no schema version the plan reaches ({reached:?}); the version could never run"),
+            );
         }
-        let [stable, candidate]: [AppSchema; 2] = apps
-            .try_into()
-            .map_err(|_| ScenarioError::new(self.file, "versions", "expected two versions"))?;
+        Ok(AppSchema {
+            schemas,
+            writes: self.named_or(
+                &format!("{path}.writes"),
+                v.writes.as_deref(),
+                WriteMode::Old,
+            )?,
+            reads: self.named_or(&format!("{path}.reads"), v.reads.as_deref(), ReadMode::Old)?,
+        })
+    }
 
-        let policy_name = d.rollback.as_deref().unwrap_or("app_only");
+    /// `database.rollback` and the fields only its policy uses.
+    fn policy(&self, d: &RawDatabase) -> Result<DataPolicy> {
+        let name = match &d.rollback {
+            Some(text) => self.named("database.rollback", text, "policy")?,
+            None => PolicyName::AppOnly,
+        };
         for (field, given, owner) in [
-            ("hotfix_time", d.hotfix_time.is_some(), "roll_forward"),
-            ("restore_time", d.restore_time.is_some(), "restore"),
+            (
+                "hotfix_time",
+                d.hotfix_time.is_some(),
+                PolicyName::RollForward,
+            ),
+            (
+                "restore_time",
+                d.restore_time.is_some(),
+                PolicyName::Restore,
+            ),
         ] {
-            if given && policy_name != owner {
+            if given && name != owner {
                 return self.err(
                     format!("database.{field}"),
                     format!(
-                        "only used with rollback = \"{owner}\" (this scenario: \"{policy_name}\")"
+                        "only used with rollback = \"{}\" (this scenario: \"{}\")",
+                        owner.name(),
+                        name.name()
                     ),
                 );
             }
         }
-        let policy = match policy_name {
-            "app_only" => DataPolicy::AppOnly,
-            "app_and_down" => DataPolicy::AppAndDown,
-            "roll_forward" => {
+        Ok(match name {
+            PolicyName::AppOnly => DataPolicy::AppOnly,
+            PolicyName::AppAndDown => DataPolicy::AppAndDown,
+            PolicyName::RollForward => {
                 let Some(h) = &d.hotfix_time else {
                     return self.err(
                         "database.hotfix_time",
@@ -239,7 +275,7 @@ impl Resolver<'_> {
                     sigma,
                 }
             }
-            "restore" => match &d.restore_time {
+            PolicyName::Restore => match &d.restore_time {
                 Some(t) => DataPolicy::Restore {
                     restore_time: self.positive_duration("database.restore_time", t)?,
                 },
@@ -250,45 +286,7 @@ impl Resolver<'_> {
                     );
                 }
             },
-            other => {
-                return self.err(
-                    "database.rollback",
-                    format!(
-                        "unknown policy \"{other}\"; {}",
-                        expected_one_of(
-                            other,
-                            &["app_only", "app_and_down", "roll_forward", "restore"]
-                        )
-                    ),
-                );
-            }
-        };
-        let write_block = match (d.write_block.unwrap_or(false), &d.drain) {
-            (true, drain) => {
-                Some(self.opt_duration("database.drain", drain.as_ref(), defaults::DRAIN)?)
-            }
-            (false, Some(_)) => {
-                return self.err("database.drain", "only used with write_block = true");
-            }
-            (false, None) => None,
-        };
-        if write_block.is_some() && policy_name == "roll_forward" {
-            return self.err(
-                "database.write_block",
-                "a roll-forward has no rollback to block writes before",
-            );
-        }
-        Ok(Some(DatabaseSpec {
-            schema,
-            initial,
-            rows: d.rows.unwrap_or(0),
-            table_fraction,
-            client_timeout,
-            migrations,
-            apps: [stable, candidate],
-            policy,
-            write_block,
-        }))
+        })
     }
 
     /// One `[[database.migrations]]` table.
@@ -297,10 +295,11 @@ impl Resolver<'_> {
         if m.name.is_empty() {
             return self.err(field("name"), "empty: a migration needs a name");
         }
-        let kind = match m.kind.as_str() {
-            "expand" => MigrationKind::Expand,
-            "contract" => MigrationKind::Contract,
-            "backfill" => match (m.rows, m.rate) {
+        let name: MigrationKindName = self.named(&field("kind"), &m.kind, "kind")?;
+        let kind = match name {
+            MigrationKindName::Expand => MigrationKind::Expand,
+            MigrationKindName::Contract => MigrationKind::Contract,
+            MigrationKindName::Backfill => match (m.rows, m.rate) {
                 (Some(rows), Some(rate)) => MigrationKind::Backfill {
                     rows,
                     rate: self.positive(&field("rate"), rate)?,
@@ -318,15 +317,6 @@ impl Resolver<'_> {
                     );
                 }
             },
-            o => {
-                return self.err(
-                    field("kind"),
-                    format!(
-                        "unknown kind \"{o}\"; {}",
-                        expected_one_of(o, &["expand", "backfill", "contract"])
-                    ),
-                );
-            }
         };
         if !matches!(kind, MigrationKind::Backfill { .. }) {
             for (f, given) in [("rows", m.rows.is_some()), ("rate", m.rate.is_some())] {

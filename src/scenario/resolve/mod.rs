@@ -12,13 +12,15 @@ mod traffic;
 
 pub(super) use objectives::resolve_objectives;
 
-use super::Scenario;
-use super::error::ScenarioError;
+use super::error::{ScenarioError, expected_one_of};
 use super::raw::{RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy};
+use super::{Provenance, Scenario};
 use crate::detect::{AnalysisSpec, ManualSpec};
 use crate::engine::SimTime;
 use crate::model::{Fault, FaultKind, FleetSpec, ServiceSpec, TrafficSpec};
+use crate::names::Named;
 use crate::strategy::{ResponseSpec, StrategySpec};
+use std::cell::RefCell;
 use std::path::Path;
 
 /// Hard limits that keep every run finite and in memory.
@@ -37,8 +39,20 @@ pub mod limits {
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
+/// Resolves one file: names it in errors and records where each value came from.
 pub(in crate::scenario) struct Resolver<'f> {
-    pub(in crate::scenario) file: &'f Path,
+    file: &'f Path,
+    provenance: RefCell<Provenance>,
+}
+
+impl<'f> Resolver<'f> {
+    /// A resolver for `file`, whose written paths are in `provenance`.
+    pub(in crate::scenario) fn new(file: &'f Path, provenance: Provenance) -> Resolver<'f> {
+        Resolver {
+            file,
+            provenance: RefCell::new(provenance),
+        }
+    }
 }
 
 impl Resolver<'_> {
@@ -77,6 +91,25 @@ impl Resolver<'_> {
         Ok(x)
     }
 
+    /// The variant of a closed set of names written at `field`; `noun` names the set in
+    /// errors: `unknown strategy "canery"; expected one of … (did you mean "canary"?)`.
+    fn named<T: Named>(&self, field: &str, text: &str, noun: &str) -> Result<T> {
+        T::parse(text).ok_or(()).or_else(|()| {
+            self.err(
+                field,
+                format!(
+                    "unknown {noun} \"{text}\"; {}",
+                    expected_one_of(text, T::NAMES)
+                ),
+            )
+        })
+    }
+
+    /// [`Resolver::named`] for an optional field, `default` when omitted.
+    fn named_or<T: Named>(&self, field: &str, text: Option<&str>, default: T) -> Result<T> {
+        text.map_or(Ok(default), |t| self.named(field, t, "value"))
+    }
+
     fn positive(&self, field: &str, x: f64) -> Result<f64> {
         if !(x.is_finite() && x > 0.0 && x < 1e15) {
             return self.err(
@@ -92,8 +125,8 @@ impl Resolver<'_> {
 }
 
 /// Resolves a parsed file into a [`Scenario`], or the first error found.
-pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
-    let r = Resolver { file };
+pub fn resolve(raw: RawScenario, file: &Path, provenance: Provenance) -> Result<Scenario> {
+    let r = Resolver::new(file, provenance);
     r.name(&raw.name)?;
     let horizon = r.positive_duration("horizon", &raw.horizon)?;
     if horizon > SimTime::from_secs(limits::MAX_HORIZON_S) {
@@ -167,6 +200,7 @@ pub fn resolve(raw: RawScenario, file: &Path) -> Result<Scenario> {
         strategies,
         max_events,
         objectives,
+        provenance: r.provenance.into_inner(),
     })
 }
 

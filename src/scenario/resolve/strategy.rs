@@ -1,14 +1,13 @@
 //! `[analysis]` and `[[strategies]]`.
 
-use super::super::error::expected_one_of;
-use super::super::raw::{CountOrPercent, RawAnalysis, RawStrategy};
+use super::super::raw::{CountOrPercent, RawAnalysis, RawRefresh, RawStrategy};
 use super::{Resolver, Result, defaults};
 use crate::detect::{AnalysisSpec, Metric, MetricRule, NoData};
 use crate::engine::SimTime;
-use crate::model::{FleetSpec, Refresh};
+use crate::model::{FleetSpec, Refresh, RefreshMode};
 use crate::strategy::{
     BlueGreenSpec, CanaryRollback, CanarySpec, FeatureFlagSpec, RollingSpec, Step, StrategyKind,
-    StrategySpec,
+    StrategyName, StrategySpec,
 };
 
 impl Resolver<'_> {
@@ -25,33 +24,12 @@ impl Resolver<'_> {
                 "0 is not allowed; expected the number of failed checks (≥ 1) that aborts the rollout",
             );
         }
-        let on_no_data = match a.on_no_data.as_deref() {
-            None | Some("fail") => NoData::Fail,
-            Some("inconclusive") => NoData::Inconclusive,
-            Some(other) => {
-                return self.err(
-                    field("on_no_data"),
-                    format!(
-                        "unknown value \"{other}\"; {}",
-                        expected_one_of(other, &["fail", "inconclusive"])
-                    ),
-                );
-            }
-        };
+        let on_no_data =
+            self.named_or(&field("on_no_data"), a.on_no_data.as_deref(), NoData::Fail)?;
         let mut metrics = Vec::new();
         for (i, m) in a.metrics.iter().enumerate() {
             let mpath = format!("{path}.metrics[{i}]");
-            let names: Vec<&str> = Metric::ALL.iter().map(|(_, n)| *n).collect();
-            let Some(&(metric, _)) = Metric::ALL.iter().find(|(_, n)| *n == m.name) else {
-                return self.err(
-                    format!("{mpath}.name"),
-                    format!(
-                        "unknown metric \"{}\"; {}",
-                        m.name,
-                        expected_one_of(&m.name, &names)
-                    ),
-                );
-            };
+            let metric: Metric = self.named(&format!("{mpath}.name"), &m.name, "metric")?;
             for (bound, value) in [("max", m.max), ("min", m.min)] {
                 if let Some(x) = value
                     && !x.is_finite()
@@ -84,6 +62,10 @@ impl Resolver<'_> {
             });
         }
         if metrics.is_empty() {
+            // An empty list, or none, means the built-in metrics.
+            self.provenance
+                .borrow_mut()
+                .defaulted(&format!("{path}.metrics"));
             metrics = vec![
                 MetricRule {
                     metric: Metric::ErrorRate,
@@ -106,6 +88,7 @@ impl Resolver<'_> {
         })
     }
 
+    /// One `[[strategies]]` table at `path`; its analysis is its own or the scenario's.
     pub(super) fn strategy(
         &self,
         path: &str,
@@ -123,35 +106,29 @@ impl Resolver<'_> {
                 ),
             );
         }
-        // Which optional fields each kind takes; any other is an error.
-        let takes: &[&str] = match s.kind.as_str() {
-            "canary" => &["sticky", "steps", "rollback"],
-            "blue_green" => &[
-                "pre_promotion",
-                "preview_share",
-                "post_promotion",
-                "switch_delay",
-                "scale_down_delay",
-                "progress_deadline",
-            ],
-            "feature_flag" => &["steps", "refresh"],
-            "rolling" => &[
-                "max_surge",
-                "max_unavailable",
-                "period",
-                "min_ready",
-                "progress_deadline",
-            ],
-            other => {
-                return self.err(
-                    field("kind"),
-                    format!(
-                        "unknown strategy \"{other}\"; {}",
-                        expected_one_of(other, &StrategyKind::NAMES)
-                    ),
-                );
-            }
+        let name: StrategyName = self.named(&field("kind"), &s.kind, "strategy")?;
+        self.strategy_fields(path, s, name)?;
+        let analysis = match &s.analysis {
+            Some(a) => Some(self.analysis(&field("analysis"), a)?),
+            None => scenario_analysis.cloned(),
         };
+        let kind = match name {
+            StrategyName::Canary => StrategyKind::Canary(self.canary(path, s)?),
+            StrategyName::BlueGreen => {
+                StrategyKind::BlueGreen(self.blue_green(path, s, analysis.as_ref())?)
+            }
+            StrategyName::FeatureFlag => StrategyKind::FeatureFlag(self.feature_flag(path, s)?),
+            StrategyName::Rolling => StrategyKind::Rolling(self.rolling(path, s, fleet)?),
+        };
+        Ok(StrategySpec {
+            name: s.name.clone(),
+            kind,
+            analysis,
+        })
+    }
+
+    /// Rejects the optional fields that kind `name` does not take ([`StrategyName::fields`]).
+    fn strategy_fields(&self, path: &str, s: &RawStrategy, name: StrategyName) -> Result<()> {
         let given = [
             ("sticky", s.sticky.is_some()),
             ("steps", !s.steps.is_empty()),
@@ -168,183 +145,178 @@ impl Resolver<'_> {
             ("period", s.period.is_some()),
             ("min_ready", s.min_ready.is_some()),
         ];
-        if let Some((name, _)) = given.iter().find(|(n, g)| *g && !takes.contains(n)) {
-            return self.err(
-                field(name),
+        let takes = name.fields();
+        match given.iter().find(|(n, g)| *g && !takes.contains(n)) {
+            Some((field, _)) => self.err(
+                format!("{path}.{field}"),
                 format!(
-                    "a {} strategy takes no `{name}`; its fields are: {}",
-                    s.kind,
+                    "a {} strategy takes no `{field}`; its fields are: {}",
+                    name.name(),
                     takes.join(", ")
                 ),
-            );
+            ),
+            None => Ok(()),
         }
-        let analysis = match &s.analysis {
-            Some(a) => Some(self.analysis(&field("analysis"), a)?),
-            None => scenario_analysis.cloned(),
-        };
-        let dur = |name: &str, value: &Option<String>, default: &str| {
-            self.opt_duration(&field(name), value.as_ref(), default)
-        };
-        let kind = match s.kind.as_str() {
-            "canary" => StrategyKind::Canary(CanarySpec {
-                sticky: s.sticky.unwrap_or(false),
-                steps: self.steps(path, s, "weight")?,
-                rollback: match s.rollback.as_deref() {
-                    None | Some("instant") => CanaryRollback::Instant,
-                    Some("rolling") => CanaryRollback::Rolling,
-                    Some(other) => {
-                        return self.err(
-                            field("rollback"),
-                            format!(
-                                "unknown value \"{other}\"; {}",
-                                expected_one_of(other, &["instant", "rolling"])
-                            ),
-                        );
-                    }
-                },
-            }),
-            "blue_green" => {
-                let pre_promotion = dur("pre_promotion", &s.pre_promotion, "0s")?;
-                let preview_share = s.preview_share.unwrap_or(0.0);
-                if !(0.0..=100.0).contains(&preview_share) {
-                    return self.err(
-                        field("preview_share"),
-                        format!(
-                            "{preview_share} is not allowed; expected a percentage from 0 to 100"
-                        ),
-                    );
-                }
-                if pre_promotion > SimTime::ZERO && (preview_share == 0.0 || analysis.is_none()) {
-                    return self.err(
-                        field("pre_promotion"),
-                        "pre-promotion analysis needs `preview_share` > 0 (the share of user traffic green receives) and an [analysis]",
-                    );
-                }
-                // Post-promotion analysis defaults to twice the time the analysis needs to reach
-                // its threshold, so a failing green is always caught by it.
-                let post_default = analysis.as_ref().map_or(SimTime::ZERO, |a| {
-                    SimTime(a.interval.micros() * u64::from(a.threshold) * 2)
-                });
-                StrategyKind::BlueGreen(BlueGreenSpec {
-                    pre_promotion,
-                    preview_share,
-                    post_promotion: match &s.post_promotion {
-                        Some(p) => self.duration(&field("post_promotion"), p)?,
-                        None => post_default,
-                    },
-                    switch_delay: dur("switch_delay", &s.switch_delay, "0s")?,
-                    scale_down_delay: dur(
-                        "scale_down_delay",
-                        &s.scale_down_delay,
-                        defaults::SCALE_DOWN_DELAY,
-                    )?,
-                    progress_deadline: dur(
-                        "progress_deadline",
-                        &s.progress_deadline,
-                        defaults::PROGRESS_DEADLINE,
-                    )?,
-                })
-            }
-            "feature_flag" => {
-                let refresh = match &s.refresh {
-                    None => Refresh::Polling {
-                        interval: self.duration("", defaults::FLAG_POLLING)?,
-                    },
-                    Some(x) => {
-                        let mode_field = format!("{path}.refresh.mode");
-                        match x.mode.as_str() {
-                            "polling" if x.delay.is_none() => Refresh::Polling {
-                                interval: match &x.interval {
-                                    Some(i) => self.positive_duration(
-                                        &format!("{path}.refresh.interval"),
-                                        i,
-                                    )?,
-                                    None => self.duration("", defaults::FLAG_POLLING)?,
-                                },
-                            },
-                            "streaming" if x.interval.is_none() => Refresh::Streaming {
-                                delay: self.opt_duration(
-                                    &format!("{path}.refresh.delay"),
-                                    x.delay.as_ref(),
-                                    defaults::FLAG_STREAM_DELAY,
-                                )?,
-                            },
-                            "polling" => {
-                                return self.err(
-                                    format!("{path}.refresh.delay"),
-                                    "polling takes `interval`, not `delay`",
-                                );
-                            }
-                            "streaming" => {
-                                return self.err(
-                                    format!("{path}.refresh.interval"),
-                                    "streaming takes `delay`, not `interval`",
-                                );
-                            }
-                            other => {
-                                return self.err(
-                                    mode_field,
-                                    format!(
-                                        "unknown mode \"{other}\"; {}",
-                                        expected_one_of(other, &["polling", "streaming"])
-                                    ),
-                                );
-                            }
-                        }
-                    }
-                };
-                let steps = self.steps(path, s, "percent")?;
-                if let Some((i, st)) = steps
-                    .iter()
-                    .enumerate()
-                    .find(|(_, st)| st.percent.fract() != 0.0)
-                {
-                    return self.err(
-                        format!("{path}.steps[{i}].percent"),
-                        format!("{} is not allowed; flags bucket users in whole percents (Unleash: 1 to 100)", st.percent),
-                    );
-                }
-                StrategyKind::FeatureFlag(FeatureFlagSpec { steps, refresh })
-            }
-            "rolling" => {
-                let n = fleet.instances;
-                let surge = self.count(&field("max_surge"), s.max_surge.as_ref(), n, true)?;
-                let unavailable = self.count(
-                    &field("max_unavailable"),
-                    s.max_unavailable.as_ref(),
-                    n,
-                    false,
-                )?;
-                if surge == 0 && unavailable == 0 {
-                    return self.err(field("max_surge"), "max_surge and max_unavailable are both 0: the update could never start (Kubernetes rejects this too)");
-                }
-                StrategyKind::Rolling(RollingSpec {
-                    max_surge: surge,
-                    max_unavailable: unavailable,
-                    period: match &s.period {
-                        Some(p) => self.positive_duration(&field("period"), p)?,
-                        None => self.duration("", defaults::PROBE_PERIOD)?,
-                    },
-                    min_ready: dur("min_ready", &s.min_ready, "0s")?,
-                    progress_deadline: dur(
-                        "progress_deadline",
-                        &s.progress_deadline,
-                        defaults::PROGRESS_DEADLINE,
-                    )?,
-                })
-            }
-            _ => self.unreachable_kind(&field("kind"), &s.kind)?,
-        };
-        Ok(StrategySpec {
-            name: s.name.clone(),
-            kind,
-            analysis,
+    }
+
+    /// A duration field of strategy `path`, `default` when omitted.
+    fn strategy_duration(
+        &self,
+        path: &str,
+        name: &str,
+        value: &Option<String>,
+        default: &str,
+    ) -> Result<SimTime> {
+        self.opt_duration(&format!("{path}.{name}"), value.as_ref(), default)
+    }
+
+    fn canary(&self, path: &str, s: &RawStrategy) -> Result<CanarySpec> {
+        Ok(CanarySpec {
+            sticky: s.sticky.unwrap_or(false),
+            steps: self.steps(path, s, "weight")?,
+            rollback: self.named_or(
+                &format!("{path}.rollback"),
+                s.rollback.as_deref(),
+                CanaryRollback::Instant,
+            )?,
         })
     }
 
-    /// Kinds are checked against the list above; this keeps the match total without a panic.
-    fn unreachable_kind(&self, field: &str, kind: &str) -> Result<StrategyKind> {
-        self.err(field, format!("unknown strategy \"{kind}\""))
+    fn blue_green(
+        &self,
+        path: &str,
+        s: &RawStrategy,
+        analysis: Option<&AnalysisSpec>,
+    ) -> Result<BlueGreenSpec> {
+        let field = |name: &str| format!("{path}.{name}");
+        let dur = |name, value, default| self.strategy_duration(path, name, value, default);
+        let pre_promotion = dur("pre_promotion", &s.pre_promotion, "0s")?;
+        let preview_share = s.preview_share.unwrap_or(0.0);
+        if !(0.0..=100.0).contains(&preview_share) {
+            return self.err(
+                field("preview_share"),
+                format!("{preview_share} is not allowed; expected a percentage from 0 to 100"),
+            );
+        }
+        if pre_promotion > SimTime::ZERO && (preview_share == 0.0 || analysis.is_none()) {
+            return self.err(
+                field("pre_promotion"),
+                "pre-promotion analysis needs `preview_share` > 0 (the share of user traffic green receives) and an [analysis]",
+            );
+        }
+        // Post-promotion analysis defaults to twice the time the analysis needs to reach its
+        // threshold, so a failing green is always caught by it.
+        let post_default = analysis.map_or(SimTime::ZERO, |a| {
+            SimTime(a.interval.micros() * u64::from(a.threshold) * 2)
+        });
+        Ok(BlueGreenSpec {
+            pre_promotion,
+            preview_share,
+            post_promotion: match &s.post_promotion {
+                Some(p) => self.duration(&field("post_promotion"), p)?,
+                None => post_default,
+            },
+            switch_delay: dur("switch_delay", &s.switch_delay, "0s")?,
+            scale_down_delay: dur(
+                "scale_down_delay",
+                &s.scale_down_delay,
+                defaults::SCALE_DOWN_DELAY,
+            )?,
+            progress_deadline: dur(
+                "progress_deadline",
+                &s.progress_deadline,
+                defaults::PROGRESS_DEADLINE,
+            )?,
+        })
+    }
+
+    fn feature_flag(&self, path: &str, s: &RawStrategy) -> Result<FeatureFlagSpec> {
+        let refresh = match &s.refresh {
+            None => Refresh::Polling {
+                interval: self.duration("", defaults::FLAG_POLLING)?,
+            },
+            Some(x) => self.refresh(&format!("{path}.refresh"), x)?,
+        };
+        let steps = self.steps(path, s, "percent")?;
+        if let Some((i, st)) = steps
+            .iter()
+            .enumerate()
+            .find(|(_, st)| st.percent.fract() != 0.0)
+        {
+            return self.err(
+                format!("{path}.steps[{i}].percent"),
+                format!(
+                    "{} is not allowed; flags bucket users in whole percents (Unleash: 1 to 100)",
+                    st.percent
+                ),
+            );
+        }
+        Ok(FeatureFlagSpec { steps, refresh })
+    }
+
+    /// A flag's `refresh` table at `path`: polling takes `interval`, streaming `delay`.
+    fn refresh(&self, path: &str, x: &RawRefresh) -> Result<Refresh> {
+        let mode: RefreshMode = self.named(&format!("{path}.mode"), &x.mode, "mode")?;
+        Ok(match (mode, &x.interval, &x.delay) {
+            (RefreshMode::Polling, interval, None) => Refresh::Polling {
+                interval: match interval {
+                    Some(i) => self.positive_duration(&format!("{path}.interval"), i)?,
+                    None => self.duration("", defaults::FLAG_POLLING)?,
+                },
+            },
+            (RefreshMode::Streaming, None, delay) => Refresh::Streaming {
+                delay: self.opt_duration(
+                    &format!("{path}.delay"),
+                    delay.as_ref(),
+                    defaults::FLAG_STREAM_DELAY,
+                )?,
+            },
+            (RefreshMode::Polling, _, Some(_)) => {
+                return self.err(
+                    format!("{path}.delay"),
+                    "polling takes `interval`, not `delay`",
+                );
+            }
+            (RefreshMode::Streaming, Some(_), _) => {
+                return self.err(
+                    format!("{path}.interval"),
+                    "streaming takes `delay`, not `interval`",
+                );
+            }
+        })
+    }
+
+    fn rolling(&self, path: &str, s: &RawStrategy, fleet: &FleetSpec) -> Result<RollingSpec> {
+        let field = |name: &str| format!("{path}.{name}");
+        let dur = |name, value, default| self.strategy_duration(path, name, value, default);
+        let n = fleet.instances;
+        let surge = self.count(&field("max_surge"), s.max_surge.as_ref(), n, true)?;
+        let unavailable = self.count(
+            &field("max_unavailable"),
+            s.max_unavailable.as_ref(),
+            n,
+            false,
+        )?;
+        if surge == 0 && unavailable == 0 {
+            return self.err(
+                field("max_surge"),
+                "max_surge and max_unavailable are both 0: the update could never start (Kubernetes rejects this too)",
+            );
+        }
+        Ok(RollingSpec {
+            max_surge: surge,
+            max_unavailable: unavailable,
+            period: match &s.period {
+                Some(p) => self.positive_duration(&field("period"), p)?,
+                None => self.duration("", defaults::PROBE_PERIOD)?,
+            },
+            min_ready: dur("min_ready", &s.min_ready, "0s")?,
+            progress_deadline: dur(
+                "progress_deadline",
+                &s.progress_deadline,
+                defaults::PROGRESS_DEADLINE,
+            )?,
+        })
     }
 
     /// A step ladder whose values are written as `key` (`weight` or `percent`).
