@@ -5,7 +5,7 @@
 //! cost (ns per event, per arrival, per simulated request) reads straight off the output.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use rehearsal::engine::{EventQueue, RngStreams, SimTime, splitmix64};
+use rehearsal::engine::{EventQueue, Probability, RngStreams, SimTime, splitmix64};
 use rehearsal::model::{Arrivals, TrafficSpec};
 use rehearsal::scenario::{self, Scenario};
 use std::hint::black_box;
@@ -108,7 +108,7 @@ fn arrivals(c: &mut Criterion) {
     let spec = TrafficSpec {
         rate_per_s: 1000.0,
         users: 100_000,
-        write_fraction: 0.2,
+        write_fraction: Probability::new(0.2).expect("a probability"),
         user_skew: None,
         diurnal: None,
         bursts: vec![],

@@ -50,7 +50,8 @@ pub fn duration(secs: f64) -> String {
 /// assert_eq!(percent(0.0043), "0.43%");
 /// assert_eq!(percent(1.0), "100%");
 /// ```
-pub fn percent(share: f64) -> String {
+pub fn percent(share: impl Into<f64>) -> String {
+    let share: f64 = share.into();
     let p = share * 100.0;
     if !p.is_finite() || p <= 0.0 {
         "0%".into()

@@ -9,7 +9,7 @@
 //! every inconsistency is a count, not an estimate.
 
 use super::VersionId;
-use crate::engine::SimTime;
+use crate::engine::{Probability, SimTime};
 use crate::names::named;
 
 /// What a migration does.
@@ -180,7 +180,7 @@ pub struct DatabaseSpec {
     /// Records in the table at time 0, in the old structure.
     pub rows: u64,
     /// Share of requests that touch the migrated table.
-    pub table_fraction: f64,
+    pub table_fraction: Probability,
     /// A request stalled longer than this by a lock fails (a client timeout).
     pub client_timeout: SimTime,
     /// The plan, in order.
@@ -558,7 +558,7 @@ mod tests {
             schema: 1,
             initial: InitialData::Old,
             rows: 1000,
-            table_fraction: 1.0,
+            table_fraction: Probability::ONE,
             client_timeout: SimTime::from_secs(1),
             migrations: vec![
                 m("expand", 2, MigrationKind::Expand),

@@ -10,7 +10,7 @@
 //! [`Fault::effect`] (the compiler lists every match that needs it), its tests and a README row.
 
 use super::VersionId;
-use crate::engine::SimTime;
+use crate::engine::{Probability, SimTime};
 use crate::format::{number, percent, time};
 
 /// What a fault does, with its checked parameters.
@@ -19,7 +19,7 @@ pub enum FaultKind {
     /// Requests of the target fail with probability `max(baseline, rate)`.
     ErrorRate {
         /// Error probability while active.
-        rate: f64,
+        rate: Probability,
     },
     /// Requests of the target take `delay` longer.
     Latency {
@@ -31,7 +31,7 @@ pub enum FaultKind {
     /// Degradation that grows linearly from 0 at `start` to full at `start + ramp`.
     MemoryLeak {
         /// Error probability once fully degraded.
-        rate: f64,
+        rate: Probability,
         /// Added latency once fully degraded.
         delay: SimTime,
         /// Time to full degradation.
@@ -41,13 +41,13 @@ pub enum FaultKind {
     /// No error: only a business metric (`bad_write_rate`) sees it.
     DataCorruption {
         /// Share of writes corrupted.
-        rate: f64,
+        rate: Probability,
     },
     /// A dependency every version uses is down: requests fail with probability `rate`,
     /// whichever version serves them. Rolling back does not help.
     DependencyOutage {
         /// Error probability while active.
-        rate: f64,
+        rate: Probability,
     },
     /// Extra traffic: the rate is multiplied by `multiplier` while active.
     TrafficSpike {
@@ -78,7 +78,7 @@ pub enum FaultKind {
     /// `stall_timeout` old (then they serve the code default, off).
     FlagStall {
         /// Share of instances stalled (the nearest whole number of instances).
-        share: f64,
+        share: Probability,
         /// Data age after which an SDK falls back to the code default.
         stall_timeout: Option<SimTime>,
     },
@@ -440,15 +440,15 @@ impl FaultName {
     pub fn build(self, p: &Params) -> Result<FaultKind, ParamError> {
         Ok(match self {
             FaultName::ErrorRate => FaultKind::ErrorRate {
-                rate: p.number("rate")?,
+                rate: p.probability("rate")?,
             },
             FaultName::Latency => FaultKind::Latency {
                 delay: p.duration("delay")?,
             },
             FaultName::CrashLoop => FaultKind::CrashLoop,
             FaultName::MemoryLeak => {
-                let (rate, delay) = (p.number("rate")?, p.duration("delay")?);
-                if rate == 0.0 && delay == SimTime::ZERO {
+                let (rate, delay) = (p.probability("rate")?, p.duration("delay")?);
+                if rate == Probability::ZERO && delay == SimTime::ZERO {
                     return Err(ParamError {
                         param: "rate",
                         message: "a memory_leak fault needs `rate` (errors at full degradation), `delay` (added latency), or both".into(),
@@ -461,10 +461,10 @@ impl FaultName {
                 }
             }
             FaultName::DataCorruption => FaultKind::DataCorruption {
-                rate: p.number("rate")?,
+                rate: p.probability("rate")?,
             },
             FaultName::DependencyOutage => FaultKind::DependencyOutage {
-                rate: p.number("rate")?,
+                rate: p.probability("rate")?,
             },
             FaultName::TrafficSpike => FaultKind::TrafficSpike {
                 multiplier: p.number("multiplier")?,
@@ -473,7 +473,7 @@ impl FaultName {
                 instances: p.count("instances")?,
             },
             FaultName::FlagStall => FaultKind::FlagStall {
-                share: p.number("rate")?,
+                share: p.probability("rate")?,
                 stall_timeout: p.optional_duration("stall_timeout"),
             },
             FaultName::MigrationLock => FaultKind::MigrationLock {
@@ -490,7 +490,9 @@ impl FaultName {
 /// A checked parameter value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ParamValue {
-    /// A probability or a multiplier.
+    /// A probability or a share.
+    Probability(Probability),
+    /// A multiplier.
     Number(f64),
     /// A duration.
     Duration(SimTime),
@@ -527,6 +529,13 @@ impl Params {
         ParamError {
             param: name,
             message: format!("missing: `{name}` has no value"),
+        }
+    }
+
+    fn probability(&self, name: &'static str) -> Result<Probability, ParamError> {
+        match self.get(name) {
+            Some(ParamValue::Probability(p)) => Ok(p),
+            _ => Err(Self::missing(name)),
         }
     }
 
@@ -666,14 +675,14 @@ pub struct Fault {
     /// When it ends (`None`: never, within the horizon).
     pub end: Option<SimTime>,
     /// Share of users it can hit (chosen by a hash of the user id, so a user is in or out).
-    pub users: f64,
+    pub users: Probability,
 }
 
 /// What an active fault does to each request of the versions it targets.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Effect {
     /// Fails with this probability.
-    Error(f64),
+    Error(Probability),
     /// Adds µs of latency.
     Delay(f64),
     /// A linear ramp of error probability and latency.
@@ -683,12 +692,12 @@ pub(super) enum Effect {
         /// µs to full degradation (at least 1).
         ramp_us: f64,
         /// Error probability at full degradation.
-        rate: f64,
+        rate: Probability,
         /// µs of latency at full degradation.
         delay_us: f64,
     },
     /// Corrupts a successful write with this probability.
-    Corrupt(f64),
+    Corrupt(Probability),
 }
 
 impl Fault {
@@ -734,7 +743,7 @@ impl Fault {
             FaultKind::ErrorRate { rate } | FaultKind::DependencyOutage { rate } => {
                 Some(Effect::Error(rate))
             }
-            FaultKind::CrashLoop => Some(Effect::Error(1.0)),
+            FaultKind::CrashLoop => Some(Effect::Error(Probability::ONE)),
             FaultKind::Latency { delay } => Some(Effect::Delay(delay.micros() as f64)),
             FaultKind::DataCorruption { rate } => Some(Effect::Corrupt(rate)),
             FaultKind::MemoryLeak { rate, delay, ramp } => Some(Effect::Ramp {
@@ -770,7 +779,7 @@ mod tests {
     #[test]
     fn every_kind_builds_from_its_own_parameters() {
         let value = |ty| match ty {
-            ParamType::Probability => ParamValue::Number(0.5),
+            ParamType::Probability => ParamValue::Probability(Probability::new(0.5).unwrap()),
             ParamType::Multiplier => ParamValue::Number(2.0),
             ParamType::Duration | ParamType::PositiveDuration => {
                 ParamValue::Duration(SimTime::from_secs(1))
@@ -795,7 +804,7 @@ mod tests {
             target: Target::Version(VersionId::Stable),
             start: SimTime::from_secs(60),
             end: None,
-            users: 1.0,
+            users: Probability::ONE,
         };
         let startup = SimTime::from_secs(30);
         assert_eq!(f.effective_end(startup), Some(SimTime::from_secs(90)));

@@ -1,6 +1,6 @@
 //! Service versions and the instances that run them.
 
-use crate::engine::SimTime;
+use crate::engine::{Probability, SimTime};
 
 /// The two versions of a release. Names come from the scenario; roles are fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,7 +31,7 @@ pub struct VersionSpec {
     /// Name in the scenario (`old`, `new`, `v2`…).
     pub name: String,
     /// Share of requests that fail without any fault.
-    pub error_rate: f64,
+    pub error_rate: Probability,
     /// Response-time distribution without any fault.
     pub latency: LatencyModel,
 }

@@ -28,7 +28,7 @@ pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
 pub use window::Window;
 
-use crate::engine::{Rng, RngStreams, SimTime, Stream, splitmix64};
+use crate::engine::{Probability, Rng, RngStreams, SimTime, Stream, splitmix64};
 use crate::outcome::Recorder;
 use rand::{Rng as _, RngExt};
 use rand_distr::StandardNormal;
@@ -82,8 +82,8 @@ fn clear_since(harmful: bool, since: Option<SimTime>, now: SimTime) -> Option<Si
 /// 2³², for turning probabilities into thresholds on 32-bit draws.
 const TWO_32: f64 = 4_294_967_296.0;
 
-fn thr32(p: f64) -> u64 {
-    (p.clamp(0.0, 1.0) * TWO_32) as u64
+fn thr32(p: impl Into<f64>) -> u64 {
+    (p.into().clamp(0.0, 1.0) * TWO_32) as u64
 }
 
 /// Which users a fault can hit: user `u` is in when `splitmix64(u ⊕ salt) < thr`.
@@ -254,8 +254,8 @@ impl<'s> World<'s> {
             .enumerate()
             .map(|(i, f)| Scope {
                 salt: streams.derive(&format!("fault.{i}.users")),
-                thr: (f.users.clamp(0.0, 1.0) * 18_446_744_073_709_551_616.0) as u64,
-                all: f.users >= 1.0,
+                thr: (f.users.get() * 18_446_744_073_709_551_616.0) as u64,
+                all: f.users == Probability::ONE,
             })
             .collect();
         let slo_us = spec.slo_latency.micros() as f64;
@@ -310,7 +310,7 @@ impl<'s> World<'s> {
                         let salt = streams.derive(&format!("fault.{i}.instances"));
                         let mut order: Vec<u32> = (0..n).collect();
                         order.sort_by_key(|&k| splitmix64(u64::from(k) ^ salt));
-                        let k = (share * f64::from(n)).round() as usize;
+                        let k = (share.get() * f64::from(n)).round() as usize;
                         for &inst in &order[..k.min(order.len())] {
                             stalls[inst as usize] = Some(Stall {
                                 start: f.start,
@@ -532,7 +532,7 @@ impl<'s> World<'s> {
                     } => EffectKind::Ramp {
                         start_us,
                         ramp_us,
-                        rate,
+                        rate: rate.get(),
                         delay_us,
                     },
                 };

@@ -1,5 +1,6 @@
 //! Synthetic user traffic: a non-homogeneous Poisson process of requests from a population of users.
 
+use crate::engine::Probability;
 use crate::engine::{Rng, RngStreams, SimTime};
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1, Zipf};
@@ -13,7 +14,7 @@ pub struct TrafficSpec {
     /// Size of the user population; user ids are `0..users`.
     pub users: u64,
     /// Share of requests that write a record.
-    pub write_fraction: f64,
+    pub write_fraction: Probability,
     /// Zipf exponent of user activity (`None`: every user equally active).
     pub user_skew: Option<f64>,
     /// Daily rate swing.
@@ -26,7 +27,7 @@ pub struct TrafficSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diurnal {
     /// Relative swing, in `[0, 1]`.
-    pub amplitude: f64,
+    pub amplitude: Probability,
     /// Length of one cycle.
     pub period: SimTime,
     /// Simulated time of a peak (0: the rollout starts at peak traffic).
@@ -55,7 +56,7 @@ impl TrafficSpec {
         let mut m = 1.0;
         if let Some(d) = &self.diurnal {
             let phase = (t.micros() as f64 - d.peak.micros() as f64) / d.period.micros() as f64;
-            m *= 1.0 + d.amplitude * (TAU * phase).cos();
+            m *= 1.0 + d.amplitude.get() * (TAU * phase).cos();
         }
         for b in &self.bursts {
             if t >= b.at && t < b.at.saturating_add(b.duration) {
@@ -67,14 +68,19 @@ impl TrafficSpec {
 
     /// An upper bound of [`Self::shape_at`] over all time, the envelope for thinning.
     pub fn max_shape(&self) -> f64 {
-        let diurnal = self.diurnal.as_ref().map_or(1.0, |d| 1.0 + d.amplitude);
+        let diurnal = self
+            .diurnal
+            .as_ref()
+            .map_or(1.0, |d| 1.0 + d.amplitude.get());
         let bursts: f64 = self.bursts.iter().map(|b| b.multiplier.max(1.0)).product();
         diurnal * bursts
     }
 
     /// Whether the rate varies over time (thinning needed).
     pub fn is_shaped(&self) -> bool {
-        self.diurnal.as_ref().is_some_and(|d| d.amplitude > 0.0)
+        self.diurnal
+            .as_ref()
+            .is_some_and(|d| d.amplitude > Probability::ZERO)
             || self.bursts.iter().any(|b| b.multiplier != 1.0)
     }
 
@@ -197,7 +203,7 @@ mod tests {
         TrafficSpec {
             rate_per_s: rate,
             users: 1000,
-            write_fraction: 0.0,
+            write_fraction: Probability::ZERO,
             user_skew: None,
             diurnal: None,
             bursts: vec![],
@@ -240,7 +246,7 @@ mod tests {
     fn diurnal_rate_peaks_at_peak() {
         let mut s = spec(100.0);
         s.diurnal = Some(Diurnal {
-            amplitude: 0.5,
+            amplitude: Probability::new(0.5).unwrap(),
             period: SimTime::from_secs(86_400),
             peak: SimTime::from_secs(3_600),
         });

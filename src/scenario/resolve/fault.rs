@@ -5,7 +5,7 @@
 use super::super::error::{expected_one_of, suggest};
 use super::super::raw::RawFault;
 use super::{Resolver, Result, article, short};
-use crate::engine::SimTime;
+use crate::engine::{Probability, SimTime};
 use crate::model::{
     Fault, FaultName, FleetSpec, KindSpec, Need, ParamSpec, ParamType, ParamValue, Params, Target,
     Targets, Timing, VersionId,
@@ -136,7 +136,7 @@ impl Resolver<'_> {
         };
         Ok(Some(match p.ty {
             ParamType::Probability => match number {
-                Some(x) => ParamValue::Number(self.probability(&field, x)?),
+                Some(x) => ParamValue::Probability(self.probability(&field, x)?),
                 None => return wrong("a number from 0 to 1"),
             },
             ParamType::Multiplier => match number {
@@ -288,7 +288,7 @@ impl Resolver<'_> {
     }
 
     /// The share of users the fault can hit: 1 unless the kind hits requests and says less.
-    fn fault_users(&self, path: &str, spec: &KindSpec, users: Option<f64>) -> Result<f64> {
+    fn fault_users(&self, path: &str, spec: &KindSpec, users: Option<f64>) -> Result<Probability> {
         let field = format!("{path}.users");
         if users.is_some() && !spec.per_user {
             return self.err(
@@ -300,14 +300,17 @@ impl Resolver<'_> {
                 ),
             );
         }
-        let users = users.unwrap_or(1.0);
-        if !(users > 0.0 && users <= 1.0) {
-            return self.err(
+        match users.map(Probability::new) {
+            None => Ok(Probability::ONE),
+            Some(Ok(p)) if p > Probability::ZERO => Ok(p),
+            Some(_) => self.err(
                 field,
-                format!("{users} is not allowed; expected a share of users in (0, 1]"),
-            );
+                format!(
+                    "{} is not allowed; expected a share of users in (0, 1]",
+                    users.map_or(String::new(), short)
+                ),
+            ),
         }
-        Ok(users)
     }
 }
 

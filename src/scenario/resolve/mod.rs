@@ -16,7 +16,7 @@ use super::error::{ScenarioError, expected_one_of};
 use super::raw::{RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy};
 use super::{Provenance, Scenario};
 use crate::detect::{AnalysisSpec, ManualSpec};
-use crate::engine::SimTime;
+use crate::engine::{Probability, SimTime};
 use crate::model::{Fault, FaultKind, FleetSpec, ServiceSpec, TrafficSpec};
 use crate::names::Named;
 use crate::strategy::{ResponseSpec, StrategySpec};
@@ -81,14 +81,8 @@ impl Resolver<'_> {
         Ok(d)
     }
 
-    fn probability(&self, field: &str, x: f64) -> Result<f64> {
-        if !(0.0..=1.0).contains(&x) {
-            return self.err(
-                field,
-                format!("{x} is not a probability; expected a number from 0 to 1"),
-            );
-        }
-        Ok(x)
+    fn probability(&self, field: &str, x: f64) -> Result<Probability> {
+        Probability::new(x).or_else(|e| self.err(field, e.to_string()))
     }
 
     /// The variant of a closed set of names written at `field`; `noun` names the set in

@@ -35,7 +35,9 @@ pub(in crate::scenario) fn resolve_objectives(
         if let Some(x) = share {
             list.push(Objective {
                 metric,
-                limit: r.probability(&format!("{path}.{}", metric.name()), x)?,
+                limit: r
+                    .probability(&format!("{path}.{}", metric.name()), x)?
+                    .get(),
             });
         }
     }

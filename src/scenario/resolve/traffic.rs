@@ -32,18 +32,13 @@ impl Resolver<'_> {
             .diurnal
             .as_ref()
             .map(|d| -> Result<Diurnal> {
-                if !(0.0..=1.0).contains(&d.amplitude) {
-                    return self.err(
-                        "traffic.diurnal.amplitude",
-                        format!("{} is not allowed; expected 0 to 1", d.amplitude),
-                    );
-                }
+                let amplitude = self.probability("traffic.diurnal.amplitude", d.amplitude)?;
                 let period = match &d.period {
                     Some(p) => self.positive_duration("traffic.diurnal.period", p)?,
                     None => self.duration("traffic.diurnal.period", defaults::DIURNAL_PERIOD)?,
                 };
                 Ok(Diurnal {
-                    amplitude: d.amplitude,
+                    amplitude,
                     period,
                     peak: self.opt_duration("traffic.diurnal.peak", d.peak.as_ref(), "0s")?,
                 })
