@@ -12,6 +12,7 @@
 use super::VersionId;
 use crate::engine::{Probability, SimTime};
 use crate::format::{number, percent, time};
+use crate::names::named;
 
 /// What a fault does, with its checked parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,31 +85,32 @@ pub enum FaultKind {
     },
 }
 
-/// The fault kinds by name, in the order errors and the README list them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultName {
-    /// `error_rate`
-    ErrorRate,
-    /// `latency`
-    Latency,
-    /// `crash_loop`
-    CrashLoop,
-    /// `memory_leak`
-    MemoryLeak,
-    /// `data_corruption`
-    DataCorruption,
-    /// `dependency_outage`
-    DependencyOutage,
-    /// `traffic_spike`
-    TrafficSpike,
-    /// `instance_kill`
-    InstanceKill,
-    /// `flag_stall`
-    FlagStall,
-    /// `migration_lock`
-    MigrationLock,
-    /// `schema_incompatibility`
-    SchemaIncompatibility,
+named! {
+    /// The fault kinds by name, in the order errors and the README list them.
+    pub enum FaultName {
+        /// `error_rate`: see [`FaultKind::ErrorRate`].
+        ErrorRate = "error_rate",
+        /// `latency`: see [`FaultKind::Latency`].
+        Latency = "latency",
+        /// `crash_loop`: see [`FaultKind::CrashLoop`].
+        CrashLoop = "crash_loop",
+        /// `memory_leak`: see [`FaultKind::MemoryLeak`].
+        MemoryLeak = "memory_leak",
+        /// `data_corruption`: see [`FaultKind::DataCorruption`].
+        DataCorruption = "data_corruption",
+        /// `dependency_outage`: see [`FaultKind::DependencyOutage`].
+        DependencyOutage = "dependency_outage",
+        /// `traffic_spike`: see [`FaultKind::TrafficSpike`].
+        TrafficSpike = "traffic_spike",
+        /// `instance_kill`: see [`FaultKind::InstanceKill`].
+        InstanceKill = "instance_kill",
+        /// `flag_stall`: see [`FaultKind::FlagStall`].
+        FlagStall = "flag_stall",
+        /// `migration_lock`: see [`FaultKind::MigrationLock`].
+        MigrationLock = "migration_lock",
+        /// `schema_incompatibility`: see [`FaultKind::SchemaIncompatibility`].
+        SchemaIncompatibility = "schema_incompatibility",
+    }
 }
 
 /// The type of a fault parameter, which says how it is written and checked.
@@ -179,8 +181,6 @@ pub enum Timing {
 /// Everything a fault kind is, except its behaviour (in [`Fault::effect`] and the model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindSpec {
-    /// The name in scenario files.
-    pub name: &'static str,
     /// One line for errors, reports and the README.
     pub doc: &'static str,
     /// Its own parameters; any other key is an error.
@@ -218,7 +218,6 @@ const MIGRATION: ParamSpec = param(
 );
 
 const fn kind(
-    name: &'static str,
     doc: &'static str,
     params: &'static [ParamSpec],
     targets: Targets,
@@ -226,7 +225,6 @@ const fn kind(
     per_user: bool,
 ) -> KindSpec {
     KindSpec {
-        name,
         doc,
         params,
         targets,
@@ -236,7 +234,6 @@ const fn kind(
     }
 }
 const ERROR: KindSpec = kind(
-    "error_rate",
     "requests of the target fail with probability max(baseline, rate)",
     &[ERROR_RATE],
     Targets::VersionOrAll,
@@ -244,7 +241,6 @@ const ERROR: KindSpec = kind(
     true,
 );
 const LATENCY: KindSpec = kind(
-    "latency",
     "responses of the target take `delay` longer",
     &[param(
         "delay",
@@ -257,7 +253,6 @@ const LATENCY: KindSpec = kind(
     true,
 );
 const CRASH: KindSpec = kind(
-    "crash_loop",
     "instances of the target never pass readiness; requests reaching it fail",
     &[],
     Targets::Version,
@@ -265,7 +260,6 @@ const CRASH: KindSpec = kind(
     true,
 );
 const LEAK: KindSpec = kind(
-    "memory_leak",
     "errors and latency grow linearly from 0 at start to full at start + ramp",
     &[
         param(
@@ -292,7 +286,6 @@ const LEAK: KindSpec = kind(
     true,
 );
 const CORRUPTION: KindSpec = kind(
-    "data_corruption",
     "successful writes of the target are stored corrupted with probability rate",
     &[ERROR_RATE],
     Targets::Version,
@@ -300,7 +293,6 @@ const CORRUPTION: KindSpec = kind(
     true,
 );
 const OUTAGE: KindSpec = kind(
-    "dependency_outage",
     "a shared dependency is down: requests of every version fail with probability rate",
     &[param(
         "rate",
@@ -313,7 +305,6 @@ const OUTAGE: KindSpec = kind(
     true,
 );
 const SPIKE: KindSpec = kind(
-    "traffic_spike",
     "extra arrivals at (multiplier − 1) × rate",
     &[param(
         "multiplier",
@@ -328,7 +319,6 @@ const SPIKE: KindSpec = kind(
 const KILL: KindSpec = KindSpec {
     needs_capacity: true,
     ..kind(
-        "instance_kill",
         "instances of the target die at start; replacements serve after fleet.startup",
         &[param(
             "instances",
@@ -342,7 +332,6 @@ const KILL: KindSpec = KindSpec {
     )
 };
 const STALL: KindSpec = kind(
-    "flag_stall",
     "a share of instances stop refreshing feature flags until end",
     &[
         param(
@@ -363,7 +352,6 @@ const STALL: KindSpec = kind(
     false,
 );
 const LOCK: KindSpec = kind(
-    "migration_lock",
     "the migration holds its table lock for `lock` instead of the planned time",
     &[
         MIGRATION,
@@ -379,7 +367,6 @@ const LOCK: KindSpec = kind(
     true,
 );
 const SCHEMA: KindSpec = kind(
-    "schema_incompatibility",
     "once the migration has run, the target cannot use the schema",
     &[MIGRATION],
     Targets::VersionOrStable,
@@ -388,21 +375,6 @@ const SCHEMA: KindSpec = kind(
 );
 
 impl FaultName {
-    /// Every kind, in catalog order.
-    pub const ALL: [FaultName; 11] = [
-        FaultName::ErrorRate,
-        FaultName::Latency,
-        FaultName::CrashLoop,
-        FaultName::MemoryLeak,
-        FaultName::DataCorruption,
-        FaultName::DependencyOutage,
-        FaultName::TrafficSpike,
-        FaultName::InstanceKill,
-        FaultName::FlagStall,
-        FaultName::MigrationLock,
-        FaultName::SchemaIncompatibility,
-    ];
-
     /// The kind's catalog entry.
     pub fn spec(self) -> &'static KindSpec {
         match self {
@@ -418,21 +390,6 @@ impl FaultName {
             FaultName::MigrationLock => &LOCK,
             FaultName::SchemaIncompatibility => &SCHEMA,
         }
-    }
-
-    /// The name in scenario files.
-    pub fn name(self) -> &'static str {
-        self.spec().name
-    }
-
-    /// The kind called `name`, if there is one.
-    pub fn parse(name: &str) -> Option<FaultName> {
-        FaultName::ALL.into_iter().find(|k| k.name() == name)
-    }
-
-    /// Every kind's name, in catalog order.
-    pub fn names() -> Vec<&'static str> {
-        FaultName::ALL.iter().map(|k| k.name()).collect()
     }
 
     /// Builds the kind from its checked parameters (defaults applied by the caller).
@@ -767,10 +724,10 @@ mod tests {
 
     #[test]
     fn names_parse_back_and_are_unique() {
-        for k in FaultName::ALL {
+        for &k in FaultName::ALL {
             assert_eq!(FaultName::parse(k.name()), Some(k));
         }
-        let mut names = FaultName::names();
+        let mut names = FaultName::NAMES.to_vec();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), FaultName::ALL.len());
@@ -787,7 +744,7 @@ mod tests {
             ParamType::Count => ParamValue::Count(1),
             ParamType::Migration => ParamValue::Migration(0),
         };
-        for k in FaultName::ALL {
+        for &k in FaultName::ALL {
             let mut p = Params::default();
             for s in k.spec().params {
                 p.set(s.name, value(s.ty));

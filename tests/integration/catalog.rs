@@ -1,7 +1,7 @@
 //! Issue 9: the fault catalog is the one definition of the fault kinds. The README lists
 //! exactly what the parser accepts, and every kind's errors come from its catalog entry.
 
-use rehearsal::model::{FaultName, KindSpec, Need, Targets, Timing};
+use rehearsal::model::{FaultName, Need, Targets, Timing};
 use rehearsal::scenario::{ScenarioError, parse};
 use std::path::Path;
 
@@ -56,7 +56,7 @@ fn readme_kinds() -> Vec<(String, String)> {
 fn issue9_readme_lists_exactly_the_catalog_kinds_and_parameters() {
     let rows = readme_kinds();
     let listed: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(listed, FaultName::names(), "README kinds, in catalog order");
+    assert_eq!(listed, FaultName::NAMES, "README kinds, in catalog order");
     for (kind, params) in &rows {
         let spec = FaultName::parse(kind).expect("a catalog kind").spec();
         let written: Vec<&str> = params
@@ -83,7 +83,8 @@ fn issue9_readme_lists_exactly_the_catalog_kinds_and_parameters() {
 
 /// A fault of kind `spec` with valid values for its parameters except `omit`, and the fleet
 /// it needs; `None` for the kinds that need a migration plan (the database tests cover them).
-fn valid_fault(spec: &KindSpec, omit: Option<&str>) -> Option<String> {
+fn valid_fault(kind: FaultName, omit: Option<&str>) -> Option<String> {
+    let spec = kind.spec();
     use rehearsal::model::ParamType::*;
     if spec.timing == Timing::WithMigration {
         return None;
@@ -92,7 +93,7 @@ fn valid_fault(spec: &KindSpec, omit: Option<&str>) -> Option<String> {
     if spec.needs_capacity {
         text.push_str("[fleet]\ncapacity_rps = 5.0\n");
     }
-    text.push_str(&format!("[[faults]]\nkind = \"{}\"\n", spec.name));
+    text.push_str(&format!("[[faults]]\nkind = \"{}\"\n", kind.name()));
     for p in spec.params.iter().filter(|p| Some(p.name) != omit) {
         let value = match p.ty {
             Probability => "0.5",
@@ -112,8 +113,8 @@ fn valid_fault(spec: &KindSpec, omit: Option<&str>) -> Option<String> {
 
 #[test]
 fn issue9_every_kind_accepts_its_documented_parameters() {
-    for kind in FaultName::ALL {
-        let Some(fault) = valid_fault(kind.spec(), None) else {
+    for &kind in FaultName::ALL {
+        let Some(fault) = valid_fault(kind, None) else {
             continue;
         };
         let s = parse(&format!("{BASE}{fault}"), Path::new("catalog.toml"))
@@ -125,15 +126,15 @@ fn issue9_every_kind_accepts_its_documented_parameters() {
 #[test]
 fn issue9_required_parameters_are_named_with_their_meaning() {
     let mut checked = 0;
-    for kind in FaultName::ALL {
+    for &kind in FaultName::ALL {
         let spec = kind.spec();
         for p in spec.params.iter().filter(|p| p.need == Need::Required) {
-            let Some(fault) = valid_fault(spec, Some(p.name)) else {
+            let Some(fault) = valid_fault(kind, Some(p.name)) else {
                 continue;
             };
             let e =
-                parse(&format!("{BASE}{fault}"), Path::new("catalog.toml")).expect_err(spec.name);
-            assert_eq!(e.field, format!("faults[0].{}", p.name), "{}", spec.name);
+                parse(&format!("{BASE}{fault}"), Path::new("catalog.toml")).expect_err(kind.name());
+            assert_eq!(e.field, format!("faults[0].{}", p.name), "{}", kind.name());
             assert!(
                 e.message.starts_with("missing: ") && e.message.ends_with(p.doc),
                 "{e}"

@@ -7,8 +7,8 @@ use super::super::raw::RawFault;
 use super::{Resolver, Result, article, short};
 use crate::engine::{Probability, SimTime};
 use crate::model::{
-    Fault, FaultName, FleetSpec, KindSpec, Need, ParamSpec, ParamType, ParamValue, Params, Target,
-    Targets, Timing, VersionId,
+    Fault, FaultName, FleetSpec, Need, ParamSpec, ParamType, ParamValue, Params, Target, Targets,
+    Timing, VersionId,
 };
 
 /// What a fault is resolved against: the version names, the fleet, the horizon and the
@@ -30,52 +30,53 @@ impl Resolver<'_> {
                 format!(
                     "unknown fault kind \"{}\"; {}",
                     f.kind,
-                    expected_one_of(&f.kind, &FaultName::names())
+                    expected_one_of(&f.kind, FaultName::NAMES)
                 ),
             );
         };
         let spec = name.spec();
-        self.unknown_params(path, spec, f)?;
+        self.unknown_params(path, name, f)?;
         if spec.needs_capacity && cx.fleet.capacity_rps.is_none() {
             return self.err(
                 field("kind"),
                 format!(
                     "{} {} fault acts through capacity; set fleet.capacity_rps",
-                    article(spec.name),
-                    spec.name
+                    article(name.name()),
+                    name.name()
                 ),
             );
         }
         let mut params = Params::default();
         for p in spec.params {
-            if let Some(value) = self.param(path, spec, p, f.params.get(p.name), cx)? {
+            if let Some(value) = self.param(path, name, p, f.params.get(p.name), cx)? {
                 params.set(p.name, value);
             }
         }
         let kind = name
             .build(&params)
             .or_else(|e| self.err(field(e.param), e.message))?;
-        let target = self.fault_target(path, spec, f.target.as_deref(), cx.names)?;
-        let (start, end) = self.fault_window(path, spec, f, cx.horizon)?;
+        let target = self.fault_target(path, name, f.target.as_deref(), cx.names)?;
+        let (start, end) = self.fault_window(path, name, f, cx.horizon)?;
         Ok(Fault {
             kind,
             target,
             start,
             end,
-            users: self.fault_users(path, spec, f.users)?,
+            users: self.fault_users(path, name, f.users)?,
         })
     }
 
     /// Rejects any key the kind does not take, naming the ones it does.
-    fn unknown_params(&self, path: &str, spec: &KindSpec, f: &RawFault) -> Result<()> {
+    fn unknown_params(&self, path: &str, kind: FaultName, f: &RawFault) -> Result<()> {
+        let spec = kind.spec();
         let takes: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
         let Some(key) = f.params.keys().find(|k| !takes.contains(&k.as_str())) else {
             return Ok(());
         };
         let mut message = format!(
             "{} {} fault takes no `{key}`; its parameters are: {}",
-            article(spec.name),
-            spec.name,
+            article(kind.name()),
+            kind.name(),
             if takes.is_empty() {
                 "none".into()
             } else {
@@ -92,7 +93,7 @@ impl Resolver<'_> {
     fn param(
         &self,
         path: &str,
-        spec: &KindSpec,
+        kind: FaultName,
         p: &ParamSpec,
         written: Option<&toml::Value>,
         cx: &FaultContext,
@@ -116,8 +117,8 @@ impl Resolver<'_> {
                     field,
                     format!(
                         "missing: {} {} fault needs `{}`, {}",
-                        article(spec.name),
-                        spec.name,
+                        article(kind.name()),
+                        kind.name(),
                         p.name,
                         p.doc
                     ),
@@ -182,10 +183,11 @@ impl Resolver<'_> {
     fn fault_target(
         &self,
         path: &str,
-        spec: &KindSpec,
+        kind: FaultName,
         target: Option<&str>,
         names: &[String; 2],
     ) -> Result<Target> {
+        let spec = kind.spec();
         let field = format!("{path}.target");
         match (spec.targets, target) {
             (Targets::Everywhere, None | Some("all")) => Ok(Target::All),
@@ -193,7 +195,7 @@ impl Resolver<'_> {
                 field,
                 format!(
                     "\"{t}\" is not allowed: a {} fault hits every version; expected \"all\" or no target",
-                    spec.name
+                    kind.name()
                 ),
             ),
             (Targets::VersionOrStable, None) => Ok(Target::Version(VersionId::Stable)),
@@ -230,10 +232,11 @@ impl Resolver<'_> {
     fn fault_window(
         &self,
         path: &str,
-        spec: &KindSpec,
+        kind: FaultName,
         f: &RawFault,
         horizon: SimTime,
     ) -> Result<(SimTime, Option<SimTime>)> {
+        let spec = kind.spec();
         let field = |name: &str| format!("{path}.{name}");
         let refuse = |which: &str, why: String| self.err(field(which), why);
         match spec.timing {
@@ -243,7 +246,7 @@ impl Resolver<'_> {
                     which,
                     format!(
                         "a {} fault happens when its migration runs; it takes no `{which}`",
-                        spec.name
+                        kind.name()
                     ),
                 );
             }
@@ -252,8 +255,8 @@ impl Resolver<'_> {
                     "end",
                     format!(
                         "{} {} fault has no end: {}",
-                        article(spec.name),
-                        spec.name,
+                        article(kind.name()),
+                        kind.name(),
                         spec.doc
                     ),
                 );
@@ -288,15 +291,16 @@ impl Resolver<'_> {
     }
 
     /// The share of users the fault can hit: 1 unless the kind hits requests and says less.
-    fn fault_users(&self, path: &str, spec: &KindSpec, users: Option<f64>) -> Result<Probability> {
+    fn fault_users(&self, path: &str, kind: FaultName, users: Option<f64>) -> Result<Probability> {
+        let spec = kind.spec();
         let field = format!("{path}.users");
         if users.is_some() && !spec.per_user {
             return self.err(
                 field,
                 format!(
                     "{} {} fault acts on instances that every user shares; it takes no `users`",
-                    article(spec.name),
-                    spec.name
+                    article(kind.name()),
+                    kind.name()
                 ),
             );
         }
