@@ -8,8 +8,10 @@ use crate::detect::{Analysis, Verdict};
 use crate::engine::{
     self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime, Stream,
 };
-use crate::model::{DataPolicy, FaultKind, Inconsistencies, Target, VersionId, World};
-use crate::outcome::{Detector, Marker, Response, RunOutcome, Sample, Timeline, VersionSample};
+use crate::model::{DataPolicy, FaultKind, Target, VersionId, World};
+use crate::outcome::{
+    self, Detector, Marker, Response, RunLog, RunOutcome, Sample, Timeline, VersionSample,
+};
 use crate::scenario::Scenario;
 use crate::strategy::{Action, Observation, Strategy};
 
@@ -431,20 +433,7 @@ impl Replay<'_> {
         }
         self.detected = Some((now, by));
         self.mark(now, Marker::Detected);
-        // A rollback is false when no fault of the candidate is in force: rolling back cannot
-        // help (a dependency outage) or nothing is wrong (noise). A detection before any
-        // request was hurt still has an empty TTD (see `RunOutcome::ttd`).
-        let candidate_broken = self.world.database().is_some_and(|db| {
-            self.world.routing().share(VersionId::Candidate) > 0.0
-                && !db.compatible(VersionId::Candidate)
-        });
-        self.false_rollback = !candidate_broken
-            && !self
-                .scenario
-                .service
-                .faults
-                .iter()
-                .any(|f| f.is_candidates() && self.world.fault_active(f, now));
+        self.false_rollback = outcome::rollback_is_false(&self.world, now);
         let policy = self
             .scenario
             .service
@@ -551,115 +540,38 @@ impl Replay<'_> {
         }
     }
 
-    /// Structural recovery: the first moment after which no fault that hurt anyone can hurt
-    /// again: its version gets no traffic for the rest of the run or the fault has ended
-    /// (direct harm), and no fault causes load shedding any more (harm through capacity).
-    fn recovered(&self) -> Option<SimTime> {
-        let service = &self.scenario.service;
-        let routing = self.world.routing();
-        let rec = &self.world.recorder;
-        let mut safe_from = rec.onset?;
-        for (i, f) in service.faults.iter().enumerate() {
-            if rec.hurt & (1 << i) == 0 {
-                continue;
-            }
-            let starved = match f.target {
-                Target::Version(v) => routing.idle_since(v),
-                Target::All => None,
-            };
-            let end = match (f.end, self.world.fixed_at().filter(|_| f.is_candidates())) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let harmless = match (end, starved) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => a.or(b)?,
-            };
-            safe_from = safe_from.max(harmless);
-        }
-        if rec.hurt_capacity != 0 {
-            safe_from = safe_from.max(self.world.capacity_clear_since()?);
-        }
-        if rec.hurt_database {
-            safe_from = safe_from.max(self.world.database_clear_since()?);
-        }
-        let recovered = safe_from.saturating_add(self.scenario.response.verify);
-        (recovered <= self.scenario.horizon).then_some(recovered)
-    }
-
     fn finish(mut self, strategy: usize, replication: u32) -> (RunOutcome, Option<Timeline>) {
-        let recovered = self.recovered();
+        let scenario = self.scenario;
+        let log = RunLog {
+            scenario: scenario.name.clone(),
+            strategy: scenario.strategies[strategy].name.clone(),
+            replication,
+            seed: scenario.seed,
+            detected: self.detected,
+            response: self.response,
+            false_at_decision: self.false_rollback,
+            rollout: self.rollout,
+            checks: self
+                .analysis
+                .as_ref()
+                .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive)),
+            verify: scenario.response.verify,
+            horizon: scenario.horizon,
+        };
+        let outcome = RunOutcome::conclude(&mut self.world, log);
+        let recovered = outcome.recovered;
         let timeline = self.timeline.take().map(|mut t| {
-            let faults = &self.scenario.service.faults;
-            for (i, f) in faults.iter().enumerate() {
+            for (i, f) in scenario.service.faults.iter().enumerate() {
                 t.markers.push((f.start, Marker::FaultStart(i)));
                 t.markers.extend(f.end.map(|e| (e, Marker::FaultEnd(i))));
             }
-            t.markers
-                .extend(self.world.recorder.onset.map(|o| (o, Marker::Onset)));
+            t.markers.extend(outcome.onset.map(|o| (o, Marker::Onset)));
             t.markers.extend(recovered.map(|r| (r, Marker::Recovered)));
             t.markers
-                .retain(|(at, _)| *at < self.scenario.horizon || Some(*at) == recovered);
+                .retain(|(at, _)| *at < scenario.horizon || Some(*at) == recovered);
             t.markers.sort_by_key(|(at, _)| *at);
             t
         });
-        let horizon = self.scenario.horizon;
-        let rec = &self.world.recorder;
-        let (checks, failed_checks, inconclusive_checks) = self
-            .analysis
-            .as_ref()
-            .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive));
-        // The records as the version serving at the end sees them.
-        let serving = if self.world.routing().share(VersionId::Candidate) >= 0.5 {
-            VersionId::Candidate
-        } else {
-            VersionId::Stable
-        };
-        let (inconsistent, missing_during_backfill, invisible_reads) = match self.world.database() {
-            Some(db) => (
-                db.inconsistencies(horizon, serving),
-                db.missing_during_backfill,
-                db.invisible_reads,
-            ),
-            None => (
-                Inconsistencies {
-                    corrupted: self.world.recorder.corrupted,
-                    ..Inconsistencies::default()
-                },
-                0,
-                0,
-            ),
-        };
-        let outcome = RunOutcome {
-            scenario: self.scenario.name.clone(),
-            strategy: self.scenario.strategies[strategy].name.clone(),
-            replication,
-            seed: self.scenario.seed,
-            onset: rec.onset,
-            detected: self.detected.map(|(t, _)| t),
-            detected_by: self.detected.map(|(_, by)| by),
-            rollback: self
-                .detected
-                .map(|(t, _)| t)
-                .filter(|_| self.response == Some(Response::Rollback)),
-            recovered,
-            affected_users: rec.affected.len(),
-            active_users: rec.active.len(),
-            failed_requests: rec.failed,
-            baseline_failed_requests: rec.baseline_failed,
-            inconsistent_records: inconsistent.total(),
-            inconsistent,
-            missing_during_backfill,
-            invisible_reads,
-            rolled_back: self.response == Some(Response::Rollback),
-            false_rollback: self.response == Some(Response::Rollback) && self.false_rollback,
-            rollout: self.rollout,
-            requests: rec.requests,
-            checks,
-            failed_checks,
-            inconclusive_checks,
-            instance_seconds: self.world.instance_seconds(horizon),
-        };
         (outcome, timeline)
     }
 }

@@ -10,6 +10,7 @@ mod database;
 mod fault;
 mod flag;
 mod fleet;
+mod recorder;
 mod routing;
 mod traffic;
 mod window;
@@ -21,12 +22,12 @@ pub use database::{
 pub use fault::{Fault, FaultKind, Target};
 pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
+pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
 pub use window::Window;
 
 use crate::engine::{Rng, RngStreams, SimTime, Stream, splitmix64};
-use crate::outcome::Recorder;
 use rand::{Rng as _, RngExt};
 use rand_distr::StandardNormal;
 
@@ -550,6 +551,11 @@ impl<'s> World<'s> {
                 .any(|&v| self.routing.share(v) > 0.0 && db.can_harm(now, v));
             self.database_clear_since = clear_since(harmful, self.database_clear_since, now);
         }
+    }
+
+    /// The service this world simulates (its faults, fleet, database plan).
+    pub fn service(&self) -> &'s ServiceSpec {
+        self.spec
     }
 
     /// Whether fault `f` is in force at `t` (a roll-forward hotfix ends the candidate's).
