@@ -5,9 +5,7 @@
 //! reads the measurements into a [`RunOutcome`].
 
 use crate::detect::{Analysis, Verdict};
-use crate::engine::{
-    self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime, Stream,
-};
+use crate::engine::{self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime};
 use crate::model::{DataPolicy, FaultKind, Target, VersionId, World};
 use crate::outcome::{
     self, Detector, Marker, Response, RunLog, RunOutcome, Sample, Timeline, VersionSample,
@@ -128,18 +126,11 @@ fn run(
     let manual_delay = scenario
         .manual
         .as_ref()
-        .map(|m| m.draw(&mut streams.stream(Stream::Manual)));
+        .map(|m| m.draw(&mut streams.named(crate::detect::manual::STREAM)));
     let database = scenario.service.database.as_ref();
-    let hotfix_delay = match database.map(|d| &d.policy) {
-        Some(DataPolicy::RollForward { median, sigma }) => Some(
-            crate::detect::ManualSpec {
-                median: *median,
-                sigma: *sigma,
-            }
-            .draw(&mut streams.stream(Stream::Hotfix)),
-        ),
-        _ => None,
-    };
+    let hotfix_delay = database
+        .and_then(|d| d.policy.hotfix_delay())
+        .map(|d| d.draw(&mut streams.named(crate::model::streams::HOTFIX)));
     // A write block holds traffic on the candidate until in-flight requests have drained.
     let mut response = scenario.response.clone();
     if let Some(drain) = database.and_then(|d| d.write_block) {

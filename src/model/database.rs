@@ -9,7 +9,7 @@
 //! every inconsistency is a count, not an estimate.
 
 use super::VersionId;
-use crate::engine::SimTime;
+use crate::engine::{LogNormalDelay, SimTime};
 
 /// What a migration does.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +104,17 @@ pub enum DataPolicy {
         /// Time the restore takes.
         restore_time: SimTime,
     },
+}
+
+impl DataPolicy {
+    /// The delay until a roll-forward's hotfix lands (`None` for the rollback policies),
+    /// drawn once per replication from [`streams::HOTFIX`](super::streams::HOTFIX).
+    pub fn hotfix_delay(&self) -> Option<LogNormalDelay> {
+        match *self {
+            DataPolicy::RollForward { median, sigma } => Some(LogNormalDelay { median, sigma }),
+            _ => None,
+        }
+    }
 }
 
 /// Where the data stands at time 0, as earlier releases left it.

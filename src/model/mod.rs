@@ -12,6 +12,7 @@ mod flag;
 mod fleet;
 mod recorder;
 mod routing;
+pub mod streams;
 mod traffic;
 mod window;
 
@@ -27,7 +28,7 @@ pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
 pub use window::Window;
 
-use crate::engine::{Rng, RngStreams, SimTime, Stream, splitmix64};
+use crate::engine::{Rng, RngStreams, SimTime, splitmix64};
 use rand::{Rng as _, RngExt};
 use rand_distr::StandardNormal;
 
@@ -152,22 +153,22 @@ impl Source {
         from: SimTime,
         to: SimTime,
     ) -> Source {
-        let name = |s: Stream| format!("{prefix}{}", s.name());
+        let name = |s: &str| format!("{prefix}{s}");
         Source {
             arrivals: Arrivals::new(
                 &spec.traffic,
                 streams,
-                &name(Stream::Arrivals),
+                &name(streams::ARRIVALS),
                 scale,
                 from,
                 to,
             ),
-            users: streams.named(&name(Stream::Users)),
-            routing: streams.named(&name(Stream::Routing)),
-            latency: streams.named(&name(Stream::Latency)),
-            errors: streams.named(&name(Stream::Errors)),
-            faults: streams.named(&name(Stream::Faults)),
-            database: streams.named(&name(Stream::Database)),
+            users: streams.named(&name(streams::USERS)),
+            routing: streams.named(&name(streams::ROUTING)),
+            latency: streams.named(&name(streams::LATENCY)),
+            errors: streams.named(&name(streams::ERRORS)),
+            faults: streams.named(&name(streams::FAULTS)),
+            database: streams.named(&name(streams::DATABASE)),
         }
     }
 }
@@ -292,7 +293,7 @@ impl<'s> World<'s> {
     fn build_routing(spec: &ServiceSpec, streams: &RngStreams, routing: &RoutingSpec) -> Routing {
         match routing {
             RoutingSpec::Weighted { sticky } => {
-                Routing::new(*sticky, streams.derive(Stream::Hashing.name()))
+                Routing::new(*sticky, streams.derive(streams::HASHING))
             }
             RoutingSpec::ReadyInstances => Routing::new(false, 0),
             RoutingSpec::Flag { group, refresh } => {
@@ -318,7 +319,7 @@ impl<'s> World<'s> {
                         }
                     }
                 }
-                let mut rng = streams.stream(Stream::FlagRefresh);
+                let mut rng = streams.named(streams::FLAG_REFRESH);
                 Routing::flagged(FlagRouting::new(
                     group,
                     spec.traffic.users,
