@@ -1,17 +1,17 @@
 //! One run: a scenario's world, one strategy and the detectors, wired to the engine.
 //!
 //! This is the only place that knows all the parts. It turns strategy actions into world
-//! changes, analysis ticks into verdicts, detections into rollback decisions, and at the end
-//! reads the measurements into a [`RunOutcome`].
+//! changes, analysis ticks into verdicts and detections into the response the scenario's
+//! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::{Analysis, Verdict};
+use crate::detect::{Analysis, Verdict, manual};
 use crate::engine::{self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime};
-use crate::model::{DataPolicy, FaultKind, Target, VersionId, World};
+use crate::model::{DataPolicy, VersionId, World, streams};
 use crate::outcome::{
     self, Detector, Marker, Response, RunLog, RunOutcome, Sample, Timeline, VersionSample,
 };
 use crate::scenario::Scenario;
-use crate::strategy::{Action, Observation, Strategy};
+use crate::strategy::{Action, Observation, ResponseSpec, Strategy};
 
 /// World changes (fault boundaries, load re-evaluation) come first at an instant…
 const WORLD: Phase = 0;
@@ -54,29 +54,106 @@ enum Event {
     Hotfix,
 }
 
+/// What a failure declaration sets off, resolved once per run from the scenario's data
+/// policy (`[database]`), so that the wiring reads no policy afterwards.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Plan {
+    /// No rollback: the rollout freezes and a hotfix lands `hotfix` after the declaration.
+    RollForward { hotfix: SimTime },
+    /// The app rolls back.
+    Rollback {
+        /// The candidate's writes are blocked at the decision (a write block).
+        block_writes: bool,
+        /// A backup restore of this duration starts at the decision.
+        restore: Option<SimTime>,
+        /// Once traffic is back on the stable, the down migrations run.
+        down_migrations: bool,
+    },
+}
+
+impl Plan {
+    /// The plan of `scenario` for one replication (the hotfix delay is drawn here, whatever
+    /// the strategy), and the response timings the strategy works with: a write block holds
+    /// traffic on the candidate until in-flight requests have drained.
+    fn resolve(scenario: &Scenario, streams: &RngStreams) -> (Plan, ResponseSpec) {
+        let mut response = scenario.response.clone();
+        let Some(db) = scenario.service.database.as_ref() else {
+            let plan = Plan::Rollback {
+                block_writes: false,
+                restore: None,
+                down_migrations: false,
+            };
+            return (plan, response);
+        };
+        if let Some(drain) = db.write_block {
+            response.rollback_delay = response.rollback_delay.max(drain);
+        }
+        let plan = match &db.policy {
+            DataPolicy::RollForward { .. } => Plan::RollForward {
+                hotfix: db.policy.hotfix_delay().map_or(SimTime::ZERO, |d| {
+                    d.draw(&mut streams.named(streams::HOTFIX))
+                }),
+            },
+            policy => Plan::Rollback {
+                block_writes: db.write_block.is_some(),
+                restore: match policy {
+                    DataPolicy::Restore { restore_time } => Some(*restore_time),
+                    _ => None,
+                },
+                down_migrations: *policy == DataPolicy::AppAndDown,
+            },
+        };
+        (plan, response)
+    }
+}
+
+/// The analysis of the candidate and when it runs.
+struct Checks {
+    analysis: Option<Analysis>,
+    /// Bumped whenever analysis (re)starts or stops: checks of older generations are stale.
+    generation: u64,
+    running: bool,
+    /// Paused by a roll-forward while running: it resumes when the hotfix lands.
+    paused: bool,
+}
+
+impl Checks {
+    fn stop(&mut self) {
+        self.running = false;
+        self.generation += 1;
+    }
+}
+
+/// The strategy's pending timer: at most one, replaced when the strategy asks for another.
+#[derive(Default)]
+struct Timer {
+    generation: u64,
+    armed: Option<SimTime>,
+}
+
+/// The first failure declaration and what came of it.
+#[derive(Default)]
+struct Decision {
+    detected: Option<(SimTime, Detector)>,
+    /// Whether a rollback at the declaration is false (see [`outcome::rollback_is_false`]).
+    false_rollback: bool,
+    response: Option<Response>,
+}
+
 struct Replay<'s> {
     scenario: &'s Scenario,
     world: World<'s>,
     strategy: Box<dyn Strategy>,
-    analysis: Option<Analysis>,
-    analysis_generation: u64,
-    analysing: bool,
-    timer_generation: u64,
-    armed: Option<SimTime>,
+    plan: Plan,
+    checks: Checks,
+    timer: Timer,
+    /// The human's delay from onset to detection, until the onset schedules it.
     manual_delay: Option<SimTime>,
-    onset_seen: bool,
+    /// The strategy's actions, buffered (kept to reuse its allocation).
     actions: Vec<Action>,
-    detected: Option<(SimTime, Detector)>,
-    false_rollback: bool,
+    decision: Decision,
     rollout: Option<SimTime>,
     timeline: Option<Timeline>,
-    /// The roll-forward delay, drawn once per replication (shared by strategies).
-    hotfix_delay: Option<SimTime>,
-    response: Option<Response>,
-    /// Migrations not started yet are cancelled by a rollback.
-    plan_cancelled: bool,
-    /// Analysis paused by a roll-forward, to resume when the hotfix lands.
-    resume_analysis: bool,
 }
 
 /// Runs strategy `strategy` of `scenario` for replication `replication`.
@@ -126,50 +203,51 @@ fn run(
     let manual_delay = scenario
         .manual
         .as_ref()
-        .map(|m| m.draw(&mut streams.named(crate::detect::manual::STREAM)));
-    let database = scenario.service.database.as_ref();
-    let hotfix_delay = database
-        .and_then(|d| d.policy.hotfix_delay())
-        .map(|d| d.draw(&mut streams.named(crate::model::streams::HOTFIX)));
-    // A write block holds traffic on the candidate until in-flight requests have drained.
-    let mut response = scenario.response.clone();
-    if let Some(drain) = database.and_then(|d| d.write_block) {
-        response.rollback_delay = response.rollback_delay.max(drain);
-    }
+        .map(|m| m.draw(&mut streams.named(manual::STREAM)));
+    let (plan, response) = Plan::resolve(scenario, &streams);
     let mut run = Replay {
         scenario,
         world,
         strategy: spec.build(&scenario.service.fleet, &response),
-        analysis: spec.analysis.clone().map(Analysis::new),
-        analysis_generation: 0,
-        analysing: false,
-        timer_generation: 0,
-        armed: None,
+        plan,
+        checks: Checks {
+            analysis: spec.analysis.clone().map(Analysis::new),
+            generation: 0,
+            running: false,
+            paused: false,
+        },
+        timer: Timer::default(),
         manual_delay,
-        onset_seen: false,
         actions: Vec::new(),
-        detected: None,
-        false_rollback: false,
+        decision: Decision::default(),
         rollout: None,
         timeline: timeline_step.map(|step| Timeline {
             step,
             samples: Vec::new(),
             markers: Vec::new(),
         }),
-        hotfix_delay,
-        response: None,
-        plan_cancelled: false,
-        resume_analysis: false,
     };
+    let sched = first_events(scenario, timeline_step);
+    let max_events = scenario
+        .max_events
+        .saturating_add(timeline_step.map_or(0, |s| scenario.horizon.micros() / s.micros()));
+    let limits = Limits {
+        horizon: scenario.horizon,
+        max_events,
+    };
+    engine::run(&mut run, sched, limits)?;
+    Ok(run.finish(strategy, replication))
+}
 
+/// The events known before the run: the migration plan, the rollout's start (after the
+/// migrations marked `with_rollout`, which run one after another from 0), fault and burst
+/// boundaries, the first timeline sample and the first load tick.
+fn first_events(scenario: &Scenario, timeline_step: Option<SimTime>) -> Scheduler<Event> {
     let mut sched = Scheduler::default();
-    // Migrations marked `with_rollout` run one after another from 0; the rollout waits for them.
+    let service = &scenario.service;
     let mut rollout_start = SimTime::ZERO;
-    for (i, m) in database
-        .map_or(&[][..], |d| &d.migrations)
-        .iter()
-        .enumerate()
-    {
+    let migrations = service.database.as_ref().map_or(&[][..], |d| &d.migrations);
+    for (i, m) in migrations.iter().enumerate() {
         let start = if m.with_rollout {
             rollout_start
         } else {
@@ -186,7 +264,6 @@ fn run(
         );
     }
     sched.at(rollout_start, DECIDE, Event::Start);
-    let service = &scenario.service;
     let boundaries = service
         .faults
         .iter()
@@ -201,22 +278,7 @@ fn run(
     if service.fleet.capacity_rps.is_some() && service.traffic.diurnal.is_some() {
         sched.at(LOAD_TICK, WORLD, Event::Refresh { periodic: true });
     }
-    let limits = Limits {
-        horizon: scenario.horizon,
-        max_events: scenario.max_events,
-    };
-    let max_events = limits
-        .max_events
-        .saturating_add(timeline_step.map_or(0, |s| scenario.horizon.micros() / s.micros()));
-    engine::run(
-        &mut run,
-        sched,
-        Limits {
-            max_events,
-            ..limits
-        },
-    )?;
-    Ok(run.finish(strategy, replication))
+    sched
 }
 
 impl Process for Replay<'_> {
@@ -224,11 +286,10 @@ impl Process for Replay<'_> {
 
     fn advance(&mut self, from: SimTime, to: SimTime, sched: &mut Scheduler<Event>) -> SimTime {
         let reached = self.world.advance(from, to);
-        if let (false, Some(onset)) = (self.onset_seen, self.world.recorder.onset) {
-            self.onset_seen = true;
-            if let Some(delay) = self.manual_delay {
-                sched.at(onset.saturating_add(delay), OBSERVE, Event::ManualDetection);
-            }
+        if let Some(onset) = self.world.recorder.onset
+            && let Some(delay) = self.manual_delay.take()
+        {
+            sched.at(onset.saturating_add(delay), OBSERVE, Event::ManualDetection);
         }
         reached
     }
@@ -243,85 +304,34 @@ impl Process for Replay<'_> {
                 }
             }
             Event::Check { generation }
-                if self.analysing && generation == self.analysis_generation =>
+                if self.checks.running && generation == self.checks.generation =>
             {
                 self.check(now, sched)
             }
             Event::ManualDetection => self.declare(now, Detector::Manual, sched),
-            Event::Timer { generation } if generation == self.timer_generation => {
-                self.armed = None;
+            Event::Timer { generation } if generation == self.timer.generation => {
+                self.timer.armed = None;
                 self.tell(now, Observation::Timer, sched);
             }
             Event::Sample => self.sample(now, sched),
-            Event::MigrationStart(i) if !self.plan_cancelled => {
-                let planned = self
-                    .scenario
-                    .service
-                    .database
-                    .as_ref()
-                    .map_or(SimTime::ZERO, |d| d.migrations[i].lock);
-                let lock = self
-                    .scenario
-                    .service
-                    .faults
-                    .iter()
-                    .filter_map(|f| match f.kind {
-                        FaultKind::MigrationLock { migration, lock } if migration == i => {
-                            Some(lock)
-                        }
-                        _ => None,
-                    })
-                    .fold(planned, SimTime::max);
-                if let Some(db) = self.world.database_mut() {
-                    db.start_migration(now, i, lock);
-                }
+            Event::MigrationStart(i) if !self.rolled_back() => {
+                let lock = self.world.start_migration(now, i);
                 if lock > SimTime::ZERO {
-                    sched.at(
-                        now.saturating_add(lock),
-                        WORLD,
-                        Event::Refresh { periodic: false },
-                    );
+                    let end = now.saturating_add(lock);
+                    sched.at(end, WORLD, Event::Refresh { periodic: false });
                 }
-                self.world.refresh(now);
             }
-            Event::MigrationEnd(i) if !self.plan_cancelled || self.migration_started(i) => {
-                let broken = self.broken_by(i);
-                if let Some(db) = self.world.database_mut() {
-                    db.end_migration(now, i);
-                    for v in broken {
-                        db.set_incompatible(v, true);
-                    }
-                }
-                self.world.refresh(now);
+            Event::MigrationEnd(i) if !self.rolled_back() || self.world.migration_started(i) => {
+                self.world.end_migration(now, i)
             }
-            Event::MigrationStart(_) | Event::MigrationEnd(_) => {}
             Event::DownEnd(i) => {
-                let broken = self.broken_by(i);
-                if let Some(db) = self.world.database_mut() {
-                    db.end_down_migration(now, i);
-                    for v in broken {
-                        db.set_incompatible(v, false);
-                    }
-                }
-                self.world.refresh(now);
+                self.world.end_down_migration(now, i);
                 self.next_down_migration(now, sched);
             }
-            Event::RestoreEnd => {
-                if let Some(db) = self.world.database_mut() {
-                    db.end_restore();
-                    for v in VersionId::ALL {
-                        db.set_incompatible(v, false);
-                    }
-                }
-                self.world.refresh(now);
-            }
+            Event::RestoreEnd => self.world.end_restore(now),
             Event::Hotfix => {
-                // The fix also makes the candidate work with the schema.
-                if let Some(db) = self.world.database_mut() {
-                    db.set_incompatible(VersionId::Candidate, false);
-                }
-                self.world.fix_candidate(now);
-                if std::mem::take(&mut self.resume_analysis) {
+                self.world.hotfix(now);
+                if std::mem::take(&mut self.checks.paused) {
                     self.apply(now, Action::StartAnalysis, sched);
                 }
             }
@@ -330,43 +340,24 @@ impl Process for Replay<'_> {
                 let ready = self.world.ready(version);
                 self.tell(now, Observation::Ready { version, ready }, sched);
             }
-            Event::Check { .. } | Event::Timer { .. } => {}
+            Event::MigrationStart(_)
+            | Event::MigrationEnd(_)
+            | Event::Check { .. }
+            | Event::Timer { .. } => {}
         }
     }
 }
 
 impl Replay<'_> {
-    /// The versions a `schema_incompatibility` fault breaks once migration `i` has run.
-    fn broken_by(&self, i: usize) -> Vec<VersionId> {
-        self.scenario
-            .service
-            .faults
-            .iter()
-            .filter_map(|f| match (&f.kind, f.target) {
-                (FaultKind::SchemaIncompatibility { migration }, Target::Version(v))
-                    if *migration == i =>
-                {
-                    Some(v)
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Whether migration `i` had started when the plan was cancelled (a running migration
-    /// cannot be stopped: it completes).
-    fn migration_started(&self, i: usize) -> bool {
-        self.world.database().is_some_and(|db| db.started(i))
+    /// Whether a rollback was decided (it cancels the migrations not started yet).
+    fn rolled_back(&self) -> bool {
+        self.decision.response == Some(Response::Rollback)
     }
 
     /// Starts the next down migration of the plan, if any.
     fn next_down_migration(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
-        let Some(db) = self.world.database() else {
-            return;
-        };
-        if let Some(&i) = db.down_plan().first() {
-            let d = db.spec().migrations[i].down_duration;
-            sched.at(now.saturating_add(d), WORLD, Event::DownEnd(i));
+        if let Some((i, duration)) = self.world.next_down_migration() {
+            sched.at(now.saturating_add(duration), WORLD, Event::DownEnd(i));
         }
     }
 
@@ -392,7 +383,7 @@ impl Replay<'_> {
     }
 
     fn check(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
-        let Some(analysis) = self.analysis.as_mut() else {
+        let Some(analysis) = self.checks.analysis.as_mut() else {
             return;
         };
         let window = &mut self.world.windows[VersionId::Candidate.index()];
@@ -406,62 +397,48 @@ impl Replay<'_> {
         self.tell(now, Observation::Check(verdict), sched);
         if tripped && verdict == Verdict::Fail {
             self.declare(now, Detector::Analysis, sched);
-        } else if self.analysing {
+        } else if self.checks.running {
+            let generation = self.checks.generation;
             sched.at(
                 now.saturating_add(interval),
                 OBSERVE,
-                Event::Check {
-                    generation: self.analysis_generation,
-                },
+                Event::Check { generation },
             );
         }
     }
 
-    /// A detector declares failure: the first declaration is the rollback decision.
+    /// A detector declares failure: the first declaration is the decision, and the plan
+    /// says what it sets off.
     fn declare(&mut self, now: SimTime, by: Detector, sched: &mut Scheduler<Event>) {
-        if self.detected.is_some() {
+        if self.decision.detected.is_some() {
             return;
         }
-        self.detected = Some((now, by));
+        self.decision.detected = Some((now, by));
         self.mark(now, Marker::Detected);
-        self.false_rollback = outcome::rollback_is_false(&self.world, now);
-        let policy = self
-            .scenario
-            .service
-            .database
-            .as_ref()
-            .map(|d| d.policy.clone());
-        if let Some(DataPolicy::RollForward { .. }) = policy {
-            // No rollback: the rollout is frozen (analysis paused, the step held) while the team
-            // ships a fix; when it lands the candidate's faults end and analysis resumes.
-            self.response = Some(Response::RollForward);
-            self.resume_analysis = self.analysing;
-            self.analysing = false;
-            self.analysis_generation += 1;
-            if let Some(d) = self.hotfix_delay {
-                sched.at(now.saturating_add(d), WORLD, Event::Hotfix);
+        self.decision.false_rollback = outcome::rollback_is_false(&self.world, now);
+        match self.plan {
+            Plan::RollForward { hotfix } => {
+                // No rollback: the rollout is frozen (analysis paused, the step held) while
+                // the team ships a fix; when it lands the candidate's faults end and analysis
+                // resumes.
+                self.decision.response = Some(Response::RollForward);
+                self.checks.paused = self.checks.running;
+                self.checks.stop();
+                sched.at(now.saturating_add(hotfix), WORLD, Event::Hotfix);
             }
-            return;
-        }
-        self.response = Some(Response::Rollback);
-        self.plan_cancelled = true;
-        let write_block = self
-            .scenario
-            .service
-            .database
-            .as_ref()
-            .is_some_and(|d| d.write_block.is_some());
-        if let Some(db) = self.world.database_mut() {
-            if write_block {
-                db.block_writes(VersionId::Candidate, true);
-            }
-            if let Some(DataPolicy::Restore { restore_time }) = policy {
-                db.start_restore(now, restore_time);
-                sched.at(now.saturating_add(restore_time), WORLD, Event::RestoreEnd);
+            Plan::Rollback {
+                block_writes,
+                restore,
+                ..
+            } => {
+                self.decision.response = Some(Response::Rollback);
+                self.world.roll_back(now, block_writes, restore);
+                if let Some(restore_time) = restore {
+                    sched.at(now.saturating_add(restore_time), WORLD, Event::RestoreEnd);
+                }
+                self.tell(now, Observation::Abort, sched);
             }
         }
-        self.world.refresh(now);
-        self.tell(now, Observation::Abort, sched);
     }
 
     fn tell(&mut self, now: SimTime, obs: Observation, sched: &mut Scheduler<Event>) {
@@ -472,11 +449,11 @@ impl Replay<'_> {
         }
         self.actions = actions;
         let next = self.strategy.next_timer();
-        if next != self.armed {
-            self.timer_generation += 1;
-            self.armed = next;
+        if next != self.timer.armed {
+            self.timer.generation += 1;
+            self.timer.armed = next;
             if let Some(t) = next {
-                let generation = self.timer_generation;
+                let generation = self.timer.generation;
                 sched.at(t.max(now), DECIDE, Event::Timer { generation });
             }
         }
@@ -497,12 +474,12 @@ impl Replay<'_> {
             }
             Action::Fail => self.declare(now, Detector::ProgressDeadline, sched),
             Action::StartAnalysis => {
-                self.analysis_generation += 1;
-                if let Some(a) = &mut self.analysis {
+                self.checks.generation += 1;
+                if let Some(a) = &mut self.checks.analysis {
                     a.restart();
-                    self.analysing = true;
+                    self.checks.running = true;
                     self.world.windows[VersionId::Candidate.index()].reset();
-                    let generation = self.analysis_generation;
+                    let generation = self.checks.generation;
                     sched.at(
                         now.saturating_add(a.spec().interval),
                         OBSERVE,
@@ -510,10 +487,7 @@ impl Replay<'_> {
                     );
                 }
             }
-            Action::StopAnalysis => {
-                self.analysing = false;
-                self.analysis_generation += 1;
-            }
+            Action::StopAnalysis => self.checks.stop(),
             Action::Promoted => {
                 self.rollout = Some(now);
                 self.mark(now, Marker::Promoted);
@@ -521,10 +495,13 @@ impl Replay<'_> {
             Action::RolledBack => {
                 self.mark(now, Marker::RolledBack);
                 let down = matches!(
-                    self.scenario.service.database.as_ref().map(|d| &d.policy),
-                    Some(DataPolicy::AppAndDown)
+                    self.plan,
+                    Plan::Rollback {
+                        down_migrations: true,
+                        ..
+                    }
                 );
-                if down && self.response == Some(Response::Rollback) {
+                if down && self.rolled_back() {
                     self.next_down_migration(now, sched);
                 }
             }
@@ -538,11 +515,12 @@ impl Replay<'_> {
             strategy: scenario.strategies[strategy].name.clone(),
             replication,
             seed: scenario.seed,
-            detected: self.detected,
-            response: self.response,
-            false_at_decision: self.false_rollback,
+            detected: self.decision.detected,
+            response: self.decision.response,
+            false_at_decision: self.decision.false_rollback,
             rollout: self.rollout,
             checks: self
+                .checks
                 .analysis
                 .as_ref()
                 .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive)),

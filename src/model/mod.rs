@@ -10,6 +10,7 @@ mod database;
 mod fault;
 mod flag;
 mod fleet;
+mod operations;
 mod recorder;
 mod routing;
 pub mod streams;
@@ -564,12 +565,6 @@ impl<'s> World<'s> {
         f.active_at(t) && !(f.is_candidates() && self.fixed_at.is_some_and(|x| t >= x))
     }
 
-    /// A hotfix of the candidate lands at `now`: its faults end.
-    pub fn fix_candidate(&mut self, now: SimTime) {
-        self.fixed_at = Some(now);
-        self.refresh(now);
-    }
-
     /// When the hotfix landed, if it did.
     pub fn fixed_at(&self) -> Option<SimTime> {
         self.fixed_at
@@ -578,11 +573,6 @@ impl<'s> World<'s> {
     /// The migrated table, if any.
     pub fn database(&self) -> Option<&Database> {
         self.database.as_ref()
-    }
-
-    /// The migrated table, to apply migrations and responses; refresh afterwards.
-    pub fn database_mut(&mut self) -> Option<&mut Database> {
-        self.database.as_mut()
     }
 
     /// Since when the database can hurt no request, for good (`None`: it can at the end).
