@@ -334,6 +334,7 @@ impl Process for Replay<'_> {
                 if std::mem::take(&mut self.checks.paused) {
                     self.apply(now, Action::StartAnalysis, sched);
                 }
+                self.tell(now, Observation::Resume, sched);
             }
             Event::Ready(version) => {
                 self.world.promote_due(now, version);
@@ -418,13 +419,14 @@ impl Replay<'_> {
         self.decision.false_rollback = outcome::rollback_is_false(&self.world, now);
         match self.plan {
             Plan::RollForward { hotfix } => {
-                // No rollback: the rollout is frozen (analysis paused, the step held) while
-                // the team ships a fix; when it lands the candidate's faults end and analysis
-                // resumes.
+                // No rollback: the rollout is frozen (analysis paused, the strategy told to
+                // hold) while the team ships a fix; when it lands the candidate's faults end,
+                // analysis resumes and so does the rollout.
                 self.decision.response = Some(Response::RollForward);
                 self.checks.paused = self.checks.running;
                 self.checks.stop();
                 sched.at(now.saturating_add(hotfix), WORLD, Event::Hotfix);
+                self.tell(now, Observation::Freeze, sched);
             }
             Plan::Rollback {
                 block_writes,
