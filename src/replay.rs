@@ -88,19 +88,17 @@ impl Plan {
         if let Some(drain) = db.write_block {
             response.rollback_delay = response.rollback_delay.max(drain);
         }
-        let plan = match &db.policy {
-            DataPolicy::RollForward { .. } => Plan::RollForward {
-                hotfix: db.policy.hotfix_delay().map_or(SimTime::ZERO, |d| {
-                    d.draw(&mut streams.named(streams::HOTFIX))
-                }),
+        let plan = match db.policy.hotfix_delay() {
+            Some(delay) => Plan::RollForward {
+                hotfix: delay.draw(&mut streams.named(streams::HOTFIX)),
             },
-            policy => Plan::Rollback {
+            None => Plan::Rollback {
                 block_writes: db.write_block.is_some(),
-                restore: match policy {
-                    DataPolicy::Restore { restore_time } => Some(*restore_time),
+                restore: match db.policy {
+                    DataPolicy::Restore { restore_time } => Some(restore_time),
                     _ => None,
                 },
-                down_migrations: *policy == DataPolicy::AppAndDown,
+                down_migrations: db.policy == DataPolicy::AppAndDown,
             },
         };
         (plan, response)
