@@ -19,7 +19,8 @@
 //! [`engine`] (time, queue, run loop, random streams; no deployments), [`model`] (traffic,
 //! fleet, routing, flags, faults, the database and its ledger), [`strategy`] (canary,
 //! blue-green, feature flag, rolling: state machines), [`detect`] (analysis, humans),
-//! [`outcome`] (measurements, statistics, paired comparisons, timelines), [`scenario`]
+//! [`outcome`] (measurements and the rules that read them from a finished run, the
+//! `runs.csv` columns, statistics, paired comparisons, timelines), [`scenario`]
 //! (files, overrides), [`replay`] (one run), [`drill`] (many runs in parallel), [`sweep`]
 //! (grids for threshold tuning), [`objectives`] and [`regression`] (the weekly gate),
 //! [`report`] (CSV, JSON, JUnit, tables, plots, HTML: serializers only), [`cli`] (the

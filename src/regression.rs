@@ -10,7 +10,8 @@ use crate::outcome::student_t_995;
 /// Smallest relative worsening that counts as a regression.
 pub const MIN_RELATIVE_INCREASE: f64 = 0.10;
 
-/// Metrics compared with a baseline, as `runs.csv` columns (higher is worse for all).
+/// Metrics compared with a baseline, as names of [`crate::outcome::RUN_COLUMNS`] (higher is
+/// worse for all).
 pub const REGRESSION_METRICS: [&str; 6] = [
     "ttd_s",
     "ttr_s",
@@ -89,6 +90,18 @@ pub fn compare(metric: &'static str, baseline: &[f64], current: &[f64]) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regression_metrics_are_numeric_run_columns() {
+        use crate::outcome::{ColumnUnit, run_column};
+        for m in REGRESSION_METRICS {
+            let unit = run_column(m).map(|c| c.unit);
+            assert!(
+                !matches!(unit, None | Some(ColumnUnit::Text | ColumnUnit::Id)),
+                "{m}"
+            );
+        }
+    }
 
     #[test]
     fn a_shift_well_beyond_noise_is_flagged() {

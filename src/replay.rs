@@ -1,17 +1,17 @@
 //! One run: a scenario's world, one strategy and the detectors, wired to the engine.
 //!
 //! This is the only place that knows all the parts. It turns strategy actions into world
-//! changes, analysis ticks into verdicts, detections into rollback decisions, and at the end
-//! reads the measurements into a [`RunOutcome`].
+//! changes, analysis ticks into verdicts and detections into the response the scenario's
+//! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::{Analysis, Verdict};
-use crate::engine::{
-    self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime, Stream,
+use crate::detect::{Analysis, Verdict, manual};
+use crate::engine::{self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime};
+use crate::model::{DataPolicy, VersionId, World, streams};
+use crate::outcome::{
+    self, Detector, Marker, Response, RunLog, RunOutcome, Sample, Timeline, VersionSample,
 };
-use crate::model::{DataPolicy, FaultKind, Inconsistencies, Target, VersionId, World};
-use crate::outcome::{Detector, Marker, Response, RunOutcome, Sample, Timeline, VersionSample};
 use crate::scenario::Scenario;
-use crate::strategy::{Action, Observation, Strategy};
+use crate::strategy::{Action, Observation, ResponseSpec, Strategy};
 
 /// World changes (fault boundaries, load re-evaluation) come first at an instant…
 const WORLD: Phase = 0;
@@ -54,29 +54,104 @@ enum Event {
     Hotfix,
 }
 
+/// What a failure declaration sets off, resolved once per run from the scenario's data
+/// policy (`[database]`), so that the wiring reads no policy afterwards.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Plan {
+    /// No rollback: the rollout freezes and a hotfix lands `hotfix` after the declaration.
+    RollForward { hotfix: SimTime },
+    /// The app rolls back.
+    Rollback {
+        /// The candidate's writes are blocked at the decision (a write block).
+        block_writes: bool,
+        /// A backup restore of this duration starts at the decision.
+        restore: Option<SimTime>,
+        /// Once traffic is back on the stable, the down migrations run.
+        down_migrations: bool,
+    },
+}
+
+impl Plan {
+    /// The plan of `scenario` for one replication (the hotfix delay is drawn here, whatever
+    /// the strategy), and the response timings the strategy works with: a write block holds
+    /// traffic on the candidate until in-flight requests have drained.
+    fn resolve(scenario: &Scenario, streams: &RngStreams) -> (Plan, ResponseSpec) {
+        let mut response = scenario.response.clone();
+        let Some(db) = scenario.service.database.as_ref() else {
+            let plan = Plan::Rollback {
+                block_writes: false,
+                restore: None,
+                down_migrations: false,
+            };
+            return (plan, response);
+        };
+        if let Some(drain) = db.write_block {
+            response.rollback_delay = response.rollback_delay.max(drain);
+        }
+        let plan = match db.policy.hotfix_delay() {
+            Some(delay) => Plan::RollForward {
+                hotfix: delay.draw(&mut streams.named(streams::HOTFIX)),
+            },
+            None => Plan::Rollback {
+                block_writes: db.write_block.is_some(),
+                restore: match db.policy {
+                    DataPolicy::Restore { restore_time } => Some(restore_time),
+                    _ => None,
+                },
+                down_migrations: db.policy == DataPolicy::AppAndDown,
+            },
+        };
+        (plan, response)
+    }
+}
+
+/// The analysis of the candidate and when it runs.
+struct Checks {
+    analysis: Option<Analysis>,
+    /// Bumped whenever analysis (re)starts or stops: checks of older generations are stale.
+    generation: u64,
+    running: bool,
+    /// Paused by a roll-forward while running: it resumes when the hotfix lands.
+    paused: bool,
+}
+
+impl Checks {
+    fn stop(&mut self) {
+        self.running = false;
+        self.generation += 1;
+    }
+}
+
+/// The strategy's pending timer: at most one, replaced when the strategy asks for another.
+#[derive(Default)]
+struct Timer {
+    generation: u64,
+    armed: Option<SimTime>,
+}
+
+/// The first failure declaration and what came of it.
+#[derive(Default)]
+struct Decision {
+    detected: Option<(SimTime, Detector)>,
+    /// Whether a rollback at the declaration is false (see [`outcome::rollback_is_false`]).
+    false_rollback: bool,
+    response: Option<Response>,
+}
+
 struct Replay<'s> {
     scenario: &'s Scenario,
     world: World<'s>,
     strategy: Box<dyn Strategy>,
-    analysis: Option<Analysis>,
-    analysis_generation: u64,
-    analysing: bool,
-    timer_generation: u64,
-    armed: Option<SimTime>,
+    plan: Plan,
+    checks: Checks,
+    timer: Timer,
+    /// The human's delay from onset to detection, until the onset schedules it.
     manual_delay: Option<SimTime>,
-    onset_seen: bool,
+    /// The strategy's actions, buffered (kept to reuse its allocation).
     actions: Vec<Action>,
-    detected: Option<(SimTime, Detector)>,
-    false_rollback: bool,
+    decision: Decision,
     rollout: Option<SimTime>,
     timeline: Option<Timeline>,
-    /// The roll-forward delay, drawn once per replication (shared by strategies).
-    hotfix_delay: Option<SimTime>,
-    response: Option<Response>,
-    /// Migrations not started yet are cancelled by a rollback.
-    plan_cancelled: bool,
-    /// Analysis paused by a roll-forward, to resume when the hotfix lands.
-    resume_analysis: bool,
 }
 
 /// Runs strategy `strategy` of `scenario` for replication `replication`.
@@ -126,57 +201,51 @@ fn run(
     let manual_delay = scenario
         .manual
         .as_ref()
-        .map(|m| m.draw(&mut streams.stream(Stream::Manual)));
-    let database = scenario.service.database.as_ref();
-    let hotfix_delay = match database.map(|d| &d.policy) {
-        Some(DataPolicy::RollForward { median, sigma }) => Some(
-            crate::detect::ManualSpec {
-                median: *median,
-                sigma: *sigma,
-            }
-            .draw(&mut streams.stream(Stream::Hotfix)),
-        ),
-        _ => None,
-    };
-    // A write block holds traffic on the candidate until in-flight requests have drained.
-    let mut response = scenario.response.clone();
-    if let Some(drain) = database.and_then(|d| d.write_block) {
-        response.rollback_delay = response.rollback_delay.max(drain);
-    }
+        .map(|m| m.draw(&mut streams.named(manual::STREAM)));
+    let (plan, response) = Plan::resolve(scenario, &streams);
     let mut run = Replay {
         scenario,
         world,
         strategy: spec.build(&scenario.service.fleet, &response),
-        analysis: spec.analysis.clone().map(Analysis::new),
-        analysis_generation: 0,
-        analysing: false,
-        timer_generation: 0,
-        armed: None,
+        plan,
+        checks: Checks {
+            analysis: spec.analysis.clone().map(Analysis::new),
+            generation: 0,
+            running: false,
+            paused: false,
+        },
+        timer: Timer::default(),
         manual_delay,
-        onset_seen: false,
         actions: Vec::new(),
-        detected: None,
-        false_rollback: false,
+        decision: Decision::default(),
         rollout: None,
         timeline: timeline_step.map(|step| Timeline {
             step,
             samples: Vec::new(),
             markers: Vec::new(),
         }),
-        hotfix_delay,
-        response: None,
-        plan_cancelled: false,
-        resume_analysis: false,
     };
+    let sched = first_events(scenario, timeline_step);
+    let max_events = scenario
+        .max_events
+        .saturating_add(timeline_step.map_or(0, |s| scenario.horizon.micros() / s.micros()));
+    let limits = Limits {
+        horizon: scenario.horizon,
+        max_events,
+    };
+    engine::run(&mut run, sched, limits)?;
+    Ok(run.finish(strategy, replication))
+}
 
+/// The events known before the run: the migration plan, the rollout's start (after the
+/// migrations marked `with_rollout`, which run one after another from 0), fault and burst
+/// boundaries, the first timeline sample and the first load tick.
+fn first_events(scenario: &Scenario, timeline_step: Option<SimTime>) -> Scheduler<Event> {
     let mut sched = Scheduler::default();
-    // Migrations marked `with_rollout` run one after another from 0; the rollout waits for them.
+    let service = &scenario.service;
     let mut rollout_start = SimTime::ZERO;
-    for (i, m) in database
-        .map_or(&[][..], |d| &d.migrations)
-        .iter()
-        .enumerate()
-    {
+    let migrations = service.database.as_ref().map_or(&[][..], |d| &d.migrations);
+    for (i, m) in migrations.iter().enumerate() {
         let start = if m.with_rollout {
             rollout_start
         } else {
@@ -193,7 +262,6 @@ fn run(
         );
     }
     sched.at(rollout_start, DECIDE, Event::Start);
-    let service = &scenario.service;
     let boundaries = service
         .faults
         .iter()
@@ -208,22 +276,7 @@ fn run(
     if service.fleet.capacity_rps.is_some() && service.traffic.diurnal.is_some() {
         sched.at(LOAD_TICK, WORLD, Event::Refresh { periodic: true });
     }
-    let limits = Limits {
-        horizon: scenario.horizon,
-        max_events: scenario.max_events,
-    };
-    let max_events = limits
-        .max_events
-        .saturating_add(timeline_step.map_or(0, |s| scenario.horizon.micros() / s.micros()));
-    engine::run(
-        &mut run,
-        sched,
-        Limits {
-            max_events,
-            ..limits
-        },
-    )?;
-    Ok(run.finish(strategy, replication))
+    sched
 }
 
 impl Process for Replay<'_> {
@@ -231,11 +284,10 @@ impl Process for Replay<'_> {
 
     fn advance(&mut self, from: SimTime, to: SimTime, sched: &mut Scheduler<Event>) -> SimTime {
         let reached = self.world.advance(from, to);
-        if let (false, Some(onset)) = (self.onset_seen, self.world.recorder.onset) {
-            self.onset_seen = true;
-            if let Some(delay) = self.manual_delay {
-                sched.at(onset.saturating_add(delay), OBSERVE, Event::ManualDetection);
-            }
+        if let Some(onset) = self.world.recorder.onset
+            && let Some(delay) = self.manual_delay.take()
+        {
+            sched.at(onset.saturating_add(delay), OBSERVE, Event::ManualDetection);
         }
         reached
     }
@@ -250,130 +302,61 @@ impl Process for Replay<'_> {
                 }
             }
             Event::Check { generation }
-                if self.analysing && generation == self.analysis_generation =>
+                if self.checks.running && generation == self.checks.generation =>
             {
                 self.check(now, sched)
             }
             Event::ManualDetection => self.declare(now, Detector::Manual, sched),
-            Event::Timer { generation } if generation == self.timer_generation => {
-                self.armed = None;
+            Event::Timer { generation } if generation == self.timer.generation => {
+                self.timer.armed = None;
                 self.tell(now, Observation::Timer, sched);
             }
             Event::Sample => self.sample(now, sched),
-            Event::MigrationStart(i) if !self.plan_cancelled => {
-                let planned = self
-                    .scenario
-                    .service
-                    .database
-                    .as_ref()
-                    .map_or(SimTime::ZERO, |d| d.migrations[i].lock);
-                let lock = self
-                    .scenario
-                    .service
-                    .faults
-                    .iter()
-                    .filter_map(|f| match f.kind {
-                        FaultKind::MigrationLock { migration, lock } if migration == i => {
-                            Some(lock)
-                        }
-                        _ => None,
-                    })
-                    .fold(planned, SimTime::max);
-                if let Some(db) = self.world.database_mut() {
-                    db.start_migration(now, i, lock);
-                }
+            Event::MigrationStart(i) if !self.rolled_back() => {
+                let lock = self.world.start_migration(now, i);
                 if lock > SimTime::ZERO {
-                    sched.at(
-                        now.saturating_add(lock),
-                        WORLD,
-                        Event::Refresh { periodic: false },
-                    );
+                    let end = now.saturating_add(lock);
+                    sched.at(end, WORLD, Event::Refresh { periodic: false });
                 }
-                self.world.refresh(now);
             }
-            Event::MigrationEnd(i) if !self.plan_cancelled || self.migration_started(i) => {
-                let broken = self.broken_by(i);
-                if let Some(db) = self.world.database_mut() {
-                    db.end_migration(now, i);
-                    for v in broken {
-                        db.set_incompatible(v, true);
-                    }
-                }
-                self.world.refresh(now);
+            Event::MigrationEnd(i) if !self.rolled_back() || self.world.migration_started(i) => {
+                self.world.end_migration(now, i)
             }
-            Event::MigrationStart(_) | Event::MigrationEnd(_) => {}
             Event::DownEnd(i) => {
-                let broken = self.broken_by(i);
-                if let Some(db) = self.world.database_mut() {
-                    db.end_down_migration(now, i);
-                    for v in broken {
-                        db.set_incompatible(v, false);
-                    }
-                }
-                self.world.refresh(now);
+                self.world.end_down_migration(now, i);
                 self.next_down_migration(now, sched);
             }
-            Event::RestoreEnd => {
-                if let Some(db) = self.world.database_mut() {
-                    db.end_restore();
-                    for v in VersionId::ALL {
-                        db.set_incompatible(v, false);
-                    }
-                }
-                self.world.refresh(now);
-            }
+            Event::RestoreEnd => self.world.end_restore(now),
             Event::Hotfix => {
-                // The fix also makes the candidate work with the schema.
-                if let Some(db) = self.world.database_mut() {
-                    db.set_incompatible(VersionId::Candidate, false);
-                }
-                self.world.fix_candidate(now);
-                if std::mem::take(&mut self.resume_analysis) {
+                self.world.hotfix(now);
+                if std::mem::take(&mut self.checks.paused) {
                     self.apply(now, Action::StartAnalysis, sched);
                 }
+                self.tell(now, Observation::Resume, sched);
             }
             Event::Ready(version) => {
                 self.world.promote_due(now, version);
                 let ready = self.world.ready(version);
                 self.tell(now, Observation::Ready { version, ready }, sched);
             }
-            Event::Check { .. } | Event::Timer { .. } => {}
+            Event::MigrationStart(_)
+            | Event::MigrationEnd(_)
+            | Event::Check { .. }
+            | Event::Timer { .. } => {}
         }
     }
 }
 
 impl Replay<'_> {
-    /// The versions a `schema_incompatibility` fault breaks once migration `i` has run.
-    fn broken_by(&self, i: usize) -> Vec<VersionId> {
-        self.scenario
-            .service
-            .faults
-            .iter()
-            .filter_map(|f| match (&f.kind, f.target) {
-                (FaultKind::SchemaIncompatibility { migration }, Target::Version(v))
-                    if *migration == i =>
-                {
-                    Some(v)
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// Whether migration `i` had started when the plan was cancelled (a running migration
-    /// cannot be stopped: it completes).
-    fn migration_started(&self, i: usize) -> bool {
-        self.world.database().is_some_and(|db| db.started(i))
+    /// Whether a rollback was decided (it cancels the migrations not started yet).
+    fn rolled_back(&self) -> bool {
+        self.decision.response == Some(Response::Rollback)
     }
 
     /// Starts the next down migration of the plan, if any.
     fn next_down_migration(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
-        let Some(db) = self.world.database() else {
-            return;
-        };
-        if let Some(&i) = db.down_plan().first() {
-            let d = db.spec().migrations[i].down_duration;
-            sched.at(now.saturating_add(d), WORLD, Event::DownEnd(i));
+        if let Some((i, duration)) = self.world.next_down_migration() {
+            sched.at(now.saturating_add(duration), WORLD, Event::DownEnd(i));
         }
     }
 
@@ -399,7 +382,7 @@ impl Replay<'_> {
     }
 
     fn check(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
-        let Some(analysis) = self.analysis.as_mut() else {
+        let Some(analysis) = self.checks.analysis.as_mut() else {
             return;
         };
         let window = &mut self.world.windows[VersionId::Candidate.index()];
@@ -413,75 +396,49 @@ impl Replay<'_> {
         self.tell(now, Observation::Check(verdict), sched);
         if tripped && verdict == Verdict::Fail {
             self.declare(now, Detector::Analysis, sched);
-        } else if self.analysing {
+        } else if self.checks.running {
+            let generation = self.checks.generation;
             sched.at(
                 now.saturating_add(interval),
                 OBSERVE,
-                Event::Check {
-                    generation: self.analysis_generation,
-                },
+                Event::Check { generation },
             );
         }
     }
 
-    /// A detector declares failure: the first declaration is the rollback decision.
+    /// A detector declares failure: the first declaration is the decision, and the plan
+    /// says what it sets off.
     fn declare(&mut self, now: SimTime, by: Detector, sched: &mut Scheduler<Event>) {
-        if self.detected.is_some() {
+        if self.decision.detected.is_some() {
             return;
         }
-        self.detected = Some((now, by));
+        self.decision.detected = Some((now, by));
         self.mark(now, Marker::Detected);
-        // A rollback is false when no fault of the candidate is in force: rolling back cannot
-        // help (a dependency outage) or nothing is wrong (noise). A detection before any
-        // request was hurt still has an empty TTD (see `RunOutcome::ttd`).
-        let candidate_broken = self.world.database().is_some_and(|db| {
-            self.world.routing().share(VersionId::Candidate) > 0.0
-                && !db.compatible(VersionId::Candidate)
-        });
-        self.false_rollback = !candidate_broken
-            && !self
-                .scenario
-                .service
-                .faults
-                .iter()
-                .any(|f| f.is_candidates() && self.world.fault_active(f, now));
-        let policy = self
-            .scenario
-            .service
-            .database
-            .as_ref()
-            .map(|d| d.policy.clone());
-        if let Some(DataPolicy::RollForward { .. }) = policy {
-            // No rollback: the rollout is frozen (analysis paused, the step held) while the team
-            // ships a fix; when it lands the candidate's faults end and analysis resumes.
-            self.response = Some(Response::RollForward);
-            self.resume_analysis = self.analysing;
-            self.analysing = false;
-            self.analysis_generation += 1;
-            if let Some(d) = self.hotfix_delay {
-                sched.at(now.saturating_add(d), WORLD, Event::Hotfix);
+        self.decision.false_rollback = outcome::rollback_is_false(&self.world, now);
+        match self.plan {
+            Plan::RollForward { hotfix } => {
+                // No rollback: the rollout is frozen (analysis paused, the strategy told to
+                // hold) while the team ships a fix; when it lands the candidate's faults end,
+                // analysis resumes and so does the rollout.
+                self.decision.response = Some(Response::RollForward);
+                self.checks.paused = self.checks.running;
+                self.checks.stop();
+                sched.at(now.saturating_add(hotfix), WORLD, Event::Hotfix);
+                self.tell(now, Observation::Freeze, sched);
             }
-            return;
-        }
-        self.response = Some(Response::Rollback);
-        self.plan_cancelled = true;
-        let write_block = self
-            .scenario
-            .service
-            .database
-            .as_ref()
-            .is_some_and(|d| d.write_block.is_some());
-        if let Some(db) = self.world.database_mut() {
-            if write_block {
-                db.block_writes(VersionId::Candidate, true);
-            }
-            if let Some(DataPolicy::Restore { restore_time }) = policy {
-                db.start_restore(now, restore_time);
-                sched.at(now.saturating_add(restore_time), WORLD, Event::RestoreEnd);
+            Plan::Rollback {
+                block_writes,
+                restore,
+                ..
+            } => {
+                self.decision.response = Some(Response::Rollback);
+                self.world.roll_back(now, block_writes, restore);
+                if let Some(restore_time) = restore {
+                    sched.at(now.saturating_add(restore_time), WORLD, Event::RestoreEnd);
+                }
+                self.tell(now, Observation::Abort, sched);
             }
         }
-        self.world.refresh(now);
-        self.tell(now, Observation::Abort, sched);
     }
 
     fn tell(&mut self, now: SimTime, obs: Observation, sched: &mut Scheduler<Event>) {
@@ -492,11 +449,11 @@ impl Replay<'_> {
         }
         self.actions = actions;
         let next = self.strategy.next_timer();
-        if next != self.armed {
-            self.timer_generation += 1;
-            self.armed = next;
+        if next != self.timer.armed {
+            self.timer.generation += 1;
+            self.timer.armed = next;
             if let Some(t) = next {
-                let generation = self.timer_generation;
+                let generation = self.timer.generation;
                 sched.at(t.max(now), DECIDE, Event::Timer { generation });
             }
         }
@@ -517,12 +474,12 @@ impl Replay<'_> {
             }
             Action::Fail => self.declare(now, Detector::ProgressDeadline, sched),
             Action::StartAnalysis => {
-                self.analysis_generation += 1;
-                if let Some(a) = &mut self.analysis {
+                self.checks.generation += 1;
+                if let Some(a) = &mut self.checks.analysis {
                     a.restart();
-                    self.analysing = true;
+                    self.checks.running = true;
                     self.world.windows[VersionId::Candidate.index()].reset();
-                    let generation = self.analysis_generation;
+                    let generation = self.checks.generation;
                     sched.at(
                         now.saturating_add(a.spec().interval),
                         OBSERVE,
@@ -530,10 +487,7 @@ impl Replay<'_> {
                     );
                 }
             }
-            Action::StopAnalysis => {
-                self.analysing = false;
-                self.analysis_generation += 1;
-            }
+            Action::StopAnalysis => self.checks.stop(),
             Action::Promoted => {
                 self.rollout = Some(now);
                 self.mark(now, Marker::Promoted);
@@ -541,125 +495,52 @@ impl Replay<'_> {
             Action::RolledBack => {
                 self.mark(now, Marker::RolledBack);
                 let down = matches!(
-                    self.scenario.service.database.as_ref().map(|d| &d.policy),
-                    Some(DataPolicy::AppAndDown)
+                    self.plan,
+                    Plan::Rollback {
+                        down_migrations: true,
+                        ..
+                    }
                 );
-                if down && self.response == Some(Response::Rollback) {
+                if down && self.rolled_back() {
                     self.next_down_migration(now, sched);
                 }
             }
         }
     }
 
-    /// Structural recovery: the first moment after which no fault that hurt anyone can hurt
-    /// again: its version gets no traffic for the rest of the run or the fault has ended
-    /// (direct harm), and no fault causes load shedding any more (harm through capacity).
-    fn recovered(&self) -> Option<SimTime> {
-        let service = &self.scenario.service;
-        let routing = self.world.routing();
-        let rec = &self.world.recorder;
-        let mut safe_from = rec.onset?;
-        for (i, f) in service.faults.iter().enumerate() {
-            if rec.hurt & (1 << i) == 0 {
-                continue;
-            }
-            let starved = match f.target {
-                Target::Version(v) => routing.idle_since(v),
-                Target::All => None,
-            };
-            let end = match (f.end, self.world.fixed_at().filter(|_| f.is_candidates())) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let harmless = match (end, starved) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => a.or(b)?,
-            };
-            safe_from = safe_from.max(harmless);
-        }
-        if rec.hurt_capacity != 0 {
-            safe_from = safe_from.max(self.world.capacity_clear_since()?);
-        }
-        if rec.hurt_database {
-            safe_from = safe_from.max(self.world.database_clear_since()?);
-        }
-        let recovered = safe_from.saturating_add(self.scenario.response.verify);
-        (recovered <= self.scenario.horizon).then_some(recovered)
-    }
-
     fn finish(mut self, strategy: usize, replication: u32) -> (RunOutcome, Option<Timeline>) {
-        let recovered = self.recovered();
+        let scenario = self.scenario;
+        let log = RunLog {
+            scenario: scenario.name.clone(),
+            strategy: scenario.strategies[strategy].name.clone(),
+            replication,
+            seed: scenario.seed,
+            detected: self.decision.detected,
+            response: self.decision.response,
+            false_at_decision: self.decision.false_rollback,
+            rollout: self.rollout,
+            checks: self
+                .checks
+                .analysis
+                .as_ref()
+                .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive)),
+            verify: scenario.response.verify,
+            horizon: scenario.horizon,
+        };
+        let outcome = RunOutcome::conclude(&mut self.world, log);
+        let recovered = outcome.recovered;
         let timeline = self.timeline.take().map(|mut t| {
-            let faults = &self.scenario.service.faults;
-            for (i, f) in faults.iter().enumerate() {
+            for (i, f) in scenario.service.faults.iter().enumerate() {
                 t.markers.push((f.start, Marker::FaultStart(i)));
                 t.markers.extend(f.end.map(|e| (e, Marker::FaultEnd(i))));
             }
-            t.markers
-                .extend(self.world.recorder.onset.map(|o| (o, Marker::Onset)));
+            t.markers.extend(outcome.onset.map(|o| (o, Marker::Onset)));
             t.markers.extend(recovered.map(|r| (r, Marker::Recovered)));
             t.markers
-                .retain(|(at, _)| *at < self.scenario.horizon || Some(*at) == recovered);
+                .retain(|(at, _)| *at < scenario.horizon || Some(*at) == recovered);
             t.markers.sort_by_key(|(at, _)| *at);
             t
         });
-        let horizon = self.scenario.horizon;
-        let rec = &self.world.recorder;
-        let (checks, failed_checks, inconclusive_checks) = self
-            .analysis
-            .as_ref()
-            .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive));
-        // The records as the version serving at the end sees them.
-        let serving = if self.world.routing().share(VersionId::Candidate) >= 0.5 {
-            VersionId::Candidate
-        } else {
-            VersionId::Stable
-        };
-        let (inconsistent, missing_during_backfill, invisible_reads) = match self.world.database() {
-            Some(db) => (
-                db.inconsistencies(horizon, serving),
-                db.missing_during_backfill,
-                db.invisible_reads,
-            ),
-            None => (
-                Inconsistencies {
-                    corrupted: self.world.recorder.corrupted,
-                    ..Inconsistencies::default()
-                },
-                0,
-                0,
-            ),
-        };
-        let outcome = RunOutcome {
-            scenario: self.scenario.name.clone(),
-            strategy: self.scenario.strategies[strategy].name.clone(),
-            replication,
-            seed: self.scenario.seed,
-            onset: rec.onset,
-            detected: self.detected.map(|(t, _)| t),
-            detected_by: self.detected.map(|(_, by)| by),
-            rollback: self
-                .detected
-                .map(|(t, _)| t)
-                .filter(|_| self.response == Some(Response::Rollback)),
-            recovered,
-            affected_users: rec.affected.len(),
-            active_users: rec.active.len(),
-            failed_requests: rec.failed,
-            baseline_failed_requests: rec.baseline_failed,
-            inconsistent_records: inconsistent.total(),
-            inconsistent,
-            missing_during_backfill,
-            invisible_reads,
-            rolled_back: self.response == Some(Response::Rollback),
-            false_rollback: self.response == Some(Response::Rollback) && self.false_rollback,
-            rollout: self.rollout,
-            requests: rec.requests,
-            checks,
-            failed_checks,
-            inconclusive_checks,
-            instance_seconds: self.world.instance_seconds(horizon),
-        };
         (outcome, timeline)
     }
 }

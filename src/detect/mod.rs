@@ -1,7 +1,7 @@
 //! Detectors: they observe windowed counters and declare failure. They never steer.
 
 mod analysis;
-mod manual;
+pub mod manual;
 
 pub use analysis::{Analysis, AnalysisSpec, Metric, MetricRule, NoData, Verdict};
 pub use manual::ManualSpec;

@@ -14,14 +14,16 @@
 //! Every run stops at its horizon and fails with [`EngineError::EventBudget`] after
 //! `max_events` control events, so no input can make it loop forever.
 
+mod delay;
 mod probability;
 mod queue;
 mod rng;
 mod time;
 
+pub use delay::LogNormalDelay;
 pub use probability::{NotAProbability, Probability};
 pub use queue::{EventQueue, Phase};
-pub use rng::{Rng, RngStreams, Stream, splitmix64};
+pub use rng::{Rng, RngStreams, splitmix64};
 pub use time::SimTime;
 
 /// A simulated system driven by the engine.

@@ -9,7 +9,7 @@
 //! every inconsistency is a count, not an estimate.
 
 use super::VersionId;
-use crate::engine::{Probability, SimTime};
+use crate::engine::{LogNormalDelay, Probability, SimTime};
 use crate::names::named;
 
 /// What a migration does.
@@ -143,6 +143,15 @@ impl DataPolicy {
             DataPolicy::AppAndDown => PolicyName::AppAndDown,
             DataPolicy::RollForward { .. } => PolicyName::RollForward,
             DataPolicy::Restore { .. } => PolicyName::Restore,
+        }
+    }
+
+    /// The delay until a roll-forward's hotfix lands (`None` for the rollback policies),
+    /// drawn once per replication from [`streams::HOTFIX`](super::streams::HOTFIX).
+    pub fn hotfix_delay(&self) -> Option<LogNormalDelay> {
+        match *self {
+            DataPolicy::RollForward { median, sigma } => Some(LogNormalDelay { median, sigma }),
+            _ => None,
         }
     }
 }

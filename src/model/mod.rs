@@ -10,7 +10,10 @@ mod database;
 mod fault;
 mod flag;
 mod fleet;
+mod operations;
+mod recorder;
 mod routing;
+pub mod streams;
 mod traffic;
 mod window;
 
@@ -24,12 +27,12 @@ pub use fault::{
 };
 pub use flag::{FlagRouting, Refresh, RefreshMode, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
+pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
 pub use window::Window;
 
-use crate::engine::{Probability, Rng, RngStreams, SimTime, Stream, splitmix64};
-use crate::outcome::Recorder;
+use crate::engine::{Probability, Rng, RngStreams, SimTime, splitmix64};
 use rand::{Rng as _, RngExt};
 use rand_distr::StandardNormal;
 
@@ -154,22 +157,22 @@ impl Source {
         from: SimTime,
         to: SimTime,
     ) -> Source {
-        let name = |s: Stream| format!("{prefix}{}", s.name());
+        let name = |s: &str| format!("{prefix}{s}");
         Source {
             arrivals: Arrivals::new(
                 &spec.traffic,
                 streams,
-                &name(Stream::Arrivals),
+                &name(streams::ARRIVALS),
                 scale,
                 from,
                 to,
             ),
-            users: streams.named(&name(Stream::Users)),
-            routing: streams.named(&name(Stream::Routing)),
-            latency: streams.named(&name(Stream::Latency)),
-            errors: streams.named(&name(Stream::Errors)),
-            faults: streams.named(&name(Stream::Faults)),
-            database: streams.named(&name(Stream::Database)),
+            users: streams.named(&name(streams::USERS)),
+            routing: streams.named(&name(streams::ROUTING)),
+            latency: streams.named(&name(streams::LATENCY)),
+            errors: streams.named(&name(streams::ERRORS)),
+            faults: streams.named(&name(streams::FAULTS)),
+            database: streams.named(&name(streams::DATABASE)),
         }
     }
 }
@@ -294,7 +297,7 @@ impl<'s> World<'s> {
     fn build_routing(spec: &ServiceSpec, streams: &RngStreams, routing: &RoutingSpec) -> Routing {
         match routing {
             RoutingSpec::Weighted { sticky } => {
-                Routing::new(*sticky, streams.derive(Stream::Hashing.name()))
+                Routing::new(*sticky, streams.derive(streams::HASHING))
             }
             RoutingSpec::ReadyInstances => Routing::new(false, 0),
             RoutingSpec::Flag { group, refresh } => {
@@ -320,7 +323,7 @@ impl<'s> World<'s> {
                         }
                     }
                 }
-                let mut rng = streams.stream(Stream::FlagRefresh);
+                let mut rng = streams.named(streams::FLAG_REFRESH);
                 Routing::flagged(FlagRouting::new(
                     group,
                     spec.traffic.users,
@@ -555,15 +558,14 @@ impl<'s> World<'s> {
         }
     }
 
+    /// The service this world simulates (its faults, fleet, database plan).
+    pub fn service(&self) -> &'s ServiceSpec {
+        self.spec
+    }
+
     /// Whether fault `f` is in force at `t` (a roll-forward hotfix ends the candidate's).
     pub fn fault_active(&self, f: &Fault, t: SimTime) -> bool {
         f.active_at(t) && !(f.is_candidates() && self.fixed_at.is_some_and(|x| t >= x))
-    }
-
-    /// A hotfix of the candidate lands at `now`: its faults end.
-    pub fn fix_candidate(&mut self, now: SimTime) {
-        self.fixed_at = Some(now);
-        self.refresh(now);
     }
 
     /// When the hotfix landed, if it did.
@@ -574,11 +576,6 @@ impl<'s> World<'s> {
     /// The migrated table, if any.
     pub fn database(&self) -> Option<&Database> {
         self.database.as_ref()
-    }
-
-    /// The migrated table, to apply migrations and responses; refresh afterwards.
-    pub fn database_mut(&mut self) -> Option<&mut Database> {
-        self.database.as_mut()
     }
 
     /// Since when the database can hurt no request, for good (`None`: it can at the end).

@@ -117,6 +117,24 @@ pub struct StrategySummary {
     pub instance_seconds: Option<Stat>,
 }
 
+impl StrategySummary {
+    /// The statistics of the `runs.csv` column `column` (one of
+    /// [`summarized_columns`](super::summarized_columns)); `None` when undefined or when the
+    /// column has no statistics.
+    pub fn stat(&self, column: &str) -> Option<Stat> {
+        match column {
+            "ttd_s" => self.ttd_s,
+            "ttr_s" => self.ttr_s,
+            "affected_share" => self.affected_share,
+            "failed_requests" => self.failed_requests,
+            "inconsistent_records" => self.inconsistent_records,
+            "rollout_s" => self.rollout_s,
+            "instance_seconds" => self.instance_seconds,
+            _ => None,
+        }
+    }
+}
+
 /// Summarizes the runs of one strategy (all rows must share scenario and strategy).
 pub fn summarize(runs: &[RunOutcome]) -> StrategySummary {
     let rate = |f: &dyn Fn(&RunOutcome) -> bool| {
@@ -153,6 +171,25 @@ pub fn summarize(runs: &[RunOutcome]) -> StrategySummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_summarized_column_has_its_statistic() {
+        let one = Some(Stat::of(&[1.0]).unwrap());
+        let s = StrategySummary {
+            ttd_s: one,
+            ttr_s: one,
+            affected_share: one,
+            failed_requests: one,
+            inconsistent_records: one,
+            rollout_s: one,
+            instance_seconds: one,
+            ..summarize(&[])
+        };
+        for c in super::super::summarized_columns() {
+            assert_eq!(s.stat(c.name), one, "{}", c.name);
+        }
+        assert_eq!(super::super::summarized_columns().count(), 7);
+    }
 
     #[test]
     fn stat_of_known_values() {

@@ -6,7 +6,7 @@
 
 use super::objectives::{Status, shown};
 use crate::objectives::Verdict;
-use crate::outcome::{Stat, StrategySummary};
+use crate::outcome::{Stat, StrategySummary, summarized_columns};
 use crate::scenario::Scenario;
 use serde::Serialize;
 
@@ -50,22 +50,39 @@ pub struct StrategyJson {
     pub false_rollback_rate: f64,
     /// Share of replications promoted.
     pub promotion_rate: f64,
-    /// Time to detect, seconds.
-    pub ttd_s: Option<StatJson>,
-    /// Time to recover, seconds; its mean is the MTTR.
-    pub ttr_s: Option<StatJson>,
-    /// Affected users / active users.
-    pub affected_share: Option<StatJson>,
-    /// Fault-caused failed requests.
-    pub failed_requests: Option<StatJson>,
-    /// Inconsistent records at the end.
-    pub inconsistent_records: Option<StatJson>,
-    /// Time to full promotion, seconds.
-    pub rollout_s: Option<StatJson>,
-    /// Instance-seconds used.
-    pub instance_seconds: Option<StatJson>,
+    /// The statistics of every summarized `runs.csv` column, keyed by column name
+    /// (`ttd_s`, `ttr_s` whose mean is the MTTR, `affected_share`…), in column order.
+    #[serde(flatten)]
+    pub stats: StatsJson,
     /// The scenario's objectives (or DESIGN.md §1's), judged as `rehearsal check` does.
     pub objectives: Vec<ObjectiveJson>,
+}
+
+/// The summarized columns of one strategy, in [`summarized_columns`] order; each key is the
+/// column's name and each value its statistics (`null` when undefined).
+#[derive(Debug, Clone)]
+pub struct StatsJson(pub Vec<(&'static str, Option<StatJson>)>);
+
+impl StatsJson {
+    /// The statistics of `s`, one entry per summarized column.
+    pub fn of(s: &StrategySummary) -> StatsJson {
+        StatsJson(
+            summarized_columns()
+                .map(|c| (c.name, s.stat(c.name).map(Into::into)))
+                .collect(),
+        )
+    }
+}
+
+impl Serialize for StatsJson {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, stat) in &self.0 {
+            map.serialize_entry(name, stat)?;
+        }
+        map.end()
+    }
 }
 
 /// A statistic across replications.
@@ -146,13 +163,7 @@ pub fn scenario_json(
                 rollback_rate: s.rollback_rate,
                 false_rollback_rate: s.false_rollback_rate,
                 promotion_rate: s.promotion_rate,
-                ttd_s: s.ttd_s.map(Into::into),
-                ttr_s: s.ttr_s.map(Into::into),
-                affected_share: s.affected_share.map(Into::into),
-                failed_requests: s.failed_requests.map(Into::into),
-                inconsistent_records: s.inconsistent_records.map(Into::into),
-                rollout_s: s.rollout_s.map(Into::into),
-                instance_seconds: s.instance_seconds.map(Into::into),
+                stats: StatsJson::of(s),
                 objectives: vs
                     .iter()
                     .map(|v| ObjectiveJson {

@@ -15,6 +15,10 @@
 //!   `switch_delay`); after it, blue must start again and traffic returns only when it is
 //!   ready: `startup` later.
 //! - Both environments are paid for while both run.
+//! - A freeze (roll-forward, like pausing an Argo Rollout) holds everything as it is: no
+//!   switch, no promotion, blue is not scaled down and green's progress deadline is not
+//!   checked. On resume whatever fell due meanwhile happens at once, and a green still
+//!   starting gets a fresh progress deadline (as Kubernetes restarts it on resume).
 
 use super::{Action, Observation, ResponseSpec, Strategy};
 use crate::engine::SimTime;
@@ -39,9 +43,9 @@ pub struct BlueGreenSpec {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
-    /// Green is starting; flagged at `deadline`.
+    /// Green is starting; flagged at `deadline` (`None`: already flagged).
     Starting {
-        deadline: SimTime,
+        deadline: Option<SimTime>,
     },
     /// Green takes preview traffic and is analysed until `until`.
     Preview {
@@ -82,6 +86,10 @@ pub struct BlueGreen {
     blue_down: bool,
     /// Traffic is on green.
     switched: bool,
+    /// Frozen by a roll-forward until resumed.
+    frozen: bool,
+    /// Green's ready instances, when they came due during a freeze.
+    ready_while_frozen: Option<u32>,
 }
 
 impl BlueGreen {
@@ -92,12 +100,12 @@ impl BlueGreen {
             instances: fleet.instances,
             startup: fleet.startup,
             rollback_delay: response.rollback_delay,
-            state: State::Starting {
-                deadline: SimTime::ZERO,
-            },
+            state: State::Starting { deadline: None },
             blue_down_at: None,
             blue_down: false,
             switched: false,
+            frozen: false,
+            ready_while_frozen: None,
         }
     }
 
@@ -115,6 +123,30 @@ impl BlueGreen {
         }
     }
 
+    /// While frozen, notes green's readiness and ignores the rest; on resume, catches up.
+    fn frozen_event(&mut self, now: SimTime, obs: Observation, out: &mut Vec<Action>) {
+        match obs {
+            Observation::Ready {
+                version: VersionId::Candidate,
+                ready,
+            } => self.ready_while_frozen = Some(ready),
+            Observation::Resume => {
+                self.frozen = false;
+                if let State::Starting { .. } = self.state {
+                    self.state = State::Starting {
+                        deadline: Some(now.saturating_add(self.spec.progress_deadline)),
+                    };
+                }
+                if let Some(ready) = self.ready_while_frozen.take() {
+                    let version = VersionId::Candidate;
+                    self.on_event(now, Observation::Ready { version, ready }, out);
+                }
+                self.on_event(now, Observation::Timer, out);
+            }
+            _ => {}
+        }
+    }
+
     fn finish_rollback(&mut self, out: &mut Vec<Action>) {
         out.extend([
             Action::SetWeight(0.0),
@@ -127,10 +159,13 @@ impl BlueGreen {
 
 impl Strategy for BlueGreen {
     fn on_event(&mut self, now: SimTime, obs: Observation, out: &mut Vec<Action>) {
+        if self.frozen {
+            return self.frozen_event(now, obs, out);
+        }
         match (obs, self.state) {
             (Observation::Start, _) => {
                 self.state = State::Starting {
-                    deadline: now.saturating_add(self.spec.progress_deadline),
+                    deadline: Some(now.saturating_add(self.spec.progress_deadline)),
                 };
                 out.push(Action::Scale {
                     version: VersionId::Candidate,
@@ -157,8 +192,20 @@ impl Strategy for BlueGreen {
                     self.decide_switch(now, out);
                 }
             }
-            (Observation::Timer, State::Starting { deadline }) if now >= deadline => {
+            (Observation::Timer, State::Starting { deadline: Some(t) }) if now >= t => {
+                self.state = State::Starting { deadline: None };
                 out.push(Action::Fail)
+            }
+            (Observation::Freeze, s)
+                if !matches!(
+                    s,
+                    State::RollbackDue { .. }
+                        | State::WaitingForBlue
+                        | State::SwitchingBack { .. }
+                        | State::RolledBack
+                ) =>
+            {
+                self.frozen = true
             }
             (Observation::Timer, State::Preview { until }) if now >= until => {
                 self.decide_switch(now, out)
@@ -243,7 +290,8 @@ impl Strategy for BlueGreen {
 
     fn next_timer(&self) -> Option<SimTime> {
         let own = match self.state {
-            State::Starting { deadline } => Some(deadline),
+            _ if self.frozen => return None,
+            State::Starting { deadline } => deadline,
             State::Preview { until } | State::PostPromotion { until } => Some(until),
             State::Switching { at } | State::RollbackDue { at } | State::SwitchingBack { at } => {
                 Some(at)
@@ -387,5 +435,40 @@ mod tests {
         assert_eq!(b.next_timer(), Some(SimTime::from_secs(600)));
         b.on_event(SimTime::from_secs(600), Observation::Timer, &mut out);
         assert_eq!(out.last(), Some(&Action::Fail));
+        assert_eq!(b.next_timer(), None, "flagged once");
+    }
+
+    #[test]
+    fn a_frozen_blue_green_neither_switches_nor_scales_blue_down_until_resumed() {
+        let s = SimTime::from_secs;
+        let mut b = bg(0, 120);
+        let mut out = vec![];
+        b.on_event(s(0), Observation::Start, &mut out);
+        b.on_event(s(10), Observation::Freeze, &mut out);
+        b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
+        assert_eq!(b.next_timer(), None);
+        assert!(out.iter().all(|a| !matches!(a, Action::SetWeight(_))));
+        // Resumed at 500 s: green was ready, so the switch is decided now (+2 s).
+        b.on_event(s(500), Observation::Resume, &mut out);
+        assert_eq!(b.next_timer(), Some(s(502)));
+        b.on_event(s(502), Observation::Timer, &mut out);
+        assert_eq!(
+            b.next_timer(),
+            Some(s(532)),
+            "blue down 30 s after the switch"
+        );
+        // Frozen again after the switch: blue stays up, no promotion at 622 s.
+        b.on_event(s(510), Observation::Freeze, &mut out);
+        let before = out.len();
+        assert_eq!(b.next_timer(), None);
+        b.on_event(s(900), Observation::Resume, &mut out);
+        assert_eq!(
+            &out[before..],
+            &[
+                Action::scale_now(VersionId::Stable, 0),
+                Action::StopAnalysis,
+                Action::Promoted
+            ]
+        );
     }
 }

@@ -6,6 +6,8 @@
 //!   `max(1, ⌈weight × instances⌉)` instances, scaled before the step.
 //! - After the last step's pause, or on reaching a 100 % step, the candidate is promoted: it
 //!   takes all traffic, runs `instances` instances, the stable is scaled to 0 and analysis stops.
+//! - A freeze (roll-forward) holds the weight (see [`Ladder`]); a promoted canary has
+//!   nothing left to hold.
 //! - `rollback = "instant"` (Flagger's primary, Argo with traffic routing): the stable stays
 //!   fully scaled, so `rollback_delay` after the decision the weight returns to 0.
 //! - `rollback = "rolling"` (a replica-based canary, Argo `dynamicStableScale`): the stable is
@@ -130,6 +132,12 @@ impl Strategy for Canary {
             }
             (Observation::Timer, State::Stepping) => {
                 if let Some(m) = self.ladder.on_timer(now) {
+                    self.apply(m, out);
+                }
+            }
+            (Observation::Freeze, State::Stepping) => self.ladder.freeze(),
+            (Observation::Resume, State::Stepping) => {
+                if let Some(m) = self.ladder.resume(now) {
                     self.apply(m, out);
                 }
             }

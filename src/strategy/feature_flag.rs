@@ -6,7 +6,8 @@
 //! reaches each instance only when its SDK next refreshes (polling) or after the stream's
 //! delay; the model applies that propagation ([`crate::model::FlagRouting`]). On abort the
 //! flag target goes to 0 `rollback_delay` after the decision; users stay exposed on each
-//! instance until it learns it. Reaching 100 % completes the rollout. The fleet is one
+//! instance until it learns it. A freeze (roll-forward) holds the percentage as a canary holds
+//! its weight. Reaching 100 % completes the rollout. The fleet is one
 //! environment of `instances` instances: no second environment is paid for.
 
 use super::ladder::{Ladder, Move, Step};
@@ -73,6 +74,11 @@ impl Strategy for FeatureFlag {
             }
             (Observation::Check(verdict), State::Stepping) => self.ladder.on_check(now, verdict),
             (Observation::Timer, State::Stepping) => self.ladder.on_timer(now),
+            (Observation::Freeze, State::Stepping) => {
+                self.ladder.freeze();
+                None
+            }
+            (Observation::Resume, State::Stepping) => self.ladder.resume(now),
             (Observation::Abort, State::Stepping | State::Promoted) => {
                 if self.state == State::Stepping {
                     self.ladder.stop();

@@ -3,7 +3,9 @@
 //! Step `i` holds a value (a weight or a percentage) for its `pause`. A failed check holds the
 //! ladder; when the pause has elapsed it climbs at once if the latest conclusive check passed,
 //! otherwise at the next passing check. Climbing past the last step, or onto a 100 % step,
-//! completes it.
+//! completes it. A freeze (a roll-forward) holds the step as a failed check does: the pause
+//! keeps counting, and once resumed the ladder climbs at once if the pause has elapsed and
+//! the latest conclusive check did not fail, otherwise by the rule above.
 
 use crate::detect::Verdict;
 use crate::engine::SimTime;
@@ -35,6 +37,8 @@ pub struct Ladder {
     pause_elapsed: bool,
     /// The latest conclusive check failed.
     held: bool,
+    /// Frozen by a roll-forward until resumed.
+    frozen: bool,
     done: bool,
 }
 
@@ -47,6 +51,7 @@ impl Ladder {
             pause_end: SimTime::ZERO,
             pause_elapsed: false,
             held: false,
+            frozen: false,
             done: false,
         }
     }
@@ -81,7 +86,8 @@ impl Ladder {
             Verdict::Fail => self.held = true,
             Verdict::Inconclusive => {}
         }
-        (verdict == Verdict::Pass && self.pause_elapsed).then(|| self.enter(now, self.step + 1))
+        (verdict == Verdict::Pass && self.pause_elapsed && !self.frozen)
+            .then(|| self.enter(now, self.step + 1))
     }
 
     /// The ladder's timer fired at `now`.
@@ -90,7 +96,20 @@ impl Ladder {
             return None;
         }
         self.pause_elapsed = true;
-        (!self.held).then(|| self.enter(now, self.step + 1))
+        (!self.held && !self.frozen).then(|| self.enter(now, self.step + 1))
+    }
+
+    /// Holds the current step (a roll-forward): no move until [`Ladder::resume`].
+    pub fn freeze(&mut self) {
+        self.frozen = true;
+    }
+
+    /// Releases a freeze at `now`: climbs at once if the step's pause has elapsed and the
+    /// latest conclusive check did not fail.
+    pub fn resume(&mut self, now: SimTime) -> Option<Move> {
+        let was_frozen = std::mem::replace(&mut self.frozen, false);
+        (was_frozen && !self.done && self.pause_elapsed && !self.held)
+            .then(|| self.enter(now, self.step + 1))
     }
 
     /// When the current pause ends, while it has not.
@@ -146,6 +165,31 @@ mod tests {
         );
         assert_eq!(l.on_check(s(120), Verdict::Pass), Some(Move::Enter(50.0)));
         assert_eq!(l.next_timer(), Some(s(180)));
+    }
+
+    #[test]
+    fn a_freeze_holds_the_step_while_the_pause_counts() {
+        let s = SimTime::from_secs;
+        let mut l = ladder(&[10.0, 50.0], 60);
+        l.start(s(0));
+        l.freeze();
+        assert_eq!(l.on_timer(s(60)), None, "frozen");
+        assert_eq!(l.on_check(s(70), Verdict::Pass), None, "frozen");
+        assert_eq!(l.next_timer(), None);
+        assert_eq!(l.resume(s(100)), Some(Move::Enter(50.0)));
+        assert_eq!(l.next_timer(), Some(s(160)));
+        // Resumed before the pause ends: the pause's own timer climbs.
+        l.freeze();
+        assert_eq!(l.resume(s(130)), None);
+        assert_eq!(l.on_timer(s(160)), Some(Move::Complete));
+        // A failed check before the freeze still holds after it.
+        let mut l = ladder(&[10.0, 50.0], 60);
+        l.start(s(0));
+        l.on_check(s(30), Verdict::Fail);
+        l.freeze();
+        l.on_timer(s(60));
+        assert_eq!(l.resume(s(90)), None);
+        assert_eq!(l.on_check(s(120), Verdict::Pass), Some(Move::Enter(50.0)));
     }
 
     #[test]

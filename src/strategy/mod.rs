@@ -29,6 +29,12 @@ pub enum Observation {
     Check(Verdict),
     /// A detector declared failure: the rollout must be rolled back.
     Abort,
+    /// A detector declared failure and the team rolls forward (`database.rollback =
+    /// "roll_forward"`): hold the rollout where it is, as a paused Argo Rollout or a
+    /// Kubernetes Deployment with `paused: true`, until [`Observation::Resume`].
+    Freeze,
+    /// The roll-forward's hotfix landed: a frozen rollout continues from where it was held.
+    Resume,
     /// Instances of `version` came due for readiness; `ready` of them serve now.
     Ready {
         /// The version whose instances came due.

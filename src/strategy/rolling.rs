@@ -12,6 +12,10 @@
 //!   they become ready. Instances of a crash-looping version never become ready: the
 //!   rollout stalls, and is flagged `progress_deadline` after its last progress (600 s as
 //!   Kubernetes) unless analysis catches it first.
+//! - A freeze (roll-forward) pauses the update as `paused: true` does: no new wave and no
+//!   progress-deadline check; readiness is still observed. On resume the controller
+//!   reconciles at once and the deadline counts again from the resume.
+//! - Once flagged, the deadline is not checked again until the rollout progresses or resumes.
 //! - Rollback (`kubectl rollout undo`) runs the same procedure with the roles swapped: the
 //!   old version's instances start again, wave by wave, while the new one keeps serving.
 
@@ -55,6 +59,10 @@ pub struct Rolling {
     running: [u32; 2],
     ready: [u32; 2],
     last_progress: SimTime,
+    /// The progress deadline was flagged since the last progress.
+    flagged: bool,
+    /// Paused by a roll-forward until resumed.
+    frozen: bool,
     rollback_delay: SimTime,
     rollback_at: SimTime,
 }
@@ -74,6 +82,8 @@ impl Rolling {
             running: [n, 0],
             ready: [n, 0],
             last_progress: SimTime::ZERO,
+            flagged: false,
+            frozen: false,
             rollback_delay: response.rollback_delay,
             rollback_at: SimTime::ZERO,
         }
@@ -140,19 +150,30 @@ impl Strategy for Rolling {
             ) => {
                 if ready > self.ready[version.index()] {
                     self.last_progress = now;
+                    self.flagged = false;
                 }
                 self.ready[version.index()] = ready;
-                if self.phase != Phase::RollbackDue {
+                if self.phase != Phase::RollbackDue && !self.frozen {
                     self.reconcile(out);
                 }
             }
             (Observation::Timer, Phase::RollingOut)
-                if now
-                    >= self
-                        .last_progress
-                        .saturating_add(self.spec.progress_deadline) =>
+                if !self.frozen
+                    && !self.flagged
+                    && now
+                        >= self
+                            .last_progress
+                            .saturating_add(self.spec.progress_deadline) =>
             {
+                self.flagged = true;
                 out.push(Action::Fail);
+            }
+            (Observation::Freeze, Phase::RollingOut) => self.frozen = true,
+            (Observation::Resume, Phase::RollingOut) if self.frozen => {
+                self.frozen = false;
+                self.flagged = false;
+                self.last_progress = now;
+                self.reconcile(out);
             }
             (Observation::Abort, Phase::RollingOut | Phase::Promoted) => {
                 if self.phase == Phase::RollingOut {
@@ -173,6 +194,7 @@ impl Strategy for Rolling {
 
     fn next_timer(&self) -> Option<SimTime> {
         match self.phase {
+            Phase::RollingOut if self.frozen || self.flagged => None,
             Phase::RollingOut => Some(
                 self.last_progress
                     .saturating_add(self.spec.progress_deadline),
@@ -298,5 +320,53 @@ mod tests {
         // The stable is still fully ready: the unready candidate goes at once.
         assert_eq!(scales(&out, VersionId::Candidate), [1, 0]);
         assert_eq!(out.last(), Some(&Action::RolledBack));
+    }
+
+    #[test]
+    fn a_frozen_rolling_update_starts_no_wave_and_restarts_its_deadline_on_resume() {
+        let s = SimTime::from_secs;
+        let mut r = rolling(4, 1, 0);
+        let mut out = vec![];
+        r.on_event(s(0), Observation::Start, &mut out);
+        r.on_event(s(10), Observation::Freeze, &mut out);
+        assert_eq!(r.next_timer(), None, "no deadline while paused");
+        let before = out.len();
+        r.on_event(
+            s(40),
+            Observation::Ready {
+                version: VersionId::Candidate,
+                ready: 1,
+            },
+            &mut out,
+        );
+        assert_eq!(out.len(), before, "no wave while paused");
+        r.on_event(s(100), Observation::Resume, &mut out);
+        assert_eq!(
+            &out[before..],
+            &[
+                Action::scale_now(VersionId::Stable, 3),
+                Action::Scale {
+                    version: VersionId::Candidate,
+                    instances: 2,
+                    ready_after: s(40)
+                }
+            ]
+        );
+        assert_eq!(
+            r.next_timer(),
+            Some(s(700)),
+            "the deadline counts from the resume"
+        );
+    }
+
+    #[test]
+    fn a_stalled_update_is_flagged_once() {
+        let s = SimTime::from_secs;
+        let mut r = rolling(4, 1, 0);
+        let mut out = vec![];
+        r.on_event(s(0), Observation::Start, &mut out);
+        r.on_event(s(600), Observation::Timer, &mut out);
+        assert_eq!(out.last(), Some(&Action::Fail));
+        assert_eq!(r.next_timer(), None);
     }
 }

@@ -450,3 +450,92 @@ fn issue4_expand_contract_suite_rolls_back_cleanly_and_the_anti_pattern_does_not
         );
     }
 }
+
+/// A roll-forward release starting at 10 s (after a 10 s expand): the candidate fails 20 %
+/// of its requests until a hotfix lands exactly 10 min after the decision (σ = 0).
+fn frozen_release(detector: &str, strategy: &str, fault: &str) -> String {
+    format!(
+        r#"
+name = "freeze"
+horizon = "30m"
+seed = 9
+replications = 2
+[traffic]
+rate = 200.0
+users = 20000
+[versions.old]
+schemas = [1, 2]
+[versions.new]
+schemas = [1, 2]
+[database]
+rows = 1000
+rollback = "roll_forward"
+hotfix_time = {{ median = "10m", sigma = 0.0 }}
+[[database.migrations]]
+name = "expand"
+to = 2
+kind = "expand"
+with_rollout = true
+duration = "10s"
+[[faults]]
+target = "new"
+{fault}
+{detector}
+[[strategies]]
+name = "s"
+{strategy}
+"#
+    )
+}
+
+const FROZEN_CANARY: &str = r#"kind = "canary"
+steps = [{ weight = 20, pause = "5m" }, { weight = 50, pause = "5m" }, { weight = 100 }]"#;
+
+#[test]
+fn roll_forward_after_a_manual_detection_holds_the_canary_until_the_hotfix() {
+    let text = frozen_release(
+        "[manual]\nmedian = \"2m\"\nsigma = 0.0",
+        FROZEN_CANARY,
+        "kind = \"error_rate\"\nrate = 0.2",
+    );
+    for r in run(&text).runs {
+        let (onset, d) = (secs(r.onset).unwrap(), secs(r.detected).unwrap());
+        assert_eq!(d, onset + 120.0);
+        assert_eq!(r.detected_by.map(|b| b.name()), Some("manual"));
+        assert!(!r.rolled_back && !r.false_rollback);
+        // The 20 % step's pause ends at 310 s while frozen; the hotfix lands at d + 600 and the
+        // canary climbs to 50 % at once, then promotes after that step's 5 min pause. Without
+        // the freeze it would have promoted at 310 + 300 = 610 s.
+        assert_eq!(secs(r.rollout), Some(d + 900.0));
+    }
+}
+
+#[test]
+fn roll_forward_after_an_analysis_detection_waits_for_a_passing_check() {
+    let analysis = "[analysis]\ninterval = \"30s\"\nthreshold = 2\n[[analysis.metrics]]\n\
+                    name = \"error_rate\"\nmax = 0.01";
+    let text = frozen_release(analysis, FROZEN_CANARY, "kind = \"error_rate\"\nrate = 0.2");
+    for r in run(&text).runs {
+        // Failed checks at 40 s and 70 s; the hotfix lands at 670 s; the step is still held by
+        // the failed check, so the canary climbs at the first check of the new analysis run
+        // (700 s) and promotes 5 min later.
+        assert_eq!(secs(r.detected), Some(70.0));
+        assert_eq!(r.detected_by.map(|b| b.name()), Some("analysis"));
+        assert!(!r.rolled_back);
+        assert_eq!(secs(r.rollout), Some(1000.0));
+    }
+}
+
+#[test]
+fn roll_forward_after_a_progress_deadline_pauses_the_rolling_update() {
+    let rolling = "kind = \"rolling\"\nmax_surge = 1\nmax_unavailable = 0";
+    let text = frozen_release("", rolling, "kind = \"crash_loop\"");
+    for r in run(&text).runs {
+        // The first new instance never becomes ready: flagged 600 s after the start (10 s).
+        // The update is paused until the hotfix (1210 s), then its deadline counts again; the
+        // run ends without a rollback, and without flagging the same deadline over and over.
+        assert_eq!(secs(r.detected), Some(610.0));
+        assert_eq!(r.detected_by.map(|b| b.name()), Some("progress_deadline"));
+        assert!(!r.rolled_back && r.rollout.is_none());
+    }
+}
