@@ -20,7 +20,7 @@
 //! fleet, routing, flags, faults, the database and its ledger), [`strategy`] (canary,
 //! blue-green, feature flag, rolling: state machines), [`detect`] (analysis, humans),
 //! [`outcome`] (measurements, statistics, paired comparisons, timelines), [`scenario`]
-//! (files, overrides), [`replay`] (one run), [`drill`] (many runs in parallel), [`sweep`]
+//! (files, overrides), [`replay`] (one run), [`replications`] (many runs in parallel), [`sweep`]
 //! (grids for threshold tuning), [`objectives`] and [`regression`] (the weekly gate),
 //! [`report`] (CSV, JSON, JUnit, tables, plots, HTML: serializers only), [`cli`] (the
 //! command line).
@@ -36,13 +36,13 @@
 
 pub mod cli;
 pub mod detect;
-pub mod drill;
 pub mod engine;
 pub mod model;
 pub mod objectives;
 pub mod outcome;
 pub mod regression;
 pub mod replay;
+pub mod replications;
 pub mod report;
 pub mod scenario;
 pub mod strategy;

@@ -3,7 +3,7 @@
 
 use super::output::{Format, OutputArgs, Progress, shell_word};
 use super::run::{Executed, execute_with, print_notes, print_result, summary_rows, write_csv};
-use crate::drill::work_units;
+use crate::replications::work_units;
 use crate::report::html::{IndexEntry, index_page};
 use crate::report::{json, write_summaries};
 use crate::scenario::{self, Scenario};

@@ -1,9 +1,9 @@
 //! `rehearsal run FILE`: one scenario, every strategy.
 
 use super::output::{Format, OutputArgs, Progress, shell_word};
-use crate::drill::{ScenarioResult, run_scenario_with, work_units};
 use crate::objectives::Verdict;
 use crate::outcome::StrategySummary;
+use crate::replications::{ScenarioResult, run_scenario_with, work_units};
 use crate::report::format::wrap;
 use crate::report::{
     self, Provenance, TABLE_WIDTH, json, summary_table, write_runs, write_summaries,

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use rehearsal::drill::{ScenarioResult, run_scenario};
+use rehearsal::replications::{ScenarioResult, run_scenario};
 use rehearsal::scenario::{Scenario, parse};
 use std::path::Path;
 

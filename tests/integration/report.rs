@@ -5,8 +5,8 @@
 
 use super::common;
 use assert_cmd::cargo::cargo_bin_cmd;
-use rehearsal::drill::{Pick, ScenarioResult, pick_representative};
 use rehearsal::outcome::{Stat, StrategySummary};
+use rehearsal::replications::{Pick, ScenarioResult, pick_representative};
 use rehearsal::report::plot::{self, Plot};
 use rehearsal::report::{TABLE_WIDTH, scenario_plots, summary_table};
 use rehearsal::scenario::Scenario;

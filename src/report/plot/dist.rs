@@ -4,10 +4,10 @@ use super::{
     Body, DrawResult, GRID, INK, LegendItem, MUTED, Mark, Plot, TimeUnit, anchored, strategy_color,
     text_style, tick, upper,
 };
-use crate::drill::ScenarioResult;
 use crate::model::FaultKind;
 use crate::model::Inconsistencies;
 use crate::outcome::{RunOutcome, Stat, StrategySummary};
+use crate::replications::ScenarioResult;
 use crate::report::format::{count, duration, percent};
 use crate::scenario::Scenario;
 use plotters::coord::Shift;

@@ -5,10 +5,10 @@ use super::{
     tick, upper,
 };
 use crate::detect::Metric;
-use crate::drill::{Representative, ScenarioResult};
 use crate::engine::SimTime;
 use crate::model::{FaultKind, Target, VersionId};
 use crate::outcome::{Marker, Sample, Timeline};
+use crate::replications::{Representative, ScenarioResult};
 use crate::report::format::{duration, percent};
 use crate::scenario::Scenario;
 use plotters::coord::Shift;
