@@ -20,7 +20,7 @@ pub use database::{
 };
 pub use fault::{Fault, FaultKind, Target};
 pub use flag::{FlagRouting, Refresh, Stall, bucket, murmur3_x86_32};
-pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
+pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec, Z_P99};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
 pub use window::Window;
