@@ -3,8 +3,7 @@
 //! The scenarios here are small (100 req/s, 10 minutes, 3 replications) so the debug build
 //! runs them in well under a second.
 
-use super::common;
-use assert_cmd::cargo::cargo_bin_cmd;
+use super::common::{self, output};
 use rehearsal::outcome::{Stat, StrategySummary};
 use rehearsal::replications::{Pick, ScenarioResult, pick_representative};
 use rehearsal::report::plot::{self, Plot};
@@ -317,19 +316,12 @@ fn scenario_file(dir: &Path) -> PathBuf {
     path
 }
 
-fn rehearsal(args: &[&std::ffi::OsStr]) -> Output {
-    cargo_bin_cmd!("rehearsal")
-        .args(args)
-        .output()
-        .expect("run rehearsal")
-}
-
 #[test]
 fn issue5_format_json_parses_and_holds_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
     let file = scenario_file(tmp.path());
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = output(&[
         "run".as_ref(),
         file.as_os_str(),
         "--out".as_ref(),
@@ -379,7 +371,7 @@ fn issue5_format_csv_prints_the_summary_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let file = scenario_file(tmp.path());
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = output(&[
         "run".as_ref(),
         file.as_os_str(),
         "--out".as_ref(),
@@ -450,7 +442,7 @@ fn issue5_html_report_renders_in_a_headless_browser() {
     fs::create_dir(&suite).unwrap();
     scenario_file(&suite);
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = output(&[
         "drill".as_ref(),
         suite.as_os_str(),
         "--out".as_ref(),
