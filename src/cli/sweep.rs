@@ -1,8 +1,9 @@
 //! `rehearsal sweep FILE` and `rehearsal merge DIR…`: threshold tuning over a grid.
 
+use super::scenario_args::ScenarioArgs;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
-use crate::scenario::{self, limits, overrides};
+use crate::scenario::{self, overrides};
 use crate::sweep::{self, Optimize, pareto};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -37,21 +38,12 @@ pub struct Choice {
 /// Arguments of `sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// The scenario file (TOML); its `[sweep]` table gives the grid.
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     /// A swept field and its values, e.g. `--set analysis.threshold=1,3,5`; repeatable;
-    /// overrides the same path in `[sweep]`.
+    /// overrides the same path in the file's `[sweep]` table, which gives the grid.
     #[arg(long = "set", value_name = "PATH=V1,V2,…")]
     pub set: Vec<String>,
-    /// Output folder [default: reports/<scenario name>/sweep].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Replications per family and grid point, overriding the scenario's.
-    #[arg(long, short = 'n', value_name = "N")]
-    pub replications: Option<u32>,
-    /// Master seed, overriding the scenario's.
-    #[arg(long, value_name = "S")]
-    pub seed: Option<u64>,
     /// Run only the I-th of N shards of the grid (1-based; grid point g goes to shard g mod N + 1),
     /// with the seeds of a full run.
     #[arg(long, value_name = "I/N")]
@@ -106,18 +98,12 @@ fn parse_shard(text: &str) -> anyhow::Result<(usize, usize)> {
 
 pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     // Validate the file as written first: its own errors name its own fields.
-    let base = scenario::load(&args.file)?;
-    if let Some(n) = args.replications {
-        anyhow::ensure!(
-            (1..=limits::MAX_REPLICATIONS).contains(&n),
-            "--replications {n}: expected 1 to {}",
-            limits::MAX_REPLICATIONS
-        );
-    }
-    let text = fs::read_to_string(&args.file)?;
+    let base = scenario::load(&args.scenario.file)?;
+    args.scenario.check()?;
+    let text = fs::read_to_string(&args.scenario.file)?;
     let doc: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("{}: not a TOML table", args.file.display()))?;
-    let mut axes = overrides::sweep_axes(&doc, &args.file)?;
+        .with_context(|| format!("{}: not a TOML table", args.scenario.file.display()))?;
+    let mut axes = overrides::sweep_axes(&doc, &args.scenario.file)?;
     for s in &args.set {
         let axis = overrides::parse_set(s).map_err(anyhow::Error::msg)?;
         axes.retain(|a| a.path != axis.path);
@@ -126,23 +112,16 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         !axes.is_empty(),
         "{}: nothing to sweep: add a [sweep] table (\"analysis.threshold\" = [1, 3, 5]) or --set PATH=V1,V2",
-        args.file.display()
+        args.scenario.file.display()
     );
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let max_fr = parse_rate(&args.choice.max_false_rollback)?;
     let points = sweep::grid(
         &doc,
-        &args.file,
+        &args.scenario.file,
         &axes,
         |i| shard.is_none_or(|(k, n)| i % n == k - 1),
-        |s| {
-            if let Some(n) = args.replications {
-                s.replications = n;
-            }
-            if let Some(seed) = args.seed {
-                s.seed = seed;
-            }
-        },
+        |s| args.scenario.apply(s),
     )?;
     let total: usize = points
         .iter()
@@ -150,9 +129,10 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .sum();
     let progress = Progress::new(total);
     let rows = sweep::run(&points, &|| progress.tick())
-        .with_context(|| format!("{}: the sweep stopped", args.file.display()))?;
+        .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?;
     progress.done();
     let out = args
+        .scenario
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -179,8 +159,8 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
     let mut sets: String = args.set.iter().map(|s| format!(" --set {s}")).collect();
     for (flag, value) in [
-        ("-n", args.replications.map(|n| n.to_string())),
-        ("--seed", args.seed.map(|s| s.to_string())),
+        ("-n", args.scenario.replications.map(|n| n.to_string())),
+        ("--seed", args.scenario.seed.map(|s| s.to_string())),
     ] {
         if let Some(v) = value {
             sets.push_str(&format!(" {flag} {v}"));
@@ -196,7 +176,7 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     writeln!(
         stdout,
         "reproduce: rehearsal sweep {}{sets}",
-        args.file.display()
+        args.scenario.file.display()
     )?;
     Ok(ExitCode::SUCCESS)
 }
