@@ -4,7 +4,7 @@ use super::scenario_args::ScenarioArgs;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
 use crate::scenario::{self, overrides};
-use crate::sweep::{self, Optimize, pareto};
+use crate::sweep::{self, Optimize, TradeOff, pareto};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::fs;
@@ -261,41 +261,9 @@ fn finish(
         Optimize::AffectedShare => "affected",
         Optimize::Ttd => "TTD",
     };
-    // Each row as its strategy and swept `path=value` pairs.
-    let labels: Vec<String> = points
-        .iter()
-        .map(|p| {
-            let label: Vec<String> = sweep_row(csv, p.row)
-                .iter()
-                .skip(1)
-                .take_while(|(k, _)| k != "replications")
-                .map(|(k, v)| {
-                    if k == "strategy" {
-                        v.clone()
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect();
-            label.join(" ")
-        })
-        .collect();
-    let swept: Vec<String> = sweep_row(csv, 0)
-        .into_iter()
-        .skip(2)
-        .take_while(|(k, _)| k != "replications")
-        .map(|(k, _)| k)
-        .collect();
-    let axes = swept.join(" × ");
-    let title = if axes.is_empty() {
-        "sweep".to_string()
-    } else if axes.chars().count() <= 60 {
-        format!("sweep of {axes}")
-    } else {
-        format!("sweep of {} axes", swept.len())
-    };
+    let labels = row_labels(csv, &points);
     let plot = tradeoff(
-        &title,
+        &plot_title(csv),
         &labels,
         &points,
         &front,
@@ -305,39 +273,15 @@ fn finish(
     );
     fs::write(out.join("tradeoff.svg"), plot.svg()?)?;
     fs::write(out.join("tradeoff.png"), plot.png()?)?;
-    writeln!(
-        w,
-        "grid point                                 false rollback  {objective:>10}  rollout"
-    )?;
-    for (p, label) in points.iter().zip(&labels) {
-        let mark = if best == Some(p.row) {
-            "→"
-        } else if front.contains(&p.row) {
-            "*"
-        } else {
-            " "
-        };
-        let obj = match opt {
-            Optimize::AffectedShare => format!("{:.3}%", p.objective * 100.0),
-            Optimize::Ttd if p.objective.is_finite() => format!("{:.1}s", p.objective),
-            Optimize::Ttd => "never".into(),
-        };
-        let rollout = if p.rollout.is_finite() {
-            format!("{:.0}s", p.rollout)
-        } else {
-            "-".into()
-        };
-        writeln!(
-            w,
-            "{mark} {label:<40} {:>13.1}%  {:>10}  {rollout:>7}",
-            p.false_rollback * 100.0,
-            obj
-        )?;
-    }
-    writeln!(
-        w,
-        "* Pareto front over (false-rollback rate, {objective}, rollout time); → recommended"
-    )?;
+    let grid = Grid {
+        points: &points,
+        labels: &labels,
+        front: &front,
+        best,
+        opt,
+        objective,
+    };
+    print_grid(w, &grid)?;
     match best {
         Some(b) => writeln!(
             w,
@@ -357,6 +301,95 @@ fn finish(
         out.display()
     )?;
     Ok(())
+}
+
+/// Each row of `sweep.csv` as its strategy and swept `path=value` pairs.
+fn row_labels(csv: &str, points: &[TradeOff]) -> Vec<String> {
+    points
+        .iter()
+        .map(|p| {
+            let label: Vec<String> = sweep_row(csv, p.row)
+                .iter()
+                .skip(1)
+                .take_while(|(k, _)| k != "replications")
+                .map(|(k, v)| {
+                    if k == "strategy" {
+                        v.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
+            label.join(" ")
+        })
+        .collect()
+}
+
+/// The plot's title: the swept paths, or their count when they do not fit.
+fn plot_title(csv: &str) -> String {
+    let swept: Vec<String> = sweep_row(csv, 0)
+        .into_iter()
+        .skip(2)
+        .take_while(|(k, _)| k != "replications")
+        .map(|(k, _)| k)
+        .collect();
+    let axes = swept.join(" × ");
+    if axes.is_empty() {
+        "sweep".to_string()
+    } else if axes.chars().count() <= 60 {
+        format!("sweep of {axes}")
+    } else {
+        format!("sweep of {} axes", swept.len())
+    }
+}
+
+/// The rows of a sweep with their front and recommendation, as printed.
+struct Grid<'a> {
+    points: &'a [TradeOff],
+    labels: &'a [String],
+    front: &'a [usize],
+    best: Option<usize>,
+    opt: Optimize,
+    /// The objective's name in the header.
+    objective: &'static str,
+}
+
+/// Prints one line per row (→ recommended, * on the front) and the key.
+fn print_grid(w: &mut impl Write, grid: &Grid) -> io::Result<()> {
+    let objective = grid.objective;
+    writeln!(
+        w,
+        "grid point                                 false rollback  {objective:>10}  rollout"
+    )?;
+    for (p, label) in grid.points.iter().zip(grid.labels) {
+        let mark = if grid.best == Some(p.row) {
+            "→"
+        } else if grid.front.contains(&p.row) {
+            "*"
+        } else {
+            " "
+        };
+        let obj = match grid.opt {
+            Optimize::AffectedShare => format!("{:.3}%", p.objective * 100.0),
+            Optimize::Ttd if p.objective.is_finite() => format!("{:.1}s", p.objective),
+            Optimize::Ttd => "never".into(),
+        };
+        let rollout = if p.rollout.is_finite() {
+            format!("{:.0}s", p.rollout)
+        } else {
+            "-".into()
+        };
+        writeln!(
+            w,
+            "{mark} {label:<40} {:>13.1}%  {:>10}  {rollout:>7}",
+            p.false_rollback * 100.0,
+            obj
+        )?;
+    }
+    writeln!(
+        w,
+        "* Pareto front over (false-rollback rate, {objective}, rollout time); → recommended"
+    )
 }
 
 /// A progress line with an ETA on stderr, only when stderr is a terminal.
