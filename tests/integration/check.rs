@@ -107,32 +107,22 @@ fn issue6_check_flags_a_real_regression_and_not_a_new_seed() {
     );
     suite(&dir, 3, 1, "");
     assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
+    let against_base = [
+        "--out",
+        now.to_str().unwrap(),
+        "--baseline",
+        base.to_str().unwrap(),
+    ];
 
     // Last week's settings, another seed: noise only.
     suite(&dir, 3, 2, "");
-    let (code, stdout) = check(
-        &dir,
-        &[
-            "--out",
-            now.to_str().unwrap(),
-            "--baseline",
-            base.to_str().unwrap(),
-        ],
-    );
+    let (code, stdout) = check(&dir, &against_base);
     assert_eq!(code, 0, "{stdout}");
     assert!(!stdout.contains("REGRESSION"), "{stdout}");
 
     // A threshold raised from 3 to 6: detection takes twice as long.
     suite(&dir, 6, 2, "");
-    let (code, stdout) = check(
-        &dir,
-        &[
-            "--out",
-            now.to_str().unwrap(),
-            "--baseline",
-            base.to_str().unwrap(),
-        ],
-    );
+    let (code, stdout) = check(&dir, &against_base);
     assert_eq!(code, 1, "{stdout}");
     let line = stdout
         .lines()

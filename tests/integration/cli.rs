@@ -3,7 +3,7 @@
 //! Runs use a copy of `tests/fixtures/good/crash.toml` with a 10-minute horizon and
 //! `--replications 2` to stay fast.
 
-use super::common::{self, output};
+use super::common::{self, output, succeed};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -89,9 +89,8 @@ fn lines(path: &Path) -> Vec<String> {
 #[test]
 fn validate_accepts_the_crash_example() {
     let file = good_crash();
-    let out = output(&["validate".as_ref(), file.as_os_str()]);
+    let out = succeed(&["validate".as_ref(), file.as_os_str()]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(stdout.starts_with("ok: "), "{stdout}");
     assert!(stdout.contains("bad-canary-crash"), "{stdout}");
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
@@ -114,7 +113,7 @@ fn run_writes_runs_and_summary_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let file = fast_crash(tmp.path());
     let out_dir = tmp.path().join("out");
-    let out = output(&[
+    let out = succeed(&[
         "run".as_ref(),
         file.as_os_str(),
         "--replications".as_ref(),
@@ -122,7 +121,6 @@ fn run_writes_runs_and_summary_csv() {
         "--out".as_ref(),
         out_dir.as_os_str(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("canary-ladder"));
 
     let runs = lines(&out_dir.join("runs.csv"));
@@ -175,13 +173,12 @@ fn drill_writes_each_scenario_and_the_suite_summary() {
     )
     .unwrap();
     let out_dir = tmp.path().join("out");
-    let out = output(&[
+    let out = succeed(&[
         "drill".as_ref(),
         suite.as_os_str(),
         "--out".as_ref(),
         out_dir.as_os_str(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("drill: 1 scenario;"));
 
     let runs = lines(&out_dir.join("bad-canary-crash/runs.csv"));
@@ -262,13 +259,12 @@ fn run_csv_holds_what_the_library_computes() {
         .replace("replications = 20", "replications = 2");
     fs::write(&file, &scenario).unwrap();
     let out_dir = tmp.path().join("out");
-    let out = output(&[
+    succeed(&[
         "run".as_ref(),
         file.as_os_str(),
         "--out".as_ref(),
         out_dir.as_os_str(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = lines(&out_dir.join("runs.csv"));
     let expected = common::run(&scenario).runs;
     assert_eq!(rows.len(), 1 + expected.len());

@@ -30,6 +30,18 @@ pub fn output(args: &[&OsStr]) -> Output {
     rehearsal().args(args).output().expect("run rehearsal")
 }
 
+/// Runs the `rehearsal` binary with `args` and asserts that it exits 0.
+pub fn succeed(args: &[&OsStr]) -> Output {
+    let out = output(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A scenario file of the repository (`path` from its root) with each `(from, to)` replaced,
 /// to run it faster; panics when a `from` is missing (the file changed).
 pub fn shortened(path: &str, replacements: &[(&str, &str)]) -> String {

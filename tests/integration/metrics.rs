@@ -13,6 +13,14 @@ const BASE: Preamble = Preamble {
     tables: "",
 };
 
+/// The Poisson-exposure scenarios: 200 req/s over 20 000 users (λ = 0.01 req/s per user).
+const STICKY: Preamble = Preamble {
+    name: "sticky",
+    seed: 13,
+    traffic: "rate = 200.0\nusers = 20000",
+    tables: "",
+};
+
 #[test]
 fn issue2_crashing_canary_is_detected_at_interval_times_threshold() {
     let analysis = analysis("30s", 5);
@@ -112,18 +120,11 @@ fn issue2_sticky_canary_affected_share_matches_poisson_exposure() {
     // for t = 150 s (rollback at the 5th failed check), so the affected share is
     // 0.1 × (1 − e^(−λt)) = 0.1 × (1 − e^(−1.5)) = 0.077687. Over 1 h every user is active
     // (1 − e^(−36) ≈ 1).
-    let text = format!(
-        r#"
-name = "sticky"
-horizon = "1h"
-seed = 13
-replications = 30
-[traffic]
-rate = 200.0
-users = 20000
-[versions.old]
-[versions.new]
-{analysis}
+    let text = STICKY.text(
+        "1h",
+        30,
+        &format!(
+            r#"{analysis}
 [[faults]]
 kind = "error_rate"
 target = "new"
@@ -134,6 +135,7 @@ kind = "canary"
 sticky = true
 steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
 "#
+        ),
     );
     let runs = run(&text).runs;
     let shares: Vec<f64> = runs.iter().map(RunOutcome::affected_share).collect();
@@ -153,18 +155,16 @@ fn issue2_per_request_canary_affected_share_matches_poisson_thinning() {
     let analysis = analysis("30s", 5);
     // Per-request 5 % routing: each user's canary requests are a Poisson process of rate
     // 0.05 λ, so the affected share is 1 − e^(−0.05 λ t) = 1 − e^(−0.075) = 0.072257.
-    let text = format!(
-        r#"
-name = "per-request"
-horizon = "30m"
-seed = 17
-replications = 30
-[traffic]
-rate = 200.0
-users = 20000
-[versions.old]
-[versions.new]
-{analysis}
+    let per_request = Preamble {
+        name: "per-request",
+        seed: 17,
+        ..STICKY
+    };
+    let text = per_request.text(
+        "30m",
+        30,
+        &format!(
+            r#"{analysis}
 [[faults]]
 kind = "error_rate"
 target = "new"
@@ -174,6 +174,7 @@ name = "c"
 kind = "canary"
 steps = [{{ weight = 5, pause = "20m" }}, {{ weight = 100 }}]
 "#
+        ),
     );
     let runs = run(&text).runs;
     let shares: Vec<f64> = runs
