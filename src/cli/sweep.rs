@@ -134,6 +134,7 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .scenario
         .out
+        .clone()
         .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
@@ -157,28 +158,32 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
-    let mut sets: String = args.set.iter().map(|s| format!(" --set {s}")).collect();
+    writeln!(stdout, "reproduce: {}", reproduce(&args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command that repeats this sweep: the file and every option given.
+fn reproduce(args: &SweepArgs) -> String {
+    let mut command = format!("rehearsal sweep {}", args.scenario.file.display());
+    for s in &args.set {
+        command.push_str(&format!(" --set {s}"));
+    }
     for (flag, value) in [
         ("-n", args.scenario.replications.map(|n| n.to_string())),
         ("--seed", args.scenario.seed.map(|s| s.to_string())),
     ] {
         if let Some(v) = value {
-            sets.push_str(&format!(" {flag} {v}"));
+            command.push_str(&format!(" {flag} {v}"));
         }
     }
-    sets.push_str(&format!(
+    command.push_str(&format!(
         " --max-false-rollback {}",
         args.choice.max_false_rollback
     ));
     if let OptimizeArg::Ttd = args.choice.optimize {
-        sets.push_str(" --optimize ttd");
+        command.push_str(" --optimize ttd");
     }
-    writeln!(
-        stdout,
-        "reproduce: rehearsal sweep {}{sets}",
-        args.scenario.file.display()
-    )?;
-    Ok(ExitCode::SUCCESS)
+    command
 }
 
 pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {

@@ -13,6 +13,7 @@ use crate::report::format::{duration, percent};
 use crate::scenario::Scenario;
 use crate::strategy::StrategySpec;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 use std::error::Error;
@@ -527,24 +528,16 @@ impl TimelineChart {
         Ok(())
     }
 
-    fn draw_panel<DB: DrawingBackend>(
+    /// The panel's grid and value axis; the time axis, with its labels, only on the last.
+    fn draw_axes<DB: DrawingBackend>(
         &self,
-        root: &DrawingArea<DB, Shift>,
-        area: &DrawingArea<DB, Shift>,
+        chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
         panel: &Panel,
         last: bool,
-    ) -> Result<(), Box<dyn Error>>
+    ) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(16)
-            .margin_right(28)
-            .margin_top(30)
-            .margin_bottom(4)
-            .x_label_area_size(if last { 50 } else { 0 })
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..self.x_max, 0f64..panel.y_max)?;
         let unit = panel.unit;
         let y_fmt = move |v: &f64| format!("{}{unit}", tick(*v));
         let x_fmt = |v: &f64| tick(*v);
@@ -572,6 +565,28 @@ impl TimelineChart {
             mesh.x_desc(x_desc);
         }
         mesh.draw()?;
+        Ok(())
+    }
+
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        panel: &Panel,
+        last: bool,
+    ) -> Result<(), Box<dyn Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        let mut chart = ChartBuilder::on(area)
+            .margin_left(16)
+            .margin_right(28)
+            .margin_top(30)
+            .margin_bottom(4)
+            .x_label_area_size(if last { 50 } else { 0 })
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..self.x_max, 0f64..panel.y_max)?;
+        self.draw_axes(&mut chart, panel, last)?;
 
         for &(a, b) in &self.bands {
             chart.draw_series(std::iter::once(Rectangle::new(

@@ -339,7 +339,30 @@ impl ScatterChart {
                 (lx + 6, ly + 4),
             )?;
         }
-        // Every row, then the front over it, then the recommendation on top.
+        self.draw_markers(&mut chart)?;
+        self.draw_labels(root, &chart)?;
+
+        if let Some(note) = &self.empty {
+            let mid = (self.y_min + self.y_max) / 2.0;
+            let (cx, cy) = chart.backend_coord(&(self.x_max / 2.0, mid));
+            root.draw_text(
+                note,
+                &anchored(text_style(15.0, MUTED), HPos::Center, VPos::Center),
+                (cx, cy),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every row, then the front over it (joined in order of false-rollback rate), then the
+    /// recommendation on top.
+    fn draw_markers<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
         chart.draw_series(
             self.dots
                 .iter()
@@ -362,17 +385,6 @@ impl ScatterChart {
                 Circle::new((d.x, d.y), 13, BEST.stroke_width(3)),
                 Circle::new((d.x, d.y), 5, BEST.filled()),
             ])?;
-        }
-        self.draw_labels(root, &chart)?;
-
-        if let Some(note) = &self.empty {
-            let mid = (self.y_min + self.y_max) / 2.0;
-            let (cx, cy) = chart.backend_coord(&(self.x_max / 2.0, mid));
-            root.draw_text(
-                note,
-                &anchored(text_style(15.0, MUTED), HPos::Center, VPos::Center),
-                (cx, cy),
-            )?;
         }
         Ok(())
     }
