@@ -158,7 +158,7 @@ fn drill(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good/crash.toml");
     let mut scenario = scenario::load(&path).expect("the crash fixture loads");
     scenario.replications = 4;
-    let requests: u64 = rehearsal::drill::run_scenario(&scenario)
+    let requests: u64 = rehearsal::replications::run_scenario(&scenario)
         .expect("the crash fixture runs")
         .runs
         .iter()
@@ -168,7 +168,7 @@ fn drill(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(requests));
     group.bench_function("crash_4_replications", |b| {
-        b.iter(|| rehearsal::drill::run_scenario(black_box(&scenario)).expect("runs"))
+        b.iter(|| rehearsal::replications::run_scenario(black_box(&scenario)).expect("runs"))
     });
     group.finish();
 }

@@ -21,7 +21,7 @@
 //! blue-green, feature flag, rolling: state machines), [`detect`] (analysis, humans),
 //! [`outcome`] (measurements and the rules that read them from a finished run, the
 //! `runs.csv` columns, statistics, paired comparisons, timelines), [`scenario`]
-//! (files, overrides), [`replay`] (one run), [`drill`] (many runs in parallel), [`sweep`]
+//! (files, overrides), [`replay`] (one run), [`replications`] (many runs in parallel), [`sweep`]
 //! (grids for threshold tuning), [`objectives`] and [`regression`] (the weekly gate),
 //! [`report`] (CSV, JSON, JUnit, tables, plots, HTML: serializers only), [`cli`] (the
 //! command line).
@@ -37,7 +37,6 @@
 
 pub mod cli;
 pub mod detect;
-pub mod drill;
 pub mod engine;
 pub mod format;
 pub mod model;
@@ -46,6 +45,7 @@ pub mod objectives;
 pub mod outcome;
 pub mod regression;
 pub mod replay;
+pub mod replications;
 pub mod report;
 pub mod scenario;
 pub mod strategy;

@@ -4,9 +4,11 @@
 use super::drill::load_suite;
 use super::run::execute;
 use crate::objectives::{Objective, ObjectiveMetric, default_objectives, evaluate};
+use crate::outcome::RunOutcome;
 use crate::regression::{self, REGRESSION_METRICS};
 use crate::report::{Case, read_runs, write_junit};
-use crate::scenario;
+use crate::scenario::{self, Scenario};
+use crate::strategy::StrategySpec;
 use anyhow::Context;
 use clap::Args;
 use std::collections::BTreeMap;
@@ -63,101 +65,12 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut stdout = io::stdout().lock();
     let (mut junit, mut history, mut breaches) = (Vec::new(), Vec::new(), 0usize);
     for (file, scenario) in &suite {
-        let dir = out.join(&scenario.name);
-        let result = execute(scenario, file, &dir)?;
-        let objectives: &[Objective] = scenario.objectives.as_deref().unwrap_or(&suite_objectives);
-        let reproduce = format!(
-            "rehearsal run {} --seed {} --replications {}",
-            file.display(),
-            scenario.seed,
-            scenario.replications
-        );
-        let baseline = args
-            .baseline
-            .as_ref()
-            .map(|b| b.join(&scenario.name).join("runs.csv"))
-            .filter(|p| p.is_file());
-        let baseline_rows = baseline.as_deref().map(read_runs).transpose()?;
-        let current_rows = read_runs(&dir.join("runs.csv"))?;
-        let mut cases = Vec::new();
-        let reps = scenario.replications as usize;
-        for (s, strategy) in scenario.strategies.iter().enumerate() {
-            let runs = &result.runs[s * reps..(s + 1) * reps];
-            let class = format!("{}.{}", scenario.name, strategy.name);
-            let mut strategy_breaches = 0;
-            for v in evaluate(objectives, runs) {
-                let shown = v.value.map_or("undefined".into(), |x| v.objective.show(x));
-                let failure = (!v.met).then(|| {
-                    format!(
-                        "{} / {}: {} = {shown} (objective {}); reproduce: {reproduce}",
-                        scenario.name,
-                        strategy.name,
-                        v.objective.metric.name(),
-                        v.objective.describe()
-                    )
-                });
-                if let Some(f) = &failure {
-                    writeln!(stdout, "BREACH {f}")?;
-                    strategy_breaches += 1;
-                }
-                cases.push(Case {
-                    class: class.clone(),
-                    name: v.objective.describe(),
-                    failure,
-                });
-            }
-            if let Some(rows) = &baseline_rows {
-                for metric in REGRESSION_METRICS {
-                    let values =
-                        |rows: &[BTreeMap<String, String>]| column(rows, &strategy.name, metric);
-                    let Some(c) =
-                        regression::compare(metric, &values(rows), &values(&current_rows))
-                    else {
-                        continue;
-                    };
-                    let failure = c.regressed.then(|| {
-                        format!(
-                            "{} / {}: {metric} mean {:.4} → {:.4} ({:+.0} %, Welch t = {:.1}) against the baseline; reproduce: {reproduce}",
-                            scenario.name,
-                            strategy.name,
-                            c.baseline.0,
-                            c.current.0,
-                            100.0 * (c.current.0 - c.baseline.0) / c.baseline.0.abs().max(f64::MIN_POSITIVE),
-                            c.t
-                        )
-                    });
-                    if let Some(f) = &failure {
-                        writeln!(stdout, "REGRESSION {f}")?;
-                        strategy_breaches += 1;
-                    }
-                    cases.push(Case {
-                        class: class.clone(),
-                        name: format!("no regression of {metric}"),
-                        failure,
-                    });
-                }
-            }
-            breaches += strategy_breaches;
-            let stats =
-                HISTORY_METRICS.map(|m| m.value(runs).map_or(String::new(), |x| format!("{x:.6}")));
-            history.push(format!(
-                "{},{},{},{},{},{}",
-                scenario.name,
-                strategy.name,
-                scenario.seed,
-                scenario.replications,
-                stats.join(","),
-                strategy_breaches
-            ));
-        }
-        if args.baseline.is_some() && baseline.is_none() {
-            writeln!(
-                stdout,
-                "note: no baseline for {} (nothing to compare)",
-                scenario.name
-            )?;
-        }
-        junit.push((scenario.name.clone(), cases));
+        let objectives = scenario.objectives.as_deref().unwrap_or(&suite_objectives);
+        let baseline = args.baseline.as_deref();
+        let gate = check_scenario(&mut stdout, file, scenario, &out, objectives, baseline)?;
+        breaches += gate.breaches;
+        history.extend(gate.history);
+        junit.push((scenario.name.clone(), gate.cases));
     }
     if let Some(path) = &args.junit {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
@@ -182,6 +95,186 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     )?;
     Ok(ExitCode::from(if breaches == 0 { 0 } else { 1 }))
+}
+
+/// What checking one scenario found.
+struct Gate {
+    /// One test case per objective and regression metric of each strategy.
+    cases: Vec<Case>,
+    /// One history line per strategy.
+    history: Vec<String>,
+    /// Objectives breached and metrics regressed.
+    breaches: usize,
+}
+
+/// One strategy under check: where its verdicts go and how to reproduce them.
+struct Subject<'a> {
+    scenario: &'a Scenario,
+    strategy: &'a StrategySpec,
+    /// Its JUnit class, `<scenario>.<strategy>`.
+    class: String,
+    reproduce: &'a str,
+}
+
+impl Subject<'_> {
+    /// Adds the case `name` and prints its failure, if any, after `tag`; 1 when it failed.
+    fn record(
+        &self,
+        stdout: &mut impl Write,
+        cases: &mut Vec<Case>,
+        tag: &str,
+        name: String,
+        failure: Option<String>,
+    ) -> io::Result<usize> {
+        if let Some(f) = &failure {
+            writeln!(stdout, "{tag} {f}")?;
+        }
+        let failed = usize::from(failure.is_some());
+        cases.push(Case {
+            class: self.class.clone(),
+            name,
+            failure,
+        });
+        Ok(failed)
+    }
+}
+
+/// Runs one scenario into `out/<name>/`, checks each strategy against `objectives` and, when
+/// the baseline folder has this scenario, against it; prints every breach and regression.
+fn check_scenario(
+    stdout: &mut impl Write,
+    file: &Path,
+    scenario: &Scenario,
+    out: &Path,
+    objectives: &[Objective],
+    baseline_dir: Option<&Path>,
+) -> anyhow::Result<Gate> {
+    let dir = out.join(&scenario.name);
+    let result = execute(scenario, file, &dir)?;
+    let reproduce = format!(
+        "rehearsal run {} --seed {} --replications {}",
+        file.display(),
+        scenario.seed,
+        scenario.replications
+    );
+    let baseline = baseline_dir
+        .map(|b| b.join(&scenario.name).join("runs.csv"))
+        .filter(|p| p.is_file());
+    let baseline_rows = baseline.as_deref().map(read_runs).transpose()?;
+    let current_rows = read_runs(&dir.join("runs.csv"))?;
+    let mut gate = Gate {
+        cases: Vec::new(),
+        history: Vec::new(),
+        breaches: 0,
+    };
+    let reps = scenario.replications as usize;
+    for (s, strategy) in scenario.strategies.iter().enumerate() {
+        let runs = &result.runs[s * reps..(s + 1) * reps];
+        let subject = Subject {
+            scenario,
+            strategy,
+            class: format!("{}.{}", scenario.name, strategy.name),
+            reproduce: &reproduce,
+        };
+        let mut strategy_breaches =
+            objective_cases(stdout, &subject, objectives, runs, &mut gate.cases)?;
+        if let Some(rows) = &baseline_rows {
+            strategy_breaches +=
+                regression_cases(stdout, &subject, rows, &current_rows, &mut gate.cases)?;
+        }
+        gate.breaches += strategy_breaches;
+        gate.history
+            .push(history_line(scenario, strategy, runs, strategy_breaches));
+    }
+    if baseline_dir.is_some() && baseline.is_none() {
+        writeln!(
+            stdout,
+            "note: no baseline for {} (nothing to compare)",
+            scenario.name
+        )?;
+    }
+    Ok(gate)
+}
+
+/// One case per objective for the strategy's runs; prints each breach and returns how many.
+fn objective_cases(
+    stdout: &mut impl Write,
+    subject: &Subject,
+    objectives: &[Objective],
+    runs: &[RunOutcome],
+    cases: &mut Vec<Case>,
+) -> anyhow::Result<usize> {
+    let mut breaches = 0;
+    for v in evaluate(objectives, runs) {
+        let shown = v.value.map_or("undefined".into(), |x| v.objective.show(x));
+        let failure = (!v.met).then(|| {
+            format!(
+                "{} / {}: {} = {shown} (objective {}); reproduce: {}",
+                subject.scenario.name,
+                subject.strategy.name,
+                v.objective.metric.name(),
+                v.objective.describe(),
+                subject.reproduce
+            )
+        });
+        breaches += subject.record(stdout, cases, "BREACH", v.objective.describe(), failure)?;
+    }
+    Ok(breaches)
+}
+
+/// One case per regression metric, the strategy's rows against the baseline's; prints each
+/// regression and returns how many.
+fn regression_cases(
+    stdout: &mut impl Write,
+    subject: &Subject,
+    baseline_rows: &[BTreeMap<String, String>],
+    current_rows: &[BTreeMap<String, String>],
+    cases: &mut Vec<Case>,
+) -> anyhow::Result<usize> {
+    let mut regressions = 0;
+    for metric in REGRESSION_METRICS {
+        let values =
+            |rows: &[BTreeMap<String, String>]| column(rows, &subject.strategy.name, metric);
+        let Some(c) = regression::compare(metric, &values(baseline_rows), &values(current_rows))
+        else {
+            continue;
+        };
+        let failure = c.regressed.then(|| {
+            format!(
+                "{} / {}: {metric} mean {:.4} → {:.4} ({:+.0} %, Welch t = {:.1}) against the baseline; reproduce: {}",
+                subject.scenario.name,
+                subject.strategy.name,
+                c.baseline.0,
+                c.current.0,
+                100.0 * (c.current.0 - c.baseline.0) / c.baseline.0.abs().max(f64::MIN_POSITIVE),
+                c.t,
+                subject.reproduce
+            )
+        });
+        let name = format!("no regression of {metric}");
+        regressions += subject.record(stdout, cases, "REGRESSION", name, failure)?;
+    }
+    Ok(regressions)
+}
+
+/// The strategy's history line, without the time: scenario, strategy, seed, replications,
+/// the [`HISTORY_METRICS`] and the breaches.
+fn history_line(
+    scenario: &Scenario,
+    strategy: &StrategySpec,
+    runs: &[RunOutcome],
+    breaches: usize,
+) -> String {
+    let stats = HISTORY_METRICS.map(|m| m.value(runs).map_or(String::new(), |x| format!("{x:.6}")));
+    format!(
+        "{},{},{},{},{},{}",
+        scenario.name,
+        strategy.name,
+        scenario.seed,
+        scenario.replications,
+        stats.join(","),
+        breaches
+    )
 }
 
 /// The values of `column` for `strategy`'s rows (`true`/`false` as 1/0; empty cells skipped).

@@ -7,7 +7,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = super::run::load_with_overrides(&args.file, args.replications, args.seed)?;
+    let args = args.scenario;
+    let scenario = args.load()?;
     let out = args
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));

@@ -3,7 +3,7 @@
 
 use super::output::{Format, OutputArgs, Progress, shell_word};
 use super::run::{Executed, execute_with, print_notes, print_result, summary_rows, write_csv};
-use crate::drill::work_units;
+use crate::replications::work_units;
 use crate::report::html::{IndexEntry, index_page};
 use crate::report::{json, write_summaries};
 use crate::scenario::{self, Scenario};
@@ -62,36 +62,8 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let out = args.out.unwrap_or_else(super::default_reports_dir);
     let format = args.output.format;
     let quiet = args.output.quiet;
-    let progress = Progress::new(scenarios.iter().map(work_units).sum(), quiet);
     let mut stdout = io::stdout().lock();
-    let mut done: Vec<Executed> = Vec::new();
-    for (scenario, file) in scenarios.iter().zip(&files) {
-        progress.set_message(&scenario.name);
-        let dir = out.join(&scenario.name);
-        let executed = match execute_with(scenario, file, &dir, &progress) {
-            Ok(e) => e,
-            Err(e) => {
-                progress.finish();
-                return Err(e);
-            }
-        };
-        progress.suspend(|| -> io::Result<()> {
-            match format {
-                Format::Table => {
-                    print_result(&mut stdout, scenario, &executed)?;
-                    stdout.flush()
-                }
-                _ if quiet => Ok(()),
-                _ => {
-                    let mut stderr = io::stderr().lock();
-                    writeln!(stderr, "{}:", scenario.name)?;
-                    print_notes(&mut stderr, &executed)
-                }
-            }
-        })?;
-        done.push(executed);
-    }
-    progress.finish();
+    let done = run_suite(&mut stdout, &scenarios, &files, &out, &args.output)?;
 
     let rows: Vec<_> = scenarios
         .iter()
@@ -138,4 +110,46 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs each scenario into `out/<name>/` behind one progress bar, printing its result (or,
+/// for `--format csv|json`, its notes on stderr) as soon as it is done.
+fn run_suite(
+    stdout: &mut impl Write,
+    scenarios: &[Scenario],
+    files: &[PathBuf],
+    out: &Path,
+    output: &OutputArgs,
+) -> anyhow::Result<Vec<Executed>> {
+    let (format, quiet) = (output.format, output.quiet);
+    let progress = Progress::new(scenarios.iter().map(work_units).sum(), quiet);
+    let mut done: Vec<Executed> = Vec::new();
+    for (scenario, file) in scenarios.iter().zip(files) {
+        progress.set_message(&scenario.name);
+        let dir = out.join(&scenario.name);
+        let executed = match execute_with(scenario, file, &dir, &progress) {
+            Ok(e) => e,
+            Err(e) => {
+                progress.finish();
+                return Err(e);
+            }
+        };
+        progress.suspend(|| -> io::Result<()> {
+            match format {
+                Format::Table => {
+                    print_result(&mut *stdout, scenario, &executed)?;
+                    stdout.flush()
+                }
+                _ if quiet => Ok(()),
+                _ => {
+                    let mut stderr = io::stderr().lock();
+                    writeln!(stderr, "{}:", scenario.name)?;
+                    print_notes(&mut stderr, &executed)
+                }
+            }
+        })?;
+        done.push(executed);
+    }
+    progress.finish();
+    Ok(done)
 }

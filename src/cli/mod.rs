@@ -8,6 +8,7 @@ mod compare;
 mod drill;
 mod output;
 mod run;
+mod scenario_args;
 mod sweep;
 mod validate;
 

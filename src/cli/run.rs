@@ -1,14 +1,15 @@
 //! `rehearsal run FILE`: one scenario, every strategy.
 
 use super::output::{Format, OutputArgs, Progress, shell_word};
-use crate::drill::{ScenarioResult, run_scenario_with, work_units};
+use super::scenario_args::ScenarioArgs;
 use crate::objectives::Verdict;
 use crate::outcome::StrategySummary;
+use crate::replications::{ScenarioResult, run_scenario_with, work_units};
 use crate::report::format::wrap;
 use crate::report::{
     self, Provenance, TABLE_WIDTH, json, summary_table, write_runs, write_summaries,
 };
-use crate::scenario::{self, Scenario, limits};
+use crate::scenario::Scenario;
 use anyhow::Context;
 use clap::Args;
 use std::fs::{self, File};
@@ -16,32 +17,24 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Arguments of `run`.
+/// Arguments of `run` and `compare`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML).
-    pub file: PathBuf,
-    /// Output folder [default: reports/<scenario name>].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Replications per strategy, overriding the scenario's `replications`.
-    #[arg(long, short = 'n', value_name = "N")]
-    pub replications: Option<u32>,
-    /// Master seed, overriding the scenario's `seed`.
-    #[arg(long, value_name = "S")]
-    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = load_with_overrides(&args.file, args.replications, args.seed)?;
+    let scenario = args.scenario.load()?;
     let out = args
+        .scenario
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
     let progress = Progress::new(work_units(&scenario), args.output.quiet);
     progress.set_message(&scenario.name);
-    let done = execute_with(&scenario, &args.file, &out, &progress);
+    let done = execute_with(&scenario, &args.scenario.file, &out, &progress);
     progress.finish();
     let done = done?;
     let mut stdout = io::stdout().lock();
@@ -57,27 +50,6 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         print_notes(&mut io::stderr().lock(), &done)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Loads a scenario and applies the command line's `--replications` and `--seed`.
-pub(super) fn load_with_overrides(
-    file: &Path,
-    replications: Option<u32>,
-    seed: Option<u64>,
-) -> anyhow::Result<Scenario> {
-    let mut scenario = scenario::load(file)?;
-    if let Some(n) = replications {
-        anyhow::ensure!(
-            (1..=limits::MAX_REPLICATIONS).contains(&n),
-            "--replications {n}: expected 1 to {}",
-            limits::MAX_REPLICATIONS
-        );
-        scenario.set_replications(n);
-    }
-    if let Some(s) = seed {
-        scenario.set_seed(s);
-    }
-    Ok(scenario)
 }
 
 /// A scenario that ran and whose reports are written.

@@ -1,9 +1,10 @@
 //! `rehearsal sweep FILE` and `rehearsal merge DIR…`: threshold tuning over a grid.
 
+use super::scenario_args::ScenarioArgs;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
-use crate::scenario::{self, limits, overrides};
-use crate::sweep::{self, Optimize, pareto};
+use crate::scenario::{self, overrides};
+use crate::sweep::{self, Optimize, TradeOff, pareto};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::fs;
@@ -37,21 +38,12 @@ pub struct Choice {
 /// Arguments of `sweep`.
 #[derive(Debug, Args)]
 pub struct SweepArgs {
-    /// The scenario file (TOML); its `[sweep]` table gives the grid.
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
     /// A swept field and its values, e.g. `--set analysis.threshold=1,3,5`; repeatable;
-    /// overrides the same path in `[sweep]`.
+    /// overrides the same path in the file's `[sweep]` table, which gives the grid.
     #[arg(long = "set", value_name = "PATH=V1,V2,…")]
     pub set: Vec<String>,
-    /// Output folder [default: reports/<scenario name>/sweep].
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-    /// Replications per family and grid point, overriding the scenario's.
-    #[arg(long, short = 'n', value_name = "N")]
-    pub replications: Option<u32>,
-    /// Master seed, overriding the scenario's.
-    #[arg(long, value_name = "S")]
-    pub seed: Option<u64>,
     /// Run only the I-th of N shards of the grid (1-based; grid point g goes to shard g mod N + 1),
     /// with the seeds of a full run.
     #[arg(long, value_name = "I/N")]
@@ -106,18 +98,12 @@ fn parse_shard(text: &str) -> anyhow::Result<(usize, usize)> {
 
 pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     // Validate the file as written first: its own errors name its own fields.
-    let base = scenario::load(&args.file)?;
-    if let Some(n) = args.replications {
-        anyhow::ensure!(
-            (1..=limits::MAX_REPLICATIONS).contains(&n),
-            "--replications {n}: expected 1 to {}",
-            limits::MAX_REPLICATIONS
-        );
-    }
-    let text = fs::read_to_string(&args.file)?;
+    let base = scenario::load(&args.scenario.file)?;
+    args.scenario.check()?;
+    let text = fs::read_to_string(&args.scenario.file)?;
     let doc: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("{}: not a TOML table", args.file.display()))?;
-    let mut axes = overrides::sweep_axes(&doc, &args.file)?;
+        .with_context(|| format!("{}: not a TOML table", args.scenario.file.display()))?;
+    let mut axes = overrides::sweep_axes(&doc, &args.scenario.file)?;
     for s in &args.set {
         let axis = overrides::parse_set(s).map_err(anyhow::Error::msg)?;
         axes.retain(|a| a.path != axis.path);
@@ -126,23 +112,16 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         !axes.is_empty(),
         "{}: nothing to sweep: add a [sweep] table (\"analysis.threshold\" = [1, 3, 5]) or --set PATH=V1,V2",
-        args.file.display()
+        args.scenario.file.display()
     );
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let max_fr = parse_rate(&args.choice.max_false_rollback)?;
     let points = sweep::grid(
         &doc,
-        &args.file,
+        &args.scenario.file,
         &axes,
         |i| shard.is_none_or(|(k, n)| i % n == k - 1),
-        |s| {
-            if let Some(n) = args.replications {
-                s.set_replications(n);
-            }
-            if let Some(seed) = args.seed {
-                s.set_seed(seed);
-            }
-        },
+        |s| args.scenario.apply(s),
     )?;
     let total: usize = points
         .iter()
@@ -150,10 +129,12 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .sum();
     let progress = Progress::new(total);
     let rows = sweep::run(&points, &|| progress.tick())
-        .with_context(|| format!("{}: the sweep stopped", args.file.display()))?;
+        .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?;
     progress.done();
     let out = args
+        .scenario
         .out
+        .clone()
         .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
     fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
@@ -177,28 +158,32 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
-    let mut sets: String = args.set.iter().map(|s| format!(" --set {s}")).collect();
+    writeln!(stdout, "reproduce: {}", reproduce(&args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The command that repeats this sweep: the file and every option given.
+fn reproduce(args: &SweepArgs) -> String {
+    let mut command = format!("rehearsal sweep {}", args.scenario.file.display());
+    for s in &args.set {
+        command.push_str(&format!(" --set {s}"));
+    }
     for (flag, value) in [
-        ("-n", args.replications.map(|n| n.to_string())),
-        ("--seed", args.seed.map(|s| s.to_string())),
+        ("-n", args.scenario.replications.map(|n| n.to_string())),
+        ("--seed", args.scenario.seed.map(|s| s.to_string())),
     ] {
         if let Some(v) = value {
-            sets.push_str(&format!(" {flag} {v}"));
+            command.push_str(&format!(" {flag} {v}"));
         }
     }
-    sets.push_str(&format!(
+    command.push_str(&format!(
         " --max-false-rollback {}",
         args.choice.max_false_rollback
     ));
     if let OptimizeArg::Ttd = args.choice.optimize {
-        sets.push_str(" --optimize ttd");
+        command.push_str(" --optimize ttd");
     }
-    writeln!(
-        stdout,
-        "reproduce: rehearsal sweep {}{sets}",
-        args.file.display()
-    )?;
-    Ok(ExitCode::SUCCESS)
+    command
 }
 
 pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
@@ -281,41 +266,9 @@ fn finish(
         Optimize::AffectedShare => "affected",
         Optimize::Ttd => "TTD",
     };
-    // Each row as its strategy and swept `path=value` pairs.
-    let labels: Vec<String> = points
-        .iter()
-        .map(|p| {
-            let label: Vec<String> = sweep_row(csv, p.row)
-                .iter()
-                .skip(1)
-                .take_while(|(k, _)| k != "replications")
-                .map(|(k, v)| {
-                    if k == "strategy" {
-                        v.clone()
-                    } else {
-                        format!("{k}={v}")
-                    }
-                })
-                .collect();
-            label.join(" ")
-        })
-        .collect();
-    let swept: Vec<String> = sweep_row(csv, 0)
-        .into_iter()
-        .skip(2)
-        .take_while(|(k, _)| k != "replications")
-        .map(|(k, _)| k)
-        .collect();
-    let axes = swept.join(" × ");
-    let title = if axes.is_empty() {
-        "sweep".to_string()
-    } else if axes.chars().count() <= 60 {
-        format!("sweep of {axes}")
-    } else {
-        format!("sweep of {} axes", swept.len())
-    };
+    let labels = row_labels(csv, &points);
     let plot = tradeoff(
-        &title,
+        &plot_title(csv),
         &labels,
         &points,
         &front,
@@ -325,39 +278,15 @@ fn finish(
     );
     fs::write(out.join("tradeoff.svg"), plot.svg()?)?;
     fs::write(out.join("tradeoff.png"), plot.png()?)?;
-    writeln!(
-        w,
-        "grid point                                 false rollback  {objective:>10}  rollout"
-    )?;
-    for (p, label) in points.iter().zip(&labels) {
-        let mark = if best == Some(p.row) {
-            "→"
-        } else if front.contains(&p.row) {
-            "*"
-        } else {
-            " "
-        };
-        let obj = match opt {
-            Optimize::AffectedShare => format!("{:.3}%", p.objective * 100.0),
-            Optimize::Ttd if p.objective.is_finite() => format!("{:.1}s", p.objective),
-            Optimize::Ttd => "never".into(),
-        };
-        let rollout = if p.rollout.is_finite() {
-            format!("{:.0}s", p.rollout)
-        } else {
-            "-".into()
-        };
-        writeln!(
-            w,
-            "{mark} {label:<40} {:>13.1}%  {:>10}  {rollout:>7}",
-            p.false_rollback * 100.0,
-            obj
-        )?;
-    }
-    writeln!(
-        w,
-        "* Pareto front over (false-rollback rate, {objective}, rollout time); → recommended"
-    )?;
+    let grid = Grid {
+        points: &points,
+        labels: &labels,
+        front: &front,
+        best,
+        opt,
+        objective,
+    };
+    print_grid(w, &grid)?;
     match best {
         Some(b) => writeln!(
             w,
@@ -377,6 +306,95 @@ fn finish(
         out.display()
     )?;
     Ok(())
+}
+
+/// Each row of `sweep.csv` as its strategy and swept `path=value` pairs.
+fn row_labels(csv: &str, points: &[TradeOff]) -> Vec<String> {
+    points
+        .iter()
+        .map(|p| {
+            let label: Vec<String> = sweep_row(csv, p.row)
+                .iter()
+                .skip(1)
+                .take_while(|(k, _)| k != "replications")
+                .map(|(k, v)| {
+                    if k == "strategy" {
+                        v.clone()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect();
+            label.join(" ")
+        })
+        .collect()
+}
+
+/// The plot's title: the swept paths, or their count when they do not fit.
+fn plot_title(csv: &str) -> String {
+    let swept: Vec<String> = sweep_row(csv, 0)
+        .into_iter()
+        .skip(2)
+        .take_while(|(k, _)| k != "replications")
+        .map(|(k, _)| k)
+        .collect();
+    let axes = swept.join(" × ");
+    if axes.is_empty() {
+        "sweep".to_string()
+    } else if axes.chars().count() <= 60 {
+        format!("sweep of {axes}")
+    } else {
+        format!("sweep of {} axes", swept.len())
+    }
+}
+
+/// The rows of a sweep with their front and recommendation, as printed.
+struct Grid<'a> {
+    points: &'a [TradeOff],
+    labels: &'a [String],
+    front: &'a [usize],
+    best: Option<usize>,
+    opt: Optimize,
+    /// The objective's name in the header.
+    objective: &'static str,
+}
+
+/// Prints one line per row (→ recommended, * on the front) and the key.
+fn print_grid(w: &mut impl Write, grid: &Grid) -> io::Result<()> {
+    let objective = grid.objective;
+    writeln!(
+        w,
+        "grid point                                 false rollback  {objective:>10}  rollout"
+    )?;
+    for (p, label) in grid.points.iter().zip(grid.labels) {
+        let mark = if grid.best == Some(p.row) {
+            "→"
+        } else if grid.front.contains(&p.row) {
+            "*"
+        } else {
+            " "
+        };
+        let obj = match grid.opt {
+            Optimize::AffectedShare => format!("{:.3}%", p.objective * 100.0),
+            Optimize::Ttd if p.objective.is_finite() => format!("{:.1}s", p.objective),
+            Optimize::Ttd => "never".into(),
+        };
+        let rollout = if p.rollout.is_finite() {
+            format!("{:.0}s", p.rollout)
+        } else {
+            "-".into()
+        };
+        writeln!(
+            w,
+            "{mark} {label:<40} {:>13.1}%  {:>10}  {rollout:>7}",
+            p.false_rollback * 100.0,
+            obj
+        )?;
+    }
+    writeln!(
+        w,
+        "* Pareto front over (false-rollback rate, {objective}, rollout time); → recommended"
+    )
 }
 
 /// A progress line with an ETA on stderr, only when stderr is a terminal.

@@ -672,6 +672,17 @@ impl Fault {
         }
     }
 
+    /// When the fault stops changing by itself, before any `end`: a `memory_leak` at full
+    /// degradation (`start + ramp`), an `instance_kill` when the replacements serve; `None`
+    /// for the kinds whose effect is constant while they are in force.
+    pub fn settled_at(&self, startup: SimTime) -> Option<SimTime> {
+        match self.kind {
+            FaultKind::MemoryLeak { ramp, .. } => Some(self.start.saturating_add(ramp)),
+            FaultKind::InstanceKill { .. } => self.effective_end(startup),
+            _ => None,
+        }
+    }
+
     /// Whether the fault changes the world at `t`: `[start, effective end)`.
     pub fn in_force_at(&self, t: SimTime, startup: SimTime) -> bool {
         t >= self.start && self.effective_end(startup).is_none_or(|e| t < e)

@@ -22,8 +22,9 @@ impl VersionId {
     }
 }
 
-/// z-score of the 99th percentile of a standard normal.
-const Z_P99: f64 = 2.326_347_874_040_841;
+/// The standard normal quantile at 0.99: the z-score of a 99th percentile, which turns a
+/// log-normal latency's median and p99 into its parameters and back.
+pub const Z_P99: f64 = 2.326_347_874_040_841;
 
 /// Behaviour of one version when nothing is wrong.
 #[derive(Debug, Clone, PartialEq)]

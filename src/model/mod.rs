@@ -26,7 +26,7 @@ pub use fault::{
     Params, Target, Targets, Timing,
 };
 pub use flag::{FlagRouting, Refresh, RefreshMode, Stall, bucket, murmur3_x86_32};
-pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec};
+pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec, Z_P99};
 pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};

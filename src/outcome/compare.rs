@@ -186,7 +186,7 @@ pub struct MetricComparison {
 }
 
 /// Compares the strategies of one scenario. `runs` holds `strategies × replications` rows,
-/// strategy-major, as a drill of one scenario returns them.
+/// strategy-major, replications ascending within each strategy.
 pub fn compare(runs: &[RunOutcome], strategies: usize) -> Vec<MetricComparison> {
     let reps = runs.len().checked_div(strategies).unwrap_or(0);
     let of = |s: usize| &runs[s * reps..(s + 1) * reps];

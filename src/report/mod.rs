@@ -26,7 +26,7 @@ pub use junit::{Case, write_junit};
 pub use sweep::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
 pub use table::{TABLE_WIDTH, summary_table};
 
-use crate::drill::ScenarioResult;
+use crate::replications::ScenarioResult;
 use crate::scenario::Scenario;
 use html::{Figure, ScenarioPage};
 use plot::{Plot, PlotError};

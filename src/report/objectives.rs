@@ -4,8 +4,8 @@
 //! `[objectives]`, or DESIGN.md §1's targets when it states none. This module only turns
 //! their verdicts into statuses and text.
 
-use crate::drill::ScenarioResult;
 use crate::objectives::{Objective, Verdict, default_objectives, evaluate};
+use crate::replications::ScenarioResult;
 use crate::scenario::Scenario;
 
 /// Whether a strategy meets an objective.

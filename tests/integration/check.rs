@@ -1,6 +1,6 @@
 //! Issue 6: `rehearsal check`, the weekly drill gate.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+use crate::common::{analysis, rehearsal};
 use std::path::Path;
 
 /// A suite folder with one short canary scenario; `extra` goes at the end of the file.
@@ -23,24 +23,19 @@ error_rate = 0.001
 kind = "error_rate"
 target = "new"
 rate = 0.2
-[analysis]
-interval = "20s"
-threshold = {threshold}
-[[analysis.metrics]]
-name = "error_rate"
-max = 0.01
-[[strategies]]
+{analysis}[[strategies]]
 name = "canary"
 kind = "canary"
 steps = [{{ weight = 5, pause = "10m" }}, {{ weight = 100 }}]
 {extra}
-"#
+"#,
+        analysis = analysis("20s", threshold)
     );
     std::fs::write(dir.join("gate.toml"), text).unwrap();
 }
 
 fn check(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = cargo_bin_cmd!("rehearsal")
+    let out = rehearsal()
         .arg("check")
         .arg(dir)
         .args(args)
@@ -112,32 +107,22 @@ fn issue6_check_flags_a_real_regression_and_not_a_new_seed() {
     );
     suite(&dir, 3, 1, "");
     assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
+    let against_base = [
+        "--out",
+        now.to_str().unwrap(),
+        "--baseline",
+        base.to_str().unwrap(),
+    ];
 
     // Last week's settings, another seed: noise only.
     suite(&dir, 3, 2, "");
-    let (code, stdout) = check(
-        &dir,
-        &[
-            "--out",
-            now.to_str().unwrap(),
-            "--baseline",
-            base.to_str().unwrap(),
-        ],
-    );
+    let (code, stdout) = check(&dir, &against_base);
     assert_eq!(code, 0, "{stdout}");
     assert!(!stdout.contains("REGRESSION"), "{stdout}");
 
     // A threshold raised from 3 to 6: detection takes twice as long.
     suite(&dir, 6, 2, "");
-    let (code, stdout) = check(
-        &dir,
-        &[
-            "--out",
-            now.to_str().unwrap(),
-            "--baseline",
-            base.to_str().unwrap(),
-        ],
-    );
+    let (code, stdout) = check(&dir, &against_base);
     assert_eq!(code, 1, "{stdout}");
     let line = stdout
         .lines()

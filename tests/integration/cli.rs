@@ -3,13 +3,12 @@
 //! Runs use a copy of `tests/fixtures/good/crash.toml` with a 10-minute horizon and
 //! `--replications 2` to stay fast.
 
-use super::common;
-use assert_cmd::cargo::cargo_bin_cmd;
+use super::common::{self, output, succeed};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// `runs.csv` header, as `RUN_COLUMNS` in `src/report/csv.rs`.
+/// `runs.csv` header, as the column table `RUN_COLUMNS` in `src/outcome/columns.rs` defines it.
 const RUNS_HEADER: &str = "scenario,strategy,replication,seed,onset_s,detected_s,ttd_s,\
 rollback_s,recovered_s,ttr_s,affected_users,active_users,affected_share,failed_requests,\
 inconsistent_records,rolled_back,false_rollback,rollout_s,instance_seconds,detected_by,\
@@ -57,18 +56,13 @@ fn good_crash() -> PathBuf {
 
 /// Writes `crash.toml` with a 10-minute horizon into `dir` and returns its path.
 fn fast_crash(dir: &Path) -> PathBuf {
-    let text = fs::read_to_string(good_crash()).expect("crash.toml");
-    assert!(text.contains("horizon = \"1h\""), "crash.toml changed");
+    let text = common::shortened(
+        "tests/fixtures/good/crash.toml",
+        &[("horizon = \"1h\"", "horizon = \"10m\"")],
+    );
     let path = dir.join("crash.toml");
-    fs::write(&path, text.replace("horizon = \"1h\"", "horizon = \"10m\"")).expect("write");
+    fs::write(&path, text).expect("write");
     path
-}
-
-fn rehearsal(args: &[&std::ffi::OsStr]) -> Output {
-    cargo_bin_cmd!("rehearsal")
-        .args(args)
-        .output()
-        .expect("run rehearsal")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -95,9 +89,8 @@ fn lines(path: &Path) -> Vec<String> {
 #[test]
 fn validate_accepts_the_crash_example() {
     let file = good_crash();
-    let out = rehearsal(&["validate".as_ref(), file.as_os_str()]);
+    let out = succeed(&["validate".as_ref(), file.as_os_str()]);
     let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(stdout.starts_with("ok: "), "{stdout}");
     assert!(stdout.contains("bad-canary-crash"), "{stdout}");
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
@@ -109,7 +102,7 @@ fn validate_with_one_bad_file_among_good_ones_exits_2() {
     let bad = tmp.path().join("bad.toml");
     fs::write(&bad, "name = \"x\"\n").unwrap();
     let good = good_crash();
-    let out = rehearsal(&["validate".as_ref(), good.as_os_str(), bad.as_os_str()]);
+    let out = output(&["validate".as_ref(), good.as_os_str(), bad.as_os_str()]);
     let stderr = assert_exit_2(&out);
     assert!(text(&out.stdout).starts_with("ok: "));
     assert!(stderr.contains("bad.toml"), "{stderr}");
@@ -120,7 +113,7 @@ fn run_writes_runs_and_summary_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let file = fast_crash(tmp.path());
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = succeed(&[
         "run".as_ref(),
         file.as_os_str(),
         "--replications".as_ref(),
@@ -128,7 +121,6 @@ fn run_writes_runs_and_summary_csv() {
         "--out".as_ref(),
         out_dir.as_os_str(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("canary-ladder"));
 
     let runs = lines(&out_dir.join("runs.csv"));
@@ -156,7 +148,7 @@ fn run_writes_runs_and_summary_csv() {
 #[test]
 fn run_rejects_zero_replications() {
     let file = good_crash();
-    let out = rehearsal(&[
+    let out = output(&[
         "run".as_ref(),
         file.as_os_str(),
         "--replications".as_ref(),
@@ -181,13 +173,12 @@ fn drill_writes_each_scenario_and_the_suite_summary() {
     )
     .unwrap();
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = succeed(&[
         "drill".as_ref(),
         suite.as_os_str(),
         "--out".as_ref(),
         out_dir.as_os_str(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("drill: 1 scenario;"));
 
     let runs = lines(&out_dir.join("bad-canary-crash/runs.csv"));
@@ -203,7 +194,7 @@ fn drill_writes_each_scenario_and_the_suite_summary() {
 fn drill_on_an_empty_folder_exits_2() {
     let tmp = tempfile::tempdir().unwrap();
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = output(&[
         "drill".as_ref(),
         tmp.path().as_os_str(),
         "--out".as_ref(),
@@ -223,7 +214,7 @@ fn nonexistent_file_exits_2_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("no-such-scenario.toml");
     for cmd in ["validate", "run"] {
-        let out = rehearsal(&[cmd.as_ref(), missing.as_os_str()]);
+        let out = output(&[cmd.as_ref(), missing.as_os_str()]);
         let stderr = assert_exit_2(&out);
         assert!(stderr.contains("no-such-scenario.toml"), "{cmd}: {stderr}");
         assert!(stderr.contains("cannot read"), "{cmd}: {stderr}");
@@ -232,7 +223,7 @@ fn nonexistent_file_exits_2_naming_it() {
 
 #[test]
 fn unknown_subcommand_exits_2() {
-    let stderr = assert_exit_2(&rehearsal(&["rehearse".as_ref()]));
+    let stderr = assert_exit_2(&output(&["rehearse".as_ref()]));
     assert!(stderr.contains("rehearse"), "{stderr}");
 }
 
@@ -240,7 +231,7 @@ fn unknown_subcommand_exits_2() {
 fn missing_argument_exits_2() {
     for args in [&["validate"][..], &["run"][..], &[][..]] {
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-        let stderr = assert_exit_2(&rehearsal(&args));
+        let stderr = assert_exit_2(&output(&args));
         assert!(stderr.contains("Usage"), "{args:?}: {stderr}");
     }
 }
@@ -249,11 +240,11 @@ fn missing_argument_exits_2() {
 fn help_and_version_exit_0() {
     for args in [&["--help"][..], &["run", "--help"][..], &["--version"][..]] {
         let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
-        let out = rehearsal(&args);
+        let out = output(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(!out.stdout.is_empty(), "{args:?}");
     }
-    let help = text(&rehearsal(&["--help".as_ref()]).stdout);
+    let help = text(&output(&["--help".as_ref()]).stdout);
     for cmd in ["run", "drill", "validate"] {
         assert!(help.contains(cmd), "{help}");
     }
@@ -268,13 +259,12 @@ fn run_csv_holds_what_the_library_computes() {
         .replace("replications = 20", "replications = 2");
     fs::write(&file, &scenario).unwrap();
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    succeed(&[
         "run".as_ref(),
         file.as_os_str(),
         "--out".as_ref(),
         out_dir.as_os_str(),
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let rows = lines(&out_dir.join("runs.csv"));
     let expected = common::run(&scenario).runs;
     assert_eq!(rows.len(), 1 + expected.len());

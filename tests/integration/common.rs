@@ -1,8 +1,14 @@
 //! Helpers shared by the integration tests.
 
-use rehearsal::drill::{ScenarioResult, run_scenario};
+use assert_cmd::Command;
+use assert_cmd::cargo::cargo_bin_cmd;
+use rehearsal::engine::SimTime;
+use rehearsal::replications::{ScenarioResult, run_scenario};
 use rehearsal::scenario::{Scenario, parse};
+use std::ffi::OsStr;
+use std::fs;
 use std::path::Path;
+use std::process::Output;
 
 /// Parses an inline scenario, panicking with the error (a test bug, not a user error).
 pub fn scenario(text: &str) -> Scenario {
@@ -12,4 +18,109 @@ pub fn scenario(text: &str) -> Scenario {
 /// Runs every strategy of an inline scenario.
 pub fn run(text: &str) -> ScenarioResult {
     run_scenario(&scenario(text)).expect("run")
+}
+
+/// The `rehearsal` binary as an `assert_cmd` command.
+pub fn rehearsal() -> Command {
+    cargo_bin_cmd!("rehearsal")
+}
+
+/// Runs the `rehearsal` binary with `args` to completion.
+pub fn output(args: &[&OsStr]) -> Output {
+    rehearsal().args(args).output().expect("run rehearsal")
+}
+
+/// Runs the `rehearsal` binary with `args` and asserts that it exits 0.
+pub fn succeed(args: &[&OsStr]) -> Output {
+    let out = output(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A scenario file of the repository (`path` from its root) with each `(from, to)` replaced,
+/// to run it faster; panics when a `from` is missing (the file changed).
+pub fn shortened(path: &str, replacements: &[(&str, &str)]) -> String {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let mut text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{path}: {e}"));
+    for (from, to) in replacements {
+        assert!(text.contains(from), "{path} changed: no {from:?}");
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// A moment in seconds, for comparing with hand-computed answers.
+pub fn secs(t: Option<SimTime>) -> Option<f64> {
+    t.map(SimTime::as_secs_f64)
+}
+
+/// The mean of `xs`.
+pub fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// The mean and the sample standard deviation of `xs`.
+pub fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let mean = mean(xs);
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (xs.len() as f64 - 1.0);
+    (mean, var.sqrt())
+}
+
+/// What a family of inline scenarios shares: everything but the horizon, the replications and
+/// what follows the (empty) version tables.
+pub struct Preamble {
+    /// The scenario's name.
+    pub name: &'static str,
+    /// Its seed.
+    pub seed: u64,
+    /// The lines of its `[traffic]` table.
+    pub traffic: &'static str,
+    /// Tables right after the versions (each line ending in a newline), or nothing.
+    pub tables: &'static str,
+}
+
+impl Preamble {
+    /// The scenario text: this preamble with `horizon` and `replications`, empty
+    /// `[versions.old]` and `[versions.new]` tables, then `body`.
+    pub fn text(&self, horizon: &str, replications: u32, body: &str) -> String {
+        let Preamble {
+            name,
+            seed,
+            traffic,
+            tables,
+        } = self;
+        format!(
+            r#"
+name = "{name}"
+horizon = "{horizon}"
+seed = {seed}
+replications = {replications}
+[traffic]
+{traffic}
+[versions.old]
+[versions.new]
+{tables}{body}
+"#
+        )
+    }
+}
+
+/// An `[analysis]` table that fails a check when the error rate exceeds 1 %, every
+/// `interval`, and rolls back at the `threshold`-th failed check.
+pub fn analysis(interval: &str, threshold: u32) -> String {
+    format!(
+        r#"
+[analysis]
+interval = "{interval}"
+threshold = {threshold}
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+"#
+    )
 }

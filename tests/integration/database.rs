@@ -1,18 +1,9 @@
 //! Issue 4: schema versions, migrations and the ledger of inconsistent records.
 
-use crate::common::{run, scenario};
-use rehearsal::engine::SimTime;
+use crate::common::{analysis, mean, run, scenario, secs, shortened};
 use rehearsal::outcome::RunOutcome;
 use rehearsal::scenario::parse;
 use std::path::Path;
-
-fn secs(t: Option<SimTime>) -> Option<f64> {
-    t.map(SimTime::as_secs_f64)
-}
-
-fn mean(runs: &[RunOutcome], f: impl Fn(&RunOutcome) -> f64) -> f64 {
-    runs.iter().map(f).sum::<f64>() / runs.len() as f64
-}
 
 /// 1000 req/s, 20 % writes; the expand runs at 0; a 10 % sticky canary whose requests fail
 /// half the time is rolled back at the 5th failed 30 s check, 150 s.
@@ -44,18 +35,13 @@ duration = "0s"
 kind = "error_rate"
 target = "new"
 rate = 0.5
-[analysis]
-interval = "30s"
-threshold = 5
-[[analysis.metrics]]
-name = "error_rate"
-max = 0.01
-[[strategies]]
+{analysis}[[strategies]]
 name = "canary"
 kind = "canary"
 sticky = true
 steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
-"#
+"#,
+        analysis = analysis("30s", 5)
     )
 }
 
@@ -72,7 +58,12 @@ fn issue4_new_format_only_records_after_an_app_rollback() {
         assert_eq!(secs(r.detected), Some(150.0));
         assert_eq!(r.inconsistent.new_format_only, r.inconsistent_records);
     }
-    let m = mean(&runs, |r| r.inconsistent.new_format_only as f64);
+    let m = mean(
+        &runs
+            .iter()
+            .map(|r| r.inconsistent.new_format_only as f64)
+            .collect::<Vec<_>>(),
+    );
     assert!((m - 1500.0).abs() < 4.0 * 39.0 / 10f64.sqrt(), "{m}");
 }
 
@@ -273,17 +264,12 @@ duration = "10s"
 kind = "error_rate"
 target = "new"
 rate = 0.2
-[analysis]
-interval = "30s"
-threshold = 2
-[[analysis.metrics]]
-name = "error_rate"
-max = 0.01
-[[strategies]]
+{analysis}[[strategies]]
 name = "canary"
 kind = "canary"
 steps = [{{ weight = 20, pause = "10m" }}, {{ weight = 100 }}]
-"#
+"#,
+        analysis = analysis("30s", 2)
     )
 }
 
@@ -408,10 +394,12 @@ fn issue4_database_scenarios_keep_the_traffic_of_the_others() {
 
 /// A bundled drill, shortened to 2 replications.
 fn bundled(name: &str) -> Vec<RunOutcome> {
-    let text = std::fs::read_to_string(format!("scenarios/{name}.toml"))
-        .unwrap()
-        .replace("replications = 10", "replications = 2");
-    run(&text).runs
+    let path = format!("scenarios/{name}.toml");
+    run(&shortened(
+        &path,
+        &[("replications = 10", "replications = 2")],
+    ))
+    .runs
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Same scenario and seed, same bytes: whatever the thread count, however often.
 
 use crate::common::scenario;
-use rehearsal::drill::run_scenario;
+use rehearsal::replications::run_scenario;
 use rehearsal::report::write_runs;
 
 const SCENARIO: &str = r#"

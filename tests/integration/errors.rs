@@ -4,8 +4,7 @@
 //! Each fixture is the same minimal valid scenario with exactly one defect (see its first
 //! line). The messages are pinned as insta snapshots in `snapshots/`.
 
-use super::common;
-use assert_cmd::cargo::cargo_bin_cmd;
+use super::common::{self, rehearsal};
 use rehearsal::scenario::{ScenarioError, parse};
 use std::path::{Path, PathBuf};
 
@@ -136,7 +135,7 @@ fn validate_rejects_every_bad_fixture_with_exit_2_and_a_clear_message() {
     );
     for file in files {
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
-        let output = cargo_bin_cmd!("rehearsal")
+        let output = rehearsal()
             .arg("validate")
             .arg(&file)
             .output()
@@ -179,7 +178,7 @@ fn validate_reports_every_bad_file_not_just_the_first() {
         bad_dir().join("wrong_type.toml"),
         bad_dir().join("threshold_zero.toml"),
     ];
-    let output = cargo_bin_cmd!("rehearsal")
+    let output = rehearsal()
         .arg("validate")
         .args(&files)
         .output()

@@ -122,9 +122,16 @@ fn functions(rel: &Path, text: &str) -> Vec<(String, usize, String, usize)> {
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let trimmed = line.trim_start();
-        let head = ["pub(crate) ", "pub(super) ", "pub ", "const ", "async ", "unsafe "]
-            .iter()
-            .fold(trimmed, |t, p| t.strip_prefix(p).unwrap_or(t));
+        let head = [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "const ",
+            "async ",
+            "unsafe ",
+        ]
+        .iter()
+        .fold(trimmed, |t, p| t.strip_prefix(p).unwrap_or(t));
         let Some(rest) = head.strip_prefix("fn ") else {
             continue;
         };
@@ -153,7 +160,10 @@ fn issue9_no_function_over_150_lines() {
         .filter(|(.., n)| *n > MAX_FUNCTION_LINES)
         .map(|(f, l, name, n)| format!("{f}:{l} {name} ({n} lines)"))
         .collect();
-    assert!(long.is_empty(), "functions over {MAX_FUNCTION_LINES} lines: {long:#?}");
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FUNCTION_LINES} lines: {long:#?}"
+    );
 }
 
 #[test]

@@ -1,55 +1,34 @@
 //! Reported numbers against hand-computed answers and closed-form expectations.
 
-use crate::common::run;
+use crate::common::{Preamble, analysis, mean_sd, run, secs};
 use rehearsal::engine::SimTime;
 use rehearsal::outcome::RunOutcome;
 
-/// A scenario with no fault, 1000 req/s, 1000 users; `extra` appends faults, analysis, strategies.
-fn base(horizon: &str, reps: u32, extra: &str) -> String {
-    format!(
-        r#"
-name = "t"
-horizon = "{horizon}"
-seed = 5
-replications = {reps}
-[traffic]
-rate = 1000.0
-users = 1000
-write_fraction = 0.2
-[versions.old]
-[versions.new]
-{extra}
-"#
-    )
-}
+/// A scenario with no fault, 1000 req/s, 1000 users; the body appends faults, analysis,
+/// strategies.
+const BASE: Preamble = Preamble {
+    name: "t",
+    seed: 5,
+    traffic: "rate = 1000.0\nusers = 1000\nwrite_fraction = 0.2",
+    tables: "",
+};
 
-const ANALYSIS_30S_T5: &str = r#"
-[analysis]
-interval = "30s"
-threshold = 5
-[[analysis.metrics]]
-name = "error_rate"
-max = 0.01
-"#;
-
-fn secs(t: Option<SimTime>) -> Option<f64> {
-    t.map(SimTime::as_secs_f64)
-}
-
-fn mean_sd(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    (mean, var.sqrt())
-}
+/// The Poisson-exposure scenarios: 200 req/s over 20 000 users (λ = 0.01 req/s per user).
+const STICKY: Preamble = Preamble {
+    name: "sticky",
+    seed: 13,
+    traffic: "rate = 200.0\nusers = 20000",
+    tables: "",
+};
 
 #[test]
 fn issue2_crashing_canary_is_detected_at_interval_times_threshold() {
-    let text = base(
+    let analysis = analysis("30s", 5);
+    let text = BASE.text(
         "20m",
         3,
         &format!(
-            r#"{ANALYSIS_30S_T5}
+            r#"{analysis}
 [response]
 verify = "30s"
 [[faults]]
@@ -79,11 +58,12 @@ steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
 
 #[test]
 fn issue2_healthy_canary_completes_at_the_sum_of_pauses() {
-    let text = base(
+    let analysis = analysis("30s", 5);
+    let text = BASE.text(
         "10m",
         3,
         &format!(
-            r#"{ANALYSIS_30S_T5}
+            r#"{analysis}
 [[strategies]]
 name = "ladder"
 kind = "canary"
@@ -102,14 +82,15 @@ steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 20, pause = "1m" }}, {{ we
 
 #[test]
 fn issue2_a_failed_check_holds_the_step_until_the_next_passing_check() {
+    let analysis = analysis("30s", 5);
     // v2 fails everything from 50 to 100 s. Windows (30,60], (60,90], (90,120] fail; the pause
     // of the 10 % step ends at 60 s while held; the check at 150 s passes and advances to
     // 50 %, whose 1 m pause ends at 210 s: promotion at 210 s.
-    let text = base(
+    let text = BASE.text(
         "10m",
         3,
         &format!(
-            r#"{ANALYSIS_30S_T5}
+            r#"{analysis}
 [[faults]]
 kind = "error_rate"
 target = "new"
@@ -134,22 +115,16 @@ steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 50, pause = "1m" }}]
 
 #[test]
 fn issue2_sticky_canary_affected_share_matches_poisson_exposure() {
+    let analysis = analysis("30s", 5);
     // 200 req/s over 20 000 users: λ = 0.01 req/s per user. A sticky 10 % cohort is exposed
     // for t = 150 s (rollback at the 5th failed check), so the affected share is
     // 0.1 × (1 − e^(−λt)) = 0.1 × (1 − e^(−1.5)) = 0.077687. Over 1 h every user is active
     // (1 − e^(−36) ≈ 1).
-    let text = format!(
-        r#"
-name = "sticky"
-horizon = "1h"
-seed = 13
-replications = 30
-[traffic]
-rate = 200.0
-users = 20000
-[versions.old]
-[versions.new]
-{ANALYSIS_30S_T5}
+    let text = STICKY.text(
+        "1h",
+        30,
+        &format!(
+            r#"{analysis}
 [[faults]]
 kind = "error_rate"
 target = "new"
@@ -160,6 +135,7 @@ kind = "canary"
 sticky = true
 steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
 "#
+        ),
     );
     let runs = run(&text).runs;
     let shares: Vec<f64> = runs.iter().map(RunOutcome::affected_share).collect();
@@ -176,20 +152,19 @@ steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
 
 #[test]
 fn issue2_per_request_canary_affected_share_matches_poisson_thinning() {
+    let analysis = analysis("30s", 5);
     // Per-request 5 % routing: each user's canary requests are a Poisson process of rate
     // 0.05 λ, so the affected share is 1 − e^(−0.05 λ t) = 1 − e^(−0.075) = 0.072257.
-    let text = format!(
-        r#"
-name = "per-request"
-horizon = "30m"
-seed = 17
-replications = 30
-[traffic]
-rate = 200.0
-users = 20000
-[versions.old]
-[versions.new]
-{ANALYSIS_30S_T5}
+    let per_request = Preamble {
+        name: "per-request",
+        seed: 17,
+        ..STICKY
+    };
+    let text = per_request.text(
+        "30m",
+        30,
+        &format!(
+            r#"{analysis}
 [[faults]]
 kind = "error_rate"
 target = "new"
@@ -199,6 +174,7 @@ name = "c"
 kind = "canary"
 steps = [{{ weight = 5, pause = "20m" }}, {{ weight = 100 }}]
 "#
+        ),
     );
     let runs = run(&text).runs;
     let shares: Vec<f64> = runs
@@ -216,13 +192,15 @@ steps = [{{ weight = 5, pause = "20m" }}, {{ weight = 100 }}]
 
 #[test]
 fn issue2_failed_requests_count_only_the_faults_share() {
+    let analysis = analysis("30s", 5);
     // 10 % of 1000 req/s fail for 150 s: 15 000 expected (Poisson, sd ≈ 122), baseline
     // errors (1 %) are not the fault's and are counted separately.
-    let text = base(
-        "10m",
-        10,
-        &format!(
-            r#"{ANALYSIS_30S_T5}
+    let text = BASE
+        .text(
+            "10m",
+            10,
+            &format!(
+                r#"{analysis}
 [[faults]]
 kind = "error_rate"
 target = "new"
@@ -232,10 +210,10 @@ name = "c"
 kind = "canary"
 steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
 "#
-        ),
-    )
-    .replace("[versions.old]", "[versions.old]\nerror_rate = 0.01")
-    .replace("[versions.new]", "[versions.new]\nerror_rate = 0.01");
+            ),
+        )
+        .replace("[versions.old]", "[versions.old]\nerror_rate = 0.01")
+        .replace("[versions.new]", "[versions.new]\nerror_rate = 0.01");
     let runs = run(&text).runs;
     let failed: Vec<f64> = runs.iter().map(|r| r.failed_requests as f64).collect();
     let (mean, _) = mean_sd(&failed);
@@ -259,11 +237,12 @@ steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
 
 #[test]
 fn issue2_strategies_see_the_same_traffic_per_replication() {
-    let text = base(
+    let analysis = analysis("30s", 5);
+    let text = BASE.text(
         "30m",
         5,
         &format!(
-            r#"{ANALYSIS_30S_T5}
+            r#"{analysis}
 [[faults]]
 kind = "error_rate"
 target = "new"
@@ -305,8 +284,8 @@ kind = "latency"
 target = "new"
 delay = "2s"
 "#;
-    let without = run(&base("20m", 3, strategy)).runs;
-    let with = run(&base("20m", 3, &format!("{fault}{strategy}"))).runs;
+    let without = run(&BASE.text("20m", 3, strategy)).runs;
+    let with = run(&BASE.text("20m", 3, &format!("{fault}{strategy}"))).runs;
     for (x, y) in without.iter().zip(&with) {
         assert_eq!((x.requests, x.active_users), (y.requests, y.active_users));
         assert_eq!(x.baseline_failed_requests, y.baseline_failed_requests);
@@ -316,11 +295,12 @@ delay = "2s"
 
 #[test]
 fn issue2_dependency_outage_rolls_back_falsely_and_recovers_when_it_ends() {
-    let text = base(
+    let analysis = analysis("30s", 5);
+    let text = BASE.text(
         "1h",
         5,
         &format!(
-            r#"{ANALYSIS_30S_T5}
+            r#"{analysis}
 [response]
 verify = "1m"
 [[faults]]
@@ -384,7 +364,7 @@ steps = [{ weight = 10, pause = "10m" }, { weight = 100 }]
 
 #[test]
 fn issue2_manual_detection_uses_one_delay_per_replication_for_every_strategy() {
-    let text = base(
+    let text = BASE.text(
         "2h",
         6,
         r#"
@@ -417,7 +397,7 @@ steps = [{ weight = 50, pause = "10m" }, { weight = 100 }]
 
 #[test]
 fn issue2_manual_detection_with_no_spread_is_onset_plus_median() {
-    let text = base(
+    let text = BASE.text(
         "1h",
         2,
         r#"
@@ -466,8 +446,8 @@ max = 0.01
 "#
         )
     };
-    let seen = run(&base("30m", 3, &strategies("bad_write_rate"))).runs;
-    let blind = run(&base("30m", 3, &strategies("error_rate"))).runs;
+    let seen = run(&BASE.text("30m", 3, &strategies("bad_write_rate"))).runs;
+    let blind = run(&BASE.text("30m", 3, &strategies("error_rate"))).runs;
     for (s, b) in seen.iter().zip(&blind) {
         assert_eq!(secs(s.detected), Some(60.0));
         assert!(b.detected.is_none() && secs(b.rollout) == Some(300.0));
@@ -493,7 +473,7 @@ fn issue2_traffic_spike_sheds_the_excess_over_capacity() {
     // 100 req/s: no shedding. A 2× spike for 60 s offers 1800 and 200 req/s: the stable
     // sheds 1 − 1000/1800 = 4/9, the canary 1 − 100/200 = 1/2, so the fault fails
     // (4/9 × 1800 + 1/2 × 200) × 60 = 54 000 requests.
-    let text = base(
+    let text = BASE.text(
         "5m",
         4,
         r#"
@@ -524,7 +504,7 @@ steps = [{ weight = 10, pause = "10m" }]
 fn issue2_memory_leak_ramps_linearly() {
     // After promotion at 0 s v2 takes everything. The leak ramps from 0 at 1 m to 10 % at
     // 3 m and stays: failed ≈ 1000 × (0.1 × 120 / 2 + 0.1 × 120) = 18 000 by 5 m.
-    let text = base(
+    let text = BASE.text(
         "5m",
         4,
         r#"
@@ -549,7 +529,7 @@ steps = [{ weight = 100 }]
 
 #[test]
 fn issue2_rollback_after_promotion_waits_for_a_cold_stable() {
-    let text = base(
+    let text = BASE.text(
         "1h",
         2,
         r#"
@@ -586,7 +566,7 @@ steps = [{ weight = 50, pause = "5m" }, { weight = 100 }]
 fn issue2_instance_seconds_integrate_canary_and_stable() {
     // 10 stable instances for 10 min; a 10 % canary runs 1 instance until promotion at
     // 5 min, then v2 runs 10 and v1 none: 10×300 + 1×300 + 10×300 = 6 300.
-    let text = base(
+    let text = BASE.text(
         "10m",
         1,
         r#"

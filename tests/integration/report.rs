@@ -3,10 +3,9 @@
 //! The scenarios here are small (100 req/s, 10 minutes, 3 replications) so the debug build
 //! runs them in well under a second.
 
-use super::common;
-use assert_cmd::cargo::cargo_bin_cmd;
-use rehearsal::drill::{Pick, ScenarioResult, pick_representative};
+use super::common::{self, succeed};
 use rehearsal::outcome::{Stat, StrategySummary};
+use rehearsal::replications::{Pick, ScenarioResult, pick_representative};
 use rehearsal::report::plot::{self, Plot};
 use rehearsal::report::{TABLE_WIDTH, scenario_plots, summary_table};
 use rehearsal::scenario::Scenario;
@@ -317,19 +316,12 @@ fn scenario_file(dir: &Path) -> PathBuf {
     path
 }
 
-fn rehearsal(args: &[&std::ffi::OsStr]) -> Output {
-    cargo_bin_cmd!("rehearsal")
-        .args(args)
-        .output()
-        .expect("run rehearsal")
-}
-
 #[test]
 fn issue5_format_json_parses_and_holds_nothing_else() {
     let tmp = tempfile::tempdir().unwrap();
     let file = scenario_file(tmp.path());
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = succeed(&[
         "run".as_ref(),
         file.as_os_str(),
         "--out".as_ref(),
@@ -337,12 +329,6 @@ fn issue5_format_json_parses_and_holds_nothing_else() {
         "--format".as_ref(),
         "json".as_ref(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     let s = &doc["scenarios"][0];
     assert_eq!(s["scenario"], "report-drill");
@@ -379,7 +365,7 @@ fn issue5_format_csv_prints_the_summary_csv() {
     let tmp = tempfile::tempdir().unwrap();
     let file = scenario_file(tmp.path());
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    let out = succeed(&[
         "run".as_ref(),
         file.as_os_str(),
         "--out".as_ref(),
@@ -388,12 +374,6 @@ fn issue5_format_csv_prints_the_summary_csv() {
         "csv".as_ref(),
         "--quiet".as_ref(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let written = fs::read(out_dir.join("summary.csv")).unwrap();
     assert_eq!(out.stdout, written);
     assert!(
@@ -450,19 +430,13 @@ fn issue5_html_report_renders_in_a_headless_browser() {
     fs::create_dir(&suite).unwrap();
     scenario_file(&suite);
     let out_dir = tmp.path().join("out");
-    let out = rehearsal(&[
+    succeed(&[
         "drill".as_ref(),
         suite.as_os_str(),
         "--out".as_ref(),
         out_dir.as_os_str(),
         "--quiet".as_ref(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let report = out_dir.join("report-drill/report.html");
     let html = fs::read_to_string(&report).unwrap();
     assert!(

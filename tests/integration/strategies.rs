@@ -1,42 +1,16 @@
 //! Issue 3: blue-green, feature-flag, rolling and canary rollback mechanics against
 //! hand-computed answers.
 
-use crate::common::run;
-use rehearsal::engine::SimTime;
+use crate::common::{Preamble, analysis, mean_sd, rehearsal, run, secs, shortened};
 use rehearsal::outcome::RunOutcome;
 
-fn secs(t: Option<SimTime>) -> Option<f64> {
-    t.map(SimTime::as_secs_f64)
-}
-
-fn mean(xs: impl Iterator<Item = f64>) -> (f64, f64, usize) {
-    let v: Vec<f64> = xs.collect();
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    (m, sd, v.len())
-}
-
 /// 200 req/s over 20 000 users (λ = 0.01 req/s per user), 10 instances starting in 30 s.
-fn scenario(horizon: &str, reps: u32, body: &str) -> String {
-    format!(
-        r#"
-name = "s"
-horizon = "{horizon}"
-seed = 3
-replications = {reps}
-[traffic]
-rate = 200.0
-users = 20000
-[versions.old]
-[versions.new]
-[fleet]
-instances = 10
-startup = "30s"
-{body}
-"#
-    )
-}
+const FLEET: Preamble = Preamble {
+    name: "s",
+    seed: 3,
+    traffic: "rate = 200.0\nusers = 20000",
+    tables: "[fleet]\ninstances = 10\nstartup = \"30s\"\n",
+};
 
 const CRASH: &str = r#"
 [[faults]]
@@ -45,26 +19,13 @@ target = "new"
 rate = 1.0
 "#;
 
-fn analysis(interval: &str, threshold: u32) -> String {
-    format!(
-        r#"
-[analysis]
-interval = "{interval}"
-threshold = {threshold}
-[[analysis.metrics]]
-name = "error_rate"
-max = 0.01
-"#
-    )
-}
-
 #[test]
 fn issue3_blue_green_crash_at_the_switch_is_detected_one_interval_later() {
     // Green is ready at 30 s and takes all traffic at once; post-promotion analysis with
     // threshold 1 fails its first check at 60 s; blue is still up (scale-down at 60 s, the
     // rollback first), so traffic returns at 60 s: every user is exposed for t = 30 s and
     // the affected share is 1 − e^(−0.01·30) = 0.259182.
-    let text = scenario(
+    let text = FLEET.text(
         "20m",
         20,
         &format!(
@@ -83,7 +44,8 @@ kind = "blue_green"
         assert_eq!(secs(r.recovered), Some(60.0));
         assert!(secs(r.onset).unwrap() >= 30.0 && secs(r.onset).unwrap() < 31.0);
     }
-    let (m, sd, n) = mean(runs.iter().map(RunOutcome::affected_share));
+    let shares: Vec<f64> = runs.iter().map(RunOutcome::affected_share).collect();
+    let ((m, sd), n) = (mean_sd(&shares), shares.len());
     let expected = 1.0 - (-0.3f64).exp();
     assert!(
         (m - expected).abs() < 4.0 * sd / (n as f64).sqrt() + 1e-3,
@@ -96,7 +58,7 @@ fn issue3_blue_green_rollback_after_the_scale_down_delay_costs_a_cold_start() {
     // Threshold 2 at 20 s: detection at 70 s (checks at 50 and 70 s after the switch at 30 s).
     // With the default 30 s scale-down blue is gone at 60 s; with 60 s it is still up.
     let body = |delay: &str| {
-        scenario(
+        FLEET.text(
             "20m",
             3,
             &format!(
@@ -127,11 +89,12 @@ fn issue3_flag_kill_switch_exposure_is_the_last_poll_of_n_instances() {
     // The flag is on for 50 % from 0; threshold 1 at 30 s kills it at 30 s. Each of n = 4
     // instances polls every R = 15 s on its own random phase, so the last one learns the kill
     // after max(U₁…Uₙ)·R: mean R·n/(n+1) = 12 s. Recovery (verify 0) is that moment.
-    let text = scenario(
-        "2m",
-        300,
-        &format!(
-            r#"{CRASH}{}
+    let text = FLEET
+        .text(
+            "2m",
+            300,
+            &format!(
+                r#"{CRASH}{}
 [fleet]
 instances = 4
 [[strategies]]
@@ -140,15 +103,16 @@ kind = "feature_flag"
 refresh = {{ mode = "polling", interval = "15s" }}
 steps = [{{ percent = 50, pause = "30m" }}, {{ percent = 100 }}]
 "#,
-            analysis("30s", 1)
-        ),
-    )
-    .replace("[fleet]\ninstances = 10\nstartup = \"30s\"", "");
+                analysis("30s", 1)
+            ),
+        )
+        .replace("[fleet]\ninstances = 10\nstartup = \"30s\"", "");
     let runs = run(&text).runs;
-    let (m, sd, n) = mean(
-        runs.iter()
-            .map(|r| secs(r.recovered).unwrap() - secs(r.detected).unwrap()),
-    );
+    let exposures: Vec<f64> = runs
+        .iter()
+        .map(|r| secs(r.recovered).unwrap() - secs(r.detected).unwrap())
+        .collect();
+    let ((m, sd), n) = (mean_sd(&exposures), exposures.len());
     assert!(runs.iter().all(|r| secs(r.detected) == Some(30.0)));
     let tol = 4.0 * sd / (n as f64).sqrt();
     assert!(
@@ -159,7 +123,7 @@ steps = [{{ percent = 50, pause = "30m" }}, {{ percent = 100 }}]
 
 #[test]
 fn issue3_flag_streaming_kill_switch_lands_after_the_push_delay() {
-    let text = scenario(
+    let text = FLEET.text(
         "2m",
         3,
         &format!(
@@ -185,7 +149,7 @@ steps = [{{ percent = 50, pause = "30m" }}, {{ percent = 100 }}]
 
 #[test]
 fn issue3_a_flag_stall_keeps_the_feature_on_until_the_restart() {
-    let text = scenario(
+    let text = FLEET.text(
         "10m",
         3,
         &format!(
@@ -214,7 +178,7 @@ steps = [{{ percent = 50, pause = "30m" }}, {{ percent = 100 }}]
 #[test]
 fn issue3_rolling_update_completes_in_waves_of_the_surge() {
     // N = 10, surge 3, unavailable 0: ⌈10/3⌉ = 4 waves of startup 30 s + probe period 10 s.
-    let text = scenario(
+    let text = FLEET.text(
         "20m",
         2,
         r#"
@@ -234,7 +198,7 @@ max_unavailable = 0
 
 #[test]
 fn issue3_rolling_crash_loop_stalls_until_the_progress_deadline() {
-    let text = scenario(
+    let text = FLEET.text(
         "30m",
         2,
         r#"
@@ -263,7 +227,7 @@ fn issue3_rolling_rollback_is_another_rolling_update() {
     // The whole fleet is replaced by 160 s; the fault starts at 5 m; a human detects it at
     // onset + 2 m exactly; rolling back restarts v1 in 4 waves of 40 s: recovery at 160 s
     // after the decision.
-    let text = scenario(
+    let text = FLEET.text(
         "30m",
         2,
         r#"
@@ -293,7 +257,7 @@ max_unavailable = 0
 #[test]
 fn issue3_canary_rolling_rollback_waits_for_the_stable_to_start() {
     let body = |mode: &str| {
-        scenario(
+        FLEET.text(
             "20m",
             2,
             &format!(
@@ -323,7 +287,7 @@ steps = [{{ weight = 20, pause = "10m" }}, {{ weight = 100 }}]
 
 #[test]
 fn issue3_every_strategy_sees_the_same_arrivals() {
-    let text = scenario(
+    let text = FLEET.text(
         "15m",
         4,
         &format!(
@@ -360,10 +324,13 @@ kind = "rolling"
 
 /// The bundled cross-strategy crash, shortened for a test.
 fn crash_every_strategy(reps: u32) -> String {
-    std::fs::read_to_string("scenarios/crash-every-strategy.toml")
-        .unwrap()
-        .replace("horizon = \"1h\"", "horizon = \"10m\"")
-        .replace("replications = 20", &format!("replications = {reps}"))
+    shortened(
+        "scenarios/crash-every-strategy.toml",
+        &[
+            ("horizon = \"1h\"", "horizon = \"10m\""),
+            ("replications = 20", &format!("replications = {reps}")),
+        ],
+    )
 }
 
 #[test]
@@ -399,7 +366,7 @@ fn issue3_compare_cli_prints_the_table_and_writes_compare_csv() {
     let file = dir.path().join("crash.toml");
     std::fs::write(&file, crash_every_strategy(3)).unwrap();
     let out = dir.path().join("out");
-    let assert = assert_cmd::cargo::cargo_bin_cmd!("rehearsal")
+    let assert = rehearsal()
         .args([
             "compare",
             file.to_str().unwrap(),

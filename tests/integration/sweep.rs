@@ -1,6 +1,6 @@
 //! Issue 6: `rehearsal sweep` and `rehearsal merge`.
 
-use assert_cmd::cargo::cargo_bin_cmd;
+use crate::common::rehearsal;
 use std::path::Path;
 
 /// A canary whose every check fails independently with q = e^(−2): the canary gets 10 % of
@@ -43,7 +43,7 @@ fn binomial_tail(n: u64, q: f64, k: u64) -> f64 {
 }
 
 fn sweep(file: &Path, out: &Path, extra: &[&str]) -> String {
-    let o = cargo_bin_cmd!("rehearsal")
+    let o = rehearsal()
         .arg("sweep")
         .arg(file)
         .arg("--out")
@@ -109,7 +109,7 @@ fn issue6_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
         shards.push(out);
     }
     let merged = tmp.path().join("merged");
-    let o = cargo_bin_cmd!("rehearsal")
+    let o = rehearsal()
         .arg("merge")
         .args(&shards)
         .args([
@@ -122,7 +122,7 @@ fn issue6_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // A missing shard is an error, not a smaller grid.
-    let partial = cargo_bin_cmd!("rehearsal")
+    let partial = rehearsal()
         .arg("merge")
         .args(&shards[..2])
         .args(["--out", tmp.path().join("partial").to_str().unwrap()])
@@ -155,7 +155,7 @@ fn issue6_sweep_rejects_bad_grids_with_exit_2() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        cargo_bin_cmd!("rehearsal")
+        rehearsal()
             .arg("sweep")
             .arg(&file)
             .args(["--out", tmp.path().join("o").to_str().unwrap()])

@@ -4,13 +4,14 @@ use super::{
     Body, DrawResult, GRID, INK, LegendItem, MUTED, Mark, Plot, TimeUnit, anchored, strategy_color,
     text_style, tick, upper,
 };
-use crate::drill::ScenarioResult;
 use crate::model::FaultKind;
 use crate::model::Inconsistencies;
 use crate::outcome::{RunOutcome, Stat, StrategySummary};
+use crate::replications::ScenarioResult;
 use crate::report::format::{count, duration, percent};
 use crate::scenario::Scenario;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
@@ -563,70 +564,8 @@ impl RowsChart {
         }
         mesh.draw()?;
         // The first strategy at the top.
-        let y_of = |i: usize| (n - 1 - i) as f64;
         for (i, row) in panel.rows.iter().enumerate() {
-            let y = y_of(i);
-            let (lx, ly) = chart.backend_coord(&(0.0, y));
-            root.draw_text(
-                &row.label,
-                &anchored(text_style(15.0, INK), HPos::Right, VPos::Center),
-                (lx - 10, ly),
-            )?;
-            match row.summary {
-                Summary::Quartiles(p25, p50, p75) => {
-                    chart.draw_series(std::iter::once(Rectangle::new(
-                        [(p25, y - 0.3), (p75, y + 0.3)],
-                        row.color.mix(0.18).filled(),
-                    )))?;
-                    chart.draw_series(std::iter::once(Rectangle::new(
-                        [(p25, y - 0.3), (p75, y + 0.3)],
-                        row.color.stroke_width(1),
-                    )))?;
-                    chart.draw_series(LineSeries::new(
-                        vec![(p50, y - 0.36), (p50, y + 0.36)],
-                        INK.stroke_width(3),
-                    ))?;
-                }
-                Summary::MeanCi(mean, ci) => {
-                    let (lo, hi) = ((mean - ci).max(0.0), mean + ci);
-                    chart.draw_series(LineSeries::new(
-                        vec![(lo, y), (hi, y)],
-                        row.color.stroke_width(3),
-                    ))?;
-                    for end in [lo, hi] {
-                        chart.draw_series(LineSeries::new(
-                            vec![(end, y - 0.18), (end, y + 0.18)],
-                            row.color.stroke_width(2),
-                        ))?;
-                    }
-                    chart.draw_series(std::iter::once(Circle::new(
-                        (mean, y),
-                        6,
-                        row.color.filled(),
-                    )))?;
-                    if let Some(value) = &row.value {
-                        let (vx, vy) = chart.backend_coord(&(mean, y));
-                        root.draw_text(
-                            value,
-                            &anchored(text_style(13.0, MUTED), HPos::Center, VPos::Bottom),
-                            (vx, vy - 10),
-                        )?;
-                    }
-                }
-                Summary::None => {
-                    let (cx, cy) = chart.backend_coord(&(0.0, y));
-                    root.draw_text(
-                        "n/a",
-                        &anchored(text_style(14.0, MUTED), HPos::Left, VPos::Center),
-                        (cx + 8, cy),
-                    )?;
-                }
-            }
-            // Replications as dots, spread vertically by a fixed pattern (no randomness).
-            chart.draw_series(row.points.iter().enumerate().map(|(k, &v)| {
-                let jitter = ((k as f64 * 0.618_034).fract() - 0.5) * 0.44;
-                Circle::new((v, y + jitter), 4, row.color.mix(0.85).filled())
-            }))?;
+            draw_row(root, &mut chart, row, (n - 1 - i) as f64)?;
         }
         if !panel.label.is_empty() {
             let (px, py) = chart.backend_coord(&(0.0, n as f64 - 0.5));
@@ -638,4 +577,79 @@ impl RowsChart {
         }
         Ok(())
     }
+}
+
+/// One row at height `y`: its label, its summary mark (quartile box, or mean with its CI)
+/// and its replications as dots.
+fn draw_row<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    row: &Row,
+    y: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let (lx, ly) = chart.backend_coord(&(0.0, y));
+    root.draw_text(
+        &row.label,
+        &anchored(text_style(15.0, INK), HPos::Right, VPos::Center),
+        (lx - 10, ly),
+    )?;
+    match row.summary {
+        Summary::Quartiles(p25, p50, p75) => {
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(p25, y - 0.3), (p75, y + 0.3)],
+                row.color.mix(0.18).filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(p25, y - 0.3), (p75, y + 0.3)],
+                row.color.stroke_width(1),
+            )))?;
+            chart.draw_series(LineSeries::new(
+                vec![(p50, y - 0.36), (p50, y + 0.36)],
+                INK.stroke_width(3),
+            ))?;
+        }
+        Summary::MeanCi(mean, ci) => {
+            let (lo, hi) = ((mean - ci).max(0.0), mean + ci);
+            chart.draw_series(LineSeries::new(
+                vec![(lo, y), (hi, y)],
+                row.color.stroke_width(3),
+            ))?;
+            for end in [lo, hi] {
+                chart.draw_series(LineSeries::new(
+                    vec![(end, y - 0.18), (end, y + 0.18)],
+                    row.color.stroke_width(2),
+                ))?;
+            }
+            chart.draw_series(std::iter::once(Circle::new(
+                (mean, y),
+                6,
+                row.color.filled(),
+            )))?;
+            if let Some(value) = &row.value {
+                let (vx, vy) = chart.backend_coord(&(mean, y));
+                root.draw_text(
+                    value,
+                    &anchored(text_style(13.0, MUTED), HPos::Center, VPos::Bottom),
+                    (vx, vy - 10),
+                )?;
+            }
+        }
+        Summary::None => {
+            let (cx, cy) = chart.backend_coord(&(0.0, y));
+            root.draw_text(
+                "n/a",
+                &anchored(text_style(14.0, MUTED), HPos::Left, VPos::Center),
+                (cx + 8, cy),
+            )?;
+        }
+    }
+    // Replications as dots, spread vertically by a fixed pattern (no randomness).
+    chart.draw_series(row.points.iter().enumerate().map(|(k, &v)| {
+        let jitter = ((k as f64 * 0.618_034).fract() - 0.5) * 0.44;
+        Circle::new((v, y + jitter), 4, row.color.mix(0.85).filled())
+    }))?;
+    Ok(())
 }

@@ -5,13 +5,15 @@ use super::{
     tick, upper,
 };
 use crate::detect::Metric;
-use crate::drill::{Representative, ScenarioResult};
 use crate::engine::SimTime;
 use crate::model::{FaultKind, Target, VersionId};
-use crate::outcome::{Marker, Sample, Timeline};
+use crate::outcome::{Marker, RunOutcome, Sample, Timeline};
+use crate::replications::{Representative, ScenarioResult};
 use crate::report::format::{duration, percent};
 use crate::scenario::Scenario;
+use crate::strategy::StrategySpec;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 use std::error::Error;
@@ -90,24 +92,22 @@ fn max_of(series: &[Series], thresholds: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// The timeline of `rep`, the representative replication of strategy `rep.strategy`: the
-/// candidate's traffic share, error rate and p99 latency of each version per sampling step
-/// (and the bad-write rate when the scenario corrupts data or the analysis checks it), the
-/// analysis thresholds, the faults in force, and markers for onset, each failed check,
-/// detection, rollback, recovery and promotion.
-pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representative) -> Plot {
-    let spec = &scenario.strategies[rep.strategy];
-    let [stable, candidate] = &scenario.service.versions;
-    let t = &rep.timeline;
-    let step = t.step;
-    let horizon = scenario.horizon;
-    let view_end = view_end(scenario, t);
-    let unit = TimeUnit::for_span(view_end.as_secs_f64());
-    let x = |at: SimTime| at.min(view_end).as_secs_f64() / unit.secs;
-    let x_max = x(view_end);
+/// The time axis of a timeline: what it shows of the horizon and in which unit.
+struct View<'a> {
+    t: &'a Timeline,
+    view_end: SimTime,
+    unit: TimeUnit,
+}
 
-    let span = |end: SimTime| (x(end.saturating_sub(step)), x(end));
-    let version_series = |f: &dyn Fn(usize, &Sample) -> Option<f64>| {
+impl View<'_> {
+    /// A moment on the x axis, clamped to the view.
+    fn x(&self, at: SimTime) -> f64 {
+        at.min(self.view_end).as_secs_f64() / self.unit.secs
+    }
+
+    /// One step line per version of `f(version index, sample)`, over the visible samples.
+    fn version_series(&self, f: &dyn Fn(usize, &Sample) -> Option<f64>) -> Vec<Series> {
+        let step = self.t.step;
         VersionId::ALL
             .iter()
             .map(|v| {
@@ -116,15 +116,108 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
                 } else {
                     CANDIDATE
                 };
-                let segs = steps(visible(&t.samples, step, view_end).map(|s| {
-                    let (a, b) = span(s.end);
+                let segs = steps(visible(&self.t.samples, step, self.view_end).map(|s| {
+                    let (a, b) = (self.x(s.end.saturating_sub(step)), self.x(s.end));
                     (a, b, f(v.index(), s))
                 }));
                 (color, segs)
             })
-            .collect::<Vec<_>>()
-    };
+            .collect()
+    }
+}
 
+/// The timeline of `rep`, the representative replication of strategy `rep.strategy`: the
+/// candidate's traffic share, error rate and p99 latency of each version per sampling step
+/// (and the bad-write rate when the scenario corrupts data or the analysis checks it), the
+/// analysis thresholds, the faults in force, and markers for onset, each failed check,
+/// detection, rollback, recovery and promotion.
+pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representative) -> Plot {
+    let spec = &scenario.strategies[rep.strategy];
+    let t = &rep.timeline;
+    let view_end = view_end(scenario, t);
+    let view = View {
+        t,
+        view_end,
+        unit: TimeUnit::for_span(view_end.as_secs_f64()),
+    };
+    let (share, failed) = share_panel(scenario, &view);
+    let mut panels = vec![share];
+    panels.extend(metric_panels(scenario, spec, &view));
+    if let Some(last) = panels.last_mut() {
+        last.height += 50;
+    }
+    let bands = fault_bands(scenario, &view);
+    let (vlines, seen) = marker_lines(&view);
+    let run = &result.runs_of(rep.strategy)[rep.replication as usize];
+    let legend = legend(scenario, run, &panels, &bands, &seen, failed.len());
+    let events = events(t, run, failed.len());
+    let chosen = format!(
+        "Replication {} of {}: {}.",
+        rep.replication,
+        scenario.replications,
+        rep.pick.describe()
+    );
+    let shown = shown(scenario.horizon, view_end);
+    let caption = caption(scenario, &view, &chosen, &events, &shown);
+    let chart = TimelineChart {
+        x_max: view.x(view_end),
+        unit: view.unit,
+        shown,
+        bands,
+        vlines,
+        panels,
+    };
+    let body_height: u32 = chart.panels.iter().map(|p| p.height).sum();
+    Plot {
+        name: format!("timeline-{}-{}", rep.strategy, slug(&spec.name)),
+        title: format!("{} · {}: timeline", scenario.name, spec.name),
+        caption,
+        subtitle: vec![chosen, events.join(" · ")],
+        legend,
+        size: (1200, 150 + body_height),
+        body: super::Body::Timeline(chart),
+    }
+}
+
+/// The candidate's traffic share, with the failed checks as triangles on it, and those
+/// checks' positions.
+fn share_panel(scenario: &Scenario, view: &View) -> (Panel, Vec<(f64, f64)>) {
+    let candidate = &scenario.service.versions[VersionId::Candidate.index()];
+    // Failed checks sit on the traffic-share line, at the weight just before their instant
+    // (a check that trips the rollback sits on the weight it judged).
+    let share = vec![(CANDIDATE, weight_steps(view))];
+    let weight_before = |at: f64| {
+        share[0]
+            .1
+            .iter()
+            .flatten()
+            .take_while(|p| p.0 < at)
+            .last()
+            .map_or(0.0, |p| p.1)
+    };
+    let failed: Vec<(f64, f64)> = view
+        .t
+        .markers
+        .iter()
+        .filter(|(at, m)| *m == Marker::FailedCheck && *at <= view.view_end)
+        .map(|(at, _)| (view.x(*at), weight_before(view.x(*at))))
+        .collect();
+    let panel = Panel {
+        label: format!("traffic share of {} (the candidate)", candidate.name),
+        unit: "%",
+        // Small canaries stay readable: the axis ends just above the highest weight.
+        y_max: upper(max_of(&share, &[]), 5.0).min(105.0),
+        series: share,
+        thresholds: vec![],
+        triangles: failed.clone(),
+        height: 170,
+    };
+    (panel, failed)
+}
+
+/// The error rate and p99 latency of each version, and their bad-write rate when the
+/// scenario corrupts data or the analysis checks it, each with its analysis thresholds.
+fn metric_panels(scenario: &Scenario, spec: &StrategySpec, view: &View) -> Vec<Panel> {
     let thresholds = |metric: Metric, scale: f64| -> Vec<f64> {
         spec.analysis
             .iter()
@@ -135,61 +228,34 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
             .map(|v| v * scale)
             .collect()
     };
-
-    // Failed checks sit on the traffic-share line, at the weight just before their instant
-    // (a check that trips the rollback sits on the weight it judged).
-    let share = vec![(CANDIDATE, weight_steps(t, view_end, &x))];
-    let weight_before = |at: f64| {
-        share[0]
-            .1
-            .iter()
-            .flatten()
-            .take_while(|p| p.0 < at)
-            .last()
-            .map_or(0.0, |p| p.1)
-    };
-    let failed: Vec<(f64, f64)> = t
-        .markers
-        .iter()
-        .filter(|(at, m)| *m == Marker::FailedCheck && *at <= view_end)
-        .map(|(at, _)| (x(*at), weight_before(x(*at))))
-        .collect();
-
-    let mut panels = vec![Panel {
-        label: format!("traffic share of {} (the candidate)", candidate.name),
-        unit: "%",
-        // Small canaries stay readable: the axis ends just above the highest weight.
-        y_max: upper(max_of(&share, &[]), 5.0).min(105.0),
-        series: share,
-        thresholds: vec![],
-        triangles: failed.clone(),
-        height: 170,
-    }];
-
-    let errors = version_series(&|v, s| s.versions[v].error_rate().map(|r| r * 100.0));
-    let error_thresholds = thresholds(Metric::ErrorRate, 100.0);
-    panels.push(Panel {
-        label: "error rate of each version".into(),
-        unit: "%",
-        y_max: upper(max_of(&errors, &error_thresholds), 1.0),
-        series: errors,
-        thresholds: error_thresholds,
-        triangles: vec![],
-        height: 220,
-    });
-
-    let latency = version_series(&|v, s| s.versions[v].latency_p99_ms);
-    let latency_thresholds = thresholds(Metric::LatencyP99, 1.0);
-    panels.push(Panel {
-        label: "p99 latency of each version".into(),
-        unit: " ms",
-        y_max: upper(max_of(&latency, &latency_thresholds), 10.0),
-        series: latency,
-        thresholds: latency_thresholds,
-        triangles: vec![],
-        height: 220,
-    });
-
+    let panel =
+        |label: &str, unit, series: Vec<Series>, thresholds: Vec<f64>, floor, height| Panel {
+            label: label.into(),
+            unit,
+            y_max: upper(max_of(&series, &thresholds), floor),
+            series,
+            thresholds,
+            triangles: vec![],
+            height,
+        };
+    let mut panels = vec![
+        panel(
+            "error rate of each version",
+            "%",
+            view.version_series(&|v, s| s.versions[v].error_rate().map(|r| r * 100.0)),
+            thresholds(Metric::ErrorRate, 100.0),
+            1.0,
+            220,
+        ),
+        panel(
+            "p99 latency of each version",
+            " ms",
+            view.version_series(&|v, s| s.versions[v].latency_p99_ms),
+            thresholds(Metric::LatencyP99, 1.0),
+            10.0,
+            220,
+        ),
+    ];
     let bad_write_thresholds = thresholds(Metric::BadWriteRate, 100.0);
     let corrupts = scenario
         .service
@@ -197,40 +263,39 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
         .iter()
         .any(|f| matches!(f.kind, FaultKind::DataCorruption { .. }));
     if corrupts || !bad_write_thresholds.is_empty() {
-        let bad = version_series(&|v, s| s.versions[v].bad_write_rate().map(|r| r * 100.0));
-        panels.push(Panel {
-            label: "bad-write rate of each version (corrupted / successful writes)".into(),
-            unit: "%",
-            y_max: upper(max_of(&bad, &bad_write_thresholds), 0.5),
-            series: bad,
-            thresholds: bad_write_thresholds,
-            triangles: vec![],
-            height: 200,
-        });
+        panels.push(panel(
+            "bad-write rate of each version (corrupted / successful writes)",
+            "%",
+            view.version_series(&|v, s| s.versions[v].bad_write_rate().map(|r| r * 100.0)),
+            bad_write_thresholds,
+            0.5,
+            200,
+        ));
     }
-    if let Some(last) = panels.last_mut() {
-        last.height += 50;
-    }
+    panels
+}
 
-    let bands: Vec<(f64, f64)> = scenario
+/// The shaded spans of the faults in force (an instance kill until its replacement is up).
+fn fault_bands(scenario: &Scenario, view: &View) -> Vec<(f64, f64)> {
+    let x_max = view.x(view.view_end);
+    scenario
         .service
         .faults
         .iter()
         .map(|f| {
-            let end = match f.kind {
-                FaultKind::InstanceKill { .. } => {
-                    Some(f.start.saturating_add(scenario.service.fleet.startup))
-                }
-                _ => f.end,
-            };
-            (x(f.start), end.map_or(x_max, x))
+            let end = f.effective_end(scenario.service.fleet.startup);
+            (view.x(f.start), end.map_or(x_max, |e| view.x(e)))
         })
         .filter(|(a, b)| a < b)
-        .collect();
+        .collect()
+}
 
+/// A vertical line per onset, detection, rollback, recovery and promotion in view, and every
+/// such marker of the run, in view or not (for the legend).
+fn marker_lines(view: &View) -> (Vec<VLine>, Vec<Marker>) {
     let mut vlines = Vec::new();
     let mut seen = Vec::new();
-    for (at, m) in &t.markers {
+    for (at, m) in &view.t.markers {
         let (color, dashed) = match m {
             Marker::Onset => (ONSET, true),
             Marker::Detected => (DETECTED, false),
@@ -240,17 +305,28 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
             Marker::FailedCheck | Marker::FaultStart(_) | Marker::FaultEnd(_) => continue,
         };
         seen.push(*m);
-        if *at > view_end {
+        if *at > view.view_end {
             continue;
         }
         vlines.push(VLine {
-            at: x(*at),
+            at: view.x(*at),
             color,
             dashed,
         });
     }
+    (vlines, seen)
+}
 
-    let run = &result.runs_of(rep.strategy)[rep.replication as usize];
+/// The legend: both versions, then only what the timeline draws.
+fn legend(
+    scenario: &Scenario,
+    run: &RunOutcome,
+    panels: &[Panel],
+    bands: &[(f64, f64)],
+    seen: &[Marker],
+    failed_checks: usize,
+) -> Vec<LegendItem> {
+    let [stable, candidate] = &scenario.service.versions;
     let mut legend = vec![
         LegendItem::new(format!("{} (stable)", stable.name), STABLE, Mark::Line),
         LegendItem::new(
@@ -277,7 +353,7 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
             Mark::Dashed,
         ));
     }
-    if !failed.is_empty() {
+    if failed_checks > 0 {
         legend.push(LegendItem::new(
             "failed check",
             FAILED_CHECK,
@@ -306,7 +382,11 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
             legend.push(LegendItem::new(label, color, Mark::Line));
         }
     }
+    legend
+}
 
+/// The run's events in order, with their times, and its TTR and affected users.
+fn events(t: &Timeline, run: &RunOutcome, failed_checks: usize) -> Vec<String> {
     let first_time = |m: Marker| {
         t.markers
             .iter()
@@ -317,11 +397,11 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
     if let Some(o) = first_time(Marker::Onset) {
         events.push(format!("onset {o}"));
     }
-    if !failed.is_empty() {
+    if failed_checks > 0 {
         events.push(format!(
             "{} failed check{}",
-            failed.len(),
-            if failed.len() == 1 { "" } else { "s" }
+            failed_checks,
+            if failed_checks == 1 { "" } else { "s" }
         ));
     }
     for (m, name) in [
@@ -341,13 +421,12 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
         events.push(format!("TTR {}", duration(ttr.as_secs_f64())));
     }
     events.push(format!("affected users {}", percent(run.affected_share())));
-    let chosen = format!(
-        "Replication {} of {}: {}.",
-        rep.replication,
-        scenario.replications,
-        rep.pick.describe()
-    );
-    let faults: Vec<String> = scenario
+    events
+}
+
+/// Each fault: its kind, its target and when it is in force.
+fn fault_descriptions(scenario: &Scenario) -> Vec<String> {
+    scenario
         .service
         .faults
         .iter()
@@ -366,22 +445,12 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
                 ))
             )
         })
-        .collect();
-    let caption = format!(
-        "{chosen} Each value holds over one sampling step of {} (the strategy's analysis \
-         interval, or 30s without analysis). Traffic share: the candidate's routing weight at \
-         the end of each step. Error rate and p99 latency: every request the version served in \
-         the step, errors included. Dashed red lines: the analysis thresholds. Shaded: {}. \
-         Events: {}.",
-        duration(step.as_secs_f64()),
-        if faults.is_empty() {
-            "no fault".to_string()
-        } else {
-            format!("fault in force ({})", faults.join("; "))
-        },
-        events.join(", ")
-    );
-    let shown = if view_end < horizon {
+        .collect()
+}
+
+/// How much of the horizon the time axis shows, when not all of it.
+fn shown(horizon: SimTime, view_end: SimTime) -> String {
+    if view_end < horizon {
         format!(
             " (0–{} of the {} horizon: the events and a margin)",
             duration(view_end.as_secs_f64()),
@@ -389,33 +458,41 @@ pub fn timeline(scenario: &Scenario, result: &ScenarioResult, rep: &Representati
         )
     } else {
         String::new()
-    };
+    }
+}
+
+/// The caption: which replication, how to read each panel, the faults, the events and the
+/// time axis.
+fn caption(
+    scenario: &Scenario,
+    view: &View,
+    chosen: &str,
+    events: &[String],
+    shown: &str,
+) -> String {
+    let faults = fault_descriptions(scenario);
     let caption = format!(
+        "{chosen} Each value holds over one sampling step of {} (the strategy's analysis \
+         interval, or 30s without analysis). Traffic share: the candidate's routing weight at \
+         the end of each step. Error rate and p99 latency: every request the version served in \
+         the step, errors included. Dashed red lines: the analysis thresholds. Shaded: {}. \
+         Events: {}.",
+        duration(view.t.step.as_secs_f64()),
+        if faults.is_empty() {
+            "no fault".to_string()
+        } else {
+            format!("fault in force ({})", faults.join("; "))
+        },
+        events.join(", ")
+    );
+    format!(
         "{caption} Time axis{}.",
         if shown.is_empty() {
             ": the whole horizon".to_string()
         } else {
-            shown.clone()
+            shown.to_string()
         }
-    );
-    let chart = TimelineChart {
-        x_max,
-        unit,
-        shown,
-        bands,
-        vlines,
-        panels,
-    };
-    let body_height: u32 = chart.panels.iter().map(|p| p.height).sum();
-    Plot {
-        name: format!("timeline-{}-{}", rep.strategy, slug(&spec.name)),
-        title: format!("{} · {}: timeline", scenario.name, spec.name),
-        caption,
-        subtitle: vec![chosen, events.join(" · ")],
-        legend,
-        size: (1200, 150 + body_height),
-        body: super::Body::Timeline(chart),
-    }
+    )
 }
 
 impl TimelineChart {
@@ -446,24 +523,16 @@ impl TimelineChart {
         Ok(())
     }
 
-    fn draw_panel<DB: DrawingBackend>(
+    /// The panel's grid and value axis; the time axis, with its labels, only on the last.
+    fn draw_axes<DB: DrawingBackend>(
         &self,
-        root: &DrawingArea<DB, Shift>,
-        area: &DrawingArea<DB, Shift>,
+        chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
         panel: &Panel,
         last: bool,
-    ) -> Result<(), Box<dyn Error>>
+    ) -> DrawResult
     where
         DB::ErrorType: 'static,
     {
-        let mut chart = ChartBuilder::on(area)
-            .margin_left(16)
-            .margin_right(28)
-            .margin_top(30)
-            .margin_bottom(4)
-            .x_label_area_size(if last { 50 } else { 0 })
-            .y_label_area_size(80)
-            .build_cartesian_2d(0f64..self.x_max, 0f64..panel.y_max)?;
         let unit = panel.unit;
         let y_fmt = move |v: &f64| format!("{}{unit}", tick(*v));
         let x_fmt = |v: &f64| tick(*v);
@@ -491,6 +560,28 @@ impl TimelineChart {
             mesh.x_desc(x_desc);
         }
         mesh.draw()?;
+        Ok(())
+    }
+
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        area: &DrawingArea<DB, Shift>,
+        panel: &Panel,
+        last: bool,
+    ) -> Result<(), Box<dyn Error>>
+    where
+        DB::ErrorType: 'static,
+    {
+        let mut chart = ChartBuilder::on(area)
+            .margin_left(16)
+            .margin_right(28)
+            .margin_top(30)
+            .margin_bottom(4)
+            .x_label_area_size(if last { 50 } else { 0 })
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..self.x_max, 0f64..panel.y_max)?;
+        self.draw_axes(&mut chart, panel, last)?;
 
         for &(a, b) in &self.bands {
             chart.draw_series(std::iter::once(Rectangle::new(
@@ -548,13 +639,12 @@ fn visible(samples: &[Sample], step: SimTime, view_end: SimTime) -> impl Iterato
 /// horizon when nothing happens.
 fn view_end(scenario: &Scenario, t: &Timeline) -> SimTime {
     let horizon = scenario.horizon;
-    let ramps = scenario.service.faults.iter().filter_map(|f| match f.kind {
-        FaultKind::MemoryLeak { ramp, .. } => Some(f.start.saturating_add(ramp)),
-        FaultKind::InstanceKill { .. } => {
-            Some(f.start.saturating_add(scenario.service.fleet.startup))
-        }
-        _ => None,
-    });
+    let startup = scenario.service.fleet.startup;
+    let ramps = scenario
+        .service
+        .faults
+        .iter()
+        .filter_map(|f| f.settled_at(startup));
     let Some(last) = t.markers.iter().map(|(at, _)| *at).chain(ramps).max() else {
         return horizon;
     };
@@ -573,14 +663,11 @@ fn view_end(scenario: &Scenario, t: &Timeline) -> SimTime {
 /// or rollback inside a step moves the line at its exact time, the rest (step changes at
 /// timers and checks, which fall on sample ends when the step is the analysis interval) at
 /// the step's start.
-fn weight_steps(
-    t: &Timeline,
-    view_end: SimTime,
-    x: &dyn Fn(SimTime) -> f64,
-) -> Vec<Vec<(f64, f64)>> {
+fn weight_steps(view: &View) -> Vec<Vec<(f64, f64)>> {
+    let t = view.t;
     let mut points = Vec::new();
     let mut previous = 0.0;
-    for s in visible(&t.samples, t.step, view_end) {
+    for s in visible(&t.samples, t.step, view.view_end) {
         let start = s.end.saturating_sub(t.step);
         let w = s.candidate_weight_pct;
         let switch = t.markers.iter().find(|(at, m)| {
@@ -588,13 +675,13 @@ fn weight_steps(
         });
         match switch {
             Some((at, _)) if w != previous => {
-                points.push((x(start), previous));
-                points.push((x(*at), previous));
-                points.push((x(*at), w));
+                points.push((view.x(start), previous));
+                points.push((view.x(*at), previous));
+                points.push((view.x(*at), w));
             }
-            _ => points.push((x(start), w)),
+            _ => points.push((view.x(start), w)),
         }
-        points.push((x(s.end), w));
+        points.push((view.x(s.end), w));
         previous = w;
     }
     vec![points]

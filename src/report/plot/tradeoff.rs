@@ -67,35 +67,17 @@ pub fn tradeoff(
     objective_label: &str,
     max_false_rollback: Option<f64>,
 ) -> Plot {
-    let ttd = objective_label.eq_ignore_ascii_case("ttd");
     let shown: Vec<&TradeOff> = points
         .iter()
         .filter(|p| p.false_rollback.is_finite() && p.objective.is_finite())
         .collect();
-    let left_out = points.len() - shown.len();
     let y_max_raw = shown.iter().map(|p| p.objective).fold(0.0, f64::max);
-    let unit = TimeUnit::for_span(y_max_raw);
-    let (scale, y_desc, y_suffix, what) = if ttd {
-        (
-            1.0 / unit.secs,
-            format!("mean time to detect ({})", unit.name),
-            "",
-            "mean time to detect of the faulty release (ttd_s_mean, over detected runs)",
-        )
-    } else {
-        (
-            100.0,
-            "mean affected users (% of active users)".to_string(),
-            "%",
-            "mean share of active users affected in the faulty release (affected_share_mean)",
-        )
-    };
-    let objective = if ttd { "TTD" } else { "affected users" };
+    let axis = YAxis::new(objective_label.eq_ignore_ascii_case("ttd"), y_max_raw);
     let dots: Vec<Dot> = shown
         .iter()
         .map(|p| Dot {
             x: p.false_rollback * 100.0,
-            y: p.objective * scale,
+            y: p.objective * axis.scale,
             label: labels
                 .get(p.row)
                 .cloned()
@@ -108,18 +90,107 @@ pub fn tradeoff(
         .filter(|l| l.is_finite())
         .map(|l| l * 100.0);
     let x_hi = dots.iter().map(|d| d.x).chain(limit).fold(0.0, f64::max);
+    let (y_min, y_max) = y_range(&dots);
+    let rows = Rows {
+        total: points.len(),
+        left_out: points.len() - shown.len(),
+    };
+    let caption = caption(&axis, rows, best, max_false_rollback, y_min > 0.0);
+    let empty = dots.is_empty().then(|| {
+        if points.is_empty() {
+            "sweep.csv has no row".to_string()
+        } else {
+            format!("no row to draw: {}", axis.why)
+        }
+    });
+    Plot {
+        name: "tradeoff".into(),
+        title: format!("{title} · false rollbacks against {}", axis.objective),
+        caption,
+        subtitle: subtitle(&axis, rows),
+        legend: legend(&dots, max_false_rollback),
+        size: (1200, 760),
+        body: Body::Scatter(ScatterChart {
+            x_desc: "false-rollback rate (% of healthy releases rolled back)".into(),
+            y_desc: axis.desc,
+            y_suffix: axis.suffix,
+            x_max: upper(x_hi, 1.0),
+            y_min,
+            y_max,
+            limit,
+            dots,
+            empty,
+        }),
+    }
+}
+
+/// The y axis: the optimised objective, the TTD (in a readable time unit) or the affected
+/// share (in %), and how the plot speaks of it.
+struct YAxis {
+    ttd: bool,
+    /// From the sweep's values to the axis.
+    scale: f64,
+    desc: String,
+    suffix: &'static str,
+    /// What y is, for the caption.
+    what: &'static str,
+    /// Its short name.
+    objective: &'static str,
+    /// Why a row may have no value.
+    why: &'static str,
+}
+
+impl YAxis {
+    fn new(ttd: bool, y_max_raw: f64) -> YAxis {
+        let unit = TimeUnit::for_span(y_max_raw);
+        if ttd {
+            YAxis {
+                ttd,
+                scale: 1.0 / unit.secs,
+                desc: format!("mean time to detect ({})", unit.name),
+                suffix: "",
+                what: "mean time to detect of the faulty release (ttd_s_mean, over detected runs)",
+                objective: "TTD",
+                why: "no detected run, so no TTD",
+            }
+        } else {
+            YAxis {
+                ttd,
+                scale: 100.0,
+                desc: "mean affected users (% of active users)".to_string(),
+                suffix: "%",
+                what: "mean share of active users affected in the faulty release (affected_share_mean)",
+                objective: "affected users",
+                why: "no affected share",
+            }
+        }
+    }
+}
+
+/// How many rows the sweep has and how many have no value to draw.
+#[derive(Debug, Clone, Copy)]
+struct Rows {
+    total: usize,
+    left_out: usize,
+}
+
+/// The y range: from a little below 0, or zoomed on values close together far from 0.
+fn y_range(dots: &[Dot]) -> (f64, f64) {
     let y_hi = dots.iter().map(|d| d.y).fold(0.0, f64::max);
     let y_lo = dots.iter().map(|d| d.y).fold(f64::INFINITY, f64::min);
     // Values close together far from 0 (affected shares of 11 % to 12 %) would sit on one
     // line on an axis from 0: zoom on them.
-    let (y_min, y_max) = if y_lo.is_finite() && y_lo > 0.5 * y_hi {
+    if y_lo.is_finite() && y_lo > 0.5 * y_hi {
         let span = (y_hi - y_lo).max(0.05 * y_hi);
         ((y_lo - 0.15 * span).max(0.0), y_hi + 0.15 * span)
     } else {
         let y_max = upper(y_hi, 1.0);
         (-0.03 * y_max, y_max)
-    };
+    }
+}
 
+/// The legend: grid points and front, then the recommendation and the limit when drawn.
+fn legend(dots: &[Dot], max_false_rollback: Option<f64>) -> Vec<LegendItem> {
     let mut legend = vec![
         LegendItem::new("grid point", POINT, Mark::Dot),
         LegendItem::new("Pareto front", FRONT, Mark::LineDot),
@@ -134,26 +205,42 @@ pub fn tradeoff(
             Mark::Dashed,
         ));
     }
+    legend
+}
 
+/// What the axes are, and how many rows are left out.
+fn subtitle(axis: &YAxis, rows: Rows) -> Vec<String> {
     let mut subtitle = vec![format!(
         "x: false-rollback rate of the healthy release · y: {} of the faulty release · lower left is better",
-        if ttd {
+        if axis.ttd {
             "mean time to detect"
         } else {
             "mean affected users"
         }
     )];
-    let why = if ttd {
-        "no detected run, so no TTD"
-    } else {
-        "no affected share"
-    };
-    if left_out > 0 {
+    if rows.left_out > 0 {
         subtitle.push(format!(
-            "{left_out} of {} rows left out: {why}",
-            points.len()
+            "{} of {} rows left out: {}",
+            rows.left_out, rows.total, axis.why
         ));
     }
+    subtitle
+}
+
+/// How to read the plot: the axes, the front, the recommendation, the limit and the rows.
+fn caption(
+    axis: &YAxis,
+    rows: Rows,
+    best: Option<usize>,
+    max_false_rollback: Option<f64>,
+    zoomed: bool,
+) -> String {
+    let YAxis {
+        what,
+        objective,
+        why,
+        ..
+    } = axis;
     let recommendation = match (best, max_false_rollback) {
         (Some(_), Some(l)) => format!(
             "Green ring: the recommended row, the lowest {objective} with false rollbacks ≤ {}. ",
@@ -166,7 +253,8 @@ pub fn tradeoff(
         ),
         (None, None) => String::new(),
     };
-    let caption = format!(
+    let limit = max_false_rollback.filter(|l| l.is_finite());
+    format!(
         "One marker per row of sweep.csv (grid point × strategy): x is the false-rollback rate of \
          the healthy release (false_rollback_mean), y the {what}. Orange: the Pareto front, rows \
          that no other row beats on false rollbacks, {objective} and rollout time at once (the \
@@ -177,43 +265,20 @@ pub fn tradeoff(
         limit.map_or(String::new(), |_| {
             "Dashed red line: --max-false-rollback. ".to_string()
         }),
-        if left_out > 0 {
-            format!("Left out: {left_out} of {} rows ({why}).", points.len())
+        if rows.left_out > 0 {
+            format!(
+                "Left out: {} of {} rows ({why}).",
+                rows.left_out, rows.total
+            )
         } else {
-            format!("All {} rows are drawn.", points.len())
+            format!("All {} rows are drawn.", rows.total)
         },
-        if y_min > 0.0 {
+        if zoomed {
             " The y axis does not start at 0, to show the differences."
         } else {
             ""
         }
-    );
-    let empty = dots.is_empty().then(|| {
-        if points.is_empty() {
-            "sweep.csv has no row".to_string()
-        } else {
-            format!("no row to draw: {why}")
-        }
-    });
-    Plot {
-        name: "tradeoff".into(),
-        title: format!("{title} · false rollbacks against {objective}"),
-        caption,
-        subtitle,
-        legend,
-        size: (1200, 760),
-        body: Body::Scatter(ScatterChart {
-            x_desc: "false-rollback rate (% of healthy releases rolled back)".into(),
-            y_desc,
-            y_suffix,
-            x_max: upper(x_hi, 1.0),
-            y_min,
-            y_max,
-            limit,
-            dots,
-            empty,
-        }),
-    }
+    )
 }
 
 /// A pixel rectangle: left, top, right, bottom.
@@ -274,7 +339,30 @@ impl ScatterChart {
                 (lx + 6, ly + 4),
             )?;
         }
-        // Every row, then the front over it, then the recommendation on top.
+        self.draw_markers(&mut chart)?;
+        self.draw_labels(root, &chart)?;
+
+        if let Some(note) = &self.empty {
+            let mid = (self.y_min + self.y_max) / 2.0;
+            let (cx, cy) = chart.backend_coord(&(self.x_max / 2.0, mid));
+            root.draw_text(
+                note,
+                &anchored(text_style(15.0, MUTED), HPos::Center, VPos::Center),
+                (cx, cy),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every row, then the front over it (joined in order of false-rollback rate), then the
+    /// recommendation on top.
+    fn draw_markers<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
         chart.draw_series(
             self.dots
                 .iter()
@@ -297,17 +385,6 @@ impl ScatterChart {
                 Circle::new((d.x, d.y), 13, BEST.stroke_width(3)),
                 Circle::new((d.x, d.y), 5, BEST.filled()),
             ])?;
-        }
-        self.draw_labels(root, &chart)?;
-
-        if let Some(note) = &self.empty {
-            let mid = (self.y_min + self.y_max) / 2.0;
-            let (cx, cy) = chart.backend_coord(&(self.x_max / 2.0, mid));
-            root.draw_text(
-                note,
-                &anchored(text_style(15.0, MUTED), HPos::Center, VPos::Center),
-                (cx, cy),
-            )?;
         }
         Ok(())
     }
