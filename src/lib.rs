@@ -16,15 +16,19 @@
 //!   request was affected.
 //!
 //! # Modules
-//! [`engine`] (time, queue, run loop, random streams; no deployments), [`model`] (traffic,
-//! fleet, routing, flags, faults, the database and its ledger), [`strategy`] (canary,
+//! [`engine`] (time, queue, run loop, random streams, probabilities; no deployments),
+//! [`model`] (traffic, fleet, routing, flags, the fault catalog, the database and its ledger,
+//! per-request tallies), [`strategy`] (canary,
 //! blue-green, feature flag, rolling: state machines), [`detect`] (analysis, humans),
 //! [`outcome`] (measurements and the rules that read them from a finished run, the
 //! `runs.csv` columns, statistics, paired comparisons, timelines), [`scenario`]
-//! (files, overrides), [`replay`] (one run), [`replications`] (many runs in parallel), [`sweep`]
+//! (files resolved section by section, provenance, overrides), [`names`] (closed sets of
+//! names, one table each), [`format`] (numbers as people read them), [`replay`] (one run), [`replications`] (many runs in parallel), [`sweep`]
 //! (grids for threshold tuning), [`objectives`] and [`regression`] (the weekly gate),
 //! [`report`] (CSV, JSON, JUnit, tables, plots, HTML: serializers only), [`cli`] (the
 //! command line).
+//!
+//! `docs/extending.md` lists the files to touch to add a fault kind or a strategy.
 //!
 //! # Determinism
 //! A run is a pure function of (scenario, strategy, replication, program version). Every

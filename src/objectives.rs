@@ -6,56 +6,32 @@
 //! must breach an MTTR objective, not be left out of it.
 
 use crate::engine::SimTime;
+use crate::names::named;
 use crate::outcome::{RunOutcome, nearest_rank};
 
-/// A statistic an objective bounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ObjectiveMetric {
-    /// Mean time to recover (MTTR), seconds; unrecovered runs count as infinite.
-    TtrMean,
-    /// 95th percentile (nearest rank) of time to recover, seconds; unrecovered runs infinite.
-    TtrP95,
-    /// Mean time to detect over detected runs, seconds.
-    TtdMean,
-    /// 95th percentile of time to detect over detected runs, seconds.
-    TtdP95,
-    /// Mean share of active users affected.
-    AffectedShareMean,
-    /// Share of runs with an onset in which the fault was detected.
-    DetectionProbability,
-    /// Share of runs with a false rollback.
-    FalseRollbackRate,
-    /// Largest inconsistent-record count of any run.
-    InconsistentRecordsMax,
+named! {
+    /// A statistic an objective bounds.
+    pub enum ObjectiveMetric {
+        /// Mean time to recover (MTTR), seconds; unrecovered runs count as infinite.
+        TtrMean = "ttr_mean",
+        /// 95th percentile (nearest rank) of time to recover, seconds; unrecovered runs infinite.
+        TtrP95 = "ttr_p95",
+        /// Mean time to detect over detected runs, seconds.
+        TtdMean = "ttd_mean",
+        /// 95th percentile of time to detect over detected runs, seconds.
+        TtdP95 = "ttd_p95",
+        /// Mean share of active users affected.
+        AffectedShareMean = "affected_share_mean",
+        /// Share of runs with an onset in which the fault was detected.
+        DetectionProbability = "detection_probability",
+        /// Share of runs with a false rollback.
+        FalseRollbackRate = "false_rollback_rate",
+        /// Largest inconsistent-record count of any run.
+        InconsistentRecordsMax = "inconsistent_records_max",
+    }
 }
 
 impl ObjectiveMetric {
-    /// Every metric, with its name in `[objectives]`.
-    pub const ALL: [(ObjectiveMetric, &'static str); 8] = [
-        (ObjectiveMetric::TtrMean, "ttr_mean"),
-        (ObjectiveMetric::TtrP95, "ttr_p95"),
-        (ObjectiveMetric::TtdMean, "ttd_mean"),
-        (ObjectiveMetric::TtdP95, "ttd_p95"),
-        (ObjectiveMetric::AffectedShareMean, "affected_share_mean"),
-        (
-            ObjectiveMetric::DetectionProbability,
-            "detection_probability",
-        ),
-        (ObjectiveMetric::FalseRollbackRate, "false_rollback_rate"),
-        (
-            ObjectiveMetric::InconsistentRecordsMax,
-            "inconsistent_records_max",
-        ),
-    ];
-
-    /// Name in `[objectives]` and reports.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(m, _)| *m == self)
-            .map_or("?", |(_, n)| n)
-    }
-
     /// Whether the objective is a floor (detection) rather than a ceiling.
     pub fn is_floor(self) -> bool {
         self == ObjectiveMetric::DetectionProbability

@@ -6,28 +6,30 @@
 //! sharper than comparing two independent confidence intervals.
 
 use super::{RunOutcome, Stat, aggregate::student_t_975};
+use crate::names::named;
 
-/// A metric a review compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareMetric {
-    /// Time to detect, seconds.
-    Ttd,
-    /// Time to recover, seconds.
-    Ttr,
-    /// Detected runs among runs with an onset.
-    Detection,
-    /// Affected users / active users.
-    AffectedShare,
-    /// Fault-caused failed requests.
-    FailedRequests,
-    /// Inconsistent records at the end.
-    InconsistentRecords,
-    /// Runs with a false rollback.
-    FalseRollback,
-    /// Time to full promotion, seconds.
-    Rollout,
-    /// Instance-seconds.
-    InstanceSeconds,
+named! {
+    /// A metric a review compares.
+    pub enum CompareMetric {
+        /// Time to detect, seconds.
+        Ttd = "ttd_s",
+        /// Time to recover, seconds.
+        Ttr = "ttr_s",
+        /// Detected runs among runs with an onset.
+        Detection = "detection_probability",
+        /// Affected users / active users.
+        AffectedShare = "affected_share",
+        /// Fault-caused failed requests.
+        FailedRequests = "failed_requests",
+        /// Inconsistent records at the end.
+        InconsistentRecords = "inconsistent_records",
+        /// Runs with a false rollback.
+        FalseRollback = "false_rollback_rate",
+        /// Time to full promotion, seconds.
+        Rollout = "rollout_s",
+        /// Instance-seconds.
+        InstanceSeconds = "instance_seconds",
+    }
 }
 
 /// How a metric's values read.
@@ -44,34 +46,6 @@ pub enum Unit {
 }
 
 impl CompareMetric {
-    /// Every metric, in table order.
-    pub const ALL: [CompareMetric; 9] = [
-        CompareMetric::Ttd,
-        CompareMetric::Ttr,
-        CompareMetric::Detection,
-        CompareMetric::AffectedShare,
-        CompareMetric::FailedRequests,
-        CompareMetric::InconsistentRecords,
-        CompareMetric::FalseRollback,
-        CompareMetric::Rollout,
-        CompareMetric::InstanceSeconds,
-    ];
-
-    /// Column name in `compare.csv`.
-    pub fn name(self) -> &'static str {
-        match self {
-            CompareMetric::Ttd => "ttd_s",
-            CompareMetric::Ttr => "ttr_s",
-            CompareMetric::Detection => "detection_probability",
-            CompareMetric::AffectedShare => "affected_share",
-            CompareMetric::FailedRequests => "failed_requests",
-            CompareMetric::InconsistentRecords => "inconsistent_records",
-            CompareMetric::FalseRollback => "false_rollback_rate",
-            CompareMetric::Rollout => "rollout_s",
-            CompareMetric::InstanceSeconds => "instance_seconds",
-        }
-    }
-
     /// Label in the terminal table, unit included.
     pub fn label(self) -> &'static str {
         match self {

@@ -14,16 +14,18 @@ pub use timeline::{Marker, Sample, Timeline, VersionSample};
 
 use crate::engine::SimTime;
 use crate::model::Inconsistencies;
+use crate::names::named;
 
-/// Which detector declared the failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Detector {
-    /// Metric analysis reached its failed-check threshold.
-    Analysis,
-    /// A human noticed (alert → page → acknowledge → diagnose).
-    Manual,
-    /// The strategy itself gave up (a rollout past its progress deadline).
-    ProgressDeadline,
+named! {
+    /// Which detector declared the failure.
+    pub enum Detector {
+        /// Metric analysis reached its failed-check threshold.
+        Analysis = "analysis",
+        /// A human noticed (alert → page → acknowledge → diagnose).
+        Manual = "manual",
+        /// The strategy itself gave up (a rollout past its progress deadline).
+        ProgressDeadline = "progress_deadline",
+    }
 }
 
 /// A rollback decision's kind, after the scenario's data policy.
@@ -33,17 +35,6 @@ pub enum Response {
     Rollback,
     /// No rollback: a hotfix rolled forward.
     RollForward,
-}
-
-impl Detector {
-    /// Name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Detector::Analysis => "analysis",
-            Detector::Manual => "manual",
-            Detector::ProgressDeadline => "progress_deadline",
-        }
-    }
 }
 
 /// One run: one strategy, one replication. Field meanings are those of DESIGN.md §3.

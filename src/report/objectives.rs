@@ -4,31 +4,24 @@
 //! `[objectives]`, or DESIGN.md §1's targets when it states none. This module only turns
 //! their verdicts into statuses and text.
 
+use crate::names::named;
 use crate::objectives::{Objective, Verdict, default_objectives, evaluate};
 use crate::replications::ScenarioResult;
 use crate::scenario::Scenario;
 
-/// Whether a strategy meets an objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// The bound holds.
-    Met,
-    /// The bound does not hold.
-    Missed,
-    /// The statistic is undefined (no onset, nothing detected): nothing to judge.
-    NotApplicable,
+named! {
+    /// Whether a strategy meets an objective.
+    pub enum Status {
+        /// The bound holds.
+        Met = "met",
+        /// The bound does not hold.
+        Missed = "missed",
+        /// The statistic is undefined (no onset, nothing detected): nothing to judge.
+        NotApplicable = "n/a",
+    }
 }
 
 impl Status {
-    /// `met`, `missed` or `n/a`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Met => "met",
-            Status::Missed => "missed",
-            Status::NotApplicable => "n/a",
-        }
-    }
-
     /// The status of a verdict.
     pub fn of(v: &Verdict) -> Status {
         match (v.value, v.met) {
