@@ -73,6 +73,19 @@ enum State {
     RolledBack,
 }
 
+impl State {
+    /// Whether a rollback is under way or done: nothing but the rollback happens then.
+    fn rolling_back(self) -> bool {
+        matches!(
+            self,
+            State::RollbackDue { .. }
+                | State::WaitingForBlue
+                | State::SwitchingBack { .. }
+                | State::RolledBack
+        )
+    }
+}
+
 /// The blue-green state machine.
 #[derive(Debug, Clone)]
 pub struct BlueGreen {
@@ -196,17 +209,7 @@ impl Strategy for BlueGreen {
                 self.state = State::Starting { deadline: None };
                 out.push(Action::Fail)
             }
-            (Observation::Freeze, s)
-                if !matches!(
-                    s,
-                    State::RollbackDue { .. }
-                        | State::WaitingForBlue
-                        | State::SwitchingBack { .. }
-                        | State::RolledBack
-                ) =>
-            {
-                self.frozen = true
-            }
+            (Observation::Freeze, s) if !s.rolling_back() => self.frozen = true,
             (Observation::Timer, State::Preview { until }) if now >= until => {
                 self.decide_switch(now, out)
             }
@@ -233,15 +236,7 @@ impl Strategy for BlueGreen {
                 }
             }
             (Observation::Timer, State::Promoted) => self.scale_blue_down_if_due(now, out),
-            (Observation::Abort, s)
-                if !matches!(
-                    s,
-                    State::RollbackDue { .. }
-                        | State::WaitingForBlue
-                        | State::SwitchingBack { .. }
-                        | State::RolledBack
-                ) =>
-            {
+            (Observation::Abort, s) if !s.rolling_back() => {
                 out.push(Action::StopAnalysis);
                 self.state = State::RollbackDue {
                     at: now.saturating_add(self.rollback_delay),

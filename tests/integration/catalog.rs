@@ -1,27 +1,29 @@
 //! Issue 9: the fault catalog is the one definition of the fault kinds. The README lists
 //! exactly what the parser accepts, and every kind's errors come from its catalog entry.
 
+use crate::common::Preamble;
 use rehearsal::model::{FaultName, Need, Targets, Timing};
 use rehearsal::scenario::{ScenarioError, parse};
 use std::path::Path;
 
-const BASE: &str = r#"
-name = "catalog"
-horizon = "10m"
-[traffic]
-rate = 10.0
-users = 100
-[versions.old]
-[versions.new]
-[[strategies]]
-name = "canary"
-kind = "canary"
-steps = [{ weight = 10, pause = "1m" }, { weight = 100 }]
-"#;
+/// A valid scenario with one canary; the tests append a fault (and its fleet).
+fn base() -> String {
+    Preamble {
+        name: "catalog",
+        seed: 1,
+        traffic: "rate = 10.0\nusers = 100",
+        tables: "",
+    }
+    .text(
+        "10m",
+        1,
+        "[[strategies]]\nname = \"canary\"\nkind = \"canary\"\nsteps = [{ weight = 10, pause = \"1m\" }, { weight = 100 }]\n",
+    )
+}
 
 fn with_fault(fault: &str) -> Result<rehearsal::scenario::Scenario, ScenarioError> {
     parse(
-        &format!("{BASE}[[faults]]\n{fault}\n"),
+        &format!("{}[[faults]]\n{fault}\n", base()),
         Path::new("catalog.toml"),
     )
 }
@@ -117,7 +119,7 @@ fn issue9_every_kind_accepts_its_documented_parameters() {
         let Some(fault) = valid_fault(kind, None) else {
             continue;
         };
-        let s = parse(&format!("{BASE}{fault}"), Path::new("catalog.toml"))
+        let s = parse(&format!("{}{fault}", base()), Path::new("catalog.toml"))
             .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
         assert_eq!(s.service.faults[0].kind.name_of(), kind);
     }
@@ -132,8 +134,8 @@ fn issue9_required_parameters_are_named_with_their_meaning() {
             let Some(fault) = valid_fault(kind, Some(p.name)) else {
                 continue;
             };
-            let e =
-                parse(&format!("{BASE}{fault}"), Path::new("catalog.toml")).expect_err(kind.name());
+            let e = parse(&format!("{}{fault}", base()), Path::new("catalog.toml"))
+                .expect_err(kind.name());
             assert_eq!(e.field, format!("faults[0].{}", p.name), "{}", kind.name());
             assert!(
                 e.message.starts_with("missing: ") && e.message.ends_with(p.doc),
