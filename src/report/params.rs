@@ -331,6 +331,13 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
                 at("rollback"),
                 format!("{} ({rollback})", c.rollback.name()),
             );
+            let prescaled = if c.prescaled {
+                "instances ready before each step"
+            } else {
+                "each step waits for its instances"
+            };
+            r.push(at("prescaled"), format!("{} ({prescaled})", c.prescaled));
+            r.push(at("progress_deadline"), time(c.progress_deadline));
         }
         StrategyKind::BlueGreen(b) => {
             r.push(at("pre_promotion"), time(b.pre_promotion));

@@ -192,6 +192,7 @@ pub(crate) struct RawStrategy {
     pub name: String,
     pub kind: String,
     pub sticky: Option<bool>,
+    pub prescaled: Option<bool>,
     #[serde(default)]
     pub steps: Vec<RawStep>,
     pub analysis: Option<RawAnalysis>,

@@ -41,11 +41,24 @@ pub struct CanarySpec {
     pub steps: Vec<Step>,
     /// How an abort returns traffic.
     pub rollback: CanaryRollback,
+    /// The candidate's instances are warmed up before each step (ready at once), as in
+    /// rehearsal's first release; otherwise each step waits for them (`fleet.startup`).
+    pub prescaled: bool,
+    /// Longest wait for the candidate's instances before the rollout is declared failed
+    /// (Kubernetes and Argo `progressDeadlineSeconds`).
+    pub progress_deadline: SimTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum State {
     Stepping,
+    /// Waiting for `needed` ready candidate instances before `weight` applies (`None`: the
+    /// 100 % of promotion). `deadline` is when the wait is declared failed, until it is.
+    Scaling {
+        weight: Option<f64>,
+        needed: u32,
+        deadline: Option<SimTime>,
+    },
     Promoted,
     /// Rollback decided; at `at` traffic moves (instant) or the stable starts (cold).
     RollbackDue {
@@ -66,6 +79,12 @@ pub struct Canary {
     startup: SimTime,
     rollback_delay: SimTime,
     state: State,
+    /// The candidate's ready instances, as last observed.
+    ready: u32,
+    /// Held by a roll-forward until resumed.
+    frozen: bool,
+    /// Analysis has started: with the first weight, when traffic first reaches the candidate.
+    analysing: bool,
 }
 
 impl Canary {
@@ -78,27 +97,71 @@ impl Canary {
             startup: fleet.startup,
             rollback_delay: response.rollback_delay,
             state: State::Stepping,
+            ready: 0,
+            frozen: false,
+            analysing: false,
         }
     }
 
-    fn apply(&mut self, m: Move, out: &mut Vec<Action>) {
-        match m {
-            Move::Enter(weight) => {
-                let canary = ((weight / 100.0 * f64::from(self.instances)).ceil() as u32).max(1);
-                out.push(Action::scale_now(VersionId::Candidate, canary));
+    /// Candidate instances a weight needs: `max(1, ⌈weight × instances / 100⌉)` (Argo's
+    /// `trafficWeightToReplicas`).
+    fn needed(&self, weight: f64) -> u32 {
+        ((weight / 100.0 * f64::from(self.instances)).ceil() as u32).max(1)
+    }
+
+    fn apply(&mut self, now: SimTime, m: Move, out: &mut Vec<Action>) {
+        let (weight, needed) = match m {
+            Move::Enter(w) => (Some(w), self.needed(w)),
+            Move::Complete => (None, self.instances),
+        };
+        if self.spec.prescaled {
+            if weight.is_none() {
+                out.push(Action::StopAnalysis);
+            }
+            out.push(Action::scale_now(VersionId::Candidate, needed));
+            self.ready = self.ready.max(needed);
+            return self.shift(now, weight, out);
+        }
+        if self.ready >= needed {
+            return self.shift(now, weight, out);
+        }
+        out.push(Action::Scale {
+            version: VersionId::Candidate,
+            instances: needed,
+            ready_after: self.startup,
+        });
+        self.state = State::Scaling {
+            weight,
+            needed,
+            deadline: Some(now.saturating_add(self.spec.progress_deadline)),
+        };
+    }
+
+    /// The candidate's instances are ready: `weight` applies and its pause starts, or (`None`)
+    /// the candidate is promoted.
+    fn shift(&mut self, now: SimTime, weight: Option<f64>, out: &mut Vec<Action>) {
+        match weight {
+            Some(w) => {
                 if self.spec.rollback == CanaryRollback::Rolling {
                     out.push(Action::scale_now(
                         VersionId::Stable,
-                        self.instances.saturating_sub(canary),
+                        self.instances.saturating_sub(self.needed(w)),
                     ));
                 }
-                out.push(Action::SetWeight(weight));
+                if !self.analysing {
+                    self.analysing = true;
+                    out.push(Action::StartAnalysis);
+                }
+                out.push(Action::SetWeight(w));
+                self.ladder.begin_pause(now);
+                self.state = State::Stepping;
             }
-            Move::Complete => {
+            None => {
+                if !self.spec.prescaled {
+                    out.push(Action::StopAnalysis);
+                }
                 self.state = State::Promoted;
                 out.extend([
-                    Action::StopAnalysis,
-                    Action::scale_now(VersionId::Candidate, self.instances),
                     Action::SetWeight(100.0),
                     Action::scale_now(VersionId::Stable, 0),
                     Action::Promoted,
@@ -115,34 +178,84 @@ impl Canary {
         ]);
         self.state = State::RolledBack;
     }
+
+    /// A new count of ready candidate instances; a waiting step applies once enough are.
+    fn on_ready(&mut self, now: SimTime, ready: u32, out: &mut Vec<Action>) {
+        self.ready = ready;
+        if let State::Scaling { weight, needed, .. } = self.state
+            && ready >= needed
+            && !self.frozen
+        {
+            self.shift(now, weight, out);
+        }
+    }
 }
 
 impl Strategy for Canary {
     fn on_event(&mut self, now: SimTime, obs: Observation, out: &mut Vec<Action>) {
         match (obs, self.state) {
             (Observation::Start, State::Stepping) => {
-                out.push(Action::StartAnalysis);
+                if self.spec.prescaled {
+                    // Traffic reaches the candidate now: analysis starts with it.
+                    self.analysing = true;
+                    out.push(Action::StartAnalysis);
+                }
                 let m = self.ladder.start(now);
-                self.apply(m, out);
+                self.apply(now, m, out);
             }
-            (Observation::Check(verdict), State::Stepping) => {
+            (Observation::Check(verdict), State::Stepping | State::Scaling { .. }) => {
                 if let Some(m) = self.ladder.on_check(now, verdict) {
-                    self.apply(m, out);
+                    self.apply(now, m, out);
                 }
             }
             (Observation::Timer, State::Stepping) => {
                 if let Some(m) = self.ladder.on_timer(now) {
-                    self.apply(m, out);
+                    self.apply(now, m, out);
                 }
             }
-            (Observation::Freeze, State::Stepping) => self.ladder.freeze(),
-            (Observation::Resume, State::Stepping) => {
+            (
+                Observation::Timer,
+                State::Scaling {
+                    weight,
+                    needed,
+                    deadline: Some(d),
+                },
+            ) if now >= d => {
+                // Flagged once; a resume restarts the count.
+                self.state = State::Scaling {
+                    weight,
+                    needed,
+                    deadline: None,
+                };
+                out.push(Action::Fail);
+            }
+            (
+                Observation::Ready {
+                    version: VersionId::Candidate,
+                    ready,
+                },
+                _,
+            ) => self.on_ready(now, ready, out),
+            (Observation::Freeze, State::Stepping | State::Scaling { .. }) => {
+                self.frozen = true;
+                self.ladder.freeze();
+            }
+            (Observation::Resume, State::Stepping | State::Scaling { .. }) => {
+                self.frozen = false;
                 if let Some(m) = self.ladder.resume(now) {
-                    self.apply(m, out);
+                    self.apply(now, m, out);
+                } else if let State::Scaling { weight, needed, .. } = self.state {
+                    self.state = State::Scaling {
+                        weight,
+                        needed,
+                        deadline: Some(now.saturating_add(self.spec.progress_deadline)),
+                    };
+                    let ready = self.ready;
+                    self.on_ready(now, ready, out);
                 }
             }
-            (Observation::Abort, State::Stepping | State::Promoted) => {
-                if self.state == State::Stepping {
+            (Observation::Abort, State::Stepping | State::Scaling { .. } | State::Promoted) => {
+                if self.state != State::Promoted {
                     self.ladder.stop();
                     out.push(Action::StopAnalysis);
                 }
@@ -179,6 +292,7 @@ impl Strategy for Canary {
     fn next_timer(&self) -> Option<SimTime> {
         match self.state {
             State::Stepping => self.ladder.next_timer(),
+            State::Scaling { deadline, .. } => deadline,
             State::RollbackDue { at, .. } => Some(at),
             _ => None,
         }
@@ -211,6 +325,8 @@ mod tests {
                 sticky: false,
                 steps,
                 rollback,
+                prescaled: true,
+                progress_deadline: SimTime::from_secs(600),
             },
             &fleet,
             &response,

@@ -76,6 +76,15 @@ impl Ladder {
         }
     }
 
+    /// Restarts the current step's pause at `now`: the step's value applies only from now on
+    /// (a canary weight waits for its instances to be ready).
+    pub fn begin_pause(&mut self, now: SimTime) {
+        if let Some(s) = self.steps.get(self.step) {
+            self.pause_end = now.saturating_add(s.pause);
+            self.pause_elapsed = false;
+        }
+    }
+
     /// A check concluded at `now`.
     pub fn on_check(&mut self, now: SimTime, verdict: Verdict) -> Option<Move> {
         if self.done {

@@ -134,7 +134,13 @@ impl StrategyName {
     /// `analysis`, which every kind has); any other is an error.
     pub fn fields(self) -> &'static [&'static str] {
         match self {
-            StrategyName::Canary => &["sticky", "steps", "rollback"],
+            StrategyName::Canary => &[
+                "sticky",
+                "steps",
+                "rollback",
+                "prescaled",
+                "progress_deadline",
+            ],
             StrategyName::BlueGreen => &[
                 "pre_promotion",
                 "preview_share",

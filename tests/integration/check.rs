@@ -26,6 +26,7 @@ rate = 0.2
 {analysis}[[strategies]]
 name = "canary"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 5, pause = "10m" }}, {{ weight = 100 }}]
 {extra}
 "#,

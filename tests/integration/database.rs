@@ -38,6 +38,7 @@ rate = 0.5
 {analysis}[[strategies]]
 name = "canary"
 kind = "canary"
+prescaled = true
 sticky = true
 steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
 "#,
@@ -139,6 +140,7 @@ lock = "3s"
 [[strategies]]
 name = "idle"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 1, pause = "30m" }]
 "#;
     for r in run(text).runs {
@@ -203,6 +205,7 @@ rate = 1000.0
 [[strategies]]
 name = "all-new"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 100 }}]
 "#
         )
@@ -267,6 +270,7 @@ rate = 0.2
 {analysis}[[strategies]]
 name = "canary"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 20, pause = "10m" }}, {{ weight = 100 }}]
 "#,
         analysis = analysis("30s", 2)
@@ -477,6 +481,7 @@ name = "s"
 }
 
 const FROZEN_CANARY: &str = r#"kind = "canary"
+prescaled = true
 steps = [{ weight = 20, pause = "5m" }, { weight = 50, pause = "5m" }, { weight = 100 }]"#;
 
 #[test]

@@ -46,11 +46,13 @@ median = "5m"
 [[strategies]]
 name = "sticky"
 kind = "canary"
+prescaled = true
 sticky = true
 steps = [{ weight = 10, pause = "2m" }, { weight = 100 }]
 [[strategies]]
 name = "ladder"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 5, pause = "1m" }, { weight = 50, pause = "1m" }]
 "#;
 

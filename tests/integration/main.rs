@@ -10,6 +10,7 @@ mod determinism;
 mod errors;
 mod layout;
 mod metrics;
+mod readiness;
 mod report;
 mod strategies;
 mod sweep;

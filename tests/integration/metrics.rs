@@ -37,6 +37,7 @@ target = "new"
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
 "#
         ),
@@ -67,6 +68,7 @@ fn issue2_healthy_canary_completes_at_the_sum_of_pauses() {
 [[strategies]]
 name = "ladder"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 20, pause = "1m" }}, {{ weight = 30, pause = "1m" }}, {{ weight = 40, pause = "1m" }}, {{ weight = 50, pause = "1m" }}]
 "#
         ),
@@ -100,6 +102,7 @@ rate = 1.0
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 50, pause = "1m" }}]
 "#
         ),
@@ -132,6 +135,7 @@ rate = 1.0
 [[strategies]]
 name = "sticky-10"
 kind = "canary"
+prescaled = true
 sticky = true
 steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
 "#
@@ -172,6 +176,7 @@ rate = 1.0
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 5, pause = "20m" }}, {{ weight = 100 }}]
 "#
         ),
@@ -208,6 +213,7 @@ rate = 1.0
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
 "#
             ),
@@ -250,11 +256,13 @@ rate = 0.05
 [[strategies]]
 name = "sticky"
 kind = "canary"
+prescaled = true
 sticky = true
 steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
 [[strategies]]
 name = "ladder"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 1, pause = "5m" }}, {{ weight = 50, pause = "5m" }}, {{ weight = 100 }}]
 "#
         ),
@@ -276,6 +284,7 @@ fn issue2_adding_a_fault_does_not_shift_the_traffic() {
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
 "#;
     let fault = r#"
@@ -311,6 +320,7 @@ rate = 0.5
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
 "#
         ),
@@ -353,6 +363,7 @@ rate = 1.0
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 10, pause = "10m" }, { weight = 100 }]
 "#;
     for r in run(text).runs {
@@ -378,10 +389,12 @@ rate = 0.5
 [[strategies]]
 name = "a"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 10, pause = "10m" }, { weight = 100 }]
 [[strategies]]
 name = "b"
 kind = "canary"
+prescaled = true
 sticky = true
 steps = [{ weight = 50, pause = "10m" }, { weight = 100 }]
 "#,
@@ -412,6 +425,7 @@ rate = 1.0
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 10, pause = "30m" }, { weight = 100 }]
 "#,
     );
@@ -436,6 +450,7 @@ rate = 0.2
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
 [strategies.analysis]
 interval = "30s"
@@ -488,6 +503,7 @@ multiplier = 2.0
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 10, pause = "10m" }]
 "#,
     );
@@ -517,6 +533,7 @@ rate = 0.1
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 100 }]
 "#,
     );
@@ -548,6 +565,7 @@ rate = 1.0
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 50, pause = "5m" }, { weight = 100 }]
 "#,
     );
@@ -573,6 +591,7 @@ fn issue2_instance_seconds_integrate_canary_and_stable() {
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
 "#,
     );

@@ -58,12 +58,14 @@ verify = "30s"
 [[strategies]]
 name = "canary-sticky"
 kind = "canary"
+prescaled = true
 sticky = true
 steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
 
 [[strategies]]
 name = "canary-ladder"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 5, pause = "2m" }, { weight = 50, pause = "2m" }, { weight = 100 }]
 "#;
 

@@ -265,6 +265,7 @@ fn issue3_canary_rolling_rollback_waits_for_the_stable_to_start() {
 [[strategies]]
 name = "c"
 kind = "canary"
+prescaled = true
 rollback = "{mode}"
 steps = [{{ weight = 20, pause = "10m" }}, {{ weight = 100 }}]
 "#,
@@ -295,6 +296,7 @@ fn issue3_every_strategy_sees_the_same_arrivals() {
 [[strategies]]
 name = "canary"
 kind = "canary"
+prescaled = true
 steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
 [[strategies]]
 name = "bg"

@@ -30,6 +30,7 @@ max = 1.0
 [[strategies]]
 name = "canary"
 kind = "canary"
+prescaled = true
 steps = [{ weight = 10, pause = "1h" }, { weight = 100 }]
 [sweep]
 "analysis.threshold" = [1, 2, 3, 4, 5]

@@ -131,6 +131,7 @@ impl Resolver<'_> {
     fn strategy_fields(&self, path: &str, s: &RawStrategy, name: StrategyName) -> Result<()> {
         let given = [
             ("sticky", s.sticky.is_some()),
+            ("prescaled", s.prescaled.is_some()),
             ("steps", !s.steps.is_empty()),
             ("rollback", s.rollback.is_some()),
             ("pre_promotion", s.pre_promotion.is_some()),
@@ -178,6 +179,13 @@ impl Resolver<'_> {
                 &format!("{path}.rollback"),
                 s.rollback.as_deref(),
                 CanaryRollback::Instant,
+            )?,
+            prescaled: s.prescaled.unwrap_or(false),
+            progress_deadline: self.strategy_duration(
+                path,
+                "progress_deadline",
+                &s.progress_deadline,
+                defaults::PROGRESS_DEADLINE,
             )?,
         })
     }
