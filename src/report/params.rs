@@ -344,6 +344,7 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
             r.push(at("preview_share"), format!("{}%", number(b.preview_share)));
             r.push(at("post_promotion"), time(b.post_promotion));
             r.push(at("switch_delay"), time(b.switch_delay));
+            r.push(at("auto_promotion_delay"), time(b.auto_promotion_delay));
             r.push(at("scale_down_delay"), time(b.scale_down_delay));
             r.push(at("progress_deadline"), time(b.progress_deadline));
         }

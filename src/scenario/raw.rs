@@ -201,6 +201,7 @@ pub(crate) struct RawStrategy {
     pub preview_share: Option<f64>,
     pub post_promotion: Option<String>,
     pub switch_delay: Option<String>,
+    pub auto_promotion_delay: Option<String>,
     pub scale_down_delay: Option<String>,
     pub progress_deadline: Option<String>,
     pub refresh: Option<RawRefresh>,

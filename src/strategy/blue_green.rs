@@ -10,8 +10,14 @@
 //! - The switch is decided when green is ready (and the preview passed); traffic moves
 //!   `switch_delay` later (router propagation). Post-promotion analysis runs for
 //!   `post_promotion` from the moment traffic moved; the rollout completes when it ends.
-//! - Blue (stable) stays up for `scale_down_delay` after the switch (Argo: 30 s). A rollback
-//!   executing inside that window (its last instant included) switches back at once (plus
+//! - Green ready (and the preview passed), the switch waits `auto_promotion_delay` (Argo's
+//!   `autoPromotionSeconds`, 0 by default) before it is decided.
+//! - Blue (stable) stays fully scaled while post-promotion analysis runs: Argo keeps the old
+//!   ReplicaSet as the stable one until the post-promotion run succeeds (`rollout/sync.go`
+//!   shouldFullPromote, `rollout/bluegreen.go` reconcileBlueGreenStableReplicaSet;
+//!   argoproj/argo-rollouts#955). `scale_down_delay` (Argo: 30 s) counts from that success,
+//!   or from the switch when there is no post-promotion analysis. A rollback executing while
+//!   blue is up (the last instant of the delay included) switches back at once (plus
 //!   `switch_delay`); after it, blue must start again and traffic returns only when it is
 //!   ready: `startup` later.
 //! - Both environments are paid for while both run.
@@ -35,8 +41,11 @@ pub struct BlueGreenSpec {
     pub post_promotion: SimTime,
     /// Router propagation of a switch, either way.
     pub switch_delay: SimTime,
-    /// How long blue stays up after the switch.
+    /// How long blue stays up after the promotion is final: the post-promotion analysis'
+    /// success, or the switch without one.
     pub scale_down_delay: SimTime,
+    /// Wait between green being ready (and the preview passed) and the switch decision.
+    pub auto_promotion_delay: SimTime,
     /// A green that is not ready by then is flagged.
     pub progress_deadline: SimTime,
 }
@@ -125,7 +134,9 @@ impl BlueGreen {
     fn decide_switch(&mut self, now: SimTime, out: &mut Vec<Action>) {
         out.push(Action::StopAnalysis);
         self.state = State::Switching {
-            at: now.saturating_add(self.spec.switch_delay),
+            at: now
+                .saturating_add(self.spec.auto_promotion_delay)
+                .saturating_add(self.spec.switch_delay),
         };
     }
 
@@ -215,14 +226,15 @@ impl Strategy for BlueGreen {
             }
             (Observation::Timer, State::Switching { at }) if now >= at => {
                 self.switched = true;
-                self.blue_down_at = Some(now.saturating_add(self.spec.scale_down_delay));
                 out.push(Action::SetWeight(100.0));
                 if self.spec.post_promotion > SimTime::ZERO {
+                    // Blue stays up until the post-promotion analysis succeeds.
                     out.push(Action::StartAnalysis);
                     self.state = State::PostPromotion {
                         until: now.saturating_add(self.spec.post_promotion),
                     };
                 } else {
+                    self.blue_down_at = Some(now.saturating_add(self.spec.scale_down_delay));
                     self.state = State::Promoted;
                     out.push(Action::Promoted);
                 }
@@ -231,6 +243,7 @@ impl Strategy for BlueGreen {
             (Observation::Timer, State::PostPromotion { until }) => {
                 self.scale_blue_down_if_due(now, out);
                 if now >= until {
+                    self.blue_down_at = Some(now.saturating_add(self.spec.scale_down_delay));
                     self.state = State::Promoted;
                     out.extend([Action::StopAnalysis, Action::Promoted]);
                 }
@@ -314,6 +327,7 @@ mod tests {
                 post_promotion: s(post),
                 switch_delay: s(2),
                 scale_down_delay: s(30),
+                auto_promotion_delay: SimTime::ZERO,
                 progress_deadline: s(600),
             },
             &FleetSpec {
@@ -347,13 +361,19 @@ mod tests {
         b.on_event(s(0), Observation::Start, &mut out);
         b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
         assert_eq!(b.next_timer(), Some(s(42)), "switch_delay");
-        run_timers(&mut b, s(200), &mut out);
+        run_timers(&mut b, s(170), &mut out);
         assert!(out.contains(&Action::SetWeight(100.0)));
-        assert!(
-            out.contains(&Action::scale_now(VersionId::Stable, 0)),
-            "blue down at 72 s"
-        );
+        // Switch at 42 s; post-promotion analysis 42–162 s with blue fully up; promoted at
+        // 162 s, and only then does the 30 s scale-down delay start.
         assert_eq!(out.last(), Some(&Action::Promoted));
+        assert!(!out.contains(&Action::scale_now(VersionId::Stable, 0)));
+        assert_eq!(
+            b.next_timer(),
+            Some(s(192)),
+            "blue down 30 s after promotion"
+        );
+        run_timers(&mut b, s(200), &mut out);
+        assert_eq!(out.last(), Some(&Action::scale_now(VersionId::Stable, 0)));
     }
 
     #[test]
@@ -375,8 +395,10 @@ mod tests {
 
     #[test]
     fn rollback_after_the_scale_down_window_cold_starts_blue() {
+        // No post-promotion analysis: blue goes down 30 s after the switch (72 s), so a later
+        // rollback (a human's) must start it again.
         let s = SimTime::from_secs;
-        let mut b = bg(0, 300);
+        let mut b = bg(0, 0);
         let mut out = vec![];
         b.on_event(s(0), Observation::Start, &mut out);
         b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
@@ -400,7 +422,7 @@ mod tests {
     #[test]
     fn blue_scales_down_while_a_delayed_rollback_is_pending() {
         let s = SimTime::from_secs;
-        let mut b = bg(0, 300);
+        let mut b = bg(0, 0);
         b.rollback_delay = s(60);
         let mut out = vec![];
         b.on_event(s(0), Observation::Start, &mut out);
@@ -449,21 +471,31 @@ mod tests {
         b.on_event(s(502), Observation::Timer, &mut out);
         assert_eq!(
             b.next_timer(),
-            Some(s(532)),
-            "blue down 30 s after the switch"
+            Some(s(622)),
+            "post-promotion analysis until 622 s, blue up meanwhile"
         );
-        // Frozen again after the switch: blue stays up, no promotion at 622 s.
+        // Frozen again after the switch: no promotion at 622 s.
         b.on_event(s(510), Observation::Freeze, &mut out);
         let before = out.len();
         assert_eq!(b.next_timer(), None);
         b.on_event(s(900), Observation::Resume, &mut out);
+        assert_eq!(&out[before..], &[Action::StopAnalysis, Action::Promoted]);
         assert_eq!(
-            &out[before..],
-            &[
-                Action::scale_now(VersionId::Stable, 0),
-                Action::StopAnalysis,
-                Action::Promoted
-            ]
+            b.next_timer(),
+            Some(s(930)),
+            "blue down 30 s after promotion"
         );
+    }
+
+    #[test]
+    fn auto_promotion_delay_postpones_the_switch() {
+        let s = SimTime::from_secs;
+        let mut b = bg(0, 0);
+        b.spec.auto_promotion_delay = s(60);
+        let mut out = vec![];
+        b.on_event(s(0), Observation::Start, &mut out);
+        b.on_event(s(40), ready(VersionId::Candidate, 4), &mut out);
+        // Ready at 40 s + 60 s auto-promotion + 2 s switch delay.
+        assert_eq!(b.next_timer(), Some(s(102)));
     }
 }

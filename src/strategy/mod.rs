@@ -146,6 +146,7 @@ impl StrategyName {
                 "preview_share",
                 "post_promotion",
                 "switch_delay",
+                "auto_promotion_delay",
                 "scale_down_delay",
                 "progress_deadline",
             ],

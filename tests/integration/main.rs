@@ -5,12 +5,13 @@ mod catalog;
 mod check;
 mod cli;
 mod common;
+mod controllers;
 mod database;
 mod determinism;
 mod errors;
 mod layout;
 mod metrics;
-mod readiness;
+
 mod report;
 mod strategies;
 mod sweep;

@@ -55,10 +55,48 @@ kind = "blue_green"
 
 #[test]
 fn issue3_blue_green_rollback_after_the_scale_down_delay_costs_a_cold_start() {
-    // Threshold 2 at 20 s: detection at 70 s (checks at 50 and 70 s after the switch at 30 s).
-    // With the default 30 s scale-down blue is gone at 60 s; with 60 s it is still up.
+    // No post-promotion analysis; a human notices 60 s after the onset (σ = 0): the switch is at
+    // 30 s, so the decision is just after 90 s. With the default 30 s scale-down blue is gone at
+    // 60 s and must start again (30 s); with 120 s it is still up.
     let body = |delay: &str| {
         FLEET.text(
+            "20m",
+            3,
+            &format!(
+                r#"{CRASH}
+[manual]
+median = "60s"
+sigma = 0.0
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+post_promotion = "0s"
+scale_down_delay = "{delay}"
+"#
+            ),
+        )
+    };
+    let warm = run(&body("120s")).runs;
+    let cold = run(&body("30s")).runs;
+    for (w, c) in warm.iter().zip(&cold) {
+        let onset = secs(w.onset).unwrap();
+        assert!((30.0..30.1).contains(&onset));
+        assert_eq!(secs(w.detected), secs(c.detected));
+        assert!((secs(w.detected).unwrap() - (onset + 60.0)).abs() < 1e-6);
+        assert_eq!(secs(w.recovered), secs(w.detected));
+        // Blue starts again: 30 s of start-up during which v2 keeps failing.
+        assert!((secs(c.recovered).unwrap() - secs(c.detected).unwrap() - 30.0).abs() < 1e-6);
+        assert!(c.failed_requests > w.failed_requests);
+    }
+}
+
+#[test]
+fn issue10_blue_green_rollback_during_post_promotion_finds_blue_up() {
+    // Threshold 2 at 20 s: detection at 70 s (checks at 50 and 70 s after the switch at 30 s),
+    // inside the default post-promotion analysis (2 × 20 s × 2 = 80 s). Blue stays up until
+    // that analysis succeeds, so traffic is back at 70 s whatever the scale-down delay.
+    for delay in ["30s", "60s"] {
+        let text = FLEET.text(
             "20m",
             3,
             &format!(
@@ -70,17 +108,11 @@ scale_down_delay = "{delay}"
 "#,
                 analysis("20s", 2)
             ),
-        )
-    };
-    let warm = run(&body("60s")).runs;
-    let cold = run(&body("30s")).runs;
-    for (w, c) in warm.iter().zip(&cold) {
-        assert_eq!(secs(w.detected), Some(70.0));
-        assert_eq!(secs(c.detected), Some(70.0));
-        assert_eq!(secs(w.recovered), Some(70.0));
-        // Blue starts again: 30 s of start-up during which v2 keeps failing.
-        assert_eq!(secs(c.recovered), Some(100.0));
-        assert!(c.failed_requests > w.failed_requests);
+        );
+        for r in &run(&text).runs {
+            assert_eq!(secs(r.detected), Some(70.0));
+            assert_eq!(secs(r.recovered), Some(70.0));
+        }
     }
 }
 

@@ -138,6 +138,7 @@ impl Resolver<'_> {
             ("preview_share", s.preview_share.is_some()),
             ("post_promotion", s.post_promotion.is_some()),
             ("switch_delay", s.switch_delay.is_some()),
+            ("auto_promotion_delay", s.auto_promotion_delay.is_some()),
             ("scale_down_delay", s.scale_down_delay.is_some()),
             ("progress_deadline", s.progress_deadline.is_some()),
             ("refresh", s.refresh.is_some()),
@@ -225,6 +226,7 @@ impl Resolver<'_> {
                 None => post_default,
             },
             switch_delay: dur("switch_delay", &s.switch_delay, "0s")?,
+            auto_promotion_delay: dur("auto_promotion_delay", &s.auto_promotion_delay, "0s")?,
             scale_down_delay: dur(
                 "scale_down_delay",
                 &s.scale_down_delay,

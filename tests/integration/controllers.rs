@@ -1,6 +1,7 @@
-//! Issue 10, point 1: a canary's weight applies only once its instances are ready, as Argo
-//! Rollouts' setWeight step waits for `ceil(w × N / 100)` available canary pods and Flagger
-//! shifts no traffic to a canary that is not ready.
+//! Issue 10: the generic strategies where they follow the real controllers. A canary's weight
+//! applies only once its instances are ready, as Argo Rollouts' setWeight step waits for
+//! `ceil(w × N / 100)` available canary pods and Flagger shifts no traffic to a canary that is
+//! not ready; a blue-green keeps blue up while its post-promotion analysis runs, as Argo does.
 
 use crate::common::{Preamble, analysis, run, secs};
 use rehearsal::outcome::Detector;
@@ -104,4 +105,61 @@ fn issue10_a_crash_loop_after_the_canary_serves_still_fails_its_requests() {
     let mean = runs.iter().map(|r| r.failed_requests as f64).sum::<f64>() / runs.len() as f64;
     // Poisson count of mean 2,400: sd ≈ 49, so ± 5 % is over 2 sd for a mean of 5 runs.
     assert!((mean - 2400.0).abs() < 120.0, "{mean}");
+}
+
+/// Argo's blue-green post-promotion example: 4 instances starting in 30 s, 200 req/s, checks
+/// every 60 s with threshold 1, 4 minutes of post-promotion analysis.
+fn argo_blue_green(fault: &str) -> String {
+    Preamble {
+        name: "argo-bg",
+        seed: 23,
+        traffic: "rate = 200.0\nusers = 20000",
+        tables: "[fleet]\ninstances = 4\nstartup = \"30s\"\n",
+    }
+    .text(
+        "1h",
+        10,
+        &format!(
+            "{fault}{}\n[[strategies]]\nname = \"delay-30s\"\nkind = \"blue_green\"\npost_promotion = \"4m\"\n\n[[strategies]]\nname = \"delay-600s\"\nkind = \"blue_green\"\npost_promotion = \"4m\"\nscale_down_delay = \"600s\"\n",
+            analysis("60s", 1)
+        ),
+    )
+}
+
+#[test]
+fn issue10_blue_green_switches_back_at_once_while_post_promotion_analysis_runs() {
+    // Green is ready and takes all traffic at 30 s; the first post-promotion check (90 s)
+    // fails and decides the rollback. Blue is still fully up whatever `scale_down_delay` (Argo
+    // keeps the stable ReplicaSet until the post-promotion run succeeds), so traffic is back
+    // at 90 s: every request of [30 s, 90 s) failed, 200 × 60 = 12,000.
+    let crash = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\n";
+    let result = run(&argo_blue_green(crash));
+    for r in &result.runs {
+        assert_eq!(secs(r.detected), Some(90.0), "{}", r.strategy);
+        assert_eq!(secs(r.recovered), Some(90.0), "{}", r.strategy);
+    }
+    for strategy in 0..2 {
+        let runs = result.runs_of(strategy);
+        let mean = runs.iter().map(|r| r.failed_requests as f64).sum::<f64>() / runs.len() as f64;
+        // Poisson mean 12,000 (sd ≈ 110 per run): the mean of 10 runs is within 1 %.
+        assert!((mean - 12_000.0).abs() < 120.0, "{mean}");
+    }
+}
+
+#[test]
+fn issue10_blue_green_scale_down_delay_counts_from_the_post_promotion_success() {
+    // Healthy: the switch at 30 s, post-promotion analysis to 270 s (the rollout), then blue
+    // is scaled down 30 s or 600 s later: at 300 s or 870 s. Instance-seconds over the hour:
+    // green 4 × 3600 plus blue 4 × 300 = 15,600, or 4 × 870 more = 17,880.
+    let result = run(&argo_blue_green(""));
+    for (strategy, expected) in [(0, 15_600.0), (1, 17_880.0)] {
+        for r in result.runs_of(strategy) {
+            assert_eq!(secs(r.rollout), Some(270.0));
+            assert!(
+                (r.instance_seconds - expected).abs() < 1e-6,
+                "{}",
+                r.instance_seconds
+            );
+        }
+    }
 }
