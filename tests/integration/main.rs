@@ -8,6 +8,7 @@ mod common;
 mod database;
 mod determinism;
 mod errors;
+mod flagger;
 mod layout;
 mod metrics;
 mod report;
