@@ -525,4 +525,29 @@ mod tests {
         f.on_event(s(120), Observation::Timer, &mut out);
         assert_eq!(out, vec![Action::Fail]);
     }
+
+    #[test]
+    fn a_freeze_holds_the_ticks_and_resume_keeps_their_cadence() {
+        let s = SimTime::from_secs;
+        let mut f = podinfo();
+        let mut out = vec![];
+        f.on_event(s(0), Observation::Start, &mut out);
+        f.on_event(s(100), Observation::Freeze, &mut out);
+        f.on_event(
+            s(130),
+            Observation::Ready {
+                version: VersionId::Candidate,
+                ready: 2,
+            },
+            &mut out,
+        );
+        assert_eq!(f.next_timer(), None);
+        // Resumed at 250 s: the ticks of 60 s, 120 s… continue at 300 s, and the readiness
+        // heard while frozen counts: tick 300 s sets the first weight.
+        f.on_event(s(250), Observation::Resume, &mut out);
+        assert_eq!(f.next_timer(), Some(s(300)));
+        out.clear();
+        f.on_event(s(300), Observation::Timer, &mut out);
+        assert_eq!(out, vec![Action::SetWeight(10.0)]);
+    }
 }

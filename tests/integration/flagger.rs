@@ -348,3 +348,40 @@ interval = "5s"
     // routes 100 % to the primary.
     assert_eq!(secs(r.rollout), Some(90.0), "{r:?}");
 }
+
+#[test]
+fn issue10_flagger_step_weights_promotion_steps_skip_analysis_and_proportional_replicas() {
+    // Healthy podinfo with other settings: (rollout_s, checks, instance-seconds) over 1200 s.
+    let case = |extra: &str| {
+        let text = podinfo("", extra).replacen("step_weight = 10\nmax_weight = 50\n", "", 1);
+        let r = run(&text).runs.remove(0);
+        (secs(r.rollout).unwrap(), r.checks, r.instance_seconds)
+    };
+    // [1, 2, 10, 80]: weights at ticks 1–4 (60–240 s), a pass at 80 on tick 5 (300 s)
+    // promotes, the primary is ready at 330 s, tick 6 (360 s) completes, tick 7 (420 s)
+    // scales the canary to 0. Instances: stable 2 × 330, candidate 2 × 1200 + 2 × (420 − 300).
+    let (t, checks, cost) = case("step_weights = [1, 2, 10, 80]");
+    assert_eq!((t, checks), (360.0, 4));
+    assert!((cost - (660.0 + 2400.0 + 240.0)).abs() < 1e-6, "{cost}");
+    // step_weight_promotion 20 from 50 %: the primary takes 70, 90, 100 % at ticks 7–9
+    // (420–540 s): ⌈50 / 20⌉ = 3 ticks; the canary goes at tick 10 (600 s).
+    let (t, _, cost) = case("step_weight = 10\nmax_weight = 50\nstep_weight_promotion = 20");
+    assert_eq!(t, 540.0);
+    assert!((cost - (780.0 + 2400.0 + 480.0)).abs() < 1e-6, "{cost}");
+    // skip_analysis: the first ready tick (60 s) promotes; the canary goes and the primary's 2
+    // new instances are ready at 90 s. Instances: stable 2 × 90, canary 2 × 60, primary
+    // 2 × (1200 − 60).
+    let (t, checks, cost) = case("step_weight = 10\nmax_weight = 50\nskip_analysis = true");
+    assert_eq!((t, checks), (60.0, 0));
+    assert!((cost - (180.0 + 120.0 + 2280.0)).abs() < 1e-6, "{cost}");
+    // proportional, [10, 60] on N = 2: 1 instance at 10 %, 2 from tick 2 (120 s, ready at
+    // 150 s); tick 3 (180 s) passes at 60 → promote (2 + 2 instances, ready at 210 s); tick 4
+    // (240 s) completes; tick 5 (300 s) scales the canary to 0. Instances: stable 2 × 210,
+    // candidate 1 × 120 + 2 × 60 + 4 × 120 + 2 × 900.
+    let (t, checks, cost) = case("step_weights = [10, 60]\ncanary_replicas = \"proportional\"");
+    assert_eq!((t, checks), (240.0, 2));
+    assert!(
+        (cost - (420.0 + 120.0 + 120.0 + 480.0 + 1800.0)).abs() < 1e-6,
+        "{cost}"
+    );
+}

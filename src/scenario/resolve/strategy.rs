@@ -174,32 +174,34 @@ impl Resolver<'_> {
             Some(_) => field("analysis"),
             None => "analysis".to_string(),
         };
-        if name == StrategyName::Flagger {
+        // A flagger strategy reads its analysis with Flagger's meaning; the others as
+        // rehearsal's, where a per-metric window has no meaning.
+        let mut clamped = None;
+        let analysis = if name == StrategyName::Flagger {
             let raw = s.analysis.as_ref().or(scenario_raw);
-            let (analysis, clamped) = self.flagger_analysis(&analysis_path, raw)?;
-            return Ok(StrategySpec {
-                name: s.name.clone(),
-                kind: StrategyKind::Flagger(self.flagger(path, s, clamped)?),
-                analysis: Some(analysis),
-            });
-        }
-        let analysis = match &s.analysis {
-            Some(a) => Some(self.analysis(&field("analysis"), a)?),
-            None => scenario_analysis.cloned(),
+            let (analysis, written) = self.flagger_analysis(&analysis_path, raw)?;
+            clamped = written;
+            Some(analysis)
+        } else {
+            let analysis = match &s.analysis {
+                Some(a) => Some(self.analysis(&field("analysis"), a)?),
+                None => scenario_analysis.cloned(),
+            };
+            if let Some(i) = analysis
+                .iter()
+                .flat_map(|a| &a.metrics)
+                .position(|r| r.window.is_some())
+            {
+                return self.err(
+                    format!("{analysis_path}.metrics[{i}].window"),
+                    format!(
+                        "a {} strategy judges at each check the requests since the previous one; only a flagger strategy takes a per-metric `window`",
+                        name.name()
+                    ),
+                );
+            }
+            analysis
         };
-        if let Some(i) = analysis
-            .iter()
-            .flat_map(|a| &a.metrics)
-            .position(|r| r.window.is_some())
-        {
-            return self.err(
-                format!("{analysis_path}.metrics[{i}].window"),
-                format!(
-                    "a {} strategy judges at each check the requests since the previous one; only a flagger strategy takes a per-metric `window`",
-                    name.name()
-                ),
-            );
-        }
         let kind = match name {
             StrategyName::Canary => StrategyKind::Canary(self.canary(path, s)?),
             StrategyName::BlueGreen => {
@@ -207,7 +209,7 @@ impl Resolver<'_> {
             }
             StrategyName::FeatureFlag => StrategyKind::FeatureFlag(self.feature_flag(path, s)?),
             StrategyName::Rolling => StrategyKind::Rolling(self.rolling(path, s, fleet)?),
-            StrategyName::Flagger => unreachable!("resolved above"),
+            StrategyName::Flagger => StrategyKind::Flagger(self.flagger(path, s, clamped)?),
         };
         Ok(StrategySpec {
             name: s.name.clone(),
