@@ -385,3 +385,31 @@ fn issue10_flagger_step_weights_promotion_steps_skip_analysis_and_proportional_r
         "{cost}"
     );
 }
+
+#[test]
+fn issue10_flagger_session_affinity_keeps_the_crash_to_a_sticky_cohort() {
+    // The podinfo crash (10 % from 60 s to the rollback at 420 s, 360 s). Users send
+    // 100 / 10 000 = 0.01 req/s. Per request, every user meets the canary with rate
+    // 0.01 × 0.1: 1 − e^(−0.01 × 0.1 × 360) = 30.2 % are hurt. Sticky, only the 10 % cohort
+    // is exposed, at 0.01 req/s: 0.1 × (1 − e^(−0.01 × 360)) = 9.7 %. Each mean over 4 runs of
+    // ~10 000 users is held to ± 1.5 points.
+    let crash = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\n";
+    let share = |extra: &str| {
+        let runs = run(&podinfo(crash, extra)).runs;
+        for r in &runs {
+            assert_eq!(secs(r.detected), Some(420.0));
+        }
+        let shares: Vec<f64> = runs.iter().map(RunOutcome::affected_share).collect();
+        mean_sd(&shares).0
+    };
+    let per_request = share("");
+    let sticky = share("session_affinity = true");
+    assert!(
+        (per_request - (1.0 - (-0.36f64).exp())).abs() < 0.015,
+        "{per_request}"
+    );
+    assert!(
+        (sticky - 0.1 * (1.0 - (-3.6f64).exp())).abs() < 0.015,
+        "{sticky}"
+    );
+}
