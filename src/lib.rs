@@ -19,7 +19,7 @@
 //! [`engine`] (time, queue, run loop, random streams, probabilities; no deployments),
 //! [`model`] (traffic, fleet, routing, flags, the fault catalog, the database and its ledger,
 //! per-request tallies), [`strategy`] (canary,
-//! blue-green, feature flag, rolling: state machines), [`detect`] (analysis, humans),
+//! blue-green, feature flag, rolling, Flagger: state machines), [`detect`] (analysis, humans),
 //! [`outcome`] (measurements and the rules that read them from a finished run, the
 //! `runs.csv` columns, statistics, paired comparisons, timelines), [`scenario`]
 //! (files resolved section by section, provenance, overrides), [`names`] (closed sets of

@@ -4,7 +4,7 @@
 //! changes, analysis ticks into verdicts and detections into the response the scenario's
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::{Analysis, Verdict, manual};
+use crate::detect::{Analysis, Verdict, Windows, manual};
 use crate::engine::{self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime};
 use crate::model::{DataPolicy, VersionId, World, streams};
 use crate::outcome::{
@@ -186,7 +186,9 @@ fn run(
 ) -> Result<(RunOutcome, Option<Timeline>), EngineError> {
     let spec = &scenario.strategies[strategy];
     let streams = RngStreams::new(scenario.seed, u64::from(replication));
-    let record_latency = spec.analysis.as_ref().is_some_and(|a| a.needs_latency());
+    let windows = spec.analysis.as_ref().map(|a| a.windows);
+    let record_latency = windows == Some(Windows::SincePreviousCheck)
+        && spec.analysis.as_ref().is_some_and(|a| a.needs_latency());
     let mut world = World::new(
         &scenario.service,
         &streams,
@@ -194,6 +196,13 @@ fn run(
         record_latency,
         scenario.horizon,
     );
+    if let Some(a) = spec
+        .analysis
+        .as_ref()
+        .filter(|a| a.windows == Windows::PerMetric)
+    {
+        world.keep_history(a.longest_window(), a.needs_latency());
+    }
     if timeline_step.is_some() {
         world.record_timeline();
     }
@@ -406,6 +415,27 @@ impl Replay<'_> {
         }
     }
 
+    /// An analysis tick the strategy asked for: the threshold is tested first (Flagger tests
+    /// `FailedChecks >= threshold` at the start of a tick, `advanceCanary`), then every
+    /// metric is checked over its own window ending now.
+    fn tick_check(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let (true, Some(analysis), Some(history)) = (
+            self.checks.running,
+            self.checks.analysis.as_mut(),
+            self.world.history.as_ref(),
+        ) else {
+            return;
+        };
+        if analysis.tripped() {
+            return self.declare(now, Detector::Analysis, sched);
+        }
+        let verdict = analysis.check_windows(history, now);
+        if verdict == Verdict::Fail {
+            self.mark(now, Marker::FailedCheck);
+        }
+        self.tell(now, Observation::Check(verdict), sched);
+    }
+
     /// A detector declares failure: the first declaration is the decision, and the plan
     /// says what it sets off.
     fn declare(&mut self, now: SimTime, by: Detector, sched: &mut Scheduler<Event>) {
@@ -479,14 +509,17 @@ impl Replay<'_> {
                     a.restart();
                     self.checks.running = true;
                     self.world.windows[VersionId::Candidate.index()].reset();
-                    let generation = self.checks.generation;
-                    sched.at(
-                        now.saturating_add(a.spec().interval),
-                        OBSERVE,
-                        Event::Check { generation },
-                    );
+                    if a.spec().windows == Windows::SincePreviousCheck {
+                        let generation = self.checks.generation;
+                        sched.at(
+                            now.saturating_add(a.spec().interval),
+                            OBSERVE,
+                            Event::Check { generation },
+                        );
+                    }
                 }
             }
+            Action::AnalysisTick => self.tick_check(now, sched),
             Action::StopAnalysis => self.checks.stop(),
             Action::Promoted => {
                 self.rollout = Some(now);

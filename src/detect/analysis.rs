@@ -1,7 +1,7 @@
 //! Flagger-style metric analysis: periodic checks, cumulative failed-check threshold.
 
 use crate::engine::SimTime;
-use crate::model::Window;
+use crate::model::{History, Window};
 use crate::names::named;
 
 named! {
@@ -37,6 +37,9 @@ pub struct MetricRule {
     pub min: Option<f64>,
     /// Highest passing value.
     pub max: Option<f64>,
+    /// Its own query window ending at the check (Flagger's `metrics[].interval`), under
+    /// [`Windows::PerMetric`]; `None` under [`Windows::SincePreviousCheck`].
+    pub window: Option<SimTime>,
 }
 
 impl MetricRule {
@@ -56,6 +59,18 @@ named! {
     }
 }
 
+/// When checks run and which requests each one judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Windows {
+    /// A check every `interval` from the start of the run, each over the requests since the
+    /// previous one (Argo Rollouts; rehearsal's canary, blue-green, flag and rolling update).
+    SincePreviousCheck,
+    /// The strategy asks for each check at its own tick ([`crate::strategy::Action::AnalysisTick`])
+    /// and each metric reads the requests of its own window ending then, so windows may
+    /// overlap or leave gaps (Flagger: `runBuiltinMetricChecks`, `pkg/controller/scheduler_metrics.go`).
+    PerMetric,
+}
+
 /// The analysis of a scenario or strategy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisSpec {
@@ -69,12 +84,23 @@ pub struct AnalysisSpec {
     pub on_no_data: NoData,
     /// The metrics checked; a check fails when any of them is out of range.
     pub metrics: Vec<MetricRule>,
+    /// When checks run and what each metric reads.
+    pub windows: Windows,
 }
 
 impl AnalysisSpec {
     /// Whether any metric needs latency histograms.
     pub fn needs_latency(&self) -> bool {
         self.metrics.iter().any(|r| r.metric == Metric::LatencyP99)
+    }
+
+    /// The longest per-metric window (zero when no metric has one).
+    pub fn longest_window(&self) -> SimTime {
+        self.metrics
+            .iter()
+            .filter_map(|r| r.window)
+            .max()
+            .unwrap_or(SimTime::ZERO)
     }
 }
 
@@ -129,6 +155,31 @@ impl Analysis {
     /// Judges one window and counts the verdict.
     pub fn check(&mut self, w: &Window) -> Verdict {
         let verdict = self.judge(w);
+        self.count(verdict);
+        verdict
+    }
+
+    /// Judges each metric over its own window ending at `now`, read from `history`, and
+    /// counts the verdict: Fail when any metric fails, else Inconclusive when any is, else
+    /// Pass (also with no metric: Flagger invents none).
+    pub fn check_windows(&mut self, history: &History, now: SimTime) -> Verdict {
+        let mut verdict = Verdict::Pass;
+        for rule in &self.spec.metrics {
+            let w = history.window(now, rule.window.unwrap_or(self.spec.interval));
+            match self.judge_rules(&w, std::slice::from_ref(rule)) {
+                Verdict::Fail => {
+                    verdict = Verdict::Fail;
+                    break;
+                }
+                Verdict::Inconclusive => verdict = Verdict::Inconclusive,
+                Verdict::Pass => {}
+            }
+        }
+        self.count(verdict);
+        verdict
+    }
+
+    fn count(&mut self, verdict: Verdict) {
         self.checks += 1;
         match verdict {
             Verdict::Fail => {
@@ -138,10 +189,13 @@ impl Analysis {
             Verdict::Inconclusive => self.inconclusive += 1,
             Verdict::Pass => {}
         }
-        verdict
     }
 
     fn judge(&self, w: &Window) -> Verdict {
+        self.judge_rules(w, &self.spec.metrics)
+    }
+
+    fn judge_rules(&self, w: &Window, rules: &[MetricRule]) -> Verdict {
         if w.requests == 0 {
             return match self.spec.on_no_data {
                 NoData::Fail => Verdict::Fail,
@@ -151,9 +205,7 @@ impl Analysis {
         if w.requests < self.spec.min_requests {
             return Verdict::Inconclusive;
         }
-        let failing = self
-            .spec
-            .metrics
+        let failing = rules
             .iter()
             .any(|r| r.metric.value(w).is_some_and(|v| r.fails(v)));
         if failing {
@@ -183,7 +235,9 @@ mod tests {
                 metric: Metric::ErrorRate,
                 min: None,
                 max: Some(0.01),
+                window: None,
             }],
+            windows: Windows::SincePreviousCheck,
         }
     }
 

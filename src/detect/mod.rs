@@ -3,5 +3,5 @@
 mod analysis;
 pub mod manual;
 
-pub use analysis::{Analysis, AnalysisSpec, Metric, MetricRule, NoData, Verdict};
+pub use analysis::{Analysis, AnalysisSpec, Metric, MetricRule, NoData, Verdict, Windows};
 pub use manual::ManualSpec;

@@ -30,7 +30,7 @@ pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec, Z_P99};
 pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
-pub use window::Window;
+pub use window::{History, Window};
 
 use crate::engine::{Probability, Rng, RngStreams, SimTime, splitmix64};
 use rand::{Rng as _, RngExt};
@@ -221,6 +221,9 @@ pub struct World<'s> {
     pub windows: [Window; 2],
     /// Timeline windows per version, when a timeline is recorded (see [`World::record_timeline`]).
     pub timeline_windows: Option<[Window; 2]>,
+    /// The candidate's recent requests, for metrics with windows of their own (see
+    /// [`World::keep_history`]).
+    pub history: Option<History>,
     /// Per-request tallies.
     pub recorder: Recorder,
 }
@@ -288,6 +291,7 @@ impl<'s> World<'s> {
             // Only the candidate is analysed, so only its window needs latency histograms.
             windows: [Window::new(false), Window::new(record_latency)],
             timeline_windows: None,
+            history: None,
             recorder: Recorder::new(spec.traffic.users),
         };
         world.refresh(SimTime::ZERO);
@@ -464,8 +468,15 @@ impl<'s> World<'s> {
         let slow_base = d.z > self.slow_z[v];
         let slow_without = !fail_without && slow_base;
         // exp() is the costliest step of a request: take it only when something reads it.
-        let latency = (delay_us > 0.0 || window.wants_latency() || self.timeline_windows.is_some())
-            .then(|| version.latency.at(d.z) + delay_us);
+        let history = self
+            .history
+            .as_mut()
+            .filter(|_| v == VersionId::Candidate.index());
+        let latency = (delay_us > 0.0
+            || window.wants_latency()
+            || self.timeline_windows.is_some()
+            || history.as_ref().is_some_and(|h| h.wants_latency()))
+        .then(|| version.latency.at(d.z) + delay_us);
         let slow_with = !fail_with
             && match latency {
                 Some(l) if delay_us > 0.0 => l > self.slo_us,
@@ -483,6 +494,9 @@ impl<'s> World<'s> {
         }
 
         window.record(fail_with, write, corrupted, latency);
+        if let Some(h) = history {
+            h.record(t, fail_with, write, corrupted, latency);
+        }
         if let Some(tw) = &mut self.timeline_windows {
             tw[v].record(fail_with, write, corrupted, latency);
         }
@@ -652,6 +666,12 @@ impl<'s> World<'s> {
     /// Starts keeping per-version timeline windows (latency included), at some cost per request.
     pub fn record_timeline(&mut self) {
         self.timeline_windows = Some([Window::new(true), Window::new(true)]);
+    }
+
+    /// Starts keeping the candidate's requests of the last `keep` (latencies too when
+    /// `with_latency`), for analyses whose metrics read windows of their own.
+    pub fn keep_history(&mut self, keep: SimTime, with_latency: bool) {
+        self.history = Some(History::new(keep, with_latency));
     }
 
     /// Routes `weight_pct` % of traffic to the candidate from `now` on.

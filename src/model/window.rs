@@ -1,6 +1,11 @@
-//! Per-version counters over one analysis window.
+//! Per-version counters over one analysis window, and the candidate's recent requests for
+//! analyses whose metrics read windows of their own.
+
+use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
+
+use crate::engine::SimTime;
 
 /// Longest latency a window histogram holds, µs (one hour); longer values are clamped.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -87,9 +92,107 @@ impl Window {
     }
 }
 
+/// One request kept by a [`History`].
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// Arrival time.
+    at: SimTime,
+    /// Latency, µs (0 when latencies are not kept).
+    latency_us: f64,
+    failed: bool,
+    write: bool,
+    corrupted: bool,
+}
+
+/// The candidate's requests of the last `keep` of simulated time, one entry per request, so a
+/// check at t can read any window `[t − w, t)` with w ≤ `keep` exactly to the µs: windows of
+/// different metrics may overlap or leave gaps between checks (Flagger's per-metric query
+/// `interval`). Kept only when such an analysis runs; memory is one entry per candidate
+/// request of the longest window.
+#[derive(Debug, Clone)]
+pub struct History {
+    keep: SimTime,
+    with_latency: bool,
+    entries: VecDeque<Entry>,
+}
+
+impl History {
+    /// An empty history covering windows up to `keep`; `with_latency` keeps latencies.
+    pub fn new(keep: SimTime, with_latency: bool) -> History {
+        History {
+            keep,
+            with_latency,
+            entries: VecDeque::new(),
+        }
+    }
+
+    /// Whether latencies are kept.
+    #[inline]
+    pub fn wants_latency(&self) -> bool {
+        self.with_latency
+    }
+
+    /// Records one request arriving at `at` (non-decreasing), forgetting those no window can
+    /// reach any more.
+    #[inline]
+    pub fn record(
+        &mut self,
+        at: SimTime,
+        failed: bool,
+        write: bool,
+        corrupted: bool,
+        latency_us: Option<f64>,
+    ) {
+        let horizon = at.micros().saturating_sub(self.keep.micros());
+        while self
+            .entries
+            .front()
+            .is_some_and(|e| e.at.micros() < horizon)
+        {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(Entry {
+            at,
+            latency_us: latency_us.unwrap_or(0.0),
+            failed,
+            write,
+            corrupted,
+        });
+    }
+
+    /// The requests that arrived in `[now − length, now)`, as a [`Window`].
+    pub fn window(&self, now: SimTime, length: SimTime) -> Window {
+        let from = SimTime(now.micros().saturating_sub(length.micros()));
+        let start = self.entries.partition_point(|e| e.at < from);
+        let mut w = Window::new(self.with_latency);
+        for e in self.entries.range(start..).take_while(|e| e.at < now) {
+            let latency = self.with_latency.then_some(e.latency_us);
+            w.record(e.failed, e.write, e.corrupted, latency);
+        }
+        w
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_windows_end_at_the_check_and_may_overlap() {
+        let s = SimTime::from_secs;
+        let mut h = History::new(s(60), false);
+        for t in 0..120 {
+            h.record(s(t), t % 2 == 0, false, false, None);
+        }
+        // [60 s, 120 s): 60 requests, 30 failed (even seconds); [90 s, 120 s): 30, 15.
+        let w = h.window(s(120), s(60));
+        assert_eq!((w.requests, w.errors), (60, 30));
+        let w = h.window(s(120), s(30));
+        assert_eq!((w.requests, w.errors), (30, 15));
+        // A window ending before the last request leaves it out.
+        let w = h.window(s(100), s(10));
+        assert_eq!(w.requests, 10);
+    }
 
     #[test]
     fn p99_is_nearest_rank() {

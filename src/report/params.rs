@@ -8,7 +8,9 @@ use crate::model::{
     DataPolicy, InitialData, Migration, MigrationKind, Refresh, Target, TrafficSpec,
 };
 use crate::scenario::{Origin, Provenance, Scenario};
-use crate::strategy::{CanaryRollback, Step, StrategyKind, StrategySpec};
+use crate::strategy::{
+    CanaryRollback, FlaggerLadder, FlaggerSpec, Step, StrategyKind, StrategySpec,
+};
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,9 @@ fn ladder(steps: &[Step]) -> String {
 }
 
 fn metrics(a: &AnalysisSpec) -> String {
+    if a.metrics.is_empty() {
+        return "none (no metric check)".into();
+    }
     a.metrics
         .iter()
         .map(|r| {
@@ -113,13 +118,17 @@ fn metrics(a: &AnalysisSpec) -> String {
                 Metric::LatencyP99 => format!("{} ms", number(v)),
                 _ => number(v),
             };
-            match (r.min, r.max) {
+            let rule = match (r.min, r.max) {
                 (Some(lo), Some(hi)) => {
                     format!("{} in [{}, {}]", r.metric.name(), unit(lo), unit(hi))
                 }
                 (Some(lo), None) => format!("{} ≥ {}", r.metric.name(), unit(lo)),
                 (None, Some(hi)) => format!("{} ≤ {}", r.metric.name(), unit(hi)),
                 (None, None) => r.metric.name().into(),
+            };
+            match r.window {
+                Some(w) => format!("{rule} over the last {}", time(w)),
+                None => rule,
             }
         })
         .collect::<Vec<_>>()
@@ -366,8 +375,13 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
             r.push(at("min_ready"), time(roll.min_ready));
             r.push(at("progress_deadline"), time(roll.progress_deadline));
         }
+        StrategyKind::Flagger(f) => flagger_rows(r, &at, f),
     }
     let own = r.provenance.is_written(&at("analysis"));
+    let clamped = match &spec.kind {
+        StrategyKind::Flagger(f) => f.clamped_interval,
+        _ => None,
+    };
     let Some(a) = &spec.analysis else {
         let source = r.source("analysis");
         r.push_with(
@@ -377,8 +391,16 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
         );
         return;
     };
+    let interval = match clamped {
+        Some(written) => format!(
+            "{} (Flagger's floor; {} written)",
+            time(a.interval),
+            time(written)
+        ),
+        None => time(a.interval),
+    };
     let fields = [
-        ("interval", time(a.interval)),
+        ("interval", interval),
         ("threshold", format!("{} failed checks", a.threshold)),
         ("min_requests", format!("{} requests", a.min_requests)),
         ("on_no_data", a.on_no_data.name().to_string()),
@@ -393,6 +415,35 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
         };
         r.push_with(at(&field), value, source);
     }
+}
+
+/// A flagger strategy's own rows: the ladder as written and the weights it gives.
+fn flagger_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, f: &FlaggerSpec) {
+    let weights = f
+        .ladder
+        .weights()
+        .iter()
+        .map(|w| format!("{}%", number(*w)))
+        .collect::<Vec<_>>()
+        .join(" → ");
+    match &f.ladder {
+        FlaggerLadder::Linear { step, max } => {
+            r.push(at("step_weight"), format!("{}%", number(*step)));
+            r.push(
+                at("max_weight"),
+                format!("{}% (weights {weights})", number(*max)),
+            );
+        }
+        FlaggerLadder::Explicit(_) => r.push(at("step_weights"), weights),
+    }
+    r.push(
+        at("step_weight_promotion"),
+        format!("{}%", number(f.step_weight_promotion)),
+    );
+    r.push(at("canary_replicas"), f.canary_replicas.name().into());
+    r.push(at("progress_deadline"), time(f.progress_deadline));
+    r.push(at("skip_analysis"), f.skip_analysis.to_string());
+    r.push(at("session_affinity"), f.session_affinity.to_string());
 }
 
 #[cfg(test)]

@@ -170,6 +170,7 @@ pub(crate) struct RawMetric {
     pub name: String,
     pub max: Option<f64>,
     pub min: Option<f64>,
+    pub window: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -209,6 +210,13 @@ pub(crate) struct RawStrategy {
     pub max_unavailable: Option<CountOrPercent>,
     pub period: Option<String>,
     pub min_ready: Option<String>,
+    pub step_weight: Option<f64>,
+    pub max_weight: Option<f64>,
+    pub step_weights: Option<Vec<f64>>,
+    pub step_weight_promotion: Option<f64>,
+    pub canary_replicas: Option<String>,
+    pub skip_analysis: Option<bool>,
+    pub session_affinity: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

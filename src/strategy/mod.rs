@@ -4,12 +4,14 @@
 mod blue_green;
 mod canary;
 mod feature_flag;
+mod flagger;
 mod ladder;
 mod rolling;
 
 pub use blue_green::{BlueGreen, BlueGreenSpec};
 pub use canary::{Canary, CanaryRollback, CanarySpec};
 pub use feature_flag::{FeatureFlag, FeatureFlagSpec};
+pub use flagger::{CanaryReplicas, Flagger, FlaggerLadder, FlaggerSpec};
 pub use ladder::{Ladder, Move, Step};
 pub use rolling::{Rolling, RollingSpec};
 
@@ -71,6 +73,12 @@ pub enum Action {
     RolledBack,
     /// The strategy itself declares failure (e.g. a progress deadline exceeded).
     Fail,
+    /// One analysis tick asked for by the strategy (a controller tick, as Flagger's): if the
+    /// run's failed checks have reached the threshold the analysis declares failure now,
+    /// otherwise it checks each metric over its own window ending now and the strategy hears
+    /// [`Observation::Check`] at once. Only for analyses with
+    /// [`crate::detect::Windows::PerMetric`]; nothing happens while analysis is stopped.
+    AnalysisTick,
 }
 
 impl Action {
@@ -113,6 +121,8 @@ pub enum StrategyKind {
     FeatureFlag(FeatureFlagSpec),
     /// Instances replaced in waves.
     Rolling(RollingSpec),
+    /// Flagger's Canary, tick by tick.
+    Flagger(FlaggerSpec),
 }
 
 named! {
@@ -126,6 +136,8 @@ named! {
         FeatureFlag = "feature_flag",
         /// [`StrategyKind::Rolling`].
         Rolling = "rolling",
+        /// [`StrategyKind::Flagger`].
+        Flagger = "flagger",
     }
 }
 
@@ -158,6 +170,16 @@ impl StrategyName {
                 "min_ready",
                 "progress_deadline",
             ],
+            StrategyName::Flagger => &[
+                "step_weight",
+                "max_weight",
+                "step_weights",
+                "step_weight_promotion",
+                "canary_replicas",
+                "progress_deadline",
+                "skip_analysis",
+                "session_affinity",
+            ],
         }
     }
 }
@@ -170,6 +192,7 @@ impl StrategyKind {
             StrategyKind::BlueGreen(_) => StrategyName::BlueGreen,
             StrategyKind::FeatureFlag(_) => StrategyName::FeatureFlag,
             StrategyKind::Rolling(_) => StrategyName::Rolling,
+            StrategyKind::Flagger(_) => StrategyName::Flagger,
         }
     }
 
@@ -201,6 +224,9 @@ impl StrategySpec {
                 refresh: f.refresh,
             },
             StrategyKind::Rolling(_) => RoutingSpec::ReadyInstances,
+            StrategyKind::Flagger(f) => RoutingSpec::Weighted {
+                sticky: f.session_affinity,
+            },
         }
     }
 
@@ -211,6 +237,10 @@ impl StrategySpec {
             StrategyKind::BlueGreen(b) => Box::new(BlueGreen::new(b.clone(), fleet, response)),
             StrategyKind::FeatureFlag(f) => Box::new(FeatureFlag::new(f.clone(), response)),
             StrategyKind::Rolling(r) => Box::new(Rolling::new(r.clone(), fleet, response)),
+            StrategyKind::Flagger(f) => {
+                let interval = self.analysis.as_ref().map_or(SimTime::ZERO, |a| a.interval);
+                Box::new(Flagger::new(f.clone(), interval, fleet, response))
+            }
         }
     }
 }

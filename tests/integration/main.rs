@@ -9,6 +9,7 @@ mod controllers;
 mod database;
 mod determinism;
 mod errors;
+mod flagger;
 mod layout;
 mod metrics;
 

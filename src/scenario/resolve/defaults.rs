@@ -54,3 +54,14 @@ pub const CLIENT_TIMEOUT: &str = "15s";
 pub const DRAIN: &str = "30s";
 /// Spread of the roll-forward hotfix delay.
 pub const HOTFIX_SIGMA: f64 = 0.5;
+/// Flagger's `stepWeightPromotion` when unset: all traffic to the primary in one tick
+/// (`runPromotionTrafficShift`, `pkg/controller/scheduler.go`; `docs/gitbook/usage/deployment-strategies.md`).
+pub const FLAGGER_STEP_WEIGHT_PROMOTION: f64 = 100.0;
+/// Flagger's `progressDeadlineSeconds` default (`GetProgressDeadlineSeconds`,
+/// `pkg/apis/flagger/v1beta1/canary.go`).
+pub const FLAGGER_PROGRESS_DEADLINE: &str = "600s";
+/// Flagger clamps a shorter analysis interval to 10 s (`GetAnalysisInterval`, `canary.go`).
+pub const FLAGGER_MIN_INTERVAL: &str = "10s";
+/// A metric's query window when unset: Flagger's `metrics[].interval` default
+/// (`MetricInterval`, `GetMetricInterval`, `canary.go`).
+pub const FLAGGER_METRIC_WINDOW: &str = "1m";

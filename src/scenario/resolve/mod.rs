@@ -13,7 +13,9 @@ mod traffic;
 pub(super) use objectives::resolve_objectives;
 
 use super::error::{ScenarioError, expected_one_of};
-use super::raw::{RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy};
+use super::raw::{
+    RawAnalysis, RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy,
+};
 use super::{Provenance, Scenario};
 use crate::detect::{AnalysisSpec, ManualSpec};
 use crate::engine::{Probability, SimTime};
@@ -168,7 +170,11 @@ pub fn resolve(raw: RawScenario, file: &Path, provenance: Provenance) -> Result<
         .transpose()?;
     let manual = r.manual(raw.manual.as_ref())?;
     let response = r.response(raw.response.as_ref())?;
-    let strategies = r.strategies(&raw.strategies, scenario_analysis.as_ref(), &fleet)?;
+    let strategies = r.strategies(
+        &raw.strategies,
+        (scenario_analysis.as_ref(), raw.analysis.as_ref()),
+        &fleet,
+    )?;
     let max_events = r.event_budget(&raw, &strategies, horizon)?;
     let objectives = raw
         .objectives
@@ -338,7 +344,7 @@ impl Resolver<'_> {
     fn strategies(
         &self,
         raw: &[RawStrategy],
-        scenario_analysis: Option<&AnalysisSpec>,
+        scenario_analysis: (Option<&AnalysisSpec>, Option<&RawAnalysis>),
         fleet: &FleetSpec,
     ) -> Result<Vec<StrategySpec>> {
         if raw.is_empty() {

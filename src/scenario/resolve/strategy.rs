@@ -2,12 +2,12 @@
 
 use super::super::raw::{CountOrPercent, RawAnalysis, RawRefresh, RawStrategy};
 use super::{Resolver, Result, defaults};
-use crate::detect::{AnalysisSpec, Metric, MetricRule, NoData};
+use crate::detect::{AnalysisSpec, Metric, MetricRule, NoData, Windows};
 use crate::engine::SimTime;
 use crate::model::{FleetSpec, Refresh, RefreshMode};
 use crate::strategy::{
-    BlueGreenSpec, CanaryRollback, CanarySpec, FeatureFlagSpec, RollingSpec, Step, StrategyKind,
-    StrategyName, StrategySpec,
+    BlueGreenSpec, CanaryReplicas, CanaryRollback, CanarySpec, FeatureFlagSpec, FlaggerLadder,
+    FlaggerSpec, RollingSpec, Step, StrategyKind, StrategyName, StrategySpec,
 };
 
 impl Resolver<'_> {
@@ -17,6 +17,40 @@ impl Resolver<'_> {
             Some(i) => self.positive_duration(&field("interval"), i)?,
             None => self.duration(&field("interval"), defaults::INTERVAL)?,
         };
+        let mut metrics = self.metric_rules(path, a, None)?;
+        if metrics.is_empty() {
+            // An empty list, or none, means the built-in metrics.
+            self.provenance
+                .borrow_mut()
+                .defaulted(&format!("{path}.metrics"));
+            metrics = vec![
+                MetricRule {
+                    metric: Metric::ErrorRate,
+                    min: None,
+                    max: Some(defaults::MAX_ERROR_RATE),
+                    window: None,
+                },
+                MetricRule {
+                    metric: Metric::LatencyP99,
+                    min: None,
+                    max: Some(defaults::MAX_LATENCY_P99_MS),
+                    window: None,
+                },
+            ];
+        }
+        self.analysis_spec(path, a, interval, metrics, Windows::SincePreviousCheck)
+    }
+
+    /// The fields every analysis shares around its `interval` and `metrics`.
+    fn analysis_spec(
+        &self,
+        path: &str,
+        a: &RawAnalysis,
+        interval: SimTime,
+        metrics: Vec<MetricRule>,
+        windows: Windows,
+    ) -> Result<AnalysisSpec> {
+        let field = |name: &str| format!("{path}.{name}");
         let threshold = a.threshold.unwrap_or(defaults::THRESHOLD);
         if threshold == 0 {
             return self.err(
@@ -26,6 +60,23 @@ impl Resolver<'_> {
         }
         let on_no_data =
             self.named_or(&field("on_no_data"), a.on_no_data.as_deref(), NoData::Fail)?;
+        Ok(AnalysisSpec {
+            interval,
+            threshold,
+            min_requests: a.min_requests.unwrap_or(defaults::MIN_REQUESTS),
+            on_no_data,
+            metrics,
+            windows,
+        })
+    }
+
+    /// `[[analysis.metrics]]` at `path`; a metric's `window` is `default_window` when omitted.
+    fn metric_rules(
+        &self,
+        path: &str,
+        a: &RawAnalysis,
+        default_window: Option<SimTime>,
+    ) -> Result<Vec<MetricRule>> {
         let mut metrics = Vec::new();
         for (i, m) in a.metrics.iter().enumerate() {
             let mpath = format!("{path}.metrics[{i}]");
@@ -55,37 +106,47 @@ impl Resolver<'_> {
                 }
                 _ => {}
             }
+            let window = match &m.window {
+                Some(w) => Some(self.positive_duration(&format!("{mpath}.window"), w)?),
+                None => default_window,
+            };
             metrics.push(MetricRule {
                 metric,
                 min: m.min,
                 max: m.max,
+                window,
             });
         }
-        if metrics.is_empty() {
-            // An empty list, or none, means the built-in metrics.
-            self.provenance
-                .borrow_mut()
-                .defaulted(&format!("{path}.metrics"));
-            metrics = vec![
-                MetricRule {
-                    metric: Metric::ErrorRate,
-                    min: None,
-                    max: Some(defaults::MAX_ERROR_RATE),
-                },
-                MetricRule {
-                    metric: Metric::LatencyP99,
-                    min: None,
-                    max: Some(defaults::MAX_LATENCY_P99_MS),
-                },
-            ];
-        }
-        Ok(AnalysisSpec {
-            interval,
-            threshold,
-            min_requests: a.min_requests.unwrap_or(defaults::MIN_REQUESTS),
-            on_no_data,
-            metrics,
-        })
+        Ok(metrics)
+    }
+
+    /// A flagger strategy's analysis at `path` (its own, else the scenario's, else Flagger's
+    /// defaults) with Flagger's meaning: the interval is the controller tick, raised to 10 s
+    /// as Flagger does; each metric reads its own `window` (default 1m); an empty metric list
+    /// runs no metric check. Returns the interval as written when the floor raised it.
+    fn flagger_analysis(
+        &self,
+        path: &str,
+        a: Option<&RawAnalysis>,
+    ) -> Result<(AnalysisSpec, Option<SimTime>)> {
+        let empty = RawAnalysis {
+            interval: None,
+            threshold: None,
+            min_requests: None,
+            on_no_data: None,
+            metrics: Vec::new(),
+        };
+        let a = a.unwrap_or(&empty);
+        let field = format!("{path}.interval");
+        let written = match &a.interval {
+            Some(i) => self.positive_duration(&field, i)?,
+            None => self.duration(&field, defaults::INTERVAL)?,
+        };
+        let floor = self.duration(&field, defaults::FLAGGER_MIN_INTERVAL)?;
+        let window = self.duration(&field, defaults::FLAGGER_METRIC_WINDOW)?;
+        let metrics = self.metric_rules(path, a, Some(window))?;
+        let spec = self.analysis_spec(path, a, written.max(floor), metrics, Windows::PerMetric)?;
+        Ok((spec, (written < floor).then_some(written)))
     }
 
     /// One `[[strategies]]` table at `path`; its analysis is its own or the scenario's.
@@ -93,7 +154,7 @@ impl Resolver<'_> {
         &self,
         path: &str,
         s: &RawStrategy,
-        scenario_analysis: Option<&AnalysisSpec>,
+        scenario_analysis: (Option<&AnalysisSpec>, Option<&RawAnalysis>),
         fleet: &FleetSpec,
     ) -> Result<StrategySpec> {
         let field = |name: &str| format!("{path}.{name}");
@@ -108,9 +169,38 @@ impl Resolver<'_> {
         }
         let name: StrategyName = self.named(&field("kind"), &s.kind, "strategy")?;
         self.strategy_fields(path, s, name)?;
-        let analysis = match &s.analysis {
-            Some(a) => Some(self.analysis(&field("analysis"), a)?),
-            None => scenario_analysis.cloned(),
+        let (scenario_analysis, scenario_raw) = scenario_analysis;
+        let analysis_path = match &s.analysis {
+            Some(_) => field("analysis"),
+            None => "analysis".to_string(),
+        };
+        // A flagger strategy reads its analysis with Flagger's meaning; the others as
+        // rehearsal's, where a per-metric window has no meaning.
+        let mut clamped = None;
+        let analysis = if name == StrategyName::Flagger {
+            let raw = s.analysis.as_ref().or(scenario_raw);
+            let (analysis, written) = self.flagger_analysis(&analysis_path, raw)?;
+            clamped = written;
+            Some(analysis)
+        } else {
+            let analysis = match &s.analysis {
+                Some(a) => Some(self.analysis(&field("analysis"), a)?),
+                None => scenario_analysis.cloned(),
+            };
+            if let Some(i) = analysis
+                .iter()
+                .flat_map(|a| &a.metrics)
+                .position(|r| r.window.is_some())
+            {
+                return self.err(
+                    format!("{analysis_path}.metrics[{i}].window"),
+                    format!(
+                        "a {} strategy judges at each check the requests since the previous one; only a flagger strategy takes a per-metric `window`",
+                        name.name()
+                    ),
+                );
+            }
+            analysis
         };
         let kind = match name {
             StrategyName::Canary => StrategyKind::Canary(self.canary(path, s)?),
@@ -119,6 +209,7 @@ impl Resolver<'_> {
             }
             StrategyName::FeatureFlag => StrategyKind::FeatureFlag(self.feature_flag(path, s)?),
             StrategyName::Rolling => StrategyKind::Rolling(self.rolling(path, s, fleet)?),
+            StrategyName::Flagger => StrategyKind::Flagger(self.flagger(path, s, clamped)?),
         };
         Ok(StrategySpec {
             name: s.name.clone(),
@@ -146,6 +237,13 @@ impl Resolver<'_> {
             ("max_unavailable", s.max_unavailable.is_some()),
             ("period", s.period.is_some()),
             ("min_ready", s.min_ready.is_some()),
+            ("step_weight", s.step_weight.is_some()),
+            ("max_weight", s.max_weight.is_some()),
+            ("step_weights", s.step_weights.is_some()),
+            ("step_weight_promotion", s.step_weight_promotion.is_some()),
+            ("canary_replicas", s.canary_replicas.is_some()),
+            ("skip_analysis", s.skip_analysis.is_some()),
+            ("session_affinity", s.session_affinity.is_some()),
         ];
         let takes = name.fields();
         match given.iter().find(|(n, g)| *g && !takes.contains(n)) {
@@ -326,6 +424,106 @@ impl Resolver<'_> {
                 &s.progress_deadline,
                 defaults::PROGRESS_DEADLINE,
             )?,
+        })
+    }
+
+    /// A flagger strategy's own fields; `clamped` is its analysis interval as written when
+    /// Flagger's 10 s floor raised it.
+    fn flagger(
+        &self,
+        path: &str,
+        s: &RawStrategy,
+        clamped: Option<SimTime>,
+    ) -> Result<FlaggerSpec> {
+        let field = |name: &str| format!("{path}.{name}");
+        let percent = |name: &str, x: f64| -> Result<f64> {
+            if x > 0.0 && x <= 100.0 {
+                Ok(x)
+            } else {
+                self.err(
+                    field(name),
+                    format!("{x} is not allowed; expected a percentage in (0, 100]"),
+                )
+            }
+        };
+        let ladder = match (s.step_weight, s.max_weight, &s.step_weights) {
+            (Some(_), _, Some(_)) => {
+                return self.err(
+                    field("step_weights"),
+                    "give either `step_weight` (with `max_weight`) or `step_weights`, not both",
+                );
+            }
+            (None, Some(_), Some(_)) => {
+                return self.err(
+                    field("max_weight"),
+                    "`step_weights` sets its own maximum (its last weight); `max_weight` goes with `step_weight`",
+                );
+            }
+            (Some(step), Some(max), None) => FlaggerLadder::Linear {
+                step: percent("step_weight", step)?,
+                max: percent("max_weight", max)?,
+            },
+            (Some(_), None, None) => {
+                return self.err(
+                    field("max_weight"),
+                    "missing: `step_weight` needs `max_weight`, the weight (percent in (0, 100]) at which the canary is promoted, e.g. step_weight = 10, max_weight = 50",
+                );
+            }
+            (None, Some(_), None) => {
+                return self.err(
+                    field("step_weight"),
+                    "missing: `max_weight` needs `step_weight`, the weight added per passing tick (percent in (0, 100])",
+                );
+            }
+            (None, None, Some(w)) => {
+                if w.is_empty() {
+                    return self.err(
+                        field("step_weights"),
+                        "empty: give at least one weight, e.g. [1, 2, 10, 80]",
+                    );
+                }
+                for (i, &x) in w.iter().enumerate() {
+                    percent(&format!("step_weights[{i}]"), x)?;
+                    if i > 0 && x <= w[i - 1] {
+                        return self.err(
+                            field(&format!("step_weights[{i}]")),
+                            format!(
+                                "{x} is not above the previous weight {}; expected strictly increasing weights",
+                                w[i - 1]
+                            ),
+                        );
+                    }
+                }
+                FlaggerLadder::Explicit(w.clone())
+            }
+            (None, None, None) => {
+                return self.err(
+                    field("step_weight"),
+                    "missing: a flagger strategy needs `step_weight` and `max_weight` (e.g. 10 and 50) or `step_weights` (e.g. [1, 2, 10, 80])",
+                );
+            }
+        };
+        let step_weight_promotion = match s.step_weight_promotion {
+            Some(x) => percent("step_weight_promotion", x)?,
+            None => defaults::FLAGGER_STEP_WEIGHT_PROMOTION,
+        };
+        Ok(FlaggerSpec {
+            ladder,
+            step_weight_promotion,
+            canary_replicas: self.named_or(
+                &field("canary_replicas"),
+                s.canary_replicas.as_deref(),
+                CanaryReplicas::Full,
+            )?,
+            progress_deadline: self.strategy_duration(
+                path,
+                "progress_deadline",
+                &s.progress_deadline,
+                defaults::FLAGGER_PROGRESS_DEADLINE,
+            )?,
+            skip_analysis: s.skip_analysis.unwrap_or(false),
+            session_affinity: s.session_affinity.unwrap_or(false),
+            clamped_interval: clamped,
         })
     }
 
