@@ -95,12 +95,24 @@ fn stat_cell(s: Option<Stat>, fmt: &dyn Fn(f64) -> String, percentiles: bool) ->
         Some(s) if percentiles => format!(
             "{} ± {}<br><span class=\"meta\">p50 {}<br>p95 {}</span>",
             fmt(s.mean),
-            fmt(s.ci95),
+            fmt(s.half_width()),
             fmt(s.p50),
             fmt(s.p95)
         ),
-        Some(s) => format!("{} ± {}", fmt(s.mean), fmt(s.ci95)),
+        Some(s) => format!("{} ± {}", fmt(s.mean), fmt(s.half_width())),
     }
+}
+
+/// A proportion with its 95 % Wilson interval: `12% [5.3%–26%]`; `–` when undefined.
+fn rate_cell(s: Option<Stat>) -> String {
+    s.map_or("–".into(), |s| {
+        format!(
+            "{} <span class=\"meta\">[{}–{}]</span>",
+            percent(s.mean),
+            percent(s.ci95_low),
+            percent(s.ci95_high)
+        )
+    })
 }
 
 /// The summary table: every statistic of `summary.csv`, formatted, units in the headers.
@@ -133,19 +145,19 @@ pub fn summary_table_html(scenario: &Scenario, summaries: &[StrategySummary]) ->
             s.replications,
             s.with_onset,
             escape(&no_data),
-            s.detection_probability.map_or("–".into(), percent),
+            rate_cell(s.detection_probability),
             stat_cell(s.ttd_s, &duration, true),
             stat_cell(s.ttr_s, &duration, true),
             stat_cell(s.affected_share, &percent, true),
             stat_cell(s.failed_requests, &count, false),
             stat_cell(s.inconsistent_records, &count, false),
-            percent(s.rollback_rate),
-            percent(s.false_rollback_rate),
-            percent(s.promotion_rate),
+            rate_cell(Some(s.rollback_rate)),
+            rate_cell(Some(s.false_rollback_rate)),
+            rate_cell(Some(s.promotion_rate)),
             s.rollout_s.map_or("–".into(), |r| format!(
                 "{} ± {}",
                 duration(r.mean),
-                duration(r.ci95)
+                duration(r.half_width())
             )),
         );
     }
@@ -388,12 +400,12 @@ pub fn index_page(entries: &[IndexEntry], command: &str) -> String {
                 b,
                 "<tr><td class=\"name\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
                 escape(&s.strategy),
-                s.detection_probability.map_or("–".into(), percent),
+                rate_cell(s.detection_probability),
                 mean(s.ttd_s, &duration),
                 mean(s.ttr_s, &duration),
                 mean(s.affected_share, &percent),
-                percent(s.false_rollback_rate),
-                percent(s.promotion_rate)
+                rate_cell(Some(s.false_rollback_rate)),
+                rate_cell(Some(s.promotion_rate))
             );
             for v in vs {
                 let _ = write!(b, "<td>{} {}</td>", badge(Status::of(v)), escape(&shown(v)));

@@ -43,13 +43,14 @@ pub fn summary_table(summaries: &[StrategySummary]) -> String {
     for s in summaries {
         table.add_row(vec![
             s.strategy.clone(),
-            s.detection_probability.map_or("-".into(), percent),
+            s.detection_probability
+                .map_or("-".into(), |d| percent(d.mean)),
             mean_p95(s.ttd_s),
             mean_p95(s.ttr_s),
             s.affected_share.map_or("-".into(), |a| percent(a.mean)),
             s.failed_requests.map_or("-".into(), |f| count(f.mean)),
-            percent(s.false_rollback_rate),
-            percent(s.promotion_rate),
+            percent(s.false_rollback_rate.mean),
+            percent(s.promotion_rate.mean),
         ]);
     }
     for (i, column) in table.column_iter_mut().enumerate() {

@@ -257,7 +257,8 @@ fn summary(strategy: &str) -> StrategySummary {
         Some(Stat {
             n,
             mean,
-            ci95: mean / 10.0,
+            ci95_low: mean - mean / 10.0,
+            ci95_high: mean + mean / 10.0,
             p50: mean,
             p95,
         })
@@ -267,10 +268,10 @@ fn summary(strategy: &str) -> StrategySummary {
         strategy: strategy.into(),
         replications: 20,
         with_onset: 20,
-        detection_probability: Some(0.95),
-        rollback_rate: 0.95,
-        false_rollback_rate: 0.05,
-        promotion_rate: 0.3,
+        detection_probability: Stat::of_proportion(19, 20),
+        rollback_rate: Stat::of_proportion(19, 20).unwrap_or_default(),
+        false_rollback_rate: Stat::of_proportion(1, 20).unwrap_or_default(),
+        promotion_rate: Stat::of_proportion(6, 20).unwrap_or_default(),
         ttd_s: stat(19, 149.9997, 152.0),
         ttr_s: stat(19, 1_717.4, 3_720.0),
         affected_share: stat(20, 0.0776, 0.081),
@@ -289,7 +290,7 @@ fn issue5_terminal_table_snapshot() {
     healthy.ttd_s = None;
     healthy.ttr_s = None;
     healthy.affected_share = Some(Stat::default());
-    healthy.false_rollback_rate = 0.0;
+    healthy.false_rollback_rate = Stat::of_proportion(0, 20).unwrap_or_default();
     let table = summary_table(&[summary("canary-10-sticky"), healthy]);
     insta::assert_snapshot!(table);
 }
