@@ -347,13 +347,30 @@ fn issue5_format_json_parses_and_holds_nothing_else() {
     assert_eq!(strategies[0]["on_no_data"], "fail");
     assert!(strategies[0]["ttd_s"]["mean"].as_f64().unwrap() > 0.0);
     assert!(strategies[0]["ttd_s"]["ci95_low"].is_number());
-    // The scenario states no [objectives]: DESIGN.md §1's, judged as `check` does.
+    // Every rate has its Wilson interval.
+    for rate in ["rollback_rate", "false_rollback_rate", "promotion_rate"] {
+        let (low, high) = (
+            strategies[0][format!("{rate}_ci95_low")].as_f64().unwrap(),
+            strategies[0][format!("{rate}_ci95_high")].as_f64().unwrap(),
+        );
+        let share = strategies[0][rate].as_f64().unwrap();
+        assert!(low <= share && share <= high && high > low, "{rate}");
+    }
+    // The scenario states no [objectives]: the defaults, judged as `check` does.
     let objectives = strategies[0]["objectives"].as_array().unwrap();
     let names: Vec<&str> = objectives
         .iter()
         .map(|o| o["objective"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["ttr_mean", "affected_share_mean"]);
+    assert_eq!(
+        names,
+        [
+            "ttr_mean",
+            "affected_share_mean",
+            "false_rollback_rate",
+            "deploy_success"
+        ]
+    );
     assert_eq!(objectives[0]["limit"], 1800.0);
     assert!(["met", "missed"].contains(&objectives[0]["status"].as_str().unwrap()));
     // The notes went to stderr.
