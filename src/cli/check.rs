@@ -7,7 +7,7 @@ use crate::objectives::{Objective, ObjectiveMetric, Release, default_objectives,
 use crate::outcome::RunOutcome;
 use crate::regression::{self, Comparison, REGRESSION_METRICS};
 use crate::report::{Case, read_runs, write_junit};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Scenario, limits};
 use crate::strategy::StrategySpec;
 use anyhow::Context;
 use clap::Args;
@@ -42,6 +42,12 @@ pub struct CheckArgs {
     /// baseline runs, a header-only, foreign or malformed baseline `runs.csv`, a removed drill.
     #[arg(long, requires = "baseline")]
     pub require_baseline: bool,
+    /// Replications per strategy for every scenario, overriding each file's `replications`.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub replications: Option<u32>,
+    /// Master seed for every scenario, overriding each file's `seed`.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
 }
 
 /// The statistics a history line records, in order.
@@ -75,7 +81,22 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             b.display()
         );
     }
-    let suite = load_suite(&args.dir)?;
+    if let Some(n) = args.replications {
+        anyhow::ensure!(
+            (1..=limits::MAX_REPLICATIONS).contains(&n),
+            "--replications {n}: expected 1 to {}",
+            limits::MAX_REPLICATIONS
+        );
+    }
+    let mut suite = load_suite(&args.dir)?;
+    for (_, scenario) in &mut suite {
+        if let Some(n) = args.replications {
+            scenario.set_replications(n);
+        }
+        if let Some(seed) = args.seed {
+            scenario.set_seed(seed);
+        }
+    }
     // Before the suite runs: a bad path must not cost a whole drill. `check` creates the
     // `--out` folder and each scenario's folder in it, and the folders above `--history`.
     if let Some(path) = &args.junit {
@@ -165,7 +186,18 @@ fn writable(flag: &str, path: &Path, created: &[PathBuf]) -> anyhow::Result<()> 
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let existing = parent.ancestors().find(|a| a.exists()).unwrap_or(parent);
+    // A relative path's last ancestor is the empty path: the current folder.
+    let existing = parent
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
+        .unwrap_or(parent);
     anyhow::ensure!(
         existing.is_dir(),
         "{flag} {}: {} is not a folder",

@@ -271,6 +271,21 @@ fn issue15_check_rejects_bad_output_paths_before_running() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is a folder"));
     assert!(!out.join("gate").exists(), "the suite ran");
+    // Relative paths under a folder `check` creates are fine.
+    let o = rehearsal()
+        .current_dir(tmp.path())
+        .args(["check", "s", "--out", "rel", "-n", "2"])
+        .args(["--junit", "rel/junit.xml", "--history", "rel/h/history.csv"])
+        .output()
+        .unwrap();
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(tmp.path().join("rel/junit.xml").is_file());
+    assert!(tmp.path().join("rel/h/history.csv").is_file());
 }
 
 #[test]
@@ -291,4 +306,65 @@ fn issue15_healthy_release_fails_the_default_objectives() {
         assert!(stdout.contains(want), "{want:?} missing: {stdout}");
     }
     assert!(!stdout.contains("all objectives hold"), "{stdout}");
+}
+
+#[test]
+fn issue15_check_takes_replications_and_seed_like_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("s"), tmp.path().join("out"));
+    suite(&dir, 3, 1, "[objectives]\nttd_mean = \"30s\"");
+    let (code, stdout) = check(
+        &dir,
+        &["--out", out.to_str().unwrap(), "-n", "3", "--seed", "7"],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("reproduce: rehearsal run") && stdout.contains("--seed 7 --replications 3"),
+        "{stdout}"
+    );
+    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert!(
+        history
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(",gate,canary,7,3,"),
+        "{history}"
+    );
+    let (code, _) = check(&dir, &["--out", out.to_str().unwrap(), "-n", "0"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn issue15_identical_regression_lines_are_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, base, now) = (
+        tmp.path().join("s"),
+        tmp.path().join("base"),
+        tmp.path().join("now"),
+    );
+    // With verify = 0 and an instant rollback, TTR equals TTD in every run.
+    let extra = format!("{MTTR_AND_AFFECTED}\n[response]\nverify = \"0s\"");
+    suite(&dir, 3, 1, &extra);
+    assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
+    suite(&dir, 6, 2, &extra);
+    let (code, stdout) = check(
+        &dir,
+        &[
+            "--out",
+            now.to_str().unwrap(),
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("REGRESSION gate / canary: ttd_s and ttr_s mean"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(": ttr_s mean"), "{stdout}");
+    assert!(
+        stdout.contains("1 breach, 3 regressions"),
+        "breaches and regressions apart: {stdout}"
+    );
 }
