@@ -70,7 +70,7 @@ pub struct StrategyJson {
     /// (`ttd_s`, `ttr_s` whose mean is the MTTR, `affected_share`…), in column order.
     #[serde(flatten)]
     pub stats: StatsJson,
-    /// The scenario's objectives (or DESIGN.md §1's), judged as `rehearsal check` does.
+    /// The scenario's objectives (or the defaults), judged as `rehearsal check` does.
     pub objectives: Vec<ObjectiveJson>,
 }
 

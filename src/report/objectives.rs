@@ -1,7 +1,7 @@
 //! The objectives each strategy met or missed, as reports show them.
 //!
 //! The rules are [`crate::objectives`]'s, the ones `rehearsal check` gates on: the scenario's
-//! `[objectives]`, or DESIGN.md §1's targets when it states none. This module only turns
+//! `[objectives]`, or [`crate::objectives::default_objectives`] when it states none. This module only turns
 //! their verdicts into statuses and text.
 
 use crate::names::named;

@@ -68,7 +68,7 @@ pub struct Scenario {
     /// Control events one run may handle.
     pub max_events: u64,
     /// What `check` holds every strategy to; `None` when the file states none (then a suite's
-    /// objectives, or DESIGN.md §1's targets, apply).
+    /// objectives, or the defaults of [`crate::objectives::default_objectives`], apply).
     pub objectives: Option<Vec<Objective>>,
     /// Where each value came from: the file, a default, or a command-line override.
     pub provenance: Provenance,
