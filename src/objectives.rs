@@ -7,7 +7,7 @@
 
 use crate::engine::SimTime;
 use crate::names::named;
-use crate::outcome::{RunOutcome, nearest_rank};
+use crate::outcome::{RunOutcome, Stat, nearest_rank, wilson95};
 
 named! {
     /// A statistic an objective bounds.
@@ -24,17 +24,43 @@ named! {
         AffectedShareMean = "affected_share_mean",
         /// Share of runs with an onset in which the fault was detected.
         DetectionProbability = "detection_probability",
-        /// Share of runs with a false rollback.
+        /// Share of runs with a false rollback, judged on the upper bound of its 95 % Wilson
+        /// interval.
         FalseRollbackRate = "false_rollback_rate",
+        /// Share of promoted runs, when no fault targets the candidate (a healthy release).
+        DeploySuccess = "deploy_success",
         /// Largest inconsistent-record count of any run.
         InconsistentRecordsMax = "inconsistent_records_max",
     }
 }
 
 impl ObjectiveMetric {
-    /// Whether the objective is a floor (detection) rather than a ceiling.
+    /// Whether the objective is a floor (detection, deploy success) rather than a ceiling.
     pub fn is_floor(self) -> bool {
-        self == ObjectiveMetric::DetectionProbability
+        matches!(
+            self,
+            ObjectiveMetric::DetectionProbability | ObjectiveMetric::DeploySuccess
+        )
+    }
+
+    /// The proportion behind a rate objective, with its Wilson interval (`None` for the
+    /// others, and when undefined). `release` is the scenario's [`Release`].
+    pub fn proportion(self, runs: &[RunOutcome], release: Release) -> Option<Stat> {
+        let count = |f: &dyn Fn(&RunOutcome) -> bool, of: &[&RunOutcome]| {
+            Stat::of_proportion(of.iter().filter(|r| f(r)).count(), of.len())
+        };
+        let all: Vec<&RunOutcome> = runs.iter().collect();
+        match self {
+            ObjectiveMetric::DetectionProbability => {
+                let hurt: Vec<&RunOutcome> = runs.iter().filter(|r| r.onset.is_some()).collect();
+                count(&|r| r.ttd().is_some(), &hurt)
+            }
+            ObjectiveMetric::FalseRollbackRate => count(&|r| r.false_rollback, &all),
+            ObjectiveMetric::DeploySuccess if release == Release::Healthy => {
+                count(&|r| r.rollout.is_some(), &all)
+            }
+            _ => None,
+        }
     }
 
     /// Whether values are durations in seconds.
@@ -48,8 +74,18 @@ impl ObjectiveMetric {
         )
     }
 
-    /// The statistic over `runs` (`None` when undefined: no onset, no detection).
-    pub fn value(self, runs: &[RunOutcome]) -> Option<f64> {
+    /// The statistic over `runs` that the objective bounds (`None` when undefined: no onset,
+    /// no detection, a release with a fault of its own for `deploy_success`). A rate is its
+    /// observed share, except `false_rollback_rate`: the upper bound of its 95 % Wilson
+    /// interval, so that 0 out of 30 (upper bound 11.35 %) does not pass a 5 % ceiling.
+    pub fn value(self, runs: &[RunOutcome], release: Release) -> Option<f64> {
+        if let Some(p) = self.proportion(runs, release) {
+            return Some(if self == ObjectiveMetric::FalseRollbackRate {
+                p.ci95_high
+            } else {
+                p.mean
+            });
+        }
         let ttr: Vec<f64> = runs
             .iter()
             .filter(|r| r.onset.is_some())
@@ -65,11 +101,6 @@ impl ObjectiveMetric {
             s.sort_by(f64::total_cmp);
             (!s.is_empty()).then(|| nearest_rank(&s, 0.95))
         };
-        let share = |f: &dyn Fn(&RunOutcome) -> bool, of: &[&RunOutcome]| {
-            (!of.is_empty()).then(|| of.iter().filter(|r| f(r)).count() as f64 / of.len() as f64)
-        };
-        let all: Vec<&RunOutcome> = runs.iter().collect();
-        let hurt: Vec<&RunOutcome> = runs.iter().filter(|r| r.onset.is_some()).collect();
         match self {
             ObjectiveMetric::TtrMean => mean(&ttr),
             ObjectiveMetric::TtrP95 => p95(&ttr),
@@ -81,14 +112,25 @@ impl ObjectiveMetric {
                     .map(RunOutcome::affected_share)
                     .collect::<Vec<_>>(),
             ),
-            ObjectiveMetric::DetectionProbability => share(&|r| r.ttd().is_some(), &hurt),
-            ObjectiveMetric::FalseRollbackRate => share(&|r| r.false_rollback, &all),
+            ObjectiveMetric::DetectionProbability
+            | ObjectiveMetric::FalseRollbackRate
+            | ObjectiveMetric::DeploySuccess => None,
             ObjectiveMetric::InconsistentRecordsMax => runs
                 .iter()
                 .map(|r| r.inconsistent_records as f64)
                 .reduce(f64::max),
         }
     }
+}
+
+/// Whether a scenario's release has a fault of its own, which decides whether
+/// `deploy_success` applies (`Scenario::release`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// No `[[faults]]` entry targets the candidate: every rollback is a failed deploy.
+    Healthy,
+    /// Some fault targets the candidate: rolling back is the point of the drill.
+    Faulty,
 }
 
 /// One objective: a bound on one statistic.
@@ -138,8 +180,10 @@ impl Objective {
     }
 }
 
-/// The targets of DESIGN.md §1 used when a scenario states none: MTTR ≤ 30 min and affected
-/// users ≤ 1 %.
+/// The targets used when a scenario states none, with their sources: DESIGN.md §1's
+/// "MTTR ≤ 30 min" and "affected users < 1 %", and the rollback playbooks' first target,
+/// "deploy success ≥ 95 %", as two objectives: at most 5 % false rollbacks on the upper
+/// bound of the rate's 95 % interval, and at least 95 % of a healthy release's runs promoted.
 pub fn default_objectives() -> Vec<Objective> {
     vec![
         Objective {
@@ -150,6 +194,14 @@ pub fn default_objectives() -> Vec<Objective> {
             metric: ObjectiveMetric::AffectedShareMean,
             limit: 0.01,
         },
+        Objective {
+            metric: ObjectiveMetric::FalseRollbackRate,
+            limit: 0.05,
+        },
+        Objective {
+            metric: ObjectiveMetric::DeploySuccess,
+            limit: 0.95,
+        },
     ]
 }
 
@@ -158,23 +210,96 @@ pub fn default_objectives() -> Vec<Objective> {
 pub struct Verdict {
     /// The objective.
     pub objective: Objective,
-    /// The statistic (`None`: undefined).
+    /// The statistic judged (`None`: undefined).
     pub value: Option<f64>,
+    /// For a rate: its observed share and 95 % Wilson interval.
+    pub proportion: Option<Stat>,
     /// Whether it holds.
     pub met: bool,
 }
 
-/// Judges every objective over the runs of one strategy.
-pub fn evaluate(objectives: &[Objective], runs: &[RunOutcome]) -> Vec<Verdict> {
+impl Verdict {
+    /// The value as a person reads it: `30m (1800.0s)`, `never`, `undefined`; a rate with its
+    /// count and interval, `0.00% (0 of 20 runs; 95 % interval 0.00%–16.11%)`, and for
+    /// `false_rollback_rate` the judged upper bound first.
+    pub fn shown(&self) -> String {
+        let Some(x) = self.value else {
+            return "undefined".into();
+        };
+        let Some(p) = self.proportion else {
+            return self.objective.show(x);
+        };
+        let interval = format!(
+            "{:.0} of {} runs; 95 % interval {}–{}",
+            p.mean * p.n as f64,
+            p.n,
+            self.objective.show(p.ci95_low),
+            self.objective.show(p.ci95_high)
+        );
+        if self.objective.metric == ObjectiveMetric::FalseRollbackRate {
+            let more = if !self.met && p.mean <= self.objective.limit {
+                runs_to_show(p.mean, self.objective.limit).map_or(
+                    "; the observed rate is within the limit but no run count shows it".into(),
+                    |n| format!("; the observed rate is within the limit: {n} runs at this rate would show it"),
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "{} upper bound (observed {}, {interval}{more})",
+                self.objective.show(x),
+                self.objective.show(p.mean)
+            )
+        } else {
+            format!("{} ({interval})", self.objective.show(x))
+        }
+    }
+}
+
+/// The fewest runs (up to 100 000) at which an observed rate `rate` has a Wilson upper bound
+/// at or below `limit`: 73 for 0 false rollbacks under 5 %.
+pub fn runs_to_show(rate: f64, limit: f64) -> Option<usize> {
+    (1..=100_000).find(|&n| {
+        let k = (rate * n as f64).round() as usize;
+        wilson95(k, n).1 <= limit
+    })
+}
+
+/// Judges every objective over the runs of one strategy of a scenario whose release is
+/// `release`.
+pub fn evaluate(objectives: &[Objective], runs: &[RunOutcome], release: Release) -> Vec<Verdict> {
     objectives
         .iter()
         .map(|o| {
-            let value = o.metric.value(runs);
+            let value = o.metric.value(runs, release);
             Verdict {
                 objective: o.clone(),
                 value,
+                proportion: o.metric.proportion(runs, release),
                 met: o.met_by(value),
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_false_rollbacks_show_a_5_percent_rate_from_73_runs() {
+        // z²(1 − L)/L = 3.8415 × 0.95 / 0.05 = 72.99.
+        assert_eq!(runs_to_show(0.0, 0.05), Some(73));
+        assert!(wilson95(0, 72).1 > 0.05 && wilson95(0, 73).1 <= 0.05);
+        assert_eq!(runs_to_show(0.05, 0.05), None);
+    }
+
+    #[test]
+    fn the_defaults_add_the_playbooks_deploy_success() {
+        let d = default_objectives();
+        let floor = |m: ObjectiveMetric| d.iter().find(|o| o.metric == m).map(|o| o.limit);
+        assert_eq!(floor(ObjectiveMetric::FalseRollbackRate), Some(0.05));
+        assert_eq!(floor(ObjectiveMetric::DeploySuccess), Some(0.95));
+        assert!(ObjectiveMetric::DeploySuccess.is_floor());
+    }
 }

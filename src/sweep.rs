@@ -120,15 +120,15 @@ pub struct Row {
     pub values: Vec<String>,
     /// Replications per family.
     pub replications: usize,
-    /// Faulty family: detected among runs with an onset.
-    pub detection_probability: Option<f64>,
+    /// Faulty family: detected among runs with an onset, with its Wilson interval.
+    pub detection_probability: Option<Stat>,
     /// Faulty family: seconds.
     pub ttd_s: Option<Stat>,
     /// Faulty family: seconds.
     pub ttr_s: Option<Stat>,
     /// Faulty family.
     pub affected_share: Option<Stat>,
-    /// Healthy family: false rollbacks (0/1 per run).
+    /// Healthy family: share of runs with a false rollback, with its Wilson interval.
     pub false_rollback: Option<Stat>,
     /// Healthy family: seconds, over completed rollouts.
     pub rollout_s: Option<Stat>,
@@ -169,12 +169,7 @@ pub fn run(points: &[GridPoint], progress: &(dyn Fn() + Sync)) -> Result<Vec<Row
         let reps = gp.faulty.replications as usize;
         for strategy in &gp.faulty.strategies {
             let faulty = summarize(&runs[at..at + reps]);
-            let healthy_runs = &runs[at + reps..at + 2 * reps];
-            let healthy = summarize(healthy_runs);
-            let false_rollbacks: Vec<f64> = healthy_runs
-                .iter()
-                .map(|r| f64::from(u8::from(r.false_rollback)))
-                .collect();
+            let healthy = summarize(&runs[at + reps..at + 2 * reps]);
             rows.push(Row {
                 grid: gp.index,
                 strategy: strategy.name.clone(),
@@ -184,7 +179,7 @@ pub fn run(points: &[GridPoint], progress: &(dyn Fn() + Sync)) -> Result<Vec<Row
                 ttd_s: faulty.ttd_s,
                 ttr_s: faulty.ttr_s,
                 affected_share: faulty.affected_share,
-                false_rollback: Stat::of(&false_rollbacks),
+                false_rollback: (healthy.replications > 0).then_some(healthy.false_rollback_rate),
                 rollout_s: healthy.rollout_s,
             });
             at += 2 * reps;
@@ -202,18 +197,39 @@ pub enum Optimize {
     Ttd,
 }
 
+/// Which statistic of the false-rollback rate the team's ceiling bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintOn {
+    /// The observed share: 0 out of 30 passes any ceiling.
+    Mean,
+    /// The upper bound of its 95 % Wilson interval: 0 out of 30 is 11.35 %.
+    Upper,
+}
+
 /// One row reduced to the trade-off: (false-rollback rate, objective, rollout), lower is
 /// better for all three; undefined values count as infinite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TradeOff {
     /// Position in `sweep.csv`'s rows.
     pub row: usize,
-    /// Healthy family's false-rollback rate.
+    /// Healthy family's false-rollback rate (share in [0, 1]).
     pub false_rollback: f64,
-    /// Mean affected share or TTD.
+    /// Upper bound of its 95 % Wilson interval (share in [0, 1]).
+    pub false_rollback_high: f64,
+    /// Mean affected share or TTD (seconds).
     pub objective: f64,
     /// Healthy family's mean rollout time, seconds.
     pub rollout: f64,
+}
+
+impl TradeOff {
+    /// The false-rollback statistic the constraint bounds.
+    pub fn constrained(&self, on: ConstraintOn) -> f64 {
+        match on {
+            ConstraintOn::Mean => self.false_rollback,
+            ConstraintOn::Upper => self.false_rollback_high,
+        }
+    }
 }
 
 /// The rows no other row beats on all three measures at once (Pareto front), in row order.
@@ -231,18 +247,22 @@ pub fn pareto(points: &[TradeOff]) -> Vec<usize> {
         .collect()
 }
 
-/// The row with the smallest objective among those whose false-rollback rate is at most
-/// `max_false_rollback` (ties: fewer false rollbacks, then the faster rollout, then the first
-/// row; so the recommendation is always on the Pareto front).
-pub fn recommend(points: &[TradeOff], max_false_rollback: f64) -> Option<usize> {
+/// The row with the smallest objective among those whose false-rollback statistic `on` is at
+/// most `max_false_rollback`. Ties prefer more margin under the ceiling: the lower upper bound,
+/// then the lower observed rate, then the faster rollout, and on a full tie the later row,
+/// which is the looser limit when each axis lists its values from tight to loose (thresholds
+/// `[1, 3, 5]`). The recommendation is always on the Pareto front.
+pub fn recommend(points: &[TradeOff], max_false_rollback: f64, on: ConstraintOn) -> Option<usize> {
     points
         .iter()
-        .filter(|p| p.false_rollback <= max_false_rollback && p.objective.is_finite())
+        .filter(|p| p.constrained(on) <= max_false_rollback && p.objective.is_finite())
         .min_by(|a, b| {
             a.objective
                 .total_cmp(&b.objective)
+                .then(a.false_rollback_high.total_cmp(&b.false_rollback_high))
                 .then(a.false_rollback.total_cmp(&b.false_rollback))
                 .then(a.rollout.total_cmp(&b.rollout))
+                .then(b.row.cmp(&a.row))
         })
         .map(|p| p.row)
 }
@@ -255,6 +275,7 @@ mod tests {
         TradeOff {
             row,
             false_rollback: fr,
+            false_rollback_high: fr,
             objective: obj,
             rollout,
         }
@@ -270,12 +291,28 @@ mod tests {
         ];
         assert_eq!(pareto(&pts), [0, 1, 3]);
         // Equal objective: the one with fewer false rollbacks, on the front.
+        let on = ConstraintOn::Upper;
         let tie = [t(0, 0.04, 10.0, 300.0), t(1, 0.01, 10.0, 300.0)];
-        assert_eq!(recommend(&tie, 0.05), Some(1));
+        assert_eq!(recommend(&tie, 0.05, on), Some(1));
         assert_eq!(pareto(&tie), [1]);
-        assert_eq!(recommend(&pts, 0.05), Some(1));
-        assert_eq!(recommend(&pts, 0.2), Some(0));
-        assert_eq!(recommend(&pts, -1.0), None);
+        assert_eq!(recommend(&pts, 0.05, on), Some(1));
+        assert_eq!(recommend(&pts, 0.2, on), Some(0));
+        assert_eq!(recommend(&pts, -1.0, on), None);
+        // A full tie: the later row, the looser limit.
+        let same = [t(0, 0.0, 10.0, 300.0), t(1, 0.0, 10.0, 300.0)];
+        assert_eq!(recommend(&same, 0.05, on), Some(1));
+    }
+
+    #[test]
+    fn the_constraint_bounds_the_upper_bound_unless_told_otherwise() {
+        // 0 of 30 false rollbacks: observed 0 %, Wilson upper bound 11.35 %.
+        let zero_of_30 = TradeOff {
+            false_rollback_high: 0.1135,
+            ..t(0, 0.0, 1.0, 300.0)
+        };
+        let pts = [zero_of_30, t(1, 0.01, 5.0, 300.0)];
+        assert_eq!(recommend(&pts, 0.05, ConstraintOn::Upper), Some(1));
+        assert_eq!(recommend(&pts, 0.05, ConstraintOn::Mean), Some(0));
     }
 
     #[test]

@@ -3,11 +3,11 @@
 
 use super::drill::load_suite;
 use super::run::execute;
-use crate::objectives::{Objective, ObjectiveMetric, default_objectives, evaluate};
+use crate::objectives::{Objective, ObjectiveMetric, Release, default_objectives, evaluate};
 use crate::outcome::RunOutcome;
-use crate::regression::{self, REGRESSION_METRICS};
+use crate::regression::{self, Comparison, REGRESSION_METRICS};
 use crate::report::{Case, read_runs, write_junit};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Scenario, limits};
 use crate::strategy::StrategySpec;
 use anyhow::Context;
 use clap::Args;
@@ -38,16 +38,27 @@ pub struct CheckArgs {
     /// Suite objectives (a file with one `[objectives]` table) for scenarios without their own.
     #[arg(long, value_name = "FILE")]
     pub objectives: Option<PathBuf>,
+    /// Fail (exit 1) when the baseline compares nothing somewhere: a drill or strategy without
+    /// baseline runs, a header-only, foreign or malformed baseline `runs.csv`, a removed drill.
+    #[arg(long, requires = "baseline")]
+    pub require_baseline: bool,
+    /// Replications per strategy for every scenario, overriding each file's `replications`.
+    #[arg(long, short = 'n', value_name = "N")]
+    pub replications: Option<u32>,
+    /// Master seed for every scenario, overriding each file's `seed`.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
 }
 
 /// The statistics a history line records, in order.
-const HISTORY_METRICS: [ObjectiveMetric; 7] = [
+const HISTORY_METRICS: [ObjectiveMetric; 8] = [
     ObjectiveMetric::TtdMean,
     ObjectiveMetric::TtrMean,
     ObjectiveMetric::TtrP95,
     ObjectiveMetric::AffectedShareMean,
     ObjectiveMetric::DetectionProbability,
     ObjectiveMetric::FalseRollbackRate,
+    ObjectiveMetric::DeploySuccess,
     ObjectiveMetric::InconsistentRecordsMax,
 ];
 
@@ -60,41 +71,184 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         None => default_objectives(),
     };
-    let suite = load_suite(&args.dir)?;
     let out = args.out.unwrap_or_else(super::default_reports_dir);
+    let history_path = args.history.unwrap_or_else(|| out.join("history.csv"));
+    if let Some(b) = &args.baseline {
+        // A missing folder (the first week) is a note per drill, not an error.
+        anyhow::ensure!(
+            !b.exists() || b.is_dir(),
+            "--baseline {}: not a folder; expected the --out folder of an earlier check",
+            b.display()
+        );
+    }
+    if let Some(n) = args.replications {
+        anyhow::ensure!(
+            (1..=limits::MAX_REPLICATIONS).contains(&n),
+            "--replications {n}: expected 1 to {}",
+            limits::MAX_REPLICATIONS
+        );
+    }
+    let mut suite = load_suite(&args.dir)?;
+    for (_, scenario) in &mut suite {
+        if let Some(n) = args.replications {
+            scenario.set_replications(n);
+        }
+        if let Some(seed) = args.seed {
+            scenario.set_seed(seed);
+        }
+    }
+    // Before the suite runs: a bad path must not cost a whole drill. `check` creates the
+    // `--out` folder and each scenario's folder in it, and the folders above `--history`.
+    if let Some(path) = &args.junit {
+        let mut created = vec![out.clone()];
+        created.extend(suite.iter().map(|(_, s)| out.join(&s.name)));
+        writable("--junit", path, &created)?;
+    }
+    writable("--history", &history_path, &[])?;
     let mut stdout = io::stdout().lock();
-    let (mut junit, mut history, mut breaches) = (Vec::new(), Vec::new(), 0usize);
+    let (mut junit, mut history) = (Vec::new(), Vec::new());
+    let mut tally = Tally {
+        require_baseline: args.require_baseline,
+        ..Tally::default()
+    };
     for (file, scenario) in &suite {
         let objectives = scenario.objectives.as_deref().unwrap_or(&suite_objectives);
         let baseline = args.baseline.as_deref();
         let gate = check_scenario(&mut stdout, file, scenario, &out, objectives, baseline)?;
-        breaches += gate.breaches;
+        tally.breaches += gate.breaches;
+        tally.regressions += gate.regressions;
+        for note in &gate.notes {
+            tally.note(&mut stdout, note)?;
+        }
         history.extend(gate.history);
         junit.push((scenario.name.clone(), gate.cases));
+    }
+    if let Some(b) = &args.baseline {
+        let names: Vec<&str> = suite.iter().map(|(_, s)| s.name.as_str()).collect();
+        for note in removed_drills(b, &names)? {
+            tally.note(&mut stdout, &note)?;
+        }
     }
     if let Some(path) = &args.junit {
         let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         write_junit(&junit, BufWriter::new(f))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    append_history(
-        &args.history.unwrap_or_else(|| out.join("history.csv")),
-        &history,
-    )?;
+    append_history(&history_path, &history)?;
     let strategies: usize = suite.iter().map(|(_, s)| s.strategies.len()).sum();
+    let gaps = if tally.notes == 0 {
+        String::new()
+    } else if tally.require_baseline {
+        format!(
+            ", {} (--require-baseline)",
+            super::count(tally.notes, "baseline failure", "baseline failures")
+        )
+    } else {
+        format!(
+            ", {}",
+            super::count(tally.notes, "baseline note", "baseline notes")
+        )
+    };
     writeln!(
         stdout,
-        "check: {}, {}, {}{}",
+        "check: {}, {}, {}, {}{gaps}{}",
         super::count(suite.len(), "scenario", "scenarios"),
         super::count(strategies, "strategy", "strategies"),
-        super::count(breaches, "breach", "breaches"),
-        if breaches == 0 {
+        super::count(tally.breaches, "breach", "breaches"),
+        super::count(tally.regressions, "regression", "regressions"),
+        if tally.breaches + tally.regressions == 0 {
             ": all objectives hold"
         } else {
             ""
         }
     )?;
-    Ok(ExitCode::from(if breaches == 0 { 0 } else { 1 }))
+    Ok(ExitCode::from(u8::from(tally.failed())))
+}
+
+/// Errors (exit 2) unless `path` can take a file: not a folder, an existing file writable,
+/// and the nearest existing folder above it writable. `created` lists the folders `check`
+/// creates; `--junit` needs its folder to exist or be one of them, `--history` (given no
+/// `created`) creates the folders between.
+fn writable(flag: &str, path: &Path, created: &[PathBuf]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !path.is_dir(),
+        "{flag} {}: is a folder; expected a file path",
+        path.display()
+    );
+    if path.exists() {
+        OpenOptions::new()
+            .append(true)
+            .open(path)
+            .with_context(|| format!("{flag} {}: cannot write to it", path.display()))?;
+        return Ok(());
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // A relative path's last ancestor is the empty path: the current folder.
+    let existing = parent
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
+        .unwrap_or(parent);
+    anyhow::ensure!(
+        existing.is_dir(),
+        "{flag} {}: {} is not a folder",
+        path.display(),
+        existing.display()
+    );
+    anyhow::ensure!(
+        created.is_empty() || parent.is_dir() || created.iter().any(|c| c == parent),
+        "{flag} {}: folder {} does not exist",
+        path.display(),
+        parent.display()
+    );
+    let read_only = fs::metadata(existing).is_ok_and(|m| m.permissions().readonly());
+    anyhow::ensure!(
+        !read_only,
+        "{flag} {}: folder {} is read-only",
+        path.display(),
+        existing.display()
+    );
+    Ok(())
+}
+
+/// The suite's counts, for the last line and the exit code.
+#[derive(Default)]
+struct Tally {
+    /// Objectives breached.
+    breaches: usize,
+    /// Regression lines (identical ones merged).
+    regressions: usize,
+    /// Places where the baseline compared nothing.
+    notes: usize,
+    /// Whether those notes fail the gate.
+    require_baseline: bool,
+}
+
+impl Tally {
+    /// Prints a baseline note (`BASELINE`, a failure, under `--require-baseline`).
+    fn note(&mut self, stdout: &mut impl Write, text: &str) -> io::Result<()> {
+        self.notes += 1;
+        let tag = if self.require_baseline {
+            "BASELINE"
+        } else {
+            "note:"
+        };
+        writeln!(stdout, "{tag} {text}")
+    }
+
+    /// Whether the gate fails.
+    fn failed(&self) -> bool {
+        self.breaches + self.regressions > 0 || (self.require_baseline && self.notes > 0)
+    }
 }
 
 /// What checking one scenario found.
@@ -103,8 +257,92 @@ struct Gate {
     cases: Vec<Case>,
     /// One history line per strategy.
     history: Vec<String>,
-    /// Objectives breached and metrics regressed.
+    /// Objectives breached.
     breaches: usize,
+    /// Regression lines printed (identical ones merged).
+    regressions: usize,
+    /// Where the baseline compared nothing, one note each.
+    notes: Vec<String>,
+}
+
+/// What the baseline folder holds for one drill.
+enum Baseline {
+    /// Its rows, and the file they come from.
+    Rows(PathBuf, Vec<BTreeMap<String, String>>),
+    /// Nothing to compare with, and why.
+    Gap(String),
+}
+
+/// The columns a baseline `runs.csv` must have.
+fn required_columns() -> impl Iterator<Item = &'static str> {
+    ["strategy"].into_iter().chain(REGRESSION_METRICS)
+}
+
+/// The baseline of drill `name` in the folder `dir`.
+fn load_baseline(dir: &Path, name: &str) -> Baseline {
+    let path = dir.join(name).join("runs.csv");
+    if !path.is_file() {
+        return Baseline::Gap(format!(
+            "no baseline for {name}: {} does not exist (a new or renamed drill): nothing compared",
+            path.display()
+        ));
+    }
+    let header = csv::Reader::from_path(&path).and_then(|mut r| r.headers().cloned());
+    let header = match header {
+        Ok(h) => h,
+        Err(e) => {
+            return Baseline::Gap(format!(
+                "baseline {} is malformed ({e}): nothing compared for {name}",
+                path.display()
+            ));
+        }
+    };
+    let missing: Vec<&str> = required_columns()
+        .filter(|c| !header.iter().any(|h| h == *c))
+        .collect();
+    if !missing.is_empty() {
+        return Baseline::Gap(format!(
+            "baseline {} has a foreign header (no column {}); expected the runs.csv of a rehearsal run: nothing compared for {name}",
+            path.display(),
+            missing.join(", ")
+        ));
+    }
+    match read_runs(&path) {
+        Err(e) => Baseline::Gap(format!(
+            "baseline {} is malformed ({e}): nothing compared for {name}",
+            path.display()
+        )),
+        Ok(rows) if rows.is_empty() => Baseline::Gap(format!(
+            "baseline {} is header-only (no runs): nothing compared for {name}",
+            path.display()
+        )),
+        Ok(rows) => Baseline::Rows(path, rows),
+    }
+}
+
+/// One note per drill of the baseline folder (a sub-folder with a `runs.csv`) that the suite
+/// no longer has, in name order.
+fn removed_drills(dir: &Path, suite: &[&str]) -> anyhow::Result<Vec<String>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .with_context(|| format!("--baseline {}: cannot list it", dir.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("runs.csv").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !suite.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    Ok(names
+        .into_iter()
+        .map(|n| {
+            format!(
+                "baseline drill {n} ({}) is not in the suite (removed or renamed): nothing compared",
+                dir.join(&n).join("runs.csv").display()
+            )
+        })
+        .collect())
 }
 
 /// One strategy under check: where its verdicts go and how to reproduce them.
@@ -157,16 +395,21 @@ fn check_scenario(
         scenario.seed,
         scenario.replications
     );
-    let baseline = baseline_dir
-        .map(|b| b.join(&scenario.name).join("runs.csv"))
-        .filter(|p| p.is_file());
-    let baseline_rows = baseline.as_deref().map(read_runs).transpose()?;
-    let current_rows = read_runs(&dir.join("runs.csv"))?;
+    let baseline = baseline_dir.map(|b| load_baseline(b, &scenario.name));
+    let current_path = dir.join("runs.csv");
+    let current_rows = read_runs(&current_path)
+        .with_context(|| format!("cannot read {}", current_path.display()))?;
     let mut gate = Gate {
         cases: Vec::new(),
         history: Vec::new(),
         breaches: 0,
+        regressions: 0,
+        notes: Vec::new(),
     };
+    if let Some(Baseline::Gap(note)) = &baseline {
+        gate.notes.push(note.clone());
+    }
+    let release = scenario.release();
     let reps = scenario.replications as usize;
     for (s, strategy) in scenario.strategies.iter().enumerate() {
         let runs = &result.runs[s * reps..(s + 1) * reps];
@@ -176,24 +419,51 @@ fn check_scenario(
             class: format!("{}.{}", scenario.name, strategy.name),
             reproduce: &reproduce,
         };
-        let mut strategy_breaches =
-            objective_cases(stdout, &subject, objectives, runs, &mut gate.cases)?;
-        if let Some(rows) = &baseline_rows {
-            strategy_breaches +=
-                regression_cases(stdout, &subject, rows, &current_rows, &mut gate.cases)?;
+        let breaches =
+            objective_cases(stdout, &subject, objectives, runs, release, &mut gate.cases)?;
+        let mut regressions = 0;
+        if let Some(Baseline::Rows(path, rows)) = &baseline {
+            if rows
+                .iter()
+                .any(|r| r.get("strategy") == Some(&strategy.name))
+            {
+                regressions =
+                    regression_cases(stdout, &subject, rows, &current_rows, &mut gate.cases)?;
+            } else {
+                gate.notes
+                    .push(missing_strategy(path, rows, &scenario.name, &strategy.name));
+            }
         }
-        gate.breaches += strategy_breaches;
-        gate.history
-            .push(history_line(scenario, strategy, runs, strategy_breaches));
-    }
-    if baseline_dir.is_some() && baseline.is_none() {
-        writeln!(
-            stdout,
-            "note: no baseline for {} (nothing to compare)",
-            scenario.name
-        )?;
+        gate.breaches += breaches;
+        gate.regressions += regressions;
+        gate.history.push(history_line(
+            scenario,
+            strategy,
+            runs,
+            release,
+            breaches + regressions,
+        ));
     }
     Ok(gate)
+}
+
+/// The note for a strategy the baseline has no runs of, with the baseline's strategies.
+fn missing_strategy(
+    path: &Path,
+    rows: &[BTreeMap<String, String>],
+    scenario: &str,
+    strategy: &str,
+) -> String {
+    let mut names: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.get("strategy").map(String::as_str))
+        .collect();
+    names.dedup();
+    format!(
+        "baseline {} has no runs of strategy {strategy} (renamed? it has {}): nothing compared for {scenario} / {strategy}",
+        path.display(),
+        names.join(", ")
+    )
 }
 
 /// One case per objective for the strategy's runs; prints each breach and returns how many.
@@ -202,11 +472,12 @@ fn objective_cases(
     subject: &Subject,
     objectives: &[Objective],
     runs: &[RunOutcome],
+    release: Release,
     cases: &mut Vec<Case>,
 ) -> anyhow::Result<usize> {
     let mut breaches = 0;
-    for v in evaluate(objectives, runs) {
-        let shown = v.value.map_or("undefined".into(), |x| v.objective.show(x));
+    for v in evaluate(objectives, runs, release) {
+        let shown = v.shown();
         let failure = (!v.met).then(|| {
             format!(
                 "{} / {}: {} = {shown} (objective {}); reproduce: {}",
@@ -223,7 +494,8 @@ fn objective_cases(
 }
 
 /// One case per regression metric, the strategy's rows against the baseline's; prints each
-/// regression and returns how many.
+/// regression, metrics with identical numbers on one line (TTD and TTR when `verify = 0`),
+/// and returns how many lines it printed.
 fn regression_cases(
     stdout: &mut impl Write,
     subject: &Subject,
@@ -231,7 +503,8 @@ fn regression_cases(
     current_rows: &[BTreeMap<String, String>],
     cases: &mut Vec<Case>,
 ) -> anyhow::Result<usize> {
-    let mut regressions = 0;
+    // Regressed metrics grouped by their numbers, in metric order.
+    let mut lines: Vec<(Vec<&str>, Comparison)> = Vec::new();
     for metric in REGRESSION_METRICS {
         let values =
             |rows: &[BTreeMap<String, String>]| column(rows, &subject.strategy.name, metric);
@@ -239,22 +512,43 @@ fn regression_cases(
         else {
             continue;
         };
-        let failure = c.regressed.then(|| {
-            format!(
-                "{} / {}: {metric} mean {:.4} → {:.4} ({:+.0} %, Welch t = {:.1}) against the baseline; reproduce: {}",
-                subject.scenario.name,
-                subject.strategy.name,
-                c.baseline.0,
-                c.current.0,
-                100.0 * (c.current.0 - c.baseline.0) / c.baseline.0.abs().max(f64::MIN_POSITIVE),
-                c.t,
-                subject.reproduce
-            )
-        });
+        let failure = c.regressed.then(|| regression_text(subject, &[metric], &c));
         let name = format!("no regression of {metric}");
-        regressions += subject.record(stdout, cases, "REGRESSION", name, failure)?;
+        subject.record(&mut io::sink(), cases, "REGRESSION", name, failure)?;
+        if c.regressed {
+            let same = |(_, d): &&mut (Vec<&str>, Comparison)| {
+                (d.baseline, d.current, d.t) == (c.baseline, c.current, c.t)
+            };
+            match lines.iter_mut().find(|l| same(l)) {
+                Some(line) => line.0.push(metric),
+                None => lines.push((vec![metric], c)),
+            }
+        }
     }
-    Ok(regressions)
+    for (metrics, c) in &lines {
+        writeln!(
+            stdout,
+            "REGRESSION {}",
+            regression_text(subject, metrics, c)
+        )?;
+    }
+    Ok(lines.len())
+}
+
+/// `gate / canary: ttd_s and ttr_s mean 59.0000 → 121.0000 (+105 %, Welch t = 9.1) against
+/// the baseline; reproduce: …`.
+fn regression_text(subject: &Subject, metrics: &[&str], c: &Comparison) -> String {
+    format!(
+        "{} / {}: {} mean {:.4} → {:.4} ({:+.0} %, Welch t = {:.1}) against the baseline; reproduce: {}",
+        subject.scenario.name,
+        subject.strategy.name,
+        metrics.join(" and "),
+        c.baseline.0,
+        c.current.0,
+        100.0 * (c.current.0 - c.baseline.0) / c.baseline.0.abs().max(f64::MIN_POSITIVE),
+        c.t,
+        subject.reproduce
+    )
 }
 
 /// The strategy's history line, without the time: scenario, strategy, seed, replications,
@@ -263,9 +557,13 @@ fn history_line(
     scenario: &Scenario,
     strategy: &StrategySpec,
     runs: &[RunOutcome],
+    release: Release,
     breaches: usize,
 ) -> String {
-    let stats = HISTORY_METRICS.map(|m| m.value(runs).map_or(String::new(), |x| format!("{x:.6}")));
+    let stats = HISTORY_METRICS.map(|m| {
+        m.value(runs, release)
+            .map_or(String::new(), |x| format!("{x:.6}"))
+    });
     format!(
         "{},{},{},{},{},{}",
         scenario.name,

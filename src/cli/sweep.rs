@@ -4,7 +4,7 @@ use super::scenario_args::ScenarioArgs;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
 use crate::scenario::{self, overrides};
-use crate::sweep::{self, Optimize, TradeOff, pareto};
+use crate::sweep::{self, ConstraintOn, Optimize, TradeOff, pareto};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::fs;
@@ -33,6 +33,28 @@ pub struct Choice {
     /// What the recommendation minimises under the constraint.
     #[arg(long, value_enum, default_value = "affected")]
     pub optimize: OptimizeArg,
+    /// Which statistic of the false-rollback rate `--max-false-rollback` bounds: the upper
+    /// bound of its 95 % Wilson interval, or the observed share.
+    #[arg(long, value_enum, default_value = "upper")]
+    pub constraint_on: ConstraintOnArg,
+}
+
+/// Which statistic of the false-rollback rate the constraint bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConstraintOnArg {
+    /// The observed share of healthy runs with a false rollback.
+    Mean,
+    /// The upper bound of its 95 % Wilson score interval.
+    Upper,
+}
+
+impl ConstraintOnArg {
+    fn get(self) -> ConstraintOn {
+        match self {
+            ConstraintOnArg::Mean => ConstraintOn::Mean,
+            ConstraintOnArg::Upper => ConstraintOn::Upper,
+        }
+    }
 }
 
 /// Arguments of `sweep`.
@@ -114,6 +136,12 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         "{}: nothing to sweep: add a [sweep] table (\"analysis.threshold\" = [1, 3, 5]) or --set PATH=V1,V2",
         args.scenario.file.display()
     );
+    if !base.service.faults.iter().any(|f| f.is_candidates()) {
+        eprintln!(
+            "warning: {}: no fault targets the candidate: nothing to detect, so detection and its times are undefined and a rollback is always false",
+            args.scenario.file.display()
+        );
+    }
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let max_fr = parse_rate(&args.choice.max_false_rollback)?;
     let points = sweep::grid(
@@ -182,6 +210,9 @@ fn reproduce(args: &SweepArgs) -> String {
     ));
     if let OptimizeArg::Ttd = args.choice.optimize {
         command.push_str(" --optimize ttd");
+    }
+    if args.choice.constraint_on == ConstraintOnArg::Mean {
+        command.push_str(" --constraint-on mean");
     }
     command
 }
@@ -258,7 +289,8 @@ fn finish(
     max_fr: f64,
 ) -> anyhow::Result<()> {
     let opt = optimize(choice);
-    let (pareto_csv, best) = write_pareto(csv, opt, max_fr)?;
+    let on = choice.constraint_on.get();
+    let (pareto_csv, best) = write_pareto(csv, opt, max_fr, on)?;
     fs::write(out.join("pareto.csv"), pareto_csv)?;
     let points = trade_offs(csv, opt)?;
     let front = pareto(&points);
@@ -287,25 +319,92 @@ fn finish(
         objective,
     };
     print_grid(w, &grid)?;
+    let bound = match on {
+        ConstraintOn::Upper => "the upper bound of its 95 % interval",
+        ConstraintOn::Mean => "the observed rate",
+    };
     match best {
-        Some(b) => writeln!(
-            w,
-            "recommended: row {} of sweep.csv: the lowest {objective} with false rollbacks ≤ {:.1}%",
-            b + 1,
-            max_fr * 100.0
-        )?,
+        Some(b) => {
+            writeln!(
+                w,
+                "recommended: row {} of sweep.csv: the lowest {objective} with false rollbacks ≤ {:.1}% on {bound}",
+                b + 1,
+                max_fr * 100.0
+            )?;
+            writeln!(w, "  false rollbacks: {}", false_rollbacks(csv, b))?;
+        }
         None => writeln!(
             w,
-            "no grid point keeps false rollbacks ≤ {:.1}%",
+            "no grid point keeps false rollbacks ≤ {:.1}% on {bound}",
             max_fr * 100.0
         )?,
     }
+    warn_mean_only(&points, best, max_fr, on);
     writeln!(
         w,
         "wrote {}/sweep.csv, pareto.csv, tradeoff.svg and tradeoff.png",
         out.display()
     )?;
     Ok(())
+}
+
+/// Row `i`'s false rollbacks as `0 of 30 healthy runs: 0% [95 % Wilson interval 0%–11.35%]`.
+fn false_rollbacks(csv: &str, i: usize) -> String {
+    let cells = sweep_row(csv, i);
+    let cell = |name: &str| {
+        cells
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.parse::<f64>().ok())
+    };
+    match (
+        cell("false_rollback_n"),
+        cell("false_rollback_mean"),
+        cell("false_rollback_ci95_low"),
+        cell("false_rollback_ci95_high"),
+    ) {
+        (Some(n), Some(mean), Some(low), Some(high)) => format!(
+            "{:.0} of {n:.0} healthy runs: {:.2}% [95 % Wilson interval {:.2}%–{:.2}%]",
+            mean * n,
+            mean * 100.0,
+            low * 100.0,
+            high * 100.0
+        ),
+        _ => "no healthy run".into(),
+    }
+}
+
+/// Warns on stderr when the constraint holds only on the observed rate: for the
+/// recommendation itself (`--constraint-on mean`), or for rows that would beat it.
+fn warn_mean_only(points: &[TradeOff], best: Option<usize>, max_fr: f64, on: ConstraintOn) {
+    let best_point = best.and_then(|b| points.iter().find(|p| p.row == b));
+    match on {
+        ConstraintOn::Mean => {
+            if let Some(p) = best_point.filter(|p| p.false_rollback_high > max_fr) {
+                eprintln!(
+                    "warning: the recommendation keeps false rollbacks ≤ {:.1}% only on the observed rate: its 95 % interval reaches {:.2}%; run more replications (-n) or use --constraint-on upper",
+                    max_fr * 100.0,
+                    p.false_rollback_high * 100.0
+                );
+            }
+        }
+        ConstraintOn::Upper => {
+            let better = |p: &&TradeOff| best_point.is_none_or(|b| p.objective < b.objective);
+            let rows: Vec<String> = points
+                .iter()
+                .filter(|p| p.false_rollback <= max_fr && p.false_rollback_high > max_fr)
+                .filter(better)
+                .map(|p| (p.row + 1).to_string())
+                .collect();
+            if !rows.is_empty() {
+                eprintln!(
+                    "warning: rows {} of sweep.csv keep false rollbacks ≤ {:.1}% only on the observed rate, not on the upper bound of its 95 % interval; more replications (-n) may admit them",
+                    rows.join(", "),
+                    max_fr * 100.0
+                );
+            }
+        }
+    }
 }
 
 /// Each row of `sweep.csv` as its strategy and swept `path=value` pairs.

@@ -73,6 +73,25 @@ impl CompareMetric {
         }
     }
 
+    /// Whether the metric is a proportion (a 0/1 value per run), whose interval is Wilson's.
+    pub fn is_proportion(self) -> bool {
+        matches!(
+            self,
+            CompareMetric::Detection | CompareMetric::FalseRollback
+        )
+    }
+
+    /// The statistics of the values of the runs where the metric is defined: a Wilson
+    /// interval for a proportion, a Student-t interval otherwise.
+    pub fn stat(self, values: &[f64]) -> Option<Stat> {
+        if self.is_proportion() {
+            let successes = values.iter().filter(|&&v| v > 0.5).count();
+            Stat::of_proportion(successes, values.len())
+        } else {
+            Stat::of(values)
+        }
+    }
+
     /// Whether more is better (only detection); for every other metric less is better.
     pub fn higher_is_better(self) -> bool {
         self == CompareMetric::Detection
@@ -172,7 +191,7 @@ pub fn compare(runs: &[RunOutcome], strategies: usize) -> Vec<MetricComparison> 
                 .collect();
             let stats: Vec<Option<Stat>> = values
                 .iter()
-                .map(|v| Stat::of(&v.iter().flatten().copied().collect::<Vec<_>>()))
+                .map(|v| metric.stat(&v.iter().flatten().copied().collect::<Vec<_>>()))
                 .collect();
             let sign = if metric.higher_is_better() { -1.0 } else { 1.0 };
             let best = stats

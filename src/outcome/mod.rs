@@ -6,7 +6,9 @@ mod compare;
 mod rules;
 mod timeline;
 
-pub use aggregate::{Stat, StrategySummary, nearest_rank, student_t_975, student_t_995, summarize};
+pub use aggregate::{
+    Stat, StrategySummary, nearest_rank, student_t_975, student_t_995, summarize, wilson95,
+};
 pub use columns::{Cell, Column, ColumnUnit, RUN_COLUMNS, run_column, summarized_columns};
 pub use compare::{CompareMetric, MetricComparison, PairedTest, Unit, compare};
 pub use rules::{RunLog, recovered, rollback_is_false};

@@ -34,7 +34,20 @@ pub fn compare_table(strategies: &[String], comparisons: &[MetricComparison]) ->
                         (false, Some(t)) if t.pairs >= 2 && !t.significant => " ~",
                         _ => "",
                     };
-                    format!("{} ±{}{mark}", show(unit, st.mean), show(unit, st.ci95))
+                    if c.metric.is_proportion() {
+                        format!(
+                            "{} [{}–{}]{mark}",
+                            show(unit, st.mean),
+                            show(unit, st.ci95_low),
+                            show(unit, st.ci95_high)
+                        )
+                    } else {
+                        format!(
+                            "{} ±{}{mark}",
+                            show(unit, st.mean),
+                            show(unit, st.half_width())
+                        )
+                    }
                 }
             };
             row.push(cell);
@@ -93,7 +106,8 @@ pub fn compare_table(strategies: &[String], comparisons: &[MetricComparison]) ->
     out.push_str(
         "* best mean; ~ not significantly different from the best (paired t-test on common random numbers, 5 %);\n\
          unmarked: significantly worse, or too few paired replications to tell. Detection probability: higher is\n\
-         better; every other metric: lower is better. '-': never defined (no detection, no completed rollout).\n",
+         better; every other metric: lower is better. '-': never defined (no detection, no completed rollout).\n\
+         Rates (detection probability, false rollbacks) show the share [its 95 % Wilson score interval].\n",
     );
     out
 }

@@ -17,8 +17,8 @@ pub(super) fn stat_cells(st: Option<Stat>) -> [String; 6] {
         Some(st) => [
             st.n.to_string(),
             num(st.mean),
-            num(st.mean - st.ci95),
-            num(st.mean + st.ci95),
+            num(st.ci95_low),
+            num(st.ci95_high),
             num(st.p50),
             num(st.p95),
         ],
@@ -33,6 +33,14 @@ pub(super) fn stat_cells(st: Option<Stat>) -> [String; 6] {
     }
 }
 
+/// A proportion's `share, ci95_low, ci95_high` (Wilson; empty cells when undefined).
+pub(super) fn rate_cells(st: Option<Stat>) -> [String; 3] {
+    match st {
+        Some(st) => [num(st.mean), num(st.ci95_low), num(st.ci95_high)],
+        None => [String::new(), String::new(), String::new()],
+    }
+}
+
 /// Writes one row per run, in the order given, with the columns of [`RUN_COLUMNS`].
 pub fn write_runs(runs: &[RunOutcome], out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
@@ -43,6 +51,14 @@ pub fn write_runs(runs: &[RunOutcome], out: impl Write) -> csv::Result<()> {
     w.flush()?;
     Ok(())
 }
+
+/// The proportions of `summary.csv`, each followed by its Wilson interval's bounds.
+const RATES: [&str; 4] = [
+    "detection_probability",
+    "rollback_rate",
+    "false_rollback_rate",
+    "promotion_rate",
+];
 
 const STAT_PARTS: [&str; 6] = ["n", "mean", "ci95_low", "ci95_high", "p50", "p95"];
 
@@ -59,13 +75,16 @@ pub fn write_summaries(
         "replications",
         "on_no_data",
         "with_onset",
-        "detection_probability",
-        "rollback_rate",
-        "false_rollback_rate",
-        "promotion_rate",
     ]
     .map(String::from)
     .to_vec();
+    for rate in RATES {
+        header.extend([
+            rate.to_string(),
+            format!("{rate}_ci95_low"),
+            format!("{rate}_ci95_high"),
+        ]);
+    }
     for c in summarized_columns() {
         header.extend(STAT_PARTS.iter().map(|p| format!("{}_{p}", c.name)));
     }
@@ -77,11 +96,15 @@ pub fn write_summaries(
             s.replications.to_string(),
             on_no_data.unwrap_or_default().to_string(),
             s.with_onset.to_string(),
-            s.detection_probability.map(num).unwrap_or_default(),
-            num(s.rollback_rate),
-            num(s.false_rollback_rate),
-            num(s.promotion_rate),
         ];
+        for rate in [
+            s.detection_probability,
+            Some(s.rollback_rate),
+            Some(s.false_rollback_rate),
+            Some(s.promotion_rate),
+        ] {
+            row.extend(rate_cells(rate));
+        }
         for c in summarized_columns() {
             row.extend(stat_cells(s.stat(c.name)));
         }

@@ -44,17 +44,33 @@ pub struct StrategyJson {
     pub with_onset: usize,
     /// Share of those that detected it (`null` without onset).
     pub detection_probability: Option<f64>,
+    /// Lower bound of its 95 % Wilson interval (`null` without onset).
+    pub detection_probability_ci95_low: Option<f64>,
+    /// Upper bound of its 95 % Wilson interval (`null` without onset).
+    pub detection_probability_ci95_high: Option<f64>,
     /// Share of replications that rolled back.
     pub rollback_rate: f64,
+    /// Lower bound of its 95 % Wilson interval.
+    pub rollback_rate_ci95_low: f64,
+    /// Upper bound of its 95 % Wilson interval.
+    pub rollback_rate_ci95_high: f64,
     /// Share of replications with a false rollback.
     pub false_rollback_rate: f64,
+    /// Lower bound of its 95 % Wilson interval.
+    pub false_rollback_rate_ci95_low: f64,
+    /// Upper bound of its 95 % Wilson interval.
+    pub false_rollback_rate_ci95_high: f64,
     /// Share of replications promoted.
     pub promotion_rate: f64,
+    /// Lower bound of its 95 % Wilson interval.
+    pub promotion_rate_ci95_low: f64,
+    /// Upper bound of its 95 % Wilson interval.
+    pub promotion_rate_ci95_high: f64,
     /// The statistics of every summarized `runs.csv` column, keyed by column name
     /// (`ttd_s`, `ttr_s` whose mean is the MTTR, `affected_share`…), in column order.
     #[serde(flatten)]
     pub stats: StatsJson,
-    /// The scenario's objectives (or DESIGN.md §1's), judged as `rehearsal check` does.
+    /// The scenario's objectives (or the defaults), judged as `rehearsal check` does.
     pub objectives: Vec<ObjectiveJson>,
 }
 
@@ -92,9 +108,9 @@ pub struct StatJson {
     pub n: usize,
     /// Mean.
     pub mean: f64,
-    /// Lower bound of the 95 % CI of the mean.
+    /// Lower bound of the 95 % CI of the mean (Student t).
     pub ci95_low: f64,
-    /// Upper bound of the 95 % CI of the mean.
+    /// Upper bound of the 95 % CI of the mean (Student t).
     pub ci95_high: f64,
     /// Nearest-rank median.
     pub p50: f64,
@@ -107,8 +123,8 @@ impl From<Stat> for StatJson {
         StatJson {
             n: s.n,
             mean: s.mean,
-            ci95_low: s.mean - s.ci95,
-            ci95_high: s.mean + s.ci95,
+            ci95_low: s.ci95_low,
+            ci95_high: s.ci95_high,
             p50: s.p50,
             p95: s.p95,
         }
@@ -159,10 +175,18 @@ pub fn scenario_json(
                 replications: s.replications,
                 on_no_data: spec.analysis.as_ref().map(|a| a.on_no_data.name()),
                 with_onset: s.with_onset,
-                detection_probability: s.detection_probability,
-                rollback_rate: s.rollback_rate,
-                false_rollback_rate: s.false_rollback_rate,
-                promotion_rate: s.promotion_rate,
+                detection_probability: s.detection_probability.map(|d| d.mean),
+                detection_probability_ci95_low: s.detection_probability.map(|d| d.ci95_low),
+                detection_probability_ci95_high: s.detection_probability.map(|d| d.ci95_high),
+                rollback_rate: s.rollback_rate.mean,
+                rollback_rate_ci95_low: s.rollback_rate.ci95_low,
+                rollback_rate_ci95_high: s.rollback_rate.ci95_high,
+                false_rollback_rate: s.false_rollback_rate.mean,
+                false_rollback_rate_ci95_low: s.false_rollback_rate.ci95_low,
+                false_rollback_rate_ci95_high: s.false_rollback_rate.ci95_high,
+                promotion_rate: s.promotion_rate.mean,
+                promotion_rate_ci95_low: s.promotion_rate.ci95_low,
+                promotion_rate_ci95_high: s.promotion_rate.ci95_high,
                 stats: StatsJson::of(s),
                 objectives: vs
                     .iter()

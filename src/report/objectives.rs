@@ -1,7 +1,7 @@
 //! The objectives each strategy met or missed, as reports show them.
 //!
 //! The rules are [`crate::objectives`]'s, the ones `rehearsal check` gates on: the scenario's
-//! `[objectives]`, or DESIGN.md §1's targets when it states none. This module only turns
+//! `[objectives]`, or [`crate::objectives::default_objectives`] when it states none. This module only turns
 //! their verdicts into statuses and text.
 
 use crate::names::named;
@@ -38,7 +38,7 @@ pub fn objectives_of(scenario: &Scenario) -> (Vec<Objective>, &'static str) {
         Some(o) => (o.clone(), "the scenario's [objectives]"),
         None => (
             default_objectives(),
-            "DESIGN.md §1's targets (the scenario states no [objectives])",
+            "the default targets (the scenario states no [objectives])",
         ),
     }
 }
@@ -46,14 +46,20 @@ pub fn objectives_of(scenario: &Scenario) -> (Vec<Objective>, &'static str) {
 /// Every strategy's verdicts, in scenario order.
 pub fn judge(scenario: &Scenario, result: &ScenarioResult) -> Vec<Vec<Verdict>> {
     let (objectives, _) = objectives_of(scenario);
+    let release = scenario.release();
     (0..result.summaries.len())
-        .map(|s| evaluate(&objectives, result.runs_of(s)))
+        .map(|s| evaluate(&objectives, result.runs_of(s), release))
         .collect()
 }
 
-/// The value a verdict was judged on, as a person reads it: `2m30s`, `7.80%`, `never`, `n/a`.
+/// The value a verdict was judged on, as a person reads it: `2m30s`, `7.80%`, `never`, `n/a`;
+/// a rate with its count and interval (see [`Verdict::shown`]).
 pub fn shown(v: &Verdict) -> String {
-    v.value.map_or("n/a".into(), |x| v.objective.show(x))
+    if v.value.is_some() {
+        v.shown()
+    } else {
+        "n/a".into()
+    }
 }
 
 /// One line per strategy that missed an objective: `canary missed ttr_mean ≤ 30m (never)`.

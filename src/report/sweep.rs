@@ -4,8 +4,8 @@
 //! an unsharded sweep. The Pareto front and the recommendation are computed from the CSV
 //! itself, by the same code after `sweep` and after `merge`.
 
-use super::csv::{num, stat_cells};
-use crate::sweep::{Optimize, Row, TradeOff, pareto, recommend};
+use super::csv::{rate_cells, stat_cells};
+use crate::sweep::{ConstraintOn, Optimize, Row, TradeOff, pareto, recommend};
 use csv::StringRecord;
 
 const STATS: [&str; 5] = [
@@ -23,6 +23,8 @@ pub fn sweep_header(paths: &[String]) -> Vec<String> {
     h.extend([
         "replications".to_string(),
         "detection_probability".to_string(),
+        "detection_probability_ci95_low".to_string(),
+        "detection_probability_ci95_high".to_string(),
     ]);
     for s in STATS {
         for part in ["n", "mean", "ci95_low", "ci95_high", "p50", "p95"] {
@@ -40,7 +42,7 @@ pub fn write_sweep(paths: &[String], rows: &[Row]) -> csv::Result<String> {
         let mut rec = vec![r.grid.to_string(), r.strategy.clone()];
         rec.extend(r.values.iter().cloned());
         rec.push(r.replications.to_string());
-        rec.push(r.detection_probability.map(num).unwrap_or_default());
+        rec.extend(rate_cells(r.detection_probability));
         for st in [
             r.ttd_s,
             r.ttr_s,
@@ -114,7 +116,11 @@ pub fn trade_offs(text: &str, optimize: Optimize) -> csv::Result<Vec<TradeOff>> 
         Optimize::AffectedShare => "affected_share_mean",
         Optimize::Ttd => "ttd_s_mean",
     });
-    let (fr, rollout) = (col("false_rollback_mean"), col("rollout_s_mean"));
+    let (fr, fr_high, rollout) = (
+        col("false_rollback_mean"),
+        col("false_rollback_ci95_high"),
+        col("rollout_s_mean"),
+    );
     let value = |r: &StringRecord, c: Option<usize>| {
         c.and_then(|c| r.get(c))
             .and_then(|x| x.parse::<f64>().ok())
@@ -126,6 +132,7 @@ pub fn trade_offs(text: &str, optimize: Optimize) -> csv::Result<Vec<TradeOff>> 
         .map(|(i, r)| TradeOff {
             row: i,
             false_rollback: value(r, fr),
+            false_rollback_high: value(r, fr_high),
             objective: value(r, objective),
             rollout: value(r, rollout),
         })
@@ -138,11 +145,12 @@ pub fn write_pareto(
     text: &str,
     optimize: Optimize,
     max_false_rollback: f64,
+    on: ConstraintOn,
 ) -> csv::Result<(String, Option<usize>)> {
     let (header, rows) = records(text)?;
     let points = trade_offs(text, optimize)?;
     let front = pareto(&points);
-    let best = recommend(&points, max_false_rollback);
+    let best = recommend(&points, max_false_rollback, on);
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut h: Vec<&str> = header.iter().collect();
     h.push("recommended");

@@ -22,6 +22,16 @@ fn mean_p95(s: Option<Stat>) -> String {
     })
 }
 
+/// MTTR as `mean (recovered/hurt)`, `20m (47/50)`: the mean covers only the recovered runs,
+/// so the cell says how many of the runs with an onset that is.
+fn ttr_cell(s: &StrategySummary) -> String {
+    match s.ttr_s {
+        Some(t) => format!("{} ({}/{})", duration(t.mean), t.n, s.with_onset),
+        None if s.with_onset > 0 => format!("never (0/{})", s.with_onset),
+        None => "-".into(),
+    }
+}
+
 /// The summary table of `summaries` and a note on what the means cover. Every line is at most
 /// [`TABLE_WIDTH`] characters.
 pub fn summary_table(summaries: &[StrategySummary]) -> String {
@@ -34,7 +44,7 @@ pub fn summary_table(summaries: &[StrategySummary]) -> String {
             "strategy",
             "detected\n(of hurt)",
             "TTD\nmean/p95",
-            "TTR\nmean/p95",
+            "MTTR\n(recovered)",
             "affected\nusers",
             "failed\nrequests",
             "false\nrollbacks",
@@ -43,13 +53,14 @@ pub fn summary_table(summaries: &[StrategySummary]) -> String {
     for s in summaries {
         table.add_row(vec![
             s.strategy.clone(),
-            s.detection_probability.map_or("-".into(), percent),
+            s.detection_probability
+                .map_or("-".into(), |d| percent(d.mean)),
             mean_p95(s.ttd_s),
-            mean_p95(s.ttr_s),
+            ttr_cell(s),
             s.affected_share.map_or("-".into(), |a| percent(a.mean)),
             s.failed_requests.map_or("-".into(), |f| count(f.mean)),
-            percent(s.false_rollback_rate),
-            percent(s.promotion_rate),
+            percent(s.false_rollback_rate.mean),
+            percent(s.promotion_rate.mean),
         ]);
     }
     for (i, column) in table.column_iter_mut().enumerate() {
@@ -64,7 +75,8 @@ pub fn summary_table(summaries: &[StrategySummary]) -> String {
         .map(|l| l.trim_end().to_string() + "\n")
         .collect();
     out.push_str(
-        "means over replications; \"detected\" and TTD over those where the fault hurt someone\n",
+        "means over replications; \"detected\" and TTD over those where the fault hurt someone, TTR over\n\
+         those that recovered (of those hurt)\n",
     );
     out
 }

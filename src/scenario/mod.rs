@@ -39,8 +39,8 @@ pub use resolve::{defaults, limits};
 
 use crate::detect::ManualSpec;
 use crate::engine::SimTime;
-use crate::model::ServiceSpec;
-use crate::objectives::Objective;
+use crate::model::{ServiceSpec, Target, VersionId};
+use crate::objectives::{Objective, Release};
 use crate::strategy::{ResponseSpec, StrategySpec};
 use std::path::{Path, PathBuf};
 
@@ -68,13 +68,24 @@ pub struct Scenario {
     /// Control events one run may handle.
     pub max_events: u64,
     /// What `check` holds every strategy to; `None` when the file states none (then a suite's
-    /// objectives, or DESIGN.md §1's targets, apply).
+    /// objectives, or the defaults of [`crate::objectives::default_objectives`], apply).
     pub objectives: Option<Vec<Objective>>,
     /// Where each value came from: the file, a default, or a command-line override.
     pub provenance: Provenance,
 }
 
 impl Scenario {
+    /// Whether the release has a fault of its own: faulty when any `[[faults]]` entry targets
+    /// the candidate version, healthy otherwise.
+    pub fn release(&self) -> Release {
+        let own = Target::Version(VersionId::Candidate);
+        if self.service.faults.iter().any(|f| f.target == own) {
+            Release::Faulty
+        } else {
+            Release::Healthy
+        }
+    }
+
     /// Replaces the file's seed (`--seed`), recording the override.
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;

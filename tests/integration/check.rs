@@ -35,6 +35,9 @@ steps = [{{ weight = 5, pause = "10m" }}, {{ weight = 100 }}]
     std::fs::write(dir.join("gate.toml"), text).unwrap();
 }
 
+/// DESIGN.md §1's two targets, without the false-rollback ceiling that 12 runs cannot meet.
+const MTTR_AND_AFFECTED: &str = "[objectives]\nttr_mean = \"30m\"\naffected_share_mean = 0.01";
+
 fn check(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = rehearsal()
         .arg("check")
@@ -53,11 +56,20 @@ fn issue6_check_passes_when_objectives_hold_and_fails_with_a_breach_message() {
     let tmp = tempfile::tempdir().unwrap();
     let (dir, out) = (tmp.path().join("s"), tmp.path().join("out"));
     let out_s = out.to_str().unwrap();
-    // Detection at 3 × 20 s hurts ~0.1 × 5 % of users: within the defaults.
-    suite(&dir, 3, 1, "");
+    // Detection at 3 × 20 s hurts ~0.1 × 5 % of users: within MTTR and affected users.
+    suite(&dir, 3, 1, MTTR_AND_AFFECTED);
     let (code, stdout) = check(&dir, &["--out", out_s]);
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("all objectives hold"), "{stdout}");
+    // The defaults add false rollbacks ≤ 5 % on the upper bound: 0 of 12 is 0–24.25 %.
+    suite(&dir, 3, 1, "");
+    let (code, stdout) = check(&dir, &["--out", out_s]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("false_rollback_rate = 24.25% upper bound (observed 0.00%, 0 of 12 runs")
+            && stdout.contains("73 runs at this rate would show it"),
+        "{stdout}"
+    );
 
     suite(
         &dir,
@@ -92,9 +104,9 @@ fn issue6_check_passes_when_objectives_hold_and_fails_with_a_breach_message() {
         ),
         "{xml}"
     );
-    // Two checks, two history lines plus the header.
+    // Three checks, three history lines plus the header.
     let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
-    assert_eq!(history.lines().count(), 3, "{history}");
+    assert_eq!(history.lines().count(), 4, "{history}");
     assert!(history.starts_with("checked_at,scenario,strategy,seed,replications,ttd_mean,"));
 }
 
@@ -106,7 +118,7 @@ fn issue6_check_flags_a_real_regression_and_not_a_new_seed() {
         tmp.path().join("base"),
         tmp.path().join("now"),
     );
-    suite(&dir, 3, 1, "");
+    suite(&dir, 3, 1, MTTR_AND_AFFECTED);
     assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
     let against_base = [
         "--out",
@@ -116,13 +128,13 @@ fn issue6_check_flags_a_real_regression_and_not_a_new_seed() {
     ];
 
     // Last week's settings, another seed: noise only.
-    suite(&dir, 3, 2, "");
+    suite(&dir, 3, 2, MTTR_AND_AFFECTED);
     let (code, stdout) = check(&dir, &against_base);
     assert_eq!(code, 0, "{stdout}");
     assert!(!stdout.contains("REGRESSION"), "{stdout}");
 
     // A threshold raised from 3 to 6: detection takes twice as long.
-    suite(&dir, 6, 2, "");
+    suite(&dir, 6, 2, MTTR_AND_AFFECTED);
     let (code, stdout) = check(&dir, &against_base);
     assert_eq!(code, 1, "{stdout}");
     let line = stdout
@@ -155,4 +167,205 @@ fn issue6_check_exit_codes_for_bad_input() {
         ],
     );
     assert_eq!(code, 1, "suite objectives apply: {stdout}");
+}
+
+#[test]
+fn issue15_check_notes_a_baseline_that_compares_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, base, now) = (
+        tmp.path().join("s"),
+        tmp.path().join("base"),
+        tmp.path().join("now"),
+    );
+    suite(&dir, 3, 1, MTTR_AND_AFFECTED);
+    assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
+    let gate_runs = base.join("gate/runs.csv");
+    let runs = std::fs::read_to_string(&gate_runs).unwrap();
+    let against = |extra: &[&str]| {
+        let mut args = vec![
+            "--out",
+            now.to_str().unwrap(),
+            "--baseline",
+            base.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        check(&dir, &args)
+    };
+    let expect_note = |note: &str| {
+        let (code, stdout) = against(&[]);
+        assert_eq!(code, 0, "{stdout}");
+        assert!(
+            stdout.contains("note: ") && stdout.contains(note),
+            "{note:?} missing: {stdout}"
+        );
+        assert!(stdout.contains("1 baseline note"), "{stdout}");
+        let (code, stdout) = against(&["--require-baseline"]);
+        assert_eq!(code, 1, "{stdout}");
+        assert!(
+            stdout.contains("BASELINE") && stdout.contains(note),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("1 baseline failure (--require-baseline)"),
+            "{stdout}"
+        );
+    };
+
+    // A renamed strategy: last week's runs are of "canary", this week's of "canary-v2".
+    let text = std::fs::read_to_string(dir.join("gate.toml")).unwrap();
+    std::fs::write(
+        dir.join("gate.toml"),
+        text.replace("name = \"canary\"", "name = \"canary-v2\""),
+    )
+    .unwrap();
+    expect_note("has no runs of strategy canary-v2 (renamed? it has canary)");
+    suite(&dir, 3, 1, MTTR_AND_AFFECTED);
+
+    // A header-only baseline, then a foreign one; each names its file.
+    let header = runs.lines().next().unwrap();
+    std::fs::write(&gate_runs, format!("{header}\n")).unwrap();
+    expect_note(&format!("baseline {} is header-only", gate_runs.display()));
+    std::fs::write(&gate_runs, "when,what\n1,2\n").unwrap();
+    expect_note(&format!(
+        "baseline {} has a foreign header (no column strategy, ttd_s",
+        gate_runs.display()
+    ));
+    std::fs::write(&gate_runs, &runs).unwrap();
+
+    // A drill the suite no longer has.
+    std::fs::create_dir_all(base.join("retired")).unwrap();
+    std::fs::write(base.join("retired/runs.csv"), &runs).unwrap();
+    expect_note("baseline drill retired");
+    std::fs::remove_dir_all(base.join("retired")).unwrap();
+    let (code, stdout) = against(&["--require-baseline"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("baseline"), "{stdout}");
+}
+
+#[test]
+fn issue15_check_rejects_bad_output_paths_before_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("s"), tmp.path().join("out"));
+    suite(&dir, 3, 1, "");
+    let missing = tmp.path().join("nowhere/junit.xml");
+    let o = rehearsal()
+        .arg("check")
+        .arg(&dir)
+        .args(["--out", out.to_str().unwrap()])
+        .args(["--junit", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--junit") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!out.join("gate").exists(), "the suite ran");
+    let o = rehearsal()
+        .arg("check")
+        .arg(&dir)
+        .args(["--out", out.to_str().unwrap()])
+        .args(["--history", tmp.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a folder"));
+    assert!(!out.join("gate").exists(), "the suite ran");
+    // Relative paths under a folder `check` creates are fine.
+    let o = rehearsal()
+        .current_dir(tmp.path())
+        .args(["check", "s", "--out", "rel", "-n", "2"])
+        .args(["--junit", "rel/junit.xml", "--history", "rel/h/history.csv"])
+        .output()
+        .unwrap();
+    assert_ne!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(tmp.path().join("rel/junit.xml").is_file());
+    assert!(tmp.path().join("rel/h/history.csv").is_file());
+}
+
+#[test]
+fn issue15_healthy_release_fails_the_default_objectives() {
+    // Flagger's defaults roll the healthy v2 back in 29 of 40 runs.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/healthy-release.toml");
+    std::fs::copy(bundled, dir.join("healthy-release.toml")).unwrap();
+    let (code, stdout) = check(&dir, &["--out", tmp.path().join("o").to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    for want in [
+        "healthy-release / flagger-defaults-1pct: false_rollback_rate = 83.89% upper bound (observed 72.50%, 29 of 40 runs",
+        "healthy-release / flagger-defaults-1pct: deploy_success = 27.50% (11 of 40 runs",
+        "(objective deploy_success ≥ 95.00%)",
+    ] {
+        assert!(stdout.contains(want), "{want:?} missing: {stdout}");
+    }
+    assert!(!stdout.contains("all objectives hold"), "{stdout}");
+}
+
+#[test]
+fn issue15_check_takes_replications_and_seed_like_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, out) = (tmp.path().join("s"), tmp.path().join("out"));
+    suite(&dir, 3, 1, "[objectives]\nttd_mean = \"30s\"");
+    let (code, stdout) = check(
+        &dir,
+        &["--out", out.to_str().unwrap(), "-n", "3", "--seed", "7"],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("reproduce: rehearsal run") && stdout.contains("--seed 7 --replications 3"),
+        "{stdout}"
+    );
+    let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+    assert!(
+        history
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(",gate,canary,7,3,"),
+        "{history}"
+    );
+    let (code, _) = check(&dir, &["--out", out.to_str().unwrap(), "-n", "0"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn issue15_identical_regression_lines_are_merged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, base, now) = (
+        tmp.path().join("s"),
+        tmp.path().join("base"),
+        tmp.path().join("now"),
+    );
+    // With verify = 0 and an instant rollback, TTR equals TTD in every run.
+    let extra = format!("{MTTR_AND_AFFECTED}\n[response]\nverify = \"0s\"");
+    suite(&dir, 3, 1, &extra);
+    assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
+    suite(&dir, 6, 2, &extra);
+    let (code, stdout) = check(
+        &dir,
+        &[
+            "--out",
+            now.to_str().unwrap(),
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("REGRESSION gate / canary: ttd_s and ttr_s mean"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(": ttr_s mean"), "{stdout}");
+    assert!(
+        stdout.contains("1 breach, 3 regressions"),
+        "breaches and regressions apart: {stdout}"
+    );
 }

@@ -27,13 +27,21 @@ fn summary_header() -> String {
         "replications",
         "on_no_data",
         "with_onset",
+    ]
+    .map(String::from)
+    .to_vec();
+    for rate in [
         "detection_probability",
         "rollback_rate",
         "false_rollback_rate",
         "promotion_rate",
-    ]
-    .map(String::from)
-    .to_vec();
+    ] {
+        cols.extend([
+            rate.to_string(),
+            format!("{rate}_ci95_low"),
+            format!("{rate}_ci95_high"),
+        ]);
+    }
     for m in [
         "ttd_s",
         "ttr_s",

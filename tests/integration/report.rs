@@ -259,7 +259,8 @@ fn summary(strategy: &str) -> StrategySummary {
         Some(Stat {
             n,
             mean,
-            ci95: mean / 10.0,
+            ci95_low: mean - mean / 10.0,
+            ci95_high: mean + mean / 10.0,
             p50: mean,
             p95,
         })
@@ -269,10 +270,10 @@ fn summary(strategy: &str) -> StrategySummary {
         strategy: strategy.into(),
         replications: 20,
         with_onset: 20,
-        detection_probability: Some(0.95),
-        rollback_rate: 0.95,
-        false_rollback_rate: 0.05,
-        promotion_rate: 0.3,
+        detection_probability: Stat::of_proportion(19, 20),
+        rollback_rate: Stat::of_proportion(19, 20).unwrap_or_default(),
+        false_rollback_rate: Stat::of_proportion(1, 20).unwrap_or_default(),
+        promotion_rate: Stat::of_proportion(6, 20).unwrap_or_default(),
         ttd_s: stat(19, 149.9997, 152.0),
         ttr_s: stat(19, 1_717.4, 3_720.0),
         affected_share: stat(20, 0.0776, 0.081),
@@ -291,7 +292,7 @@ fn issue5_terminal_table_snapshot() {
     healthy.ttd_s = None;
     healthy.ttr_s = None;
     healthy.affected_share = Some(Stat::default());
-    healthy.false_rollback_rate = 0.0;
+    healthy.false_rollback_rate = Stat::of_proportion(0, 20).unwrap_or_default();
     let table = summary_table(&[summary("canary-10-sticky"), healthy]);
     insta::assert_snapshot!(table);
 }
@@ -348,13 +349,30 @@ fn issue5_format_json_parses_and_holds_nothing_else() {
     assert_eq!(strategies[0]["on_no_data"], "fail");
     assert!(strategies[0]["ttd_s"]["mean"].as_f64().unwrap() > 0.0);
     assert!(strategies[0]["ttd_s"]["ci95_low"].is_number());
-    // The scenario states no [objectives]: DESIGN.md §1's, judged as `check` does.
+    // Every rate has its Wilson interval.
+    for rate in ["rollback_rate", "false_rollback_rate", "promotion_rate"] {
+        let (low, high) = (
+            strategies[0][format!("{rate}_ci95_low")].as_f64().unwrap(),
+            strategies[0][format!("{rate}_ci95_high")].as_f64().unwrap(),
+        );
+        let share = strategies[0][rate].as_f64().unwrap();
+        assert!(low <= share && share <= high && high > low, "{rate}");
+    }
+    // The scenario states no [objectives]: the defaults, judged as `check` does.
     let objectives = strategies[0]["objectives"].as_array().unwrap();
     let names: Vec<&str> = objectives
         .iter()
         .map(|o| o["objective"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["ttr_mean", "affected_share_mean"]);
+    assert_eq!(
+        names,
+        [
+            "ttr_mean",
+            "affected_share_mean",
+            "false_rollback_rate",
+            "deploy_success"
+        ]
+    );
     assert_eq!(objectives[0]["limit"], 1800.0);
     assert!(["met", "missed"].contains(&objectives[0]["status"].as_str().unwrap()));
     // The notes went to stderr.

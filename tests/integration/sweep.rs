@@ -82,6 +82,111 @@ fn issue6_sweep_false_rollback_rate_matches_the_binomial_tail() {
     }
 }
 
+fn sweep_output(file: &Path, out: &Path, extra: &[&str]) -> (String, String) {
+    let o = rehearsal()
+        .arg("sweep")
+        .arg(file)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (
+        String::from_utf8(o.stdout).unwrap(),
+        String::from_utf8(o.stderr).unwrap(),
+    )
+}
+
+/// The recommended rows of `pareto.csv`, with their false-rollback upper bounds.
+fn recommended_upper_bounds(out: &Path) -> Vec<f64> {
+    let mut r = csv::Reader::from_path(out.join("pareto.csv")).unwrap();
+    let header = r.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    r.records()
+        .map(|x| x.unwrap())
+        .filter(|rec| &rec[col("recommended")] == "true")
+        .map(|rec| rec[col("false_rollback_ci95_high")].parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn issue15_the_sweep_bounds_the_upper_end_of_the_false_rollback_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tune.toml");
+    std::fs::write(
+        &file,
+        CLOSED_FORM.replace("replications = 400", "replications = 30"),
+    )
+    .unwrap();
+    // 0 false rollbacks out of 30: Wilson's upper bound z²/(n + z²), z = 1.959964.
+    let out = tmp.path().join("upper");
+    let (stdout, stderr) = sweep_output(&file, &out, &[]);
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(csv.as_bytes());
+    let header = r.headers().unwrap().clone();
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    let z2 = 1.959_963_985f64.powi(2);
+    let mut zero_rows = 0;
+    for rec in r.records().map(|x| x.unwrap()) {
+        assert_eq!(&rec[col("false_rollback_n")], "30");
+        if &rec[col("false_rollback_mean")] == "0.000000" {
+            zero_rows += 1;
+            let high: f64 = rec[col("false_rollback_ci95_high")].parse().unwrap();
+            assert!((high - z2 / (30.0 + z2)).abs() < 5e-5, "{high}");
+            assert!((high - 0.1135).abs() < 5e-5, "{high}");
+        }
+    }
+    assert!(
+        zero_rows > 0,
+        "no threshold kept 0 of 30 false rollbacks:\n{csv}"
+    );
+    // Every point's upper bound is above 5 %: nothing is recommended, and the rows that pass
+    // only on the observed rate are named.
+    assert!(
+        stdout.contains("no grid point keeps false rollbacks ≤ 5.0% on the upper bound"),
+        "{stdout}"
+    );
+    assert!(recommended_upper_bounds(&out).is_empty());
+    assert!(stderr.contains("only on the observed rate"), "{stderr}");
+    // On the observed rate the 0/30 point is recommended, with a warning and its interval.
+    let mean = tmp.path().join("mean");
+    let (stdout, stderr) = sweep_output(&file, &mean, &["--constraint-on", "mean"]);
+    assert!(
+        stdout.contains(
+            "false rollbacks: 0 of 30 healthy runs: 0.00% [95 % Wilson interval 0.00%–11.35%]"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--constraint-on mean"), "{stdout}");
+    assert!(
+        stderr.contains("only on the observed rate: its 95 % interval reaches 11.35%"),
+        "{stderr}"
+    );
+    assert_eq!(recommended_upper_bounds(&mean).len(), 1);
+    // A 12 % ceiling on the upper bound admits 0 of 30 and nothing above it.
+    let loose = tmp.path().join("loose");
+    sweep_output(&file, &loose, &["--max-false-rollback", "12%"]);
+    let bounds = recommended_upper_bounds(&loose);
+    assert_eq!(bounds.len(), 1);
+    assert!(bounds[0] <= 0.12, "{bounds:?}");
+}
+
+#[test]
+fn issue15_a_sweep_without_a_candidate_fault_warns_that_there_is_nothing_to_detect() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tune.toml");
+    std::fs::write(
+        &file,
+        CLOSED_FORM
+            .replace("replications = 400", "replications = 2")
+            .replace("target = \"new\"", "target = \"old\""),
+    )
+    .unwrap();
+    let (_, stderr) = sweep_output(&file, &tmp.path().join("o"), &[]);
+    assert!(stderr.contains("nothing to detect"), "{stderr}");
+}
+
 #[test]
 fn issue6_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
@@ -185,7 +290,12 @@ fn issue6_sweep_writes_a_tradeoff_plot() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let stdout = sweep(&file, &out, &["--optimize", "ttd"]);
+    // 1 of 20 has a Wilson upper bound of 24.9 %: a 25 % ceiling admits it.
+    let stdout = sweep(
+        &file,
+        &out,
+        &["--optimize", "ttd", "--max-false-rollback", "25%"],
+    );
     assert!(stdout.contains("tradeoff.svg and tradeoff.png"), "{stdout}");
     let svg = std::fs::read_to_string(out.join("tradeoff.svg")).unwrap();
     assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
@@ -196,7 +306,7 @@ fn issue6_sweep_writes_a_tradeoff_plot() {
         "grid point",
         "Pareto front",
         "recommended",
-        "max false rollback (5%)",
+        "max false rollback (25%)",
         // Front points are labelled with their strategy and swept values.
         "canary analysis.threshold=",
     ] {

@@ -388,7 +388,7 @@ pub fn comparison(title: &str, summaries: &[StrategySummary]) -> Plot {
             let hi = stats
                 .iter()
                 .flatten()
-                .map(|s| s.mean + s.ci95)
+                .map(|s| s.ci95_high)
                 .fold(0.0, f64::max);
             let (scale, desc) = match scale {
                 Some(k) => (*k, label.to_string()),
@@ -406,11 +406,11 @@ pub fn comparison(title: &str, summaries: &[StrategySummary]) -> Plot {
                     .enumerate()
                     .map(|(i, st)| Row {
                         label: names[i].clone(),
-                        value: st.map(|s| format!("{} ± {}", fmt(s.mean), fmt(s.ci95))),
+                        value: st.map(|s| format!("{} ± {}", fmt(s.mean), fmt(s.half_width()))),
                         color: strategy_color(i),
                         points: vec![],
                         summary: st.map_or(Summary::None, |s| {
-                            Summary::MeanCi(s.mean * scale, s.ci95 * scale)
+                            Summary::MeanCi(s.mean * scale, s.half_width() * scale)
                         }),
                     })
                     .collect(),

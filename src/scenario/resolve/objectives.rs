@@ -48,7 +48,7 @@ pub(in crate::scenario) fn resolve_objectives(
         });
     }
     if list.is_empty() {
-        return r.err(path, "empty: state at least one objective, or remove the table to use the defaults (ttr_mean ≤ 30m, affected_share_mean ≤ 1 %)");
+        return r.err(path, "empty: state at least one objective, or remove the table to use the defaults (ttr_mean ≤ 30m, affected_share_mean ≤ 1 %, false_rollback_rate ≤ 5 % on its upper bound, deploy_success ≥ 95 %)");
     }
     Ok(list)
 }
