@@ -291,7 +291,8 @@ fn issue15_check_rejects_bad_output_paths_before_running() {
 
 #[test]
 fn issue15_healthy_release_fails_the_default_objectives() {
-    // Flagger's defaults roll the healthy v2 back in 29 of 40 runs.
+    // Flagger's defaults roll the healthy v2 back in 34 of 40 runs: Wilson's 95 % upper bound
+    // of 34/40 is 92.94 %, and 6 of 40 deploys succeed.
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("s");
     std::fs::create_dir_all(&dir).unwrap();
@@ -300,8 +301,8 @@ fn issue15_healthy_release_fails_the_default_objectives() {
     let (code, stdout) = check(&dir, &["--out", tmp.path().join("o").to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
     for want in [
-        "healthy-release / flagger-defaults-1pct: false_rollback_rate = 83.89% upper bound (observed 72.50%, 29 of 40 runs",
-        "healthy-release / flagger-defaults-1pct: deploy_success = 27.50% (11 of 40 runs",
+        "healthy-release / flagger-defaults-1pct: false_rollback_rate = 92.94% upper bound (observed 85.00%, 34 of 40 runs",
+        "healthy-release / flagger-defaults-1pct: deploy_success = 15.00% (6 of 40 runs",
         "(objective deploy_success ≥ 95.00%)",
     ] {
         assert!(stdout.contains(want), "{want:?} missing: {stdout}");
