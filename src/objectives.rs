@@ -180,8 +180,8 @@ impl Objective {
     }
 }
 
-/// The targets used when a scenario states none, with their sources: DESIGN.md §1's
-/// "MTTR ≤ 30 min" and "affected users < 1 %", and the rollback playbooks' first target,
+/// The targets used when a scenario states none, with their sources: the rollback playbooks'
+/// "MTTR ≤ 30 min" and "affected users < 1 %", and their first target,
 /// "deploy success ≥ 95 %", as two objectives: at most 5 % false rollbacks on the upper
 /// bound of the rate's 95 % interval, and at least 95 % of a healthy release's runs promoted.
 pub fn default_objectives() -> Vec<Objective> {

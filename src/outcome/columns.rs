@@ -99,7 +99,7 @@ const fn stat(
 
 use ColumnUnit::{Count, Flag, Id, InstanceSeconds, Seconds, Share, Text};
 
-/// Every column of `runs.csv`, in file order: DESIGN.md §3 first, then diagnostics.
+/// Every column of `runs.csv`, in file order: the reported numbers first, then diagnostics.
 pub static RUN_COLUMNS: [Column; 33] = [
     col("scenario", Text, "Scenario name.", |r| {
         Cell::Text(r.scenario.clone())

@@ -39,7 +39,7 @@ pub enum Response {
     RollForward,
 }
 
-/// One run: one strategy, one replication. Field meanings are those of DESIGN.md §3.
+/// One run: one strategy, one replication. Field meanings are the README's "Reported numbers".
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     /// Scenario name.

@@ -35,7 +35,7 @@ steps = [{{ weight = 5, pause = "10m" }}, {{ weight = 100 }}]
     std::fs::write(dir.join("gate.toml"), text).unwrap();
 }
 
-/// DESIGN.md §1's two targets, without the false-rollback ceiling that 12 runs cannot meet.
+/// The playbooks' MTTR and affected-users targets, without the false-rollback ceiling that 12 runs cannot meet.
 const MTTR_AND_AFFECTED: &str = "[objectives]\nttr_mean = \"30m\"\naffected_share_mean = 0.01";
 
 fn check(dir: &Path, args: &[&str]) -> (i32, String) {
