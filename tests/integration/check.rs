@@ -1,7 +1,7 @@
 //! Issue 6: `rehearsal check`, the weekly drill gate.
 
 use crate::common::{analysis, rehearsal};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A suite folder with one short canary scenario; `extra` goes at the end of the file.
 fn suite(dir: &Path, threshold: u32, seed: u64, extra: &str) {
@@ -110,8 +110,8 @@ fn issue6_check_passes_when_objectives_hold_and_fails_with_a_breach_message() {
     assert!(history.starts_with("checked_at,scenario,strategy,seed,replications,ttd_mean,"));
 }
 
-#[test]
-fn issue6_check_flags_a_real_regression_and_not_a_new_seed() {
+/// A suite (folder `s`) checked once into `base`, passing; `now` is where a second check writes.
+fn checked_baseline() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let (dir, base, now) = (
         tmp.path().join("s"),
@@ -120,6 +120,12 @@ fn issue6_check_flags_a_real_regression_and_not_a_new_seed() {
     );
     suite(&dir, 3, 1, MTTR_AND_AFFECTED);
     assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
+    (tmp, dir, base, now)
+}
+
+#[test]
+fn issue6_check_flags_a_real_regression_and_not_a_new_seed() {
+    let (_tmp, dir, base, now) = checked_baseline();
     let against_base = [
         "--out",
         now.to_str().unwrap(),
@@ -171,14 +177,7 @@ fn issue6_check_exit_codes_for_bad_input() {
 
 #[test]
 fn issue15_check_notes_a_baseline_that_compares_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (dir, base, now) = (
-        tmp.path().join("s"),
-        tmp.path().join("base"),
-        tmp.path().join("now"),
-    );
-    suite(&dir, 3, 1, MTTR_AND_AFFECTED);
-    assert_eq!(check(&dir, &["--out", base.to_str().unwrap()]).0, 0);
+    let (_tmp, dir, base, now) = checked_baseline();
     let gate_runs = base.join("gate/runs.csv");
     let runs = std::fs::read_to_string(&gate_runs).unwrap();
     let against = |extra: &[&str]| {

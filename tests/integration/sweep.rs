@@ -36,6 +36,18 @@ steps = [{ weight = 10, pause = "1h" }, { weight = 100 }]
 "analysis.threshold" = [1, 2, 3, 4, 5]
 "#;
 
+/// A temporary folder holding `tune.toml`: [`CLOSED_FORM`] with `replications` runs.
+fn closed_form(replications: u32) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("tune.toml");
+    let text = CLOSED_FORM.replace(
+        "replications = 400",
+        &format!("replications = {replications}"),
+    );
+    std::fs::write(&file, text).unwrap();
+    (tmp, file)
+}
+
 fn binomial_tail(n: u64, q: f64, k: u64) -> f64 {
     let choose = |n: u64, j: u64| (0..j).fold(1.0, |c, i| c * (n - i) as f64 / (i + 1) as f64);
     (k..=n)
@@ -112,13 +124,7 @@ fn recommended_upper_bounds(out: &Path) -> Vec<f64> {
 
 #[test]
 fn issue15_the_sweep_bounds_the_upper_end_of_the_false_rollback_interval() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("tune.toml");
-    std::fs::write(
-        &file,
-        CLOSED_FORM.replace("replications = 400", "replications = 30"),
-    )
-    .unwrap();
+    let (tmp, file) = closed_form(30);
     // 0 false rollbacks out of 30: Wilson's upper bound z²/(n + z²), z = 1.959964.
     let out = tmp.path().join("upper");
     let (stdout, stderr) = sweep_output(&file, &out, &[]);
@@ -189,13 +195,7 @@ fn issue15_a_sweep_without_a_candidate_fault_warns_that_there_is_nothing_to_dete
 
 #[test]
 fn issue6_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("tune.toml");
-    std::fs::write(
-        &file,
-        CLOSED_FORM.replace("replications = 400", "replications = 30"),
-    )
-    .unwrap();
+    let (tmp, file) = closed_form(30);
     let grid = [
         "--set",
         "analysis.interval=10s,20s",
@@ -253,13 +253,7 @@ fn issue6_shards_merge_into_the_unsharded_sweep_byte_for_byte() {
 
 #[test]
 fn issue6_sweep_rejects_bad_grids_with_exit_2() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("tune.toml");
-    std::fs::write(
-        &file,
-        CLOSED_FORM.replace("replications = 400", "replications = 2"),
-    )
-    .unwrap();
+    let (tmp, file) = closed_form(2);
     let run = |args: &[&str]| {
         rehearsal()
             .arg("sweep")
@@ -282,13 +276,7 @@ fn issue6_sweep_rejects_bad_grids_with_exit_2() {
 
 #[test]
 fn issue6_sweep_writes_a_tradeoff_plot() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("tune.toml");
-    std::fs::write(
-        &file,
-        CLOSED_FORM.replace("replications = 400", "replications = 20"),
-    )
-    .unwrap();
+    let (tmp, file) = closed_form(20);
     let out = tmp.path().join("out");
     // 1 of 20 has a Wilson upper bound of 24.9 %: a 25 % ceiling admits it.
     let stdout = sweep(
