@@ -766,6 +766,30 @@ mod tests {
     }
 
     #[test]
+    fn every_default_is_written_in_its_parameters_syntax() {
+        for &k in FaultName::ALL {
+            for p in k.spec().params {
+                let Need::Default(text) = p.need else {
+                    continue;
+                };
+                let ok = match p.ty {
+                    ParamType::Probability => text
+                        .parse::<f64>()
+                        .is_ok_and(|x| Probability::new(x).is_ok()),
+                    ParamType::Multiplier => text.parse::<f64>().is_ok_and(|x| x > 1.0),
+                    ParamType::Count => text.parse::<u32>().is_ok_and(|n| n >= 1),
+                    ParamType::Duration => SimTime::parse(text).is_ok(),
+                    ParamType::PositiveDuration => {
+                        SimTime::parse(text).is_ok_and(|d| d > SimTime::ZERO)
+                    }
+                    ParamType::Migration => false,
+                };
+                assert!(ok, "{}.{} default {text:?}", k.name(), p.name);
+            }
+        }
+    }
+
+    #[test]
     fn instance_kill_ends_when_replacements_serve() {
         let f = Fault {
             kind: FaultKind::InstanceKill { instances: 2 },

@@ -56,16 +56,7 @@ fn binomial_tail(n: u64, q: f64, k: u64) -> f64 {
 }
 
 fn sweep(file: &Path, out: &Path, extra: &[&str]) -> String {
-    let o = rehearsal()
-        .arg("sweep")
-        .arg(file)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
+    sweep_output(file, out, extra).0
 }
 
 #[test]
