@@ -4,14 +4,16 @@
 //! changes, analysis ticks into verdicts and detections into the response the scenario's
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::{Analysis, Verdict, Windows, manual};
-use crate::engine::{self, EngineError, Limits, Phase, Process, RngStreams, Scheduler, SimTime};
+use crate::detect::{Analysis, AnalysisRun, Measure, RunPhase, Scope, Verdict, Windows, manual};
+use crate::engine::{
+    self, EngineError, Limits, Phase, Process, Rng, RngStreams, Scheduler, SimTime,
+};
 use crate::model::{DataPolicy, VersionId, World, streams};
 use crate::outcome::{
     self, Detector, Marker, Response, RunLog, RunOutcome, Sample, Timeline, VersionSample,
 };
 use crate::scenario::Scenario;
-use crate::strategy::{Action, Observation, ResponseSpec, Strategy};
+use crate::strategy::{Action, Observation, ResponseSpec, RunSpec, Strategy};
 
 /// World changes (fault boundaries, load re-evaluation) come first at an instant…
 const WORLD: Phase = 0;
@@ -19,6 +21,10 @@ const WORLD: Phase = 0;
 const OBSERVE: Phase = 1;
 /// …then strategy decisions: a check and a step change at the same instant, the check first.
 const DECIDE: Phase = 2;
+
+/// The random stream of the humans who promote paused rollouts (shared by every strategy of
+/// a replication).
+const PROMOTERS: &str = "promoters";
 
 /// Period of load re-evaluation when the offered rate varies continuously (diurnal traffic).
 const LOAD_TICK: SimTime = SimTime::from_secs(1);
@@ -52,6 +58,14 @@ enum Event {
     RestoreEnd,
     /// A roll-forward hotfix lands.
     Hotfix,
+    /// Metric `metric` of analysis run `run`, of generation `generation`, measures.
+    Measure {
+        run: usize,
+        metric: usize,
+        generation: u64,
+    },
+    /// A human promotes the paused rollout.
+    Promote,
 }
 
 /// What a failure declaration sets off, resolved once per run from the scenario's data
@@ -122,6 +136,17 @@ impl Checks {
     }
 }
 
+/// The analysis runs a strategy starts ([`Action::StartRun`]), indexed like its
+/// [`crate::strategy::StrategySpec::runs`].
+struct Runs<'s> {
+    specs: &'s [RunSpec],
+    active: Vec<Option<AnalysisRun>>,
+    /// Bumped whenever run `i` starts or stops: measurements of older generations are stale.
+    generation: Vec<u64>,
+    /// Measurements taken, failed and inconclusive, over every run.
+    totals: (u32, u32, u32),
+}
+
 /// The strategy's pending timer: at most one, replaced when the strategy asks for another.
 #[derive(Default)]
 struct Timer {
@@ -151,6 +176,10 @@ struct Replay<'s> {
     actions: Vec<Action>,
     decision: Decision,
     rollout: Option<SimTime>,
+    degraded: Option<SimTime>,
+    runs: Runs<'s>,
+    /// The humans who promote paused rollouts.
+    promoters: Rng,
     timeline: Option<Timeline>,
 }
 
@@ -201,7 +230,17 @@ fn run(
         .as_ref()
         .filter(|a| a.windows == Windows::PerMetric)
     {
-        world.keep_history(a.longest_window(), a.needs_latency());
+        world.keep_history(a.longest_window(), a.needs_latency(), false);
+    }
+    let run_metrics = || spec.runs().iter().flat_map(|r| &r.metrics);
+    if run_metrics().next().is_some() {
+        let longest = run_metrics()
+            .map(|m| m.window)
+            .max()
+            .unwrap_or(SimTime::ZERO);
+        let latency = run_metrics().any(|m| m.measure == Measure::LatencyP99);
+        let service = run_metrics().any(|m| m.scope == Scope::Service);
+        world.keep_history(longest, latency, service);
     }
     if timeline_step.is_some() {
         world.record_timeline();
@@ -228,6 +267,14 @@ fn run(
         actions: Vec::new(),
         decision: Decision::default(),
         rollout: None,
+        degraded: None,
+        runs: Runs {
+            specs: spec.runs(),
+            active: vec![None; spec.runs().len()],
+            generation: vec![0; spec.runs().len()],
+            totals: (0, 0, 0),
+        },
+        promoters: streams.named(PROMOTERS),
         timeline: timeline_step.map(|step| Timeline {
             step,
             samples: Vec::new(),
@@ -348,8 +395,15 @@ impl Process for Replay<'_> {
                 let ready = self.world.ready(version);
                 self.tell(now, Observation::Ready { version, ready }, sched);
             }
+            Event::Measure {
+                run,
+                metric,
+                generation,
+            } if generation == self.runs.generation[run] => self.measure(now, run, metric, sched),
+            Event::Promote => self.tell(now, Observation::Promote, sched),
             Event::MigrationStart(_)
             | Event::MigrationEnd(_)
+            | Event::Measure { .. }
             | Event::Check { .. }
             | Event::Timer { .. } => {}
         }
@@ -436,6 +490,69 @@ impl Replay<'_> {
         self.tell(now, Observation::Check(verdict), sched);
     }
 
+    /// Metric `metric` of analysis run `run` measures now over its window; a run that ends
+    /// with it declares failure (Failed, Error) or tells the strategy (Successful,
+    /// Inconclusive).
+    fn measure(&mut self, now: SimTime, run: usize, metric: usize, sched: &mut Scheduler<Event>) {
+        let (Some(state), Some(history)) =
+            (self.runs.active[run].as_mut(), self.world.history.as_ref())
+        else {
+            return;
+        };
+        let m = &self.runs.specs[run].metrics[metric];
+        let candidate_only = m.scope == Scope::Candidate;
+        // A query over a candidate that never served returns no series: the empty result. A
+        // service-wide window before the first request reads the stable's steady state (it
+        // served before the rollout, which the simulation begins with).
+        let window = history.window(now, m.window, candidate_only);
+        let result = if candidate_only {
+            history.candidate_seen().then(|| m.measure.value(&window))
+        } else if window.requests == 0 && now == SimTime::ZERO {
+            Some(
+                m.measure
+                    .steady(&self.scenario.service.versions[VersionId::Stable.index()]),
+            )
+        } else {
+            Some(m.measure.value(&window))
+        };
+        let measured = state.measure(metric, m, now, result);
+        let due = state.due(metric);
+        let totals = &mut self.runs.totals;
+        totals.0 += 1;
+        totals.1 += u32::from(measured.phase == RunPhase::Failed);
+        totals.2 += u32::from(measured.phase == RunPhase::Inconclusive);
+        if measured.phase == RunPhase::Failed {
+            self.mark(now, Marker::FailedCheck);
+        }
+        match measured.run_ended {
+            None => {
+                if let Some(at) = due {
+                    let generation = self.runs.generation[run];
+                    let event = Event::Measure {
+                        run,
+                        metric,
+                        generation,
+                    };
+                    sched.at(at, OBSERVE, event);
+                }
+            }
+            Some(phase) => {
+                self.stop_run(run);
+                match phase {
+                    RunPhase::Failed | RunPhase::Error => {
+                        self.declare(now, Detector::Analysis, sched)
+                    }
+                    _ => self.tell(now, Observation::RunEnded { run, phase }, sched),
+                }
+            }
+        }
+    }
+
+    fn stop_run(&mut self, run: usize) {
+        self.runs.active[run] = None;
+        self.runs.generation[run] += 1;
+    }
+
     /// A detector declares failure: the first declaration is the decision, and the plan
     /// says what it sets off.
     fn declare(&mut self, now: SimTime, by: Detector, sched: &mut Scheduler<Event>) {
@@ -520,6 +637,31 @@ impl Replay<'_> {
                 }
             }
             Action::AnalysisTick => self.tick_check(now, sched),
+            Action::StartRun(run) => {
+                self.stop_run(run);
+                let metrics = &self.runs.specs[run].metrics;
+                let state = AnalysisRun::start(metrics, now);
+                let generation = self.runs.generation[run];
+                for metric in 0..metrics.len() {
+                    if let Some(at) = state.due(metric) {
+                        let event = Event::Measure {
+                            run,
+                            metric,
+                            generation,
+                        };
+                        sched.at(at, OBSERVE, event);
+                    }
+                }
+                self.runs.active[run] = Some(state);
+            }
+            Action::StopRun(run) => self.stop_run(run),
+            Action::AwaitPromotion(delay) => {
+                let after = delay.draw(&mut self.promoters);
+                sched.at(now.saturating_add(after), DECIDE, Event::Promote);
+            }
+            Action::Degraded => {
+                self.degraded.get_or_insert(now);
+            }
             Action::StopAnalysis => self.checks.stop(),
             Action::Promoted => {
                 self.rollout = Some(now);
@@ -552,11 +694,12 @@ impl Replay<'_> {
             response: self.decision.response,
             false_at_decision: self.decision.false_rollback,
             rollout: self.rollout,
+            degraded: self.degraded,
             checks: self
                 .checks
                 .analysis
                 .as_ref()
-                .map_or((0, 0, 0), |a| (a.checks, a.failed, a.inconclusive)),
+                .map_or(self.runs.totals, |a| (a.checks, a.failed, a.inconclusive)),
             verify: scenario.response.verify,
             horizon: scenario.horizon,
         };

@@ -165,7 +165,7 @@ impl Analysis {
     pub fn check_windows(&mut self, history: &History, now: SimTime) -> Verdict {
         let mut verdict = Verdict::Pass;
         for rule in &self.spec.metrics {
-            let w = history.window(now, rule.window.unwrap_or(self.spec.interval));
+            let w = history.window(now, rule.window.unwrap_or(self.spec.interval), true);
             match self.judge_rules(&w, std::slice::from_ref(rule)) {
                 Verdict::Fail => {
                     verdict = Verdict::Fail;

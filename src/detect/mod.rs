@@ -1,7 +1,11 @@
 //! Detectors: they observe windowed counters and declare failure. They never steer.
 
 mod analysis;
+mod analysis_run;
+mod condition;
 pub mod manual;
 
 pub use analysis::{Analysis, AnalysisSpec, Metric, MetricRule, NoData, Verdict, Windows};
+pub use analysis_run::{AnalysisRun, ERROR_RETRY, Measure, Measured, RunMetric, RunPhase, Scope};
+pub use condition::{Condition, ConditionError};
 pub use manual::ManualSpec;

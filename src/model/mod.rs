@@ -468,10 +468,8 @@ impl<'s> World<'s> {
         let slow_base = d.z > self.slow_z[v];
         let slow_without = !fail_without && slow_base;
         // exp() is the costliest step of a request: take it only when something reads it.
-        let history = self
-            .history
-            .as_mut()
-            .filter(|_| v == VersionId::Candidate.index());
+        let candidate = v == VersionId::Candidate.index();
+        let history = self.history.as_mut().filter(|h| h.keeps(candidate));
         let latency = (delay_us > 0.0
             || window.wants_latency()
             || self.timeline_windows.is_some()
@@ -495,7 +493,7 @@ impl<'s> World<'s> {
 
         window.record(fail_with, write, corrupted, latency);
         if let Some(h) = history {
-            h.record(t, fail_with, write, corrupted, latency);
+            h.record(t, candidate, fail_with, write, corrupted, latency);
         }
         if let Some(tw) = &mut self.timeline_windows {
             tw[v].record(fail_with, write, corrupted, latency);
@@ -669,9 +667,10 @@ impl<'s> World<'s> {
     }
 
     /// Starts keeping the candidate's requests of the last `keep` (latencies too when
-    /// `with_latency`), for analyses whose metrics read windows of their own.
-    pub fn keep_history(&mut self, keep: SimTime, with_latency: bool) {
-        self.history = Some(History::new(keep, with_latency));
+    /// `with_latency`, the stable's too when `service`), for analyses whose metrics read
+    /// windows of their own.
+    pub fn keep_history(&mut self, keep: SimTime, with_latency: bool, service: bool) {
+        self.history = Some(History::new(keep, with_latency, service));
     }
 
     /// Routes `weight_pct` % of traffic to the candidate from `now` on.

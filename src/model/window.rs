@@ -102,28 +102,49 @@ struct Entry {
     failed: bool,
     write: bool,
     corrupted: bool,
+    /// Served by the candidate (else by the stable).
+    candidate: bool,
 }
 
 /// The candidate's requests of the last `keep` of simulated time, one entry per request, so a
 /// check at t can read any window `[t − w, t)` with w ≤ `keep` exactly to the µs: windows of
 /// different metrics may overlap or leave gaps between checks (Flagger's per-metric query
-/// `interval`). Kept only when such an analysis runs; memory is one entry per candidate
-/// request of the longest window.
+/// `interval`). With `service` it keeps the stable's requests too, for measurements of the
+/// whole service (Argo's service-wide queries). Kept only when such an analysis runs; memory
+/// is one entry per kept request of the longest window.
 #[derive(Debug, Clone)]
 pub struct History {
     keep: SimTime,
     with_latency: bool,
+    service: bool,
+    /// Whether the candidate served any request yet (a query over a version that never
+    /// served returns no series at all; the stable served before the rollout began).
+    candidate_seen: bool,
     entries: VecDeque<Entry>,
 }
 
 impl History {
-    /// An empty history covering windows up to `keep`; `with_latency` keeps latencies.
-    pub fn new(keep: SimTime, with_latency: bool) -> History {
+    /// An empty history covering windows up to `keep`; `with_latency` keeps latencies;
+    /// `service` keeps the stable's requests too.
+    pub fn new(keep: SimTime, with_latency: bool, service: bool) -> History {
         History {
             keep,
             with_latency,
+            service,
+            candidate_seen: false,
             entries: VecDeque::new(),
         }
+    }
+
+    /// Whether requests of the candidate (`candidate`) or of the stable are kept.
+    #[inline]
+    pub fn keeps(&self, candidate: bool) -> bool {
+        candidate || self.service
+    }
+
+    /// Whether the candidate served any request yet.
+    pub fn candidate_seen(&self) -> bool {
+        self.candidate_seen
     }
 
     /// Whether latencies are kept.
@@ -132,12 +153,13 @@ impl History {
         self.with_latency
     }
 
-    /// Records one request arriving at `at` (non-decreasing), forgetting those no window can
-    /// reach any more.
+    /// Records one request of the candidate (`candidate`) or the stable arriving at `at`
+    /// (non-decreasing), forgetting those no window can reach any more.
     #[inline]
     pub fn record(
         &mut self,
         at: SimTime,
+        candidate: bool,
         failed: bool,
         write: bool,
         corrupted: bool,
@@ -157,15 +179,19 @@ impl History {
             failed,
             write,
             corrupted,
+            candidate,
         });
+        self.candidate_seen |= candidate;
     }
 
-    /// The requests that arrived in `[now − length, now)`, as a [`Window`].
-    pub fn window(&self, now: SimTime, length: SimTime) -> Window {
+    /// The requests of the candidate (`candidate_only`) or of both versions that arrived in
+    /// `[now − length, now)`, as a [`Window`].
+    pub fn window(&self, now: SimTime, length: SimTime, candidate_only: bool) -> Window {
         let from = SimTime(now.micros().saturating_sub(length.micros()));
         let start = self.entries.partition_point(|e| e.at < from);
         let mut w = Window::new(self.with_latency);
-        for e in self.entries.range(start..).take_while(|e| e.at < now) {
+        let entries = self.entries.range(start..).take_while(|e| e.at < now);
+        for e in entries.filter(|e| e.candidate || !candidate_only) {
             let latency = self.with_latency.then_some(e.latency_us);
             w.record(e.failed, e.write, e.corrupted, latency);
         }
@@ -180,18 +206,23 @@ mod tests {
     #[test]
     fn history_windows_end_at_the_check_and_may_overlap() {
         let s = SimTime::from_secs;
-        let mut h = History::new(s(60), false);
+        let mut h = History::new(s(60), false, true);
+        assert!(!h.candidate_seen());
         for t in 0..120 {
-            h.record(s(t), t % 2 == 0, false, false, None);
+            h.record(s(t), t >= 100, t % 2 == 0, false, false, None);
         }
         // [60 s, 120 s): 60 requests, 30 failed (even seconds); [90 s, 120 s): 30, 15.
-        let w = h.window(s(120), s(60));
+        let w = h.window(s(120), s(60), false);
         assert_eq!((w.requests, w.errors), (60, 30));
-        let w = h.window(s(120), s(30));
+        let w = h.window(s(120), s(30), false);
         assert_eq!((w.requests, w.errors), (30, 15));
         // A window ending before the last request leaves it out.
-        let w = h.window(s(100), s(10));
+        let w = h.window(s(100), s(10), false);
         assert_eq!(w.requests, 10);
+        // The candidate served from 100 s on: 20 of the last 60 s.
+        let w = h.window(s(120), s(60), true);
+        assert_eq!((w.requests, w.errors), (20, 10));
+        assert!(h.candidate_seen());
     }
 
     #[test]

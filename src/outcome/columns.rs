@@ -100,7 +100,7 @@ const fn stat(
 use ColumnUnit::{Count, Flag, Id, InstanceSeconds, Seconds, Share, Text};
 
 /// Every column of `runs.csv`, in file order: the reported numbers first, then diagnostics.
-pub static RUN_COLUMNS: [Column; 33] = [
+pub static RUN_COLUMNS: [Column; 34] = [
     col("scenario", Text, "Scenario name.", |r| {
         Cell::Text(r.scenario.clone())
     }),
@@ -196,6 +196,12 @@ pub static RUN_COLUMNS: [Column; 33] = [
         Seconds,
         "Promotion (the candidate takes 100 %).",
         |r| Cell::Time(r.rollout),
+    ),
+    col(
+        "degraded_s",
+        Seconds,
+        "The rollout marked Degraded: a progress deadline passed without abort.",
+        |r| Cell::Time(r.degraded),
     ),
     stat(
         "instance_seconds",

@@ -83,6 +83,9 @@ pub struct RunOutcome {
     pub false_rollback: bool,
     /// Time to full promotion, when the rollout completed.
     pub rollout: Option<SimTime>,
+    /// When the rollout was first marked Degraded: a progress deadline passed and the
+    /// strategy neither aborted nor promoted (Argo without `progressDeadlineAbort`).
+    pub degraded: Option<SimTime>,
     /// Instance-seconds used over the horizon.
     pub instance_seconds: f64,
     /// Requests simulated.

@@ -24,6 +24,8 @@ pub struct RunLog {
     pub false_at_decision: bool,
     /// Time of full promotion, when the rollout completed.
     pub rollout: Option<SimTime>,
+    /// When the rollout was first marked Degraded (a progress deadline passed, no abort).
+    pub degraded: Option<SimTime>,
     /// Analysis checks run, failed and inconclusive.
     pub checks: (u32, u32, u32),
     /// Time a recovery must hold before it counts (the response's `verify`).
@@ -143,6 +145,7 @@ impl RunOutcome {
             rolled_back,
             false_rollback: rolled_back && log.false_at_decision,
             rollout: log.rollout,
+            degraded: log.degraded,
             requests: rec.requests,
             checks,
             failed_checks,

@@ -9,7 +9,8 @@ use crate::model::{
 };
 use crate::scenario::{Origin, Provenance, Scenario};
 use crate::strategy::{
-    CanaryRollback, FlaggerLadder, FlaggerSpec, Step, StrategyKind, StrategySpec,
+    ArgoCanarySpec, ArgoStep, CanaryRollback, FlaggerLadder, FlaggerSpec, Step, StrategyKind,
+    StrategySpec,
 };
 
 /// Where a value came from.
@@ -376,6 +377,7 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
             r.push(at("progress_deadline"), time(roll.progress_deadline));
         }
         StrategyKind::Flagger(f) => flagger_rows(r, &at, f),
+        StrategyKind::ArgoCanary(a) => return argo_rows(r, &at, a),
     }
     let own = r.provenance.is_written(&at("analysis"));
     let clamped = match &spec.kind {
@@ -444,6 +446,73 @@ fn flagger_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, f: &FlaggerSpec) {
     r.push(at("progress_deadline"), time(f.progress_deadline));
     r.push(at("skip_analysis"), f.skip_analysis.to_string());
     r.push(at("session_affinity"), f.session_affinity.to_string());
+}
+
+/// An argo_canary strategy's rows: its steps, its analysis runs with their metrics as the
+/// simulated provider measures them, and its timings.
+fn argo_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, a: &ArgoCanarySpec) {
+    let run_name = |i: usize| a.runs[i].templates.join(" + ");
+    let steps = a
+        .steps
+        .iter()
+        .map(|st| match st {
+            ArgoStep::SetWeight(w) => format!("set weight {}%", number(*w)),
+            ArgoStep::Pause(d) => format!("pause {}", time(*d)),
+            ArgoStep::PauseIndefinite => "pause until promoted".to_string(),
+            ArgoStep::Analysis(i) => format!("analysis {}", run_name(*i)),
+        })
+        .collect::<Vec<_>>()
+        .join(" → ");
+    r.push(at("steps"), steps);
+    r.push(
+        at("background_analysis"),
+        a.background.as_ref().map_or("none".into(), |b| {
+            format!("{} from step {}", run_name(b.run), b.starting_step)
+        }),
+    );
+    for m in a.runs.iter().flat_map(|run| &run.metrics) {
+        let conditions = [("success", &m.success), ("failure", &m.failure)]
+            .iter()
+            .filter_map(|(k, c)| c.as_ref().map(|c| format!("{k} when {}", c.text())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cadence = match (m.interval, m.count) {
+            (Some(i), Some(c)) => format!("every {} × {c}", time(i)),
+            (Some(i), None) => format!("every {} until stopped", time(i)),
+            (None, _) => "once".to_string(),
+        };
+        r.push(
+            format!("analysis_templates.{}", m.name),
+            format!(
+                "{} of the {} over {}, {cadence}, first after {}; {conditions}; limits: failure {}, inconclusive {}, consecutive errors {}",
+                m.measure.name(),
+                m.scope.name(),
+                time(m.window),
+                time(m.initial_delay),
+                m.failure_limit,
+                m.inconclusive_limit,
+                m.consecutive_error_limit
+            ),
+        );
+    }
+    r.push(
+        at("dynamic_stable_scale"),
+        a.dynamic_stable_scale.to_string(),
+    );
+    r.push(at("scale_down_delay"), time(a.scale_down_delay));
+    r.push(at("abort_scale_down_delay"), time(a.abort_scale_down_delay));
+    r.push(at("progress_deadline"), time(a.progress_deadline));
+    r.push(
+        at("progress_deadline_abort"),
+        a.progress_deadline_abort.to_string(),
+    );
+    r.push(
+        at("promotion_delay"),
+        a.promotion_delay
+            .map_or("none (a paused rollout stays paused)".into(), |d| {
+                format!("median {}, sigma {}", time(d.median), number(d.sigma))
+            }),
+    );
 }
 
 #[cfg(test)]

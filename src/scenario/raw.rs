@@ -29,6 +29,8 @@ pub(crate) struct RawScenario {
     pub response: Option<RawResponse>,
     #[serde(default)]
     pub strategies: Vec<RawStrategy>,
+    #[serde(default)]
+    pub analysis_templates: BTreeMap<String, RawTemplate>,
     pub limits: Option<RawLimits>,
     pub database: Option<RawDatabase>,
     pub objectives: Option<RawObjectives>,
@@ -217,6 +219,84 @@ pub(crate) struct RawStrategy {
     pub canary_replicas: Option<String>,
     pub skip_analysis: Option<bool>,
     pub session_affinity: Option<bool>,
+    pub background_analysis: Option<RawBackground>,
+    pub dynamic_stable_scale: Option<bool>,
+    pub abort_scale_down_delay: Option<String>,
+    pub progress_deadline_abort: Option<bool>,
+    pub promotion_delay: Option<RawManual>,
+}
+
+/// An Argo AnalysisTemplate: `[analysis_templates.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTemplate {
+    #[serde(default)]
+    pub metrics: Vec<RawTemplateMetric>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTemplateMetric {
+    pub name: String,
+    pub measure: String,
+    pub scope: Option<String>,
+    pub window: Option<String>,
+    pub interval: Option<String>,
+    pub count: Option<u32>,
+    pub initial_delay: Option<String>,
+    pub failure_limit: Option<i64>,
+    pub inconclusive_limit: Option<u32>,
+    pub consecutive_error_limit: Option<u32>,
+    pub success_condition: Option<String>,
+    pub failure_condition: Option<String>,
+}
+
+/// Argo's `analysis` of a canary (background) or of a step: templates by name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBackground {
+    pub templates: Vec<String>,
+    pub starting_step: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStepAnalysis {
+    pub templates: Vec<String>,
+}
+
+/// A step's `pause`: a duration, or `{}` (Argo's indefinite pause).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawPause {
+    Duration(String),
+    Indefinite,
+}
+
+impl<'de> Deserialize<'de> for RawPause {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawPause;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration such as \"10m\", or {} to wait for a human")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawPause::Duration(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                match map.next_key::<String>()? {
+                    None => Ok(RawPause::Indefinite),
+                    Some(k) => Err(serde::de::Error::custom(format!(
+                        "unknown field `{k}`: write a duration such as pause = \"10m\", or pause = {{}} to wait for a human"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,7 +343,9 @@ impl<'de> Deserialize<'de> for CountOrPercent {
 pub(crate) struct RawStep {
     pub weight: Option<f64>,
     pub percent: Option<f64>,
-    pub pause: Option<String>,
+    pub pause: Option<RawPause>,
+    pub set_weight: Option<f64>,
+    pub analysis: Option<RawStepAnalysis>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! Rollout strategies: state machines that react to timers, checks and aborts, and decide
 //! routing and scaling. The replay applies their actions to the world.
 
+mod argo_canary;
 mod blue_green;
 mod canary;
 mod feature_flag;
@@ -8,6 +9,7 @@ mod flagger;
 mod ladder;
 mod rolling;
 
+pub use argo_canary::{ArgoCanary, ArgoCanarySpec, ArgoStep, Background, RunSpec};
 pub use blue_green::{BlueGreen, BlueGreenSpec};
 pub use canary::{Canary, CanaryRollback, CanarySpec};
 pub use feature_flag::{FeatureFlag, FeatureFlagSpec};
@@ -15,8 +17,8 @@ pub use flagger::{CanaryReplicas, Flagger, FlaggerLadder, FlaggerSpec};
 pub use ladder::{Ladder, Move, Step};
 pub use rolling::{Rolling, RollingSpec};
 
-use crate::detect::{AnalysisSpec, Verdict};
-use crate::engine::SimTime;
+use crate::detect::{AnalysisSpec, RunPhase, Verdict};
+use crate::engine::{LogNormalDelay, SimTime};
 use crate::model::{FleetSpec, RoutingSpec, VersionId};
 use crate::names::named;
 
@@ -44,6 +46,16 @@ pub enum Observation {
         /// Its ready instances now.
         ready: u32,
     },
+    /// Analysis run `run` ([`Action::StartRun`]) ended Successful or Inconclusive (a Failed
+    /// or Error run declares failure instead: the strategy hears [`Observation::Abort`]).
+    RunEnded {
+        /// The run's index in the strategy's [`StrategySpec::runs`].
+        run: usize,
+        /// How it ended.
+        phase: RunPhase,
+    },
+    /// A human promoted the paused rollout ([`Action::AwaitPromotion`]).
+    Promote,
 }
 
 /// What a strategy asks the world to do.
@@ -73,6 +85,17 @@ pub enum Action {
     RolledBack,
     /// The strategy itself declares failure (e.g. a progress deadline exceeded).
     Fail,
+    /// Start analysis run `i` of the strategy's [`StrategySpec::runs`] (a new run: counters
+    /// from zero); its measurements read the world until it ends or is stopped.
+    StartRun(usize),
+    /// Stop analysis run `i` (Argo terminates it): no more measurements.
+    StopRun(usize),
+    /// The rollout is paused for a human, who promotes after a delay drawn from this
+    /// distribution ([`Observation::Promote`]).
+    AwaitPromotion(LogNormalDelay),
+    /// The rollout is marked Degraded (a progress deadline passed without abort): reported,
+    /// nothing else changes.
+    Degraded,
     /// One analysis tick asked for by the strategy (a controller tick, as Flagger's): if the
     /// run's failed checks have reached the threshold the analysis declares failure now,
     /// otherwise it checks each metric over its own window ending now and the strategy hears
@@ -123,6 +146,8 @@ pub enum StrategyKind {
     Rolling(RollingSpec),
     /// Flagger's Canary, tick by tick.
     Flagger(FlaggerSpec),
+    /// Argo Rollouts' canary with traffic routing and analysis templates.
+    ArgoCanary(ArgoCanarySpec),
 }
 
 named! {
@@ -138,6 +163,8 @@ named! {
         Rolling = "rolling",
         /// [`StrategyKind::Flagger`].
         Flagger = "flagger",
+        /// [`StrategyKind::ArgoCanary`].
+        ArgoCanary = "argo_canary",
     }
 }
 
@@ -180,6 +207,16 @@ impl StrategyName {
                 "skip_analysis",
                 "session_affinity",
             ],
+            StrategyName::ArgoCanary => &[
+                "steps",
+                "background_analysis",
+                "dynamic_stable_scale",
+                "abort_scale_down_delay",
+                "scale_down_delay",
+                "progress_deadline",
+                "progress_deadline_abort",
+                "promotion_delay",
+            ],
         }
     }
 }
@@ -193,6 +230,7 @@ impl StrategyKind {
             StrategyKind::FeatureFlag(_) => StrategyName::FeatureFlag,
             StrategyKind::Rolling(_) => StrategyName::Rolling,
             StrategyKind::Flagger(_) => StrategyName::Flagger,
+            StrategyKind::ArgoCanary(_) => StrategyName::ArgoCanary,
         }
     }
 
@@ -227,6 +265,15 @@ impl StrategySpec {
             StrategyKind::Flagger(f) => RoutingSpec::Weighted {
                 sticky: f.session_affinity,
             },
+            StrategyKind::ArgoCanary(_) => RoutingSpec::Weighted { sticky: false },
+        }
+    }
+
+    /// The analysis runs the strategy may start ([`Action::StartRun`]).
+    pub fn runs(&self) -> &[RunSpec] {
+        match &self.kind {
+            StrategyKind::ArgoCanary(a) => &a.runs,
+            _ => &[],
         }
     }
 
@@ -241,6 +288,7 @@ impl StrategySpec {
                 let interval = self.analysis.as_ref().map_or(SimTime::ZERO, |a| a.interval);
                 Box::new(Flagger::new(f.clone(), interval, fleet, response))
             }
+            StrategyKind::ArgoCanary(a) => Box::new(ArgoCanary::new(a.clone(), fleet, response)),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::process::Output;
 /// `runs.csv` header, as the column table `RUN_COLUMNS` in `src/outcome/columns.rs` defines it.
 const RUNS_HEADER: &str = "scenario,strategy,replication,seed,onset_s,detected_s,ttd_s,\
 rollback_s,recovered_s,ttr_s,affected_users,active_users,affected_share,failed_requests,\
-inconsistent_records,rolled_back,false_rollback,rollout_s,instance_seconds,detected_by,\
+inconsistent_records,rolled_back,false_rollback,rollout_s,degraded_s,instance_seconds,detected_by,\
 requests,baseline_failed_requests,checks,failed_checks,inconclusive_checks,new_format_only,\
 old_format_only,lost_on_down_migration,dropped_by_contract,lost_on_restore,corrupted,\
 missing_during_backfill,invisible_reads";

@@ -263,16 +263,10 @@ impl Resolver<'_> {
                         "missing: roll_forward needs hotfix_time = { median = \"30m\", sigma = 0.5 }",
                     );
                 };
-                let sigma = h.sigma.unwrap_or(defaults::HOTFIX_SIGMA);
-                if !(sigma.is_finite() && sigma >= 0.0) {
-                    return self.err(
-                        "database.hotfix_time.sigma",
-                        format!("{sigma} is not allowed; expected a finite number ≥ 0"),
-                    );
-                }
+                let delay = self.log_normal("database.hotfix_time", h, defaults::HOTFIX_SIGMA)?;
                 DataPolicy::RollForward {
-                    median: self.positive_duration("database.hotfix_time.median", &h.median)?,
-                    sigma,
+                    median: delay.median,
+                    sigma: delay.sigma,
                 }
             }
             PolicyName::Restore => match &d.restore_time {

@@ -65,3 +65,9 @@ pub const FLAGGER_MIN_INTERVAL: &str = "10s";
 /// A metric's query window when unset: Flagger's `metrics[].interval` default
 /// (`MetricInterval`, `GetMetricInterval`, `canary.go`).
 pub const FLAGGER_METRIC_WINDOW: &str = "1m";
+/// Argo's `consecutiveErrorLimit` default (`DefaultConsecutiveErrorLimit`,
+/// `utils/defaults/defaults.go`).
+pub const ARGO_CONSECUTIVE_ERROR_LIMIT: u32 = 4;
+/// Argo's `abortScaleDownDelaySeconds` default (`DefaultAbortScaleDownDelaySeconds`,
+/// `utils/defaults/defaults.go`).
+pub const ARGO_ABORT_SCALE_DOWN_DELAY: &str = "30s";

@@ -3,6 +3,7 @@
 //! One file per section of the scenario file; this one holds the [`Resolver`] (the file
 //! name and the field-path errors) and the order in which sections resolve.
 
+mod argo;
 mod database;
 pub mod defaults;
 mod fault;
@@ -17,8 +18,8 @@ use super::raw::{
     RawAnalysis, RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy,
 };
 use super::{Provenance, Scenario};
-use crate::detect::{AnalysisSpec, ManualSpec};
-use crate::engine::{Probability, SimTime};
+use crate::detect::AnalysisSpec;
+use crate::engine::{LogNormalDelay, Probability, SimTime};
 use crate::model::{Fault, FaultKind, FleetSpec, ServiceSpec, TrafficSpec};
 use crate::names::Named;
 use crate::strategy::{ResponseSpec, StrategySpec};
@@ -168,12 +169,18 @@ pub fn resolve(raw: RawScenario, file: &Path, provenance: Provenance) -> Result<
         .as_ref()
         .map(|a| r.analysis("analysis", a))
         .transpose()?;
-    let manual = r.manual(raw.manual.as_ref())?;
+    let manual = raw
+        .manual
+        .as_ref()
+        .map(|m| r.log_normal("manual", m, defaults::MANUAL_SIGMA))
+        .transpose()?;
     let response = r.response(raw.response.as_ref())?;
+    let templates = r.templates(&raw.analysis_templates)?;
     let strategies = r.strategies(
         &raw.strategies,
         (scenario_analysis.as_ref(), raw.analysis.as_ref()),
         &fleet,
+        &templates,
     )?;
     let max_events = r.event_budget(&raw, &strategies, horizon)?;
     let objectives = raw
@@ -306,22 +313,20 @@ impl Resolver<'_> {
         )
     }
 
-    /// `[manual]`: human detection, if any.
-    fn manual(&self, m: Option<&RawManual>) -> Result<Option<ManualSpec>> {
-        let Some(m) = m else {
-            return Ok(None);
-        };
-        let sigma = m.sigma.unwrap_or(defaults::MANUAL_SIGMA);
+    /// A log-normal delay at `path` (`[manual]`, a hotfix, a human promotion): `median`, and
+    /// `sigma` (`default_sigma` when omitted).
+    fn log_normal(&self, path: &str, m: &RawManual, default_sigma: f64) -> Result<LogNormalDelay> {
+        let sigma = m.sigma.unwrap_or(default_sigma);
         if !(sigma.is_finite() && sigma >= 0.0) {
             return self.err(
-                "manual.sigma",
+                format!("{path}.sigma"),
                 format!("{sigma} is not allowed; expected a finite number ≥ 0"),
             );
         }
-        Ok(Some(ManualSpec {
-            median: self.positive_duration("manual.median", &m.median)?,
+        Ok(LogNormalDelay {
+            median: self.positive_duration(&format!("{path}.median"), &m.median)?,
             sigma,
-        }))
+        })
     }
 
     /// `[response]`, or its defaults.
@@ -346,6 +351,7 @@ impl Resolver<'_> {
         raw: &[RawStrategy],
         scenario_analysis: (Option<&AnalysisSpec>, Option<&RawAnalysis>),
         fleet: &FleetSpec,
+        templates: &argo::Templates,
     ) -> Result<Vec<StrategySpec>> {
         if raw.is_empty() {
             return self.err(
@@ -356,7 +362,7 @@ impl Resolver<'_> {
         let mut strategies: Vec<StrategySpec> = Vec::new();
         for (i, s) in raw.iter().enumerate() {
             let path = format!("strategies[{i}]");
-            let spec = self.strategy(&path, s, scenario_analysis, fleet)?;
+            let spec = self.strategy(&path, s, scenario_analysis, fleet, templates)?;
             if strategies.iter().any(|o| o.name == spec.name) {
                 return self.err(
                     format!("{path}.name"),
@@ -419,7 +425,7 @@ fn short(x: f64) -> String {
     }
 }
 
-/// "a" or "an" before a fault kind.
+/// "a" or "an" before a fault or strategy kind.
 fn article(word: &str) -> &'static str {
     if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"

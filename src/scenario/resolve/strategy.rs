@@ -1,6 +1,6 @@
 //! `[analysis]` and `[[strategies]]`.
 
-use super::super::raw::{CountOrPercent, RawAnalysis, RawRefresh, RawStrategy};
+use super::super::raw::{CountOrPercent, RawAnalysis, RawPause, RawRefresh, RawStrategy};
 use super::{Resolver, Result, defaults};
 use crate::detect::{AnalysisSpec, Metric, MetricRule, NoData, Windows};
 use crate::engine::SimTime;
@@ -156,6 +156,7 @@ impl Resolver<'_> {
         s: &RawStrategy,
         scenario_analysis: (Option<&AnalysisSpec>, Option<&RawAnalysis>),
         fleet: &FleetSpec,
+        templates: &super::argo::Templates,
     ) -> Result<StrategySpec> {
         let field = |name: &str| format!("{path}.{name}");
         if s.name.is_empty() || s.name.contains([',', '"', '\n']) {
@@ -177,7 +178,10 @@ impl Resolver<'_> {
         // A flagger strategy reads its analysis with Flagger's meaning; the others as
         // rehearsal's, where a per-metric window has no meaning.
         let mut clamped = None;
-        let analysis = if name == StrategyName::Flagger {
+        let analysis = if name == StrategyName::ArgoCanary {
+            // Argo analyses with templates ([analysis_templates]), not with [analysis].
+            None
+        } else if name == StrategyName::Flagger {
             let raw = s.analysis.as_ref().or(scenario_raw);
             let (analysis, written) = self.flagger_analysis(&analysis_path, raw)?;
             clamped = written;
@@ -210,6 +214,9 @@ impl Resolver<'_> {
             StrategyName::FeatureFlag => StrategyKind::FeatureFlag(self.feature_flag(path, s)?),
             StrategyName::Rolling => StrategyKind::Rolling(self.rolling(path, s, fleet)?),
             StrategyName::Flagger => StrategyKind::Flagger(self.flagger(path, s, clamped)?),
+            StrategyName::ArgoCanary => {
+                StrategyKind::ArgoCanary(self.argo_canary(path, s, templates)?)
+            }
         };
         Ok(StrategySpec {
             name: s.name.clone(),
@@ -244,13 +251,22 @@ impl Resolver<'_> {
             ("canary_replicas", s.canary_replicas.is_some()),
             ("skip_analysis", s.skip_analysis.is_some()),
             ("session_affinity", s.session_affinity.is_some()),
+            ("background_analysis", s.background_analysis.is_some()),
+            ("dynamic_stable_scale", s.dynamic_stable_scale.is_some()),
+            ("abort_scale_down_delay", s.abort_scale_down_delay.is_some()),
+            (
+                "progress_deadline_abort",
+                s.progress_deadline_abort.is_some(),
+            ),
+            ("promotion_delay", s.promotion_delay.is_some()),
         ];
         let takes = name.fields();
         match given.iter().find(|(n, g)| *g && !takes.contains(n)) {
             Some((field, _)) => self.err(
                 format!("{path}.{field}"),
                 format!(
-                    "a {} strategy takes no `{field}`; its fields are: {}",
+                    "{} {} strategy takes no `{field}`; its fields are: {}",
+                    super::article(name.name()),
                     name.name(),
                     takes.join(", ")
                 ),
@@ -542,6 +558,19 @@ impl Resolver<'_> {
                 "weight" => (st.weight, st.percent.map(|_| "percent")),
                 _ => (st.percent, st.weight.map(|_| "weight")),
             };
+            let argo = [
+                ("set_weight", st.set_weight.is_some()),
+                ("analysis", st.analysis.is_some()),
+            ];
+            if let Some((w, _)) = argo.iter().find(|(_, given)| *given) {
+                return self.err(
+                    format!("{spath}.{w}"),
+                    format!(
+                        "a {} step takes `{key}` and `pause`; `{w}` is a step of kind = \"argo_canary\"",
+                        s.kind
+                    ),
+                );
+            }
             if let Some(w) = wrong {
                 return self.err(
                     format!("{spath}.{w}"),
@@ -572,11 +601,19 @@ impl Resolver<'_> {
                     );
                 }
                 (None, true) => SimTime::ZERO,
-                (Some(p), false) => self.duration(&format!("{spath}.pause"), p)?,
+                (Some(RawPause::Duration(p)), false) => {
+                    self.duration(&format!("{spath}.pause"), p)?
+                }
+                (Some(RawPause::Indefinite), false) => {
+                    return self.err(
+                        format!("{spath}.pause"),
+                        format!("a {} step pauses for a duration such as \"5m\"; an indefinite pause (pause = {{}}, waiting for a human) is a step of kind = \"argo_canary\"", s.kind),
+                    );
+                }
                 (None, false) => {
                     return self.err(
                         format!("{spath}.pause"),
-                        "missing: a step below 100 % needs a pause, e.g. \"5m\" (an indefinite pause waits for a human and is not simulated)",
+                        "missing: a step below 100 % needs a pause, e.g. \"5m\" (kind = \"argo_canary\" also takes pause = {}, waiting for a human)",
                     );
                 }
             };
