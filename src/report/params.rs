@@ -9,8 +9,8 @@ use crate::model::{
 };
 use crate::scenario::{Origin, Provenance, Scenario};
 use crate::strategy::{
-    ArgoCanarySpec, ArgoStep, CanaryRollback, FlaggerLadder, FlaggerSpec, Step, StrategyKind,
-    StrategySpec,
+    ArgoCanarySpec, ArgoStep, CanaryRollback, FlaggerLadder, FlaggerMode, FlaggerSpec, Step,
+    StrategyKind, StrategySpec,
 };
 
 /// Where a value came from.
@@ -421,6 +421,15 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
 
 /// A flagger strategy's own rows: the ladder as written and the weights it gives.
 fn flagger_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, f: &FlaggerSpec) {
+    r.push(at("mode"), f.mode.name().into());
+    if let (FlaggerMode::Ab, FlaggerLadder::Explicit(w)) = (f.mode, &f.ladder) {
+        r.push(at("iterations"), w.len().to_string());
+        let share = w.first().copied().unwrap_or_default();
+        r.push(at("match_share"), format!("{}% of users", number(share)));
+        r.push(at("canary_replicas"), f.canary_replicas.name().into());
+        r.push(at("progress_deadline"), time(f.progress_deadline));
+        return;
+    }
     let weights = f
         .ladder
         .weights()

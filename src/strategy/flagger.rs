@@ -46,6 +46,17 @@ named! {
     }
 }
 
+named! {
+    /// Flagger's deployment strategy (`mode`).
+    pub enum FlaggerMode {
+        /// Progressive traffic shifting (`stepWeight`/`stepWeights`).
+        Canary = "canary",
+        /// A/B testing: the users who match go to the canary for `iterations` checks
+        /// (`analysis.iterations` with `analysis.match`).
+        Ab = "ab",
+    }
+}
+
 /// The ladder of canary weights.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FlaggerLadder {
@@ -85,6 +96,8 @@ impl FlaggerLadder {
 /// A Flagger Canary's configuration (its tick is its analysis's `interval`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlaggerSpec {
+    /// Canary or A/B testing (whose ladder repeats the matching share `iterations` times).
+    pub mode: FlaggerMode,
     /// The weight ladder.
     pub ladder: FlaggerLadder,
     /// Primary weight added per tick during promotion, percent (`stepWeightPromotion`).
@@ -438,6 +451,7 @@ mod tests {
         let s = SimTime::from_secs;
         Flagger::new(
             FlaggerSpec {
+                mode: FlaggerMode::Canary,
                 ladder: FlaggerLadder::Linear {
                     step: 10.0,
                     max: 50.0,

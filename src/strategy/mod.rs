@@ -13,7 +13,7 @@ pub use argo_canary::{ArgoCanary, ArgoCanarySpec, ArgoStep, Background, RunSpec}
 pub use blue_green::{BlueGreen, BlueGreenSpec};
 pub use canary::{Canary, CanaryRollback, CanarySpec};
 pub use feature_flag::{FeatureFlag, FeatureFlagSpec};
-pub use flagger::{CanaryReplicas, Flagger, FlaggerLadder, FlaggerSpec};
+pub use flagger::{CanaryReplicas, Flagger, FlaggerLadder, FlaggerMode, FlaggerSpec};
 pub use ladder::{Ladder, Move, Step};
 pub use rolling::{Rolling, RollingSpec};
 
@@ -206,6 +206,9 @@ impl StrategyName {
                 "progress_deadline",
                 "skip_analysis",
                 "session_affinity",
+                "mode",
+                "iterations",
+                "match_share",
             ],
             StrategyName::ArgoCanary => &[
                 "steps",

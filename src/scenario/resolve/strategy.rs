@@ -7,8 +7,11 @@ use crate::engine::SimTime;
 use crate::model::{FleetSpec, Refresh, RefreshMode};
 use crate::strategy::{
     BlueGreenSpec, CanaryReplicas, CanaryRollback, CanarySpec, FeatureFlagSpec, FlaggerLadder,
-    FlaggerSpec, RollingSpec, Step, StrategyKind, StrategyName, StrategySpec,
+    FlaggerMode, FlaggerSpec, RollingSpec, Step, StrategyKind, StrategyName, StrategySpec,
 };
+
+/// Most A/B iterations: 30 days of 10 s ticks, Flagger's shortest interval.
+const MAX_ITERATIONS: u32 = 259_200;
 
 impl Resolver<'_> {
     pub(super) fn analysis(&self, path: &str, a: &RawAnalysis) -> Result<AnalysisSpec> {
@@ -251,6 +254,9 @@ impl Resolver<'_> {
             ("canary_replicas", s.canary_replicas.is_some()),
             ("skip_analysis", s.skip_analysis.is_some()),
             ("session_affinity", s.session_affinity.is_some()),
+            ("mode", s.mode.is_some()),
+            ("iterations", s.iterations.is_some()),
+            ("match_share", s.match_share.is_some()),
             ("background_analysis", s.background_analysis.is_some()),
             ("dynamic_stable_scale", s.dynamic_stable_scale.is_some()),
             ("abort_scale_down_delay", s.abort_scale_down_delay.is_some()),
@@ -462,6 +468,27 @@ impl Resolver<'_> {
                 )
             }
         };
+        if let Some(ab) = self.flagger_ab(path, s)? {
+            return Ok(FlaggerSpec {
+                mode: FlaggerMode::Ab,
+                ladder: ab,
+                step_weight_promotion: 100.0,
+                canary_replicas: self.named_or(
+                    &field("canary_replicas"),
+                    s.canary_replicas.as_deref(),
+                    CanaryReplicas::Full,
+                )?,
+                progress_deadline: self.strategy_duration(
+                    path,
+                    "progress_deadline",
+                    &s.progress_deadline,
+                    defaults::FLAGGER_PROGRESS_DEADLINE,
+                )?,
+                skip_analysis: s.skip_analysis.unwrap_or(false),
+                session_affinity: true,
+                clamped_interval: clamped,
+            });
+        }
         let ladder = match (s.step_weight, s.max_weight, &s.step_weights) {
             (Some(_), _, Some(_)) => {
                 return self.err(
@@ -524,6 +551,7 @@ impl Resolver<'_> {
             None => defaults::FLAGGER_STEP_WEIGHT_PROMOTION,
         };
         Ok(FlaggerSpec {
+            mode: FlaggerMode::Canary,
             ladder,
             step_weight_promotion,
             canary_replicas: self.named_or(
@@ -541,6 +569,75 @@ impl Resolver<'_> {
             session_affinity: s.session_affinity.unwrap_or(false),
             clamped_interval: clamped,
         })
+    }
+
+    /// A flagger strategy's `mode`: `None` for the canary (the default), else the ladder of
+    /// Flagger's A/B testing: the users who match (`match_share` percent, by user hash, as a
+    /// header or cookie match routes the same users every time) go to the canary for
+    /// `iterations` passing checks, then it is promoted (`runAB`, `pkg/controller/scheduler.go`).
+    fn flagger_ab(&self, path: &str, s: &RawStrategy) -> Result<Option<FlaggerLadder>> {
+        let field = |name: &str| format!("{path}.{name}");
+        let mode = self.named_or(&field("mode"), s.mode.as_deref(), FlaggerMode::Canary)?;
+        match mode {
+            FlaggerMode::Canary => {
+                for (name, given) in [
+                    ("iterations", s.iterations.is_some()),
+                    ("match_share", s.match_share.is_some()),
+                ] {
+                    if given {
+                        return self.err(
+                            field(name),
+                            "only with mode = \"ab\" (Flagger's A/B testing: `iterations` and `match`)",
+                        );
+                    }
+                }
+                Ok(None)
+            }
+            FlaggerMode::Ab => {
+                for (name, given) in [
+                    ("step_weight", s.step_weight.is_some()),
+                    ("max_weight", s.max_weight.is_some()),
+                    ("step_weights", s.step_weights.is_some()),
+                    ("step_weight_promotion", s.step_weight_promotion.is_some()),
+                    ("session_affinity", s.session_affinity.is_some()),
+                ] {
+                    if given {
+                        return self.err(
+                            field(name),
+                            "mode = \"ab\" routes the matching users to the canary for `iterations` checks; it takes no weights (Flagger ignores them in A/B testing)",
+                        );
+                    }
+                }
+                let Some(iterations) = s.iterations.filter(|&n| n > 0 && n <= MAX_ITERATIONS)
+                else {
+                    return self.err(
+                        field("iterations"),
+                        format!("missing or out of range: mode = \"ab\" needs `iterations` from 1 to {MAX_ITERATIONS}, the passing checks before promotion (Flagger `analysis.iterations`)"),
+                    );
+                };
+                let share = match s.match_share {
+                    Some(x) if x > 0.0 && x <= 100.0 => x,
+                    Some(x) => {
+                        return self.err(
+                            field("match_share"),
+                            format!(
+                                "{x} is not allowed; expected a percentage of users in (0, 100]"
+                            ),
+                        );
+                    }
+                    None => {
+                        return self.err(
+                            field("match_share"),
+                            "missing: mode = \"ab\" needs `match_share`, the percentage of users whose header or cookie matches (Flagger `analysis.match`)",
+                        );
+                    }
+                };
+                Ok(Some(FlaggerLadder::Explicit(vec![
+                    share;
+                    iterations as usize
+                ])))
+            }
+        }
     }
 
     /// A step ladder whose values are written as `key` (`weight` or `percent`).
