@@ -659,6 +659,7 @@ impl Replay<'_> {
                 let after = delay.draw(&mut self.promoters);
                 sched.at(now.saturating_add(after), DECIDE, Event::Promote);
             }
+            Action::LoadTest(rate) => self.world.set_probe(now, VersionId::Candidate, rate),
             Action::Degraded => {
                 self.degraded.get_or_insert(now);
             }

@@ -11,6 +11,7 @@ mod fault;
 mod flag;
 mod fleet;
 mod operations;
+mod probe;
 mod recorder;
 mod routing;
 pub mod streams;
@@ -27,6 +28,7 @@ pub use fault::{
 };
 pub use flag::{FlagRouting, Refresh, RefreshMode, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec, Z_P99};
+pub use probe::Probe;
 pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
@@ -128,6 +130,51 @@ struct Effect {
     kind: EffectKind,
 }
 
+/// What the faults in force do to one request.
+struct Applied {
+    /// Fails when the 32-bit error draw is below this.
+    err_thr: u64,
+    /// Added latency, µs.
+    delay_us: f64,
+    /// A successful write is corrupted when the 32-bit fault draw is below this.
+    corrupt_thr: u64,
+    /// The faults that applied.
+    bits: u64,
+}
+
+/// Combines the `effects` in force at `t` whose scope `hits`.
+#[inline]
+fn applied(effects: &[Effect], t: SimTime, hits: impl Fn(Scope) -> bool) -> Applied {
+    let mut a = Applied {
+        err_thr: 0,
+        delay_us: 0.0,
+        corrupt_thr: 0,
+        bits: 0,
+    };
+    for e in effects {
+        if !hits(e.scope) {
+            continue;
+        }
+        a.bits |= e.bit;
+        match e.kind {
+            EffectKind::Error(thr) => a.err_thr = a.err_thr.max(thr),
+            EffectKind::Delay(us) => a.delay_us += us,
+            EffectKind::Corrupt(thr) => a.corrupt_thr = a.corrupt_thr.max(thr),
+            EffectKind::Ramp {
+                start_us,
+                ramp_us,
+                rate,
+                delay_us,
+            } => {
+                let level = ((t.micros() as f64 - start_us) / ramp_us).clamp(0.0, 1.0);
+                a.err_thr = a.err_thr.max(thr32(rate * level));
+                a.delay_us += delay_us * level;
+            }
+        }
+    }
+    a
+}
+
 /// Load shedding of one version: thresholds on the 32-bit shed draw, with and without faults.
 #[derive(Debug, Clone, Copy, Default)]
 struct Shedding {
@@ -224,6 +271,8 @@ pub struct World<'s> {
     /// The candidate's recent requests, for metrics with windows of their own (see
     /// [`World::keep_history`]).
     pub history: Option<History>,
+    /// Synthetic traffic to one version, while a strategy runs load tests.
+    probe: Probe,
     /// Per-request tallies.
     pub recorder: Recorder,
 }
@@ -292,6 +341,7 @@ impl<'s> World<'s> {
             windows: [Window::new(false), Window::new(record_latency)],
             timeline_windows: None,
             history: None,
+            probe: Probe::idle(streams),
             recorder: Recorder::new(spec.traffic.users),
         };
         world.refresh(SimTime::ZERO);
@@ -347,7 +397,12 @@ impl<'s> World<'s> {
     pub fn advance(&mut self, from: SimTime, to: SimTime) -> SimTime {
         debug_assert!(from <= to);
         loop {
-            let Some((i, t)) = self.next_source(to) else {
+            let next = self.next_source(to);
+            if let Some(t) = self.probe.due_before(next.map_or(to, |n| n.1)) {
+                self.serve_probe(t);
+                continue;
+            }
+            let Some((i, t)) = next else {
                 return to;
             };
             let d = self.draw(i);
@@ -418,31 +473,12 @@ impl<'s> World<'s> {
         let fail_without = err < self.error_thr[v] || shed < self.shedding[v].without;
 
         // Faults in force for this version and user.
-        let mut fault_err_thr = 0u64;
-        let mut delay_us = 0.0f64;
-        let mut corrupt_thr = 0u64;
-        let mut applied = 0u64;
-        for e in &self.effects[v] {
-            if !e.scope.hits(d.user) {
-                continue;
-            }
-            applied |= e.bit;
-            match e.kind {
-                EffectKind::Error(thr) => fault_err_thr = fault_err_thr.max(thr),
-                EffectKind::Delay(us) => delay_us += us,
-                EffectKind::Corrupt(thr) => corrupt_thr = corrupt_thr.max(thr),
-                EffectKind::Ramp {
-                    start_us,
-                    ramp_us,
-                    rate,
-                    delay_us: full_delay,
-                } => {
-                    let level = ((t.micros() as f64 - start_us) / ramp_us).clamp(0.0, 1.0);
-                    fault_err_thr = fault_err_thr.max(thr32(rate * level));
-                    delay_us += full_delay * level;
-                }
-            }
-        }
+        let Applied {
+            err_thr: fault_err_thr,
+            mut delay_us,
+            corrupt_thr,
+            bits: applied,
+        } = applied(&self.effects[v], t, |scope| scope.hits(d.user));
         let shed_by_fault = shed < self.shedding[v].with && shed >= self.shedding[v].without;
         // The migrated table: locks, restores and schemas the version cannot use. Its harm is
         // the release's (the plan is part of the change under test), never a baseline failure.
@@ -520,6 +556,30 @@ impl<'s> World<'s> {
             }
             rec.onset.get_or_insert(t);
         }
+    }
+
+    /// Serves one synthetic request at `t`: judged like a user's request (faults that hit
+    /// every user apply; cohort faults, shedding and the database do not) and recorded only
+    /// where the version is observed.
+    fn serve_probe(&mut self, t: SimTime) {
+        let v = self.probe.version.index();
+        let d = self.probe.draw();
+        let a = applied(&self.effects[v], t, |scope| scope.all);
+        let failed = d.error < self.error_thr[v] || d.error < a.err_thr;
+        let latency = Some(self.spec.versions[v].latency.at(d.z) + a.delay_us);
+        self.windows[v].record(failed, false, false, latency);
+        let candidate = v == VersionId::Candidate.index();
+        if let Some(h) = self.history.as_mut().filter(|h| h.keeps(candidate)) {
+            h.record(t, candidate, failed, false, false, latency);
+        }
+        if let Some(tw) = &mut self.timeline_windows {
+            tw[v].record(failed, false, false, latency);
+        }
+    }
+
+    /// Sends synthetic traffic to `version` at `rate` per second from `now` (0: stops it).
+    pub fn set_probe(&mut self, now: SimTime, version: VersionId, rate: f64) {
+        self.probe.set(now, version, rate);
     }
 
     /// Re-evaluates which faults are in force and how loaded each version is at `now`.

@@ -27,3 +27,5 @@ pub const HASHING: &str = "hashing";
 pub const FLAG_REFRESH: &str = "flag_refresh";
 /// The roll-forward hotfix delay, one per replication.
 pub const HOTFIX: &str = "hotfix";
+/// Synthetic load-test traffic to one version (arrivals, errors and latency of its requests).
+pub const PROBE: &str = "probe";

@@ -352,11 +352,23 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
         StrategyKind::BlueGreen(b) => {
             r.push(at("pre_promotion"), time(b.pre_promotion));
             r.push(at("preview_share"), format!("{}%", number(b.preview_share)));
+            r.push(
+                at("preview_rate"),
+                format!("{} req/s (synthetic)", number(b.preview_rate)),
+            );
+            r.push(
+                at("preview_replicas"),
+                format!("{} instances", b.preview_replicas),
+            );
             r.push(at("post_promotion"), time(b.post_promotion));
             r.push(at("switch_delay"), time(b.switch_delay));
             r.push(at("auto_promotion_delay"), time(b.auto_promotion_delay));
             r.push(at("scale_down_delay"), time(b.scale_down_delay));
             r.push(at("progress_deadline"), time(b.progress_deadline));
+            r.push(
+                at("progress_deadline_abort"),
+                b.progress_deadline_abort.to_string(),
+            );
         }
         StrategyKind::FeatureFlag(flag) => {
             r.push(at("steps"), ladder(&flag.steps));
@@ -422,10 +434,24 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
 /// A flagger strategy's own rows: the ladder as written and the weights it gives.
 fn flagger_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, f: &FlaggerSpec) {
     r.push(at("mode"), f.mode.name().into());
-    if let (FlaggerMode::Ab, FlaggerLadder::Explicit(w)) = (f.mode, &f.ladder) {
-        r.push(at("iterations"), w.len().to_string());
-        let share = w.first().copied().unwrap_or_default();
-        r.push(at("match_share"), format!("{}% of users", number(share)));
+    r.push(
+        at("load_test_rate"),
+        format!("{} req/s (synthetic)", number(f.load_test_rate)),
+    );
+    if let FlaggerLadder::Explicit(w) = &f.ladder
+        && f.mode != FlaggerMode::Canary
+    {
+        if f.mode == FlaggerMode::Ab {
+            r.push(at("iterations"), w.len().to_string());
+            let share = w.first().copied().unwrap_or_default();
+            r.push(at("match_share"), format!("{}% of users", number(share)));
+        } else {
+            let n = w.len().saturating_sub(1);
+            r.push(
+                at("iterations"),
+                format!("{n} on load-test traffic, then 1 on all traffic"),
+            );
+        }
         r.push(at("canary_replicas"), f.canary_replicas.name().into());
         r.push(at("progress_deadline"), time(f.progress_deadline));
         return;

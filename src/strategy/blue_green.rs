@@ -37,6 +37,11 @@ pub struct BlueGreenSpec {
     pub pre_promotion: SimTime,
     /// Share of user traffic sent to green during pre-promotion, percent.
     pub preview_share: f64,
+    /// Synthetic load-test requests per second sent to green's preview during pre-promotion.
+    pub preview_rate: f64,
+    /// Green's instances before the switch (`previewReplicaCount`); it scales to all of them
+    /// and waits for them before switching.
+    pub preview_replicas: u32,
     /// Post-promotion analysis, from the switch.
     pub post_promotion: SimTime,
     /// Router propagation of a switch, either way.
@@ -48,6 +53,8 @@ pub struct BlueGreenSpec {
     pub auto_promotion_delay: SimTime,
     /// A green that is not ready by then is flagged.
     pub progress_deadline: SimTime,
+    /// At the progress deadline abort (`true`) or mark the rollout Degraded and keep waiting.
+    pub progress_deadline_abort: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,6 +66,11 @@ enum State {
     /// Green takes preview traffic and is analysed until `until`.
     Preview {
         until: SimTime,
+    },
+    /// The switch is decided; green scales from its preview replicas to all instances and
+    /// the switch waits for them, and not before `not_before`.
+    ScalingUp {
+        not_before: SimTime,
     },
     /// The switch is decided; traffic moves at `at`.
     Switching {
@@ -132,12 +144,20 @@ impl BlueGreen {
     }
 
     fn decide_switch(&mut self, now: SimTime, out: &mut Vec<Action>) {
-        out.push(Action::StopAnalysis);
-        self.state = State::Switching {
-            at: now
-                .saturating_add(self.spec.auto_promotion_delay)
-                .saturating_add(self.spec.switch_delay),
-        };
+        out.extend([Action::StopAnalysis, Action::LoadTest(0.0)]);
+        let at = now.saturating_add(self.spec.auto_promotion_delay);
+        if self.spec.preview_replicas < self.instances {
+            self.state = State::ScalingUp { not_before: at };
+            out.push(Action::Scale {
+                version: VersionId::Candidate,
+                instances: self.instances,
+                ready_after: self.startup,
+            });
+        } else {
+            self.state = State::Switching {
+                at: at.saturating_add(self.spec.switch_delay),
+            };
+        }
     }
 
     fn scale_blue_down_if_due(&mut self, now: SimTime, out: &mut Vec<Action>) {
@@ -193,7 +213,7 @@ impl Strategy for BlueGreen {
                 };
                 out.push(Action::Scale {
                     version: VersionId::Candidate,
-                    instances: self.instances,
+                    instances: self.spec.preview_replicas,
                     ready_after: self.startup,
                 });
             }
@@ -203,7 +223,7 @@ impl Strategy for BlueGreen {
                     ready,
                 },
                 State::Starting { .. },
-            ) if ready >= self.instances => {
+            ) if ready >= self.spec.preview_replicas => {
                 if self.spec.pre_promotion > SimTime::ZERO {
                     self.state = State::Preview {
                         until: now.saturating_add(self.spec.pre_promotion),
@@ -211,14 +231,30 @@ impl Strategy for BlueGreen {
                     out.extend([
                         Action::StartAnalysis,
                         Action::SetWeight(self.spec.preview_share),
+                        Action::LoadTest(self.spec.preview_rate),
                     ]);
                 } else {
                     self.decide_switch(now, out);
                 }
             }
+            (
+                Observation::Ready {
+                    version: VersionId::Candidate,
+                    ready,
+                },
+                State::ScalingUp { not_before },
+            ) if ready >= self.instances => {
+                self.state = State::Switching {
+                    at: not_before.max(now).saturating_add(self.spec.switch_delay),
+                };
+            }
             (Observation::Timer, State::Starting { deadline: Some(t) }) if now >= t => {
                 self.state = State::Starting { deadline: None };
-                out.push(Action::Fail)
+                out.push(if self.spec.progress_deadline_abort {
+                    Action::Fail
+                } else {
+                    Action::Degraded
+                });
             }
             (Observation::Freeze, s) if !s.rolling_back() => self.frozen = true,
             (Observation::Timer, State::Preview { until }) if now >= until => {
@@ -250,7 +286,7 @@ impl Strategy for BlueGreen {
             }
             (Observation::Timer, State::Promoted) => self.scale_blue_down_if_due(now, out),
             (Observation::Abort, s) if !s.rolling_back() => {
-                out.push(Action::StopAnalysis);
+                out.extend([Action::StopAnalysis, Action::LoadTest(0.0)]);
                 self.state = State::RollbackDue {
                     at: now.saturating_add(self.rollback_delay),
                 };
@@ -324,11 +360,14 @@ mod tests {
             BlueGreenSpec {
                 pre_promotion: s(pre),
                 preview_share: 5.0,
+                preview_rate: 0.0,
+                preview_replicas: 4,
                 post_promotion: s(post),
                 switch_delay: s(2),
                 scale_down_delay: s(30),
                 auto_promotion_delay: SimTime::ZERO,
                 progress_deadline: s(600),
+                progress_deadline_abort: true,
             },
             &FleetSpec {
                 instances: 4,

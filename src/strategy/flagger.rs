@@ -54,6 +54,10 @@ named! {
         /// A/B testing: the users who match go to the canary for `iterations` checks
         /// (`analysis.iterations` with `analysis.match`).
         Ab = "ab",
+        /// Blue/green: the canary is analysed on load-test traffic alone for `iterations`
+        /// checks, then takes all traffic for one more check before promotion
+        /// (`analysis.iterations` without `match`, `runBlueGreen`).
+        BlueGreen = "blue_green",
     }
 }
 
@@ -112,6 +116,9 @@ pub struct FlaggerSpec {
     pub session_affinity: bool,
     /// The analysis interval as written, when Flagger's 10 s floor raised it (reports say so).
     pub clamped_interval: Option<SimTime>,
+    /// Synthetic requests per second the load tester sends to the canary from the first
+    /// ready tick until promotion or rollback (Flagger's `flagger-loadtester` webhook).
+    pub load_test_rate: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -230,6 +237,7 @@ impl Flagger {
         self.phase = Phase::Promoting { canary_weight };
         out.extend([
             Action::StopAnalysis,
+            Action::LoadTest(0.0),
             Action::Scale {
                 version: VersionId::Candidate,
                 instances: self.canary_wanted + self.instances,
@@ -265,7 +273,12 @@ impl Flagger {
                             Action::Promoted,
                         ]);
                     }
-                    None => self.set_step(now, 0, out),
+                    None => {
+                        if self.spec.load_test_rate > 0.0 {
+                            out.push(Action::LoadTest(self.spec.load_test_rate));
+                        }
+                        self.set_step(now, 0, out)
+                    }
                     Some(_) => {
                         self.awaiting_check = true;
                         out.push(Action::AnalysisTick);
@@ -402,7 +415,7 @@ impl Strategy for Flagger {
             Observation::Ready { version, ready } => self.on_ready(version, ready, out),
             Observation::Abort if !self.rolling_back() => {
                 self.awaiting_check = false;
-                out.push(Action::StopAnalysis);
+                out.extend([Action::StopAnalysis, Action::LoadTest(0.0)]);
                 self.phase = Phase::RollbackDue {
                     at: now.saturating_add(self.rollback_delay),
                 };
@@ -452,6 +465,7 @@ mod tests {
         Flagger::new(
             FlaggerSpec {
                 mode: FlaggerMode::Canary,
+                load_test_rate: 0.0,
                 ladder: FlaggerLadder::Linear {
                     step: 10.0,
                     max: 50.0,

@@ -93,6 +93,9 @@ pub enum Action {
     /// The rollout is paused for a human, who promotes after a delay drawn from this
     /// distribution ([`Observation::Promote`]).
     AwaitPromotion(LogNormalDelay),
+    /// Send synthetic load-test requests to the candidate at this rate per second (0 stops
+    /// them): a preview's tests, which no user makes.
+    LoadTest(f64),
     /// The rollout is marked Degraded (a progress deadline passed without abort): reported,
     /// nothing else changes.
     Degraded,
@@ -183,6 +186,9 @@ impl StrategyName {
             StrategyName::BlueGreen => &[
                 "pre_promotion",
                 "preview_share",
+                "preview_rate",
+                "preview_replicas",
+                "progress_deadline_abort",
                 "post_promotion",
                 "switch_delay",
                 "auto_promotion_delay",
@@ -209,6 +215,7 @@ impl StrategyName {
                 "mode",
                 "iterations",
                 "match_share",
+                "load_test_rate",
             ],
             StrategyName::ArgoCanary => &[
                 "steps",

@@ -163,3 +163,57 @@ fn issue10_blue_green_scale_down_delay_counts_from_the_post_promotion_success() 
         }
     }
 }
+
+/// An Argo blue-green whose pre-promotion analysis (30 s checks, threshold 2) runs on
+/// synthetic preview traffic only (20 req/s), with no post-promotion analysis.
+fn preview(faults: &str, extra: &str) -> String {
+    FLEET.text(
+        "30m",
+        2,
+        &format!(
+            "{faults}{}\n[[strategies]]\nname = \"bg\"\nkind = \"blue_green\"\npre_promotion = \"2m\"\npreview_rate = 20\npost_promotion = \"0s\"\n{extra}\n",
+            analysis("30s", 2)
+        ),
+    )
+}
+
+#[test]
+fn issue10_blue_green_pre_promotion_on_synthetic_preview_traffic() {
+    // Green is ready at 30 s; the preview runs 30–150 s with checks at 60, 90, 120 and 150 s
+    // on load-test requests only; the switch follows at 150 s (rollout_s, no post-promotion).
+    for r in &run(&preview("", "")).runs {
+        assert_eq!(secs(r.rollout), Some(150.0), "{r:?}");
+        assert_eq!(r.failed_checks, 0);
+    }
+    // A crashing green fails the checks at 60 s and 90 s: aborted at 90 s before any user
+    // reached it.
+    let crash = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\n";
+    for r in &run(&preview(crash, "")).runs {
+        assert_eq!(secs(r.detected), Some(90.0), "{r:?}");
+        assert_eq!((r.failed_requests, r.affected_users), (0, 0));
+    }
+    // previewReplicaCount 3: green runs 3 instances for the preview and scales to 10 when
+    // the switch is decided (150 s); the 7 new ones are ready at 180 s, then the switch.
+    for r in &run(&preview("", "preview_replicas = 3")).runs {
+        assert_eq!(secs(r.rollout), Some(180.0), "{r:?}");
+    }
+}
+
+#[test]
+fn issue10_blue_green_deadline_marks_degraded_unless_abort() {
+    // A crash-looping green is never ready: at the progress deadline (600 s) Argo marks the
+    // rollout Degraded and keeps blue serving; with progressDeadlineAbort it aborts.
+    let crash_loop = "[[faults]]\nkind = \"crash_loop\"\ntarget = \"new\"\n";
+    let body = |extra: &str| {
+        format!("{crash_loop}[[strategies]]\nname = \"bg\"\nkind = \"blue_green\"\n{extra}\n")
+    };
+    for r in &run(&FLEET.text("20m", 2, &body(""))).runs {
+        assert_eq!(secs(r.degraded), Some(600.0));
+        assert!(!r.rolled_back && r.detected.is_none() && r.rollout.is_none());
+    }
+    for r in &run(&FLEET.text("20m", 2, &body("progress_deadline_abort = true"))).runs {
+        assert_eq!(r.detected_by, Some(Detector::ProgressDeadline));
+        assert_eq!(secs(r.detected), Some(600.0));
+        assert!(r.rolled_back && r.degraded.is_none());
+    }
+}

@@ -489,7 +489,65 @@ fn issue10_flagger_ab_mistakes_are_named() {
             .contains("only with mode = \"ab\"")
     );
     assert!(
-        bad("mode = \"blue_green\"")
-            .contains("unknown value \"blue_green\"; expected one of canary, ab")
+        bad("mode = \"blue_grene\"").contains(
+            "unknown value \"blue_grene\"; expected one of canary, ab, blue_green (did you mean \"blue_green\"?)"
+        )
+    );
+}
+
+/// The podinfo canary in Flagger's blue/green mode: 5 iterations on the load tester's
+/// 10 req/s, threshold 2.
+fn podinfo_blue_green(faults: &str) -> String {
+    PODINFO.text(
+        "30m",
+        3,
+        &format!(
+            r#"{faults}
+[[strategies]]
+name = "bg"
+kind = "flagger"
+mode = "blue_green"
+iterations = 5
+load_test_rate = 10
+[strategies.analysis]
+interval = "1m"
+threshold = 2
+[[strategies.analysis.metrics]]
+name = "error_rate"
+max = 0.01
+"#
+        ),
+    )
+}
+
+#[test]
+fn issue10_flagger_blue_green_switches_after_iterations_then_promotes() {
+    // Tick 1 (60 s): the load tester starts, no user traffic on the canary, no check. Checks
+    // at 120–300 s advance the iterations to 5; the pass at 360 s routes all traffic to the
+    // canary (`runBlueGreen`); the pass at 420 s promotes: the new primary is ready at 450 s
+    // and takes 100 % at tick 8 (480 s). Six checks.
+    for r in &run(&podinfo_blue_green("")).runs {
+        assert_eq!(secs(r.rollout), Some(480.0), "{r:?}");
+        assert_eq!((r.checks, r.failed_checks), (6, 0));
+    }
+}
+
+#[test]
+fn issue10_flagger_blue_green_catches_a_crash_on_load_test_traffic_alone() {
+    // Every load-test request fails: the checks at 120 s and 180 s fail, and tick 4 (240 s)
+    // rolls back. No user ever reached the canary: nobody is hurt, and the synthetic
+    // requests are not counted as failed requests.
+    let crash = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\n";
+    for r in &run(&podinfo_blue_green(crash)).runs {
+        assert_eq!(secs(r.detected), Some(240.0), "{r:?}");
+        assert!(r.rolled_back && !r.false_rollback);
+        assert_eq!((r.failed_requests, r.affected_users), (0, 0));
+    }
+    let text = podinfo_blue_green("").replace("load_test_rate = 10\n", "");
+    let err = rehearsal::scenario::parse(&text, std::path::Path::new("bg.toml")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("load_test_rate: missing: mode = \"blue_green\" checks its metrics on load-test traffic alone"),
+        "{err}"
     );
 }

@@ -212,11 +212,13 @@ impl Resolver<'_> {
         let kind = match name {
             StrategyName::Canary => StrategyKind::Canary(self.canary(path, s)?),
             StrategyName::BlueGreen => {
-                StrategyKind::BlueGreen(self.blue_green(path, s, analysis.as_ref())?)
+                StrategyKind::BlueGreen(self.blue_green(path, s, analysis.as_ref(), fleet)?)
             }
             StrategyName::FeatureFlag => StrategyKind::FeatureFlag(self.feature_flag(path, s)?),
             StrategyName::Rolling => StrategyKind::Rolling(self.rolling(path, s, fleet)?),
-            StrategyName::Flagger => StrategyKind::Flagger(self.flagger(path, s, clamped)?),
+            StrategyName::Flagger => {
+                StrategyKind::Flagger(self.flagger(path, s, clamped, analysis.as_ref())?)
+            }
             StrategyName::ArgoCanary => {
                 StrategyKind::ArgoCanary(self.argo_canary(path, s, templates)?)
             }
@@ -237,6 +239,8 @@ impl Resolver<'_> {
             ("rollback", s.rollback.is_some()),
             ("pre_promotion", s.pre_promotion.is_some()),
             ("preview_share", s.preview_share.is_some()),
+            ("preview_rate", s.preview_rate.is_some()),
+            ("preview_replicas", s.preview_replicas.is_some()),
             ("post_promotion", s.post_promotion.is_some()),
             ("switch_delay", s.switch_delay.is_some()),
             ("auto_promotion_delay", s.auto_promotion_delay.is_some()),
@@ -257,6 +261,7 @@ impl Resolver<'_> {
             ("mode", s.mode.is_some()),
             ("iterations", s.iterations.is_some()),
             ("match_share", s.match_share.is_some()),
+            ("load_test_rate", s.load_test_rate.is_some()),
             ("background_analysis", s.background_analysis.is_some()),
             ("dynamic_stable_scale", s.dynamic_stable_scale.is_some()),
             ("abort_scale_down_delay", s.abort_scale_down_delay.is_some()),
@@ -316,6 +321,7 @@ impl Resolver<'_> {
         path: &str,
         s: &RawStrategy,
         analysis: Option<&AnalysisSpec>,
+        fleet: &FleetSpec,
     ) -> Result<BlueGreenSpec> {
         let field = |name: &str| format!("{path}.{name}");
         let dur = |name, value, default| self.strategy_duration(path, name, value, default);
@@ -327,12 +333,39 @@ impl Resolver<'_> {
                 format!("{preview_share} is not allowed; expected a percentage from 0 to 100"),
             );
         }
-        if pre_promotion > SimTime::ZERO && (preview_share == 0.0 || analysis.is_none()) {
+        let preview_rate = match s.preview_rate {
+            None => 0.0,
+            Some(r) if r.is_finite() && (0.0..=1e6).contains(&r) => r,
+            Some(r) => {
+                return self.err(
+                    field("preview_rate"),
+                    format!(
+                        "{r} is not allowed; expected synthetic requests per second from 0 to 1e6"
+                    ),
+                );
+            }
+        };
+        if pre_promotion > SimTime::ZERO
+            && ((preview_share == 0.0 && preview_rate == 0.0) || analysis.is_none())
+        {
             return self.err(
                 field("pre_promotion"),
-                "pre-promotion analysis needs `preview_share` > 0 (the share of user traffic green receives) and an [analysis]",
+                "pre-promotion analysis needs traffic on the preview, `preview_rate` > 0 (synthetic load-test requests per second) or `preview_share` > 0 (a share of user traffic), and an [analysis]",
             );
         }
+        let preview_replicas = match s.preview_replicas {
+            None => fleet.instances,
+            Some(k) if k >= 1 && k <= fleet.instances => k,
+            Some(k) => {
+                return self.err(
+                    field("preview_replicas"),
+                    format!(
+                        "{k} is not allowed; expected 1 to fleet.instances ({})",
+                        fleet.instances
+                    ),
+                );
+            }
+        };
         // Post-promotion analysis defaults to twice the time the analysis needs to reach its
         // threshold, so a failing green is always caught by it.
         let post_default = analysis.map_or(SimTime::ZERO, |a| {
@@ -341,6 +374,9 @@ impl Resolver<'_> {
         Ok(BlueGreenSpec {
             pre_promotion,
             preview_share,
+            preview_rate,
+            preview_replicas,
+            progress_deadline_abort: s.progress_deadline_abort.unwrap_or(false),
             post_promotion: match &s.post_promotion {
                 Some(p) => self.duration(&field("post_promotion"), p)?,
                 None => post_default,
@@ -456,6 +492,7 @@ impl Resolver<'_> {
         path: &str,
         s: &RawStrategy,
         clamped: Option<SimTime>,
+        analysis: Option<&AnalysisSpec>,
     ) -> Result<FlaggerSpec> {
         let field = |name: &str| format!("{path}.{name}");
         let percent = |name: &str, x: f64| -> Result<f64> {
@@ -468,25 +505,40 @@ impl Resolver<'_> {
                 )
             }
         };
-        if let Some(ab) = self.flagger_ab(path, s)? {
+        let load_test_rate = match s.load_test_rate {
+            None => 0.0,
+            Some(r) if r.is_finite() && (0.0..=1e6).contains(&r) => r,
+            Some(r) => {
+                return self.err(
+                    field("load_test_rate"),
+                    format!(
+                        "{r} is not allowed; expected synthetic requests per second from 0 to 1e6"
+                    ),
+                );
+            }
+        };
+        let progress_deadline = self.strategy_duration(
+            path,
+            "progress_deadline",
+            &s.progress_deadline,
+            defaults::FLAGGER_PROGRESS_DEADLINE,
+        )?;
+        let canary_replicas = self.named_or(
+            &field("canary_replicas"),
+            s.canary_replicas.as_deref(),
+            CanaryReplicas::Full,
+        )?;
+        if let (mode, Some(ladder)) = self.flagger_mode(path, s, analysis)? {
             return Ok(FlaggerSpec {
-                mode: FlaggerMode::Ab,
-                ladder: ab,
+                mode,
+                ladder,
                 step_weight_promotion: 100.0,
-                canary_replicas: self.named_or(
-                    &field("canary_replicas"),
-                    s.canary_replicas.as_deref(),
-                    CanaryReplicas::Full,
-                )?,
-                progress_deadline: self.strategy_duration(
-                    path,
-                    "progress_deadline",
-                    &s.progress_deadline,
-                    defaults::FLAGGER_PROGRESS_DEADLINE,
-                )?,
+                canary_replicas,
+                progress_deadline,
                 skip_analysis: s.skip_analysis.unwrap_or(false),
-                session_affinity: true,
+                session_affinity: mode == FlaggerMode::Ab,
                 clamped_interval: clamped,
+                load_test_rate,
             });
         }
         let ladder = match (s.step_weight, s.max_weight, &s.step_weights) {
@@ -554,90 +606,107 @@ impl Resolver<'_> {
             mode: FlaggerMode::Canary,
             ladder,
             step_weight_promotion,
-            canary_replicas: self.named_or(
-                &field("canary_replicas"),
-                s.canary_replicas.as_deref(),
-                CanaryReplicas::Full,
-            )?,
-            progress_deadline: self.strategy_duration(
-                path,
-                "progress_deadline",
-                &s.progress_deadline,
-                defaults::FLAGGER_PROGRESS_DEADLINE,
-            )?,
+            canary_replicas,
+            progress_deadline,
             skip_analysis: s.skip_analysis.unwrap_or(false),
             session_affinity: s.session_affinity.unwrap_or(false),
             clamped_interval: clamped,
+            load_test_rate,
         })
     }
 
-    /// A flagger strategy's `mode`: `None` for the canary (the default), else the ladder of
-    /// Flagger's A/B testing: the users who match (`match_share` percent, by user hash, as a
-    /// header or cookie match routes the same users every time) go to the canary for
-    /// `iterations` passing checks, then it is promoted (`runAB`, `pkg/controller/scheduler.go`).
-    fn flagger_ab(&self, path: &str, s: &RawStrategy) -> Result<Option<FlaggerLadder>> {
+    /// A flagger strategy's `mode`, and for the modes with `iterations` their ladder: A/B
+    /// testing routes the matching users (`match_share` percent, by user hash, as a header or
+    /// cookie match routes the same users every time) to the canary for `iterations` passing
+    /// checks (`runAB`); blue/green analyses the canary on load-test traffic alone for
+    /// `iterations` checks, routes all traffic to it for one more, then promotes
+    /// (`runBlueGreen`, `pkg/controller/scheduler.go`).
+    fn flagger_mode(
+        &self,
+        path: &str,
+        s: &RawStrategy,
+        analysis: Option<&AnalysisSpec>,
+    ) -> Result<(FlaggerMode, Option<FlaggerLadder>)> {
         let field = |name: &str| format!("{path}.{name}");
         let mode = self.named_or(&field("mode"), s.mode.as_deref(), FlaggerMode::Canary)?;
-        match mode {
-            FlaggerMode::Canary => {
-                for (name, given) in [
+        let (takes, refuses): (&[&str], &[(&str, bool)]) = match mode {
+            FlaggerMode::Canary => (
+                &[],
+                &[
                     ("iterations", s.iterations.is_some()),
                     ("match_share", s.match_share.is_some()),
-                ] {
-                    if given {
-                        return self.err(
-                            field(name),
-                            "only with mode = \"ab\" (Flagger's A/B testing: `iterations` and `match`)",
-                        );
-                    }
-                }
-                Ok(None)
-            }
-            FlaggerMode::Ab => {
-                for (name, given) in [
+                ],
+            ),
+            FlaggerMode::Ab | FlaggerMode::BlueGreen => (
+                &["iterations"],
+                &[
                     ("step_weight", s.step_weight.is_some()),
                     ("max_weight", s.max_weight.is_some()),
                     ("step_weights", s.step_weights.is_some()),
                     ("step_weight_promotion", s.step_weight_promotion.is_some()),
-                    ("session_affinity", s.session_affinity.is_some()),
-                ] {
-                    if given {
-                        return self.err(
-                            field(name),
-                            "mode = \"ab\" routes the matching users to the canary for `iterations` checks; it takes no weights (Flagger ignores them in A/B testing)",
-                        );
-                    }
+                    (
+                        "session_affinity",
+                        s.session_affinity.is_some() && mode == FlaggerMode::Ab,
+                    ),
+                    (
+                        "match_share",
+                        s.match_share.is_some() && mode == FlaggerMode::BlueGreen,
+                    ),
+                ],
+            ),
+        };
+        if let Some((name, _)) = refuses.iter().find(|(_, given)| *given) {
+            let why = match mode {
+                FlaggerMode::Canary => {
+                    "only with mode = \"ab\" or \"blue_green\" (Flagger's `analysis.iterations`, with `match` for A/B testing)"
                 }
-                let Some(iterations) = s.iterations.filter(|&n| n > 0 && n <= MAX_ITERATIONS)
-                else {
-                    return self.err(
-                        field("iterations"),
-                        format!("missing or out of range: mode = \"ab\" needs `iterations` from 1 to {MAX_ITERATIONS}, the passing checks before promotion (Flagger `analysis.iterations`)"),
-                    );
-                };
-                let share = match s.match_share {
-                    Some(x) if x > 0.0 && x <= 100.0 => x,
-                    Some(x) => {
-                        return self.err(
-                            field("match_share"),
-                            format!(
-                                "{x} is not allowed; expected a percentage of users in (0, 100]"
-                            ),
-                        );
-                    }
-                    None => {
-                        return self.err(
-                            field("match_share"),
-                            "missing: mode = \"ab\" needs `match_share`, the percentage of users whose header or cookie matches (Flagger `analysis.match`)",
-                        );
-                    }
-                };
-                Ok(Some(FlaggerLadder::Explicit(vec![
-                    share;
-                    iterations as usize
-                ])))
-            }
+                FlaggerMode::Ab => {
+                    "mode = \"ab\" routes the matching users to the canary for `iterations` checks; it takes no weights (Flagger ignores them in A/B testing)"
+                }
+                FlaggerMode::BlueGreen => {
+                    "mode = \"blue_green\" analyses the canary on load-test traffic for `iterations` checks, then switches all traffic; it takes no weights and no `match_share`"
+                }
+            };
+            return self.err(field(name), why);
         }
+        if takes.is_empty() {
+            return Ok((mode, None));
+        }
+        let Some(iterations) = s.iterations.filter(|&n| n > 0 && n <= MAX_ITERATIONS) else {
+            return self.err(
+                field("iterations"),
+                format!("missing or out of range: mode = \"{}\" needs `iterations` from 1 to {MAX_ITERATIONS}, the passing checks before promotion (Flagger `analysis.iterations`)", mode.name()),
+            );
+        };
+        let n = iterations as usize;
+        if mode == FlaggerMode::BlueGreen {
+            let checks = analysis.is_some_and(|a| !a.metrics.is_empty());
+            if checks && s.load_test_rate.is_none_or(|r| r == 0.0) {
+                return self.err(
+                    field("load_test_rate"),
+                    "missing: mode = \"blue_green\" checks its metrics on load-test traffic alone (no user reaches the canary before the switch); give `load_test_rate`, the requests per second of Flagger's load tester, e.g. 10",
+                );
+            }
+            let mut ladder = vec![0.0; n];
+            ladder.push(100.0);
+            return Ok((mode, Some(FlaggerLadder::Explicit(ladder))));
+        }
+        let share = match s.match_share {
+            Some(x) if x > 0.0 && x <= 100.0 => x,
+            Some(x) => {
+                return self.err(
+                    field("match_share"),
+                    format!("{x} is not allowed; expected a percentage of users in (0, 100]"),
+                );
+            }
+            None => {
+                return self.err(
+                    field("match_share"),
+                    "missing: mode = \"ab\" needs `match_share`, the percentage of users whose header or cookie matches (Flagger `analysis.match`)",
+                );
+            }
+        };
+        Ok((mode, Some(FlaggerLadder::Explicit(vec![share; n]))))
     }
 
     /// A step ladder whose values are written as `key` (`weight` or `percent`).
