@@ -9,8 +9,8 @@ use crate::model::{
 };
 use crate::scenario::{Origin, Provenance, Scenario};
 use crate::strategy::{
-    ArgoCanarySpec, ArgoStep, CanaryRollback, FlaggerLadder, FlaggerMode, FlaggerSpec, Step,
-    StrategyKind, StrategySpec,
+    ArgoCanarySpec, ArgoStep, CanaryRollback, FlaggerLadder, FlaggerMode, FlaggerSpec, RunSpec,
+    Step, StrategyKind, StrategySpec,
 };
 
 /// Where a value came from.
@@ -369,6 +369,11 @@ fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
                 at("progress_deadline_abort"),
                 b.progress_deadline_abort.to_string(),
             );
+            let run =
+                |i: Option<usize>| i.map_or("none".into(), |i| b.runs[i].templates.join(" + "));
+            r.push(at("pre_promotion_analysis"), run(b.pre_run));
+            r.push(at("post_promotion_analysis"), run(b.post_run));
+            run_rows(r, &b.runs);
         }
         StrategyKind::FeatureFlag(flag) => {
             r.push(at("steps"), ladder(&flag.steps));
@@ -483,29 +488,9 @@ fn flagger_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, f: &FlaggerSpec) {
     r.push(at("session_affinity"), f.session_affinity.to_string());
 }
 
-/// An argo_canary strategy's rows: its steps, its analysis runs with their metrics as the
-/// simulated provider measures them, and its timings.
-fn argo_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, a: &ArgoCanarySpec) {
-    let run_name = |i: usize| a.runs[i].templates.join(" + ");
-    let steps = a
-        .steps
-        .iter()
-        .map(|st| match st {
-            ArgoStep::SetWeight(w) => format!("set weight {}%", number(*w)),
-            ArgoStep::Pause(d) => format!("pause {}", time(*d)),
-            ArgoStep::PauseIndefinite => "pause until promoted".to_string(),
-            ArgoStep::Analysis(i) => format!("analysis {}", run_name(*i)),
-        })
-        .collect::<Vec<_>>()
-        .join(" → ");
-    r.push(at("steps"), steps);
-    r.push(
-        at("background_analysis"),
-        a.background.as_ref().map_or("none".into(), |b| {
-            format!("{} from step {}", run_name(b.run), b.starting_step)
-        }),
-    );
-    for m in a.runs.iter().flat_map(|run| &run.metrics) {
+/// The metrics of analysis runs, as the simulated provider measures them.
+fn run_rows(r: &mut Rows, runs: &[RunSpec]) {
+    for m in runs.iter().flat_map(|run| &run.metrics) {
         let conditions = [("success", &m.success), ("failure", &m.failure)]
             .iter()
             .filter_map(|(k, c)| c.as_ref().map(|c| format!("{k} when {}", c.text())))
@@ -530,6 +515,31 @@ fn argo_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, a: &ArgoCanarySpec) {
             ),
         );
     }
+}
+
+/// An argo_canary strategy's rows: its steps, its analysis runs with their metrics as the
+/// simulated provider measures them, and its timings.
+fn argo_rows(r: &mut Rows, at: &dyn Fn(&str) -> String, a: &ArgoCanarySpec) {
+    let run_name = |i: usize| a.runs[i].templates.join(" + ");
+    let steps = a
+        .steps
+        .iter()
+        .map(|st| match st {
+            ArgoStep::SetWeight(w) => format!("set weight {}%", number(*w)),
+            ArgoStep::Pause(d) => format!("pause {}", time(*d)),
+            ArgoStep::PauseIndefinite => "pause until promoted".to_string(),
+            ArgoStep::Analysis(i) => format!("analysis {}", run_name(*i)),
+        })
+        .collect::<Vec<_>>()
+        .join(" → ");
+    r.push(at("steps"), steps);
+    r.push(
+        at("background_analysis"),
+        a.background.as_ref().map_or("none".into(), |b| {
+            format!("{} from step {}", run_name(b.run), b.starting_step)
+        }),
+    );
+    run_rows(r, &a.runs);
     r.push(
         at("dynamic_stable_scale"),
         a.dynamic_stable_scale.to_string(),

@@ -203,6 +203,8 @@ pub(crate) struct RawStrategy {
     pub pre_promotion: Option<String>,
     pub preview_share: Option<f64>,
     pub preview_rate: Option<f64>,
+    pub pre_promotion_analysis: Option<RawStepAnalysis>,
+    pub post_promotion_analysis: Option<RawStepAnalysis>,
     pub preview_replicas: Option<u32>,
     pub post_promotion: Option<String>,
     pub switch_delay: Option<String>,

@@ -26,8 +26,9 @@
 //!   checked. On resume whatever fell due meanwhile happens at once, and a green still
 //!   starting gets a fresh progress deadline (as Kubernetes restarts it on resume).
 
-use super::{Action, Observation, ResponseSpec, Strategy};
-use crate::engine::SimTime;
+use super::{Action, Observation, ResponseSpec, RunSpec, Strategy};
+use crate::detect::RunPhase;
+use crate::engine::{LogNormalDelay, SimTime};
 use crate::model::{FleetSpec, VersionId};
 
 /// A blue-green's configuration.
@@ -55,6 +56,15 @@ pub struct BlueGreenSpec {
     pub progress_deadline: SimTime,
     /// At the progress deadline abort (`true`) or mark the rollout Degraded and keep waiting.
     pub progress_deadline_abort: bool,
+    /// Argo analysis runs: `pre_promotion_analysis` and `post_promotion_analysis`, when
+    /// given, replace the timed `pre_promotion` and `post_promotion` (indices into `runs`).
+    pub runs: Vec<RunSpec>,
+    /// The pre-promotion run: the switch waits for its success.
+    pub pre_run: Option<usize>,
+    /// The post-promotion run: the promotion is final at its success.
+    pub post_run: Option<usize>,
+    /// How long a human takes to promote after an Inconclusive run (`None`: never).
+    pub promotion_delay: Option<LogNormalDelay>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,9 +73,10 @@ enum State {
     Starting {
         deadline: Option<SimTime>,
     },
-    /// Green takes preview traffic and is analysed until `until`.
+    /// Green takes preview traffic and is analysed until `until` (`None`: until the
+    /// pre-promotion run succeeds).
     Preview {
-        until: SimTime,
+        until: Option<SimTime>,
     },
     /// The switch is decided; green scales from its preview replicas to all instances and
     /// the switch waits for them, and not before `not_before`.
@@ -76,9 +87,10 @@ enum State {
     Switching {
         at: SimTime,
     },
-    /// Traffic is on green; analysis until `until`.
+    /// Traffic is on green; analysis until `until` (`None`: until the post-promotion run
+    /// succeeds).
     PostPromotion {
-        until: SimTime,
+        until: Option<SimTime>,
     },
     Promoted,
     /// Rollback decided; it executes at `at`.
@@ -124,6 +136,8 @@ pub struct BlueGreen {
     frozen: bool,
     /// Green's ready instances, when they came due during a freeze.
     ready_while_frozen: Option<u32>,
+    /// The run a human is to promote past (it ended Inconclusive).
+    awaiting: Option<usize>,
 }
 
 impl BlueGreen {
@@ -140,11 +154,83 @@ impl BlueGreen {
             switched: false,
             frozen: false,
             ready_while_frozen: None,
+            awaiting: None,
         }
+    }
+
+    /// Green is ready: the preview starts, or the switch is decided.
+    fn green_ready(&mut self, now: SimTime, out: &mut Vec<Action>) {
+        let until = match self.spec.pre_run {
+            Some(run) => {
+                out.push(Action::StartRun(run));
+                None
+            }
+            None if self.spec.pre_promotion > SimTime::ZERO => {
+                out.push(Action::StartAnalysis);
+                Some(now.saturating_add(self.spec.pre_promotion))
+            }
+            None => return self.decide_switch(now, out),
+        };
+        self.state = State::Preview { until };
+        out.extend([
+            Action::SetWeight(self.spec.preview_share),
+            Action::LoadTest(self.spec.preview_rate),
+        ]);
+    }
+
+    /// Traffic moves to green; the post-promotion analysis starts, if any.
+    fn switch(&mut self, now: SimTime, out: &mut Vec<Action>) {
+        self.switched = true;
+        out.push(Action::SetWeight(100.0));
+        // Blue stays up until the post-promotion analysis succeeds.
+        match self.spec.post_run {
+            Some(run) => {
+                out.push(Action::StartRun(run));
+                self.state = State::PostPromotion { until: None };
+            }
+            None if self.spec.post_promotion > SimTime::ZERO => {
+                out.push(Action::StartAnalysis);
+                self.state = State::PostPromotion {
+                    until: Some(now.saturating_add(self.spec.post_promotion)),
+                };
+            }
+            None => self.promote(now, out),
+        }
+        self.scale_blue_down_if_due(now, out);
+    }
+
+    /// The promotion is final: blue scales down `scale_down_delay` later.
+    fn promote(&mut self, now: SimTime, out: &mut Vec<Action>) {
+        self.blue_down_at = Some(now.saturating_add(self.spec.scale_down_delay));
+        self.state = State::Promoted;
+        out.extend([Action::StopAnalysis, Action::Promoted]);
+    }
+
+    /// A run ended Successful, or a human promoted after an Inconclusive one.
+    fn run_passed(&mut self, now: SimTime, run: usize, out: &mut Vec<Action>) {
+        match self.state {
+            State::Preview { until: None } if Some(run) == self.spec.pre_run => {
+                self.decide_switch(now, out)
+            }
+            State::PostPromotion { until: None } if Some(run) == self.spec.post_run => {
+                self.promote(now, out)
+            }
+            _ => {}
+        }
+    }
+
+    fn stop_runs(&self, out: &mut Vec<Action>) {
+        out.extend(
+            [self.spec.pre_run, self.spec.post_run]
+                .into_iter()
+                .flatten()
+                .map(Action::StopRun),
+        );
     }
 
     fn decide_switch(&mut self, now: SimTime, out: &mut Vec<Action>) {
         out.extend([Action::StopAnalysis, Action::LoadTest(0.0)]);
+        self.stop_runs(out);
         let at = now.saturating_add(self.spec.auto_promotion_delay);
         if self.spec.preview_replicas < self.instances {
             self.state = State::ScalingUp { not_before: at };
@@ -223,20 +309,7 @@ impl Strategy for BlueGreen {
                     ready,
                 },
                 State::Starting { .. },
-            ) if ready >= self.spec.preview_replicas => {
-                if self.spec.pre_promotion > SimTime::ZERO {
-                    self.state = State::Preview {
-                        until: now.saturating_add(self.spec.pre_promotion),
-                    };
-                    out.extend([
-                        Action::StartAnalysis,
-                        Action::SetWeight(self.spec.preview_share),
-                        Action::LoadTest(self.spec.preview_rate),
-                    ]);
-                } else {
-                    self.decide_switch(now, out);
-                }
-            }
+            ) if ready >= self.spec.preview_replicas => self.green_ready(now, out),
             (
                 Observation::Ready {
                     version: VersionId::Candidate,
@@ -257,36 +330,33 @@ impl Strategy for BlueGreen {
                 });
             }
             (Observation::Freeze, s) if !s.rolling_back() => self.frozen = true,
-            (Observation::Timer, State::Preview { until }) if now >= until => {
+            (Observation::Timer, State::Preview { until: Some(t) }) if now >= t => {
                 self.decide_switch(now, out)
             }
-            (Observation::Timer, State::Switching { at }) if now >= at => {
-                self.switched = true;
-                out.push(Action::SetWeight(100.0));
-                if self.spec.post_promotion > SimTime::ZERO {
-                    // Blue stays up until the post-promotion analysis succeeds.
-                    out.push(Action::StartAnalysis);
-                    self.state = State::PostPromotion {
-                        until: now.saturating_add(self.spec.post_promotion),
-                    };
-                } else {
-                    self.blue_down_at = Some(now.saturating_add(self.spec.scale_down_delay));
-                    self.state = State::Promoted;
-                    out.push(Action::Promoted);
-                }
-                self.scale_blue_down_if_due(now, out);
-            }
+            (Observation::Timer, State::Switching { at }) if now >= at => self.switch(now, out),
             (Observation::Timer, State::PostPromotion { until }) => {
                 self.scale_blue_down_if_due(now, out);
-                if now >= until {
-                    self.blue_down_at = Some(now.saturating_add(self.spec.scale_down_delay));
-                    self.state = State::Promoted;
-                    out.extend([Action::StopAnalysis, Action::Promoted]);
+                if until.is_some_and(|t| now >= t) {
+                    self.promote(now, out);
+                }
+            }
+            (Observation::RunEnded { run, phase }, _) => match phase {
+                RunPhase::Inconclusive => {
+                    // Argo pauses the rollout for a human (`PauseReasonInconclusiveAnalysis`).
+                    self.awaiting = Some(run);
+                    out.extend(self.spec.promotion_delay.map(Action::AwaitPromotion));
+                }
+                _ => self.run_passed(now, run, out),
+            },
+            (Observation::Promote, _) => {
+                if let Some(run) = self.awaiting.take() {
+                    self.run_passed(now, run, out);
                 }
             }
             (Observation::Timer, State::Promoted) => self.scale_blue_down_if_due(now, out),
             (Observation::Abort, s) if !s.rolling_back() => {
                 out.extend([Action::StopAnalysis, Action::LoadTest(0.0)]);
+                self.stop_runs(out);
                 self.state = State::RollbackDue {
                     at: now.saturating_add(self.rollback_delay),
                 };
@@ -336,7 +406,7 @@ impl Strategy for BlueGreen {
         let own = match self.state {
             _ if self.frozen => return None,
             State::Starting { deadline } => deadline,
-            State::Preview { until } | State::PostPromotion { until } => Some(until),
+            State::Preview { until } | State::PostPromotion { until } => until,
             State::Switching { at } | State::RollbackDue { at } | State::SwitchingBack { at } => {
                 Some(at)
             }
@@ -368,6 +438,10 @@ mod tests {
                 auto_promotion_delay: SimTime::ZERO,
                 progress_deadline: s(600),
                 progress_deadline_abort: true,
+                runs: Vec::new(),
+                pre_run: None,
+                post_run: None,
+                promotion_delay: None,
             },
             &FleetSpec {
                 instances: 4,

@@ -189,6 +189,9 @@ impl StrategyName {
                 "preview_rate",
                 "preview_replicas",
                 "progress_deadline_abort",
+                "pre_promotion_analysis",
+                "post_promotion_analysis",
+                "promotion_delay",
                 "post_promotion",
                 "switch_delay",
                 "auto_promotion_delay",
@@ -283,6 +286,7 @@ impl StrategySpec {
     pub fn runs(&self) -> &[RunSpec] {
         match &self.kind {
             StrategyKind::ArgoCanary(a) => &a.runs,
+            StrategyKind::BlueGreen(b) => &b.runs,
             _ => &[],
         }
     }

@@ -217,3 +217,48 @@ fn issue10_blue_green_deadline_marks_degraded_unless_abort() {
         assert!(r.rolled_back && r.degraded.is_none());
     }
 }
+
+/// Argo's blue-green post-promotion example with its AnalysisTemplate: a service-wide success
+/// rate every 60 s, 5 measurements, failureLimit 0.
+fn post_promotion_template(faults: &str) -> String {
+    FLEET.text(
+        "30m",
+        2,
+        &format!(
+            r#"{faults}
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+post_promotion_analysis = {{ templates = ["success-rate"] }}
+[[analysis_templates.success-rate.metrics]]
+name = "success-rate"
+measure = "success_rate"
+interval = "60s"
+count = 5
+success_condition = "result[0] >= 0.95"
+"#
+        ),
+    )
+}
+
+#[test]
+fn issue10_blue_green_post_promotion_run_ends_at_its_count() {
+    // Green is ready at 30 s and traffic switches at once; the run measures at 30, 90, 150,
+    // 210 and 270 s and is Successful at its 5th measurement: the promotion is final at 270 s
+    // and blue scales down 30 s later. Instances: blue 10 × 300 + green 10 × 1800 = 21,000.
+    for r in &run(&post_promotion_template("")).runs {
+        assert_eq!(secs(r.rollout), Some(270.0), "{r:?}");
+        assert_eq!(r.checks, 5);
+        assert!((r.instance_seconds - 21_000.0).abs() < 1e-6, "{}", r.instance_seconds);
+    }
+    // A crash: the measurement at the switch (30 s) reads the 30 s before it, all on blue,
+    // and passes; the one at 90 s fails (1 > failureLimit 0): the switch back is at once,
+    // blue being up, after 200 × 60 = 12,000 failed requests (sd ≈ 110).
+    let crash = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\n";
+    for r in &run(&post_promotion_template(crash)).runs {
+        assert_eq!(secs(r.detected), Some(90.0), "{r:?}");
+        assert_eq!(secs(r.recovered), Some(90.0));
+        let failed = r.failed_requests as f64;
+        assert!((failed - 12_000.0).abs() < 500.0, "{failed}");
+    }
+}

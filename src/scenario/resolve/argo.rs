@@ -138,7 +138,12 @@ impl Resolver<'_> {
     }
 
     /// The metrics of `names`, merged into one run.
-    fn run_spec(&self, path: &str, names: &[String], templates: &Templates) -> Result<RunSpec> {
+    pub(super) fn run_spec(
+        &self,
+        path: &str,
+        names: &[String],
+        templates: &Templates,
+    ) -> Result<RunSpec> {
         if names.is_empty() {
             return self.err(
                 path,

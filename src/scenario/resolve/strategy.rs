@@ -1,6 +1,8 @@
 //! `[analysis]` and `[[strategies]]`.
 
-use super::super::raw::{CountOrPercent, RawAnalysis, RawPause, RawRefresh, RawStrategy};
+use super::super::raw::{
+    CountOrPercent, RawAnalysis, RawPause, RawRefresh, RawStepAnalysis, RawStrategy,
+};
 use super::{Resolver, Result, defaults};
 use crate::detect::{AnalysisSpec, Metric, MetricRule, NoData, Windows};
 use crate::engine::SimTime;
@@ -211,9 +213,13 @@ impl Resolver<'_> {
         };
         let kind = match name {
             StrategyName::Canary => StrategyKind::Canary(self.canary(path, s)?),
-            StrategyName::BlueGreen => {
-                StrategyKind::BlueGreen(self.blue_green(path, s, analysis.as_ref(), fleet)?)
-            }
+            StrategyName::BlueGreen => StrategyKind::BlueGreen(self.blue_green(
+                path,
+                s,
+                analysis.as_ref(),
+                fleet,
+                templates,
+            )?),
             StrategyName::FeatureFlag => StrategyKind::FeatureFlag(self.feature_flag(path, s)?),
             StrategyName::Rolling => StrategyKind::Rolling(self.rolling(path, s, fleet)?),
             StrategyName::Flagger => {
@@ -240,6 +246,11 @@ impl Resolver<'_> {
             ("pre_promotion", s.pre_promotion.is_some()),
             ("preview_share", s.preview_share.is_some()),
             ("preview_rate", s.preview_rate.is_some()),
+            ("pre_promotion_analysis", s.pre_promotion_analysis.is_some()),
+            (
+                "post_promotion_analysis",
+                s.post_promotion_analysis.is_some(),
+            ),
             ("preview_replicas", s.preview_replicas.is_some()),
             ("post_promotion", s.post_promotion.is_some()),
             ("switch_delay", s.switch_delay.is_some()),
@@ -322,6 +333,7 @@ impl Resolver<'_> {
         s: &RawStrategy,
         analysis: Option<&AnalysisSpec>,
         fleet: &FleetSpec,
+        templates: &super::argo::Templates,
     ) -> Result<BlueGreenSpec> {
         let field = |name: &str| format!("{path}.{name}");
         let dur = |name, value, default| self.strategy_duration(path, name, value, default);
@@ -345,6 +357,38 @@ impl Resolver<'_> {
                 );
             }
         };
+        let mut runs = Vec::new();
+        let mut run = |name: &str,
+                       timed: bool,
+                       x: &Option<RawStepAnalysis>|
+         -> Result<Option<usize>> {
+            let Some(a) = x else {
+                return Ok(None);
+            };
+            if timed {
+                let timed_field = name.replace("_analysis", "");
+                return self.err(
+                    field(name),
+                    format!("give `{timed_field}` (a duration of the scenario's [analysis]) or `{name}` (Argo templates, run to their `count`), not both"),
+                );
+            }
+            runs.push(self.run_spec(
+                &format!("{}.templates", field(name)),
+                &a.templates,
+                templates,
+            )?);
+            Ok(Some(runs.len() - 1))
+        };
+        let pre_run = run(
+            "pre_promotion_analysis",
+            s.pre_promotion.is_some(),
+            &s.pre_promotion_analysis,
+        )?;
+        let post_run = run(
+            "post_promotion_analysis",
+            s.post_promotion.is_some(),
+            &s.post_promotion_analysis,
+        )?;
         if pre_promotion > SimTime::ZERO
             && ((preview_share == 0.0 && preview_rate == 0.0) || analysis.is_none())
         {
@@ -377,6 +421,14 @@ impl Resolver<'_> {
             preview_rate,
             preview_replicas,
             progress_deadline_abort: s.progress_deadline_abort.unwrap_or(false),
+            runs,
+            pre_run,
+            post_run,
+            promotion_delay: s
+                .promotion_delay
+                .as_ref()
+                .map(|m| self.log_normal(&field("promotion_delay"), m, defaults::MANUAL_SIGMA))
+                .transpose()?,
             post_promotion: match &s.post_promotion {
                 Some(p) => self.duration(&field("post_promotion"), p)?,
                 None => post_default,
