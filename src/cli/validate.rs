@@ -1,4 +1,4 @@
-//! `rehearsal validate FILE...`: parse and check without running.
+//! `rehearsal validate FILE...`: parse and check without running; every error of every file.
 
 use crate::scenario;
 use clap::Args;
@@ -18,7 +18,7 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut ok = true;
     let (mut stdout, mut stderr) = (io::stdout().lock(), io::stderr().lock());
     for file in &args.files {
-        match scenario::load(file) {
+        match scenario::load_all(file) {
             Ok(s) => writeln!(
                 stdout,
                 "ok: {} ({}: {} strategies, {} faults, {} replications)",
@@ -30,7 +30,9 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             )?,
             Err(e) => {
                 ok = false;
-                writeln!(stderr, "error: {e}")?;
+                for e in &e.0 {
+                    writeln!(stderr, "error: {e}")?;
+                }
             }
         }
     }

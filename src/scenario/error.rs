@@ -43,6 +43,40 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// Every error found in one or more scenario files, in file order then field order, so that
+/// one `validate` shows them all. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioErrors(pub Vec<ScenarioError>);
+
+impl ScenarioErrors {
+    /// The first error (the one a caller that wants a single error reports).
+    pub fn first(&self) -> Option<&ScenarioError> {
+        self.0.first()
+    }
+}
+
+impl From<ScenarioError> for ScenarioErrors {
+    fn from(e: ScenarioError) -> ScenarioErrors {
+        ScenarioErrors(vec![e])
+    }
+}
+
+/// One error per line; each line after the first starts with `error: ` as `main` prints the
+/// first, so that every line reads alike.
+impl fmt::Display for ScenarioErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, "\nerror: ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioErrors {}
+
 /// The closest of `candidates` to `input`, if close enough to be a typo.
 pub fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates

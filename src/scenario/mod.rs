@@ -32,8 +32,9 @@ pub mod overrides;
 mod provenance;
 mod raw;
 mod resolve;
+mod spans;
 
-pub use error::ScenarioError;
+pub use error::{ScenarioError, ScenarioErrors};
 pub use provenance::{Origin, Provenance};
 pub use resolve::{defaults, limits};
 
@@ -100,11 +101,24 @@ impl Scenario {
     }
 }
 
-/// Parses and validates scenario `text`; `file` names it in errors.
+/// Parses and validates scenario `text`; `file` names it in errors. The first error only:
+/// [`parse_all`] has them all.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    parse_all(text, file).map_err(|mut e| e.0.swap_remove(0))
+}
+
+/// Parses and validates scenario `text`, with every error of the file: the first syntax or
+/// shape error (TOML and serde stop there), else every error the resolver finds.
+pub fn parse_all(text: &str, file: &Path) -> Result<Scenario, ScenarioErrors> {
     let raw: raw::RawScenario = deserialize(text, file)?;
     let doc: toml::Table = text.parse().map_err(|e| toml_error(&e, "", text, file))?;
-    resolve::resolve(raw, file, Provenance::of_document(&doc))
+    resolve::resolve(raw, file, Provenance::of_document(&doc)).map_err(|mut errors| {
+        let spans = spans::Spans::of(text);
+        for e in &mut errors {
+            e.location = e.location.or_else(|| spans.get(&e.field));
+        }
+        ScenarioErrors(errors)
+    })
 }
 
 /// Parses a suite's objectives file: one `[objectives]` table, as in a scenario.
@@ -122,11 +136,16 @@ pub fn parse_objectives(text: &str, file: &Path) -> Result<Vec<Objective>, Scena
     )
 }
 
-/// Reads, parses and validates the scenario file at `path`.
+/// Reads, parses and validates the scenario file at `path` (the first error only).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_all(path).map_err(|mut e| e.0.swap_remove(0))
+}
+
+/// Reads, parses and validates the scenario file at `path`, with every error of the file.
+pub fn load_all(path: &Path) -> Result<Scenario, ScenarioErrors> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| ScenarioError::new(path, "", format!("cannot read the file: {e}")))?;
-    parse(&text, path)
+    parse_all(&text, path)
 }
 
 /// The scenario files directly under `dir`, sorted by name.
@@ -168,10 +187,7 @@ fn deserialize<T: serde::de::DeserializeOwned>(
 fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> ScenarioError {
     let mut err = ScenarioError::new(file, field, plain_types(e.message().trim()));
     if let Some(span) = e.span() {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        err.location = Some((line, col));
+        err.location = Some(spans::line_col(text, span.start));
     }
     let join = |parent: &str, key: &str| {
         if parent.is_empty() || parent == key || parent.ends_with(&format!(".{key}")) {

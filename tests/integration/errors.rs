@@ -264,3 +264,127 @@ fn library_unknown_keys_name_their_path_once() {
     assert_eq!(parse_error("unknown_nested_field").field, "traffic.rte");
     assert_eq!(parse_error("unknown_top_level_field").field, "colour");
 }
+
+/// [`BASE`] with five mistakes in five sections: the horizon, the traffic, a fault, the
+/// analysis and a strategy (and one right, the duplicate-free strategy names).
+fn five_mistakes() -> String {
+    [
+        ("horizon = \"10m\"", "horizon = \"10 parsecs\""),
+        ("users = 100", "users = 0"),
+        ("kind = \"error_rate\"", "kind = \"eror_rate\""),
+        ("threshold = 2", "threshold = 0"),
+        ("kind = \"canary\"", "kind = \"canery\""),
+    ]
+    .iter()
+    .fold(BASE.to_string(), |text, (from, to)| {
+        assert!(text.contains(from), "{from}");
+        text.replacen(from, to, 1)
+    })
+}
+
+/// Issue 15, point 4: one `validate` reports every error the resolver finds, each with its
+/// line and column, not only the first.
+#[test]
+fn issue15_validate_reports_all_five_errors_of_one_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("five.toml");
+    std::fs::write(&file, five_mistakes()).unwrap();
+    let output = rehearsal()
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .expect("run rehearsal");
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8 stderr");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 5, "{stderr}");
+    for (line, field) in lines.iter().zip([
+        "horizon",
+        "traffic.users",
+        "faults[0].kind",
+        "analysis.threshold",
+        "strategies[0].kind",
+    ]) {
+        let prefix = format!("error: {}:", file.display());
+        assert!(line.starts_with(&prefix), "{line}");
+        let (location, rest) = line[prefix.len()..].split_once(": ").unwrap();
+        assert!(
+            location.split(':').all(|n| n.parse::<usize>().is_ok()),
+            "no line:col in {line}"
+        );
+        assert!(rest.starts_with(&format!("{field}: ")), "{line}");
+    }
+    insta::assert_snapshot!(
+        "five_errors",
+        stderr.replace(&file.display().to_string(), "five.toml")
+    );
+}
+
+/// The library keeps the same five, in the order of the file's sections.
+#[test]
+fn issue15_parse_all_returns_every_error_and_parse_the_first() {
+    let text = five_mistakes();
+    let all = rehearsal::scenario::parse_all(&text, Path::new("five.toml")).unwrap_err();
+    let fields: Vec<&str> = all.0.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "horizon",
+            "traffic.users",
+            "faults[0].kind",
+            "analysis.threshold",
+            "strategies[0].kind"
+        ]
+    );
+    assert_eq!(parse(&text, Path::new("five.toml")).unwrap_err(), all.0[0]);
+}
+
+/// A strategy that uses the broken scenario `[analysis]` is not blamed for it a second time,
+/// and a broken horizon does not make every fault start "after" it.
+#[test]
+fn issue15_an_error_is_reported_once_and_blames_nothing_else() {
+    let text = BASE
+        .replace("threshold = 2", "threshold = 0")
+        .replace("horizon = \"10m\"", "horizon = \"0s\"")
+        + "\n[[strategies]]\nname = \"f\"\nkind = \"flagger\"\nstep_weight = 10\nmax_weight = 50\n";
+    let all = rehearsal::scenario::parse_all(&text, Path::new("s.toml")).unwrap_err();
+    let fields: Vec<&str> = all.0.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["horizon", "analysis.threshold"], "{all}");
+}
+
+/// Issue 13/15: `drill` and `check` report every invalid file of a suite, each error once,
+/// before anything runs.
+#[test]
+fn issue15_drill_and_check_report_every_invalid_file_of_a_suite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let suite = tmp.path().join("suite");
+    std::fs::create_dir(&suite).unwrap();
+    std::fs::write(suite.join("a_good.toml"), BASE).unwrap();
+    std::fs::write(
+        suite.join("b_bad.toml"),
+        BASE.replace("name = \"tiny\"", "name = \"b\"")
+            .replace("users = 100", "users = 0"),
+    )
+    .unwrap();
+    std::fs::write(
+        suite.join("c_bad.toml"),
+        five_mistakes().replace("tiny", "c"),
+    )
+    .unwrap();
+    for command in ["drill", "check"] {
+        let output = rehearsal()
+            .arg(command)
+            .arg(&suite)
+            .arg("--out")
+            .arg(tmp.path().join("out"))
+            .output()
+            .expect("run rehearsal");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert_eq!(stderr.lines().count(), 6, "{command}: {stderr}");
+        assert!(stderr.lines().all(|l| l.starts_with("error: ")), "{stderr}");
+        assert_eq!(stderr.matches("b_bad.toml").count(), 1, "{stderr}");
+        assert_eq!(stderr.matches("c_bad.toml").count(), 5, "{stderr}");
+        assert!(!tmp.path().join("out").exists(), "{command} ran: {stderr}");
+    }
+}
