@@ -35,10 +35,28 @@ impl fmt::Display for ScenarioError {
             write!(f, ":{line}:{col}")?;
         }
         if !self.field.is_empty() {
-            write!(f, ": {}", self.field)?;
+            write!(f, ": {}", escape_controls(&self.field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", escape_controls(&self.message))
     }
+}
+
+/// Control characters as escapes (`\u{1b}`), so that a value quoted from the file cannot
+/// move the cursor, colour the terminal or split the one-line message.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 impl std::error::Error for ScenarioError {}
@@ -129,5 +147,11 @@ mod tests {
         assert_eq!(e.to_string(), "s.toml: traffic.rate: must be > 0");
         e.location = Some((3, 8));
         assert_eq!(e.to_string(), "s.toml:3:8: traffic.rate: must be > 0");
+    }
+
+    #[test]
+    fn displays_control_characters_escaped() {
+        let e = ScenarioError::new(Path::new("s.toml"), "name", "\"a\u{1b}[31m\u{7}\n\"");
+        assert_eq!(e.to_string(), "s.toml: name: \"a\\u{1b}[31m\\u{7}\\n\"");
     }
 }

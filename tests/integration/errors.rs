@@ -388,3 +388,163 @@ fn issue15_drill_and_check_report_every_invalid_file_of_a_suite() {
         assert!(!tmp.path().join("out").exists(), "{command} ran: {stderr}");
     }
 }
+
+/// Issue 15 point 4 and issue 13 "Messages": each message that misled now says what to
+/// write instead (the full texts are the fixtures' snapshots).
+#[test]
+fn issue15_misleading_messages_say_what_to_write() {
+    let cases = [
+        (
+            "percent_literal",
+            "",
+            "a probability in [0, 1], e.g. rate = 0.03",
+        ),
+        (
+            "bare_number_duration",
+            "analysis.interval",
+            "such as \"60s\"",
+        ),
+        (
+            "camel_case_strategy_field",
+            "strategies[0].stepWeight",
+            "`step_weight` is a field of kind = \"flagger\", while a canary writes its ladder as steps = [",
+        ),
+        (
+            "camel_case_strategy_field",
+            "strategies[0].stepWeight",
+            "a canary strategy's fields are: name, kind, analysis, sticky, steps,",
+        ),
+        (
+            "field_of_another_kind",
+            "strategies[0].step_weight",
+            "is a field of kind = \"flagger\"",
+        ),
+        (
+            "analysis_field_in_strategy",
+            "strategies[0].threshold",
+            "[strategies.analysis]",
+        ),
+        ("duplicate_key", "", "duplicate key \"rate\""),
+        (
+            "array_item_not_a_table",
+            "strategies[0].steps[0]",
+            "expected a table",
+        ),
+        (
+            "integer_out_of_range",
+            "traffic.users",
+            "18446744073709551616 is out of range; expected a whole number from 0 to",
+        ),
+        (
+            "name_too_long",
+            "name",
+            "300 characters is too long; at most 100",
+        ),
+        (
+            "rate_bound_over_one",
+            "analysis.metrics[0].max",
+            "(for 1.5 %, write 0.015)",
+        ),
+        (
+            "duration_bound_for_rate",
+            "analysis.metrics[0].max",
+            "error_rate is a fraction",
+        ),
+    ];
+    for (name, field, says) in cases {
+        let e = parse_error(name);
+        assert_eq!(e.field, field, "{name}: {e}");
+        assert!(e.message.contains(says), "{name}: {e}");
+        assert!(!e.message.contains("Raw"), "{name}: a Rust type in {e}");
+        assert!(!e.message.contains("i128"), "{name}: a Rust type in {e}");
+        assert!(e.location.is_some(), "{name}: no line:col in {e}");
+    }
+    let e = parse_error("control_characters");
+    assert!(e.to_string().contains(r"ti\u{1b}[31mny\u{7}"), "{e}");
+    assert!(!e.to_string().contains('\u{1b}'), "{e}");
+}
+
+/// Issue 15 point 4: a latency bound takes a duration as well as milliseconds.
+#[test]
+fn issue15_latency_bounds_take_a_duration_or_milliseconds() {
+    let latency = |max: &str| {
+        let text = BASE
+            .replace("name = \"error_rate\"", "name = \"latency_p99\"")
+            .replace("max = 0.01", &format!("max = {max}"));
+        let s = common::scenario(&text);
+        let rule = &s.strategies[0].analysis.as_ref().unwrap().metrics[0];
+        (rule.min, rule.max)
+    };
+    assert_eq!(latency("\"500ms\""), (None, Some(500.0)));
+    assert_eq!(latency("\"1.5s\""), (None, Some(1500.0)));
+    assert_eq!(latency("500"), latency("\"500ms\""));
+}
+
+/// Issue 13: a file that is not UTF-8 names the byte offset and the line.
+#[test]
+fn issue13_invalid_utf8_names_the_byte_and_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("latin1.toml");
+    let mut bytes = BASE.as_bytes().to_vec();
+    let at = BASE.find("[traffic]").unwrap();
+    bytes.splice(at..at, b"# caf\xe9\n".iter().copied());
+    std::fs::write(&file, &bytes).unwrap();
+    let output = rehearsal().arg("validate").arg(&file).output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let line = BASE[..at].matches('\n').count() + 1;
+    assert!(
+        stderr.contains(&format!("invalid UTF-8 at byte {} (line {line})", at + 5)),
+        "{stderr}"
+    );
+    assert!(
+        stderr.starts_with(&format!("error: {}:{line}:6: ", file.display())),
+        "{stderr}"
+    );
+}
+
+/// Issue 15 point 4: a `--set` path with a typo suggests the name it meant.
+#[test]
+fn issue15_set_path_typo_suggests_the_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("s.toml");
+    std::fs::write(&file, BASE).unwrap();
+    let output = rehearsal()
+        .args([
+            "sweep",
+            "-n",
+            "1",
+            "--set",
+            "analysis.metrics.error_rat.max=0.01,0.02",
+        ])
+        .arg(&file)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("no field \"error_rat\"")
+            && stderr.contains("(did you mean \"error_rate\"?)"),
+        "{stderr}"
+    );
+}
+
+/// Issue 13: `-j 100000` is refused naming `--jobs` and its range (instead of trying to
+/// start 100000 threads).
+#[test]
+fn issue13_too_many_jobs_names_the_flag() {
+    for jobs in ["100000", "0"] {
+        let output = rehearsal()
+            .args(["-j", jobs, "validate", "x.toml"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("--jobs") && stderr.contains("1..=256"),
+            "{stderr}"
+        );
+    }
+}

@@ -14,10 +14,10 @@ pub(super) use objectives::resolve_objectives;
 
 use super::error::{ScenarioError, expected_one_of};
 use super::raw::{
-    RawAnalysis, RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy,
+    RawAnalysis, RawBound, RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy,
 };
 use super::{Provenance, Scenario};
-use crate::detect::{AnalysisSpec, ManualSpec};
+use crate::detect::{AnalysisSpec, ManualSpec, Metric};
 use crate::engine::{Probability, SimTime};
 use crate::model::{Fault, FaultKind, FleetSpec, ServiceSpec, TrafficSpec};
 use crate::names::Named;
@@ -35,6 +35,9 @@ pub mod limits {
     pub const MAX_REQUESTS: f64 = 2e9;
     /// Most replications.
     pub const MAX_REPLICATIONS: u32 = 100_000;
+    /// Longest scenario name, in characters: it names a report folder, and file systems
+    /// refuse names over 255 bytes.
+    pub const MAX_NAME_CHARS: usize = 100;
     /// Most faults (a 64-bit mask tracks which ones hurt).
     pub const MAX_FAULTS: usize = 64;
 }
@@ -121,6 +124,57 @@ impl Resolver<'_> {
     /// [`Resolver::named`] for an optional field, `default` when omitted.
     fn named_or<T: Named>(&self, field: &str, text: Option<&str>, default: T) -> Result<T> {
         text.map_or(Ok(default), |t| self.named(field, t, "value"))
+    }
+
+    /// A metric's `max` or `min` in the metric's unit: a fraction in [0, 1] for a rate (a
+    /// bound above 1 was meant as a percentage and would turn the check off), milliseconds
+    /// or a duration (`"500ms"`) for latency.
+    fn bound(&self, field: &str, metric: Metric, bound: Option<&RawBound>) -> Result<Option<f64>> {
+        let x = match (bound, metric) {
+            (None, _) => return Ok(None),
+            (Some(RawBound::Duration(text)), Metric::LatencyP99) => {
+                return Ok(Some(self.duration(field, text)?.as_secs_f64() * 1000.0));
+            }
+            (Some(RawBound::Duration(text)), _) => {
+                return self.err(
+                    field,
+                    format!(
+                        "\"{text}\" is not allowed; {} is a fraction: expected a number in [0, 1], e.g. 0.01 for 1 %",
+                        metric.name()
+                    ),
+                );
+            }
+            (Some(RawBound::Number(x)), _) => *x,
+        };
+        if !x.is_finite() {
+            return self.err(
+                field,
+                format!("{x} is not allowed; expected a finite number"),
+            );
+        }
+        match metric {
+            Metric::LatencyP99 if x < 0.0 => self.err(
+                field,
+                format!(
+                    "{} is not allowed; expected milliseconds ≥ 0 or a duration such as \"500ms\"",
+                    short(x)
+                ),
+            ),
+            Metric::ErrorRate | Metric::BadWriteRate if !(0.0..=1.0).contains(&x) => self.err(
+                field,
+                format!(
+                    "{} is not allowed; {} is a fraction: expected a number in [0, 1]{}",
+                    short(x),
+                    metric.name(),
+                    if x > 1.0 && x <= 100.0 {
+                        format!(" (for {} %, write {})", short(x), short(x / 100.0))
+                    } else {
+                        String::new()
+                    }
+                ),
+            ),
+            _ => Ok(Some(x)),
+        }
     }
 
     fn positive(&self, field: &str, x: f64) -> Result<f64> {
@@ -302,6 +356,16 @@ impl Resolver<'_> {
 
     /// The scenario's name, which names its report folder.
     fn name(&self, name: &str) -> Result<()> {
+        let chars = name.chars().count();
+        if chars > limits::MAX_NAME_CHARS {
+            return self.err(
+                "name",
+                format!(
+                    "{chars} characters is too long; at most {} (it names the report folder)",
+                    limits::MAX_NAME_CHARS
+                ),
+            );
+        }
         let usable = !name.is_empty()
             && !name.starts_with('.')
             && name
