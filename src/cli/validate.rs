@@ -1,4 +1,5 @@
-//! `rehearsal validate FILE...`: parse and check without running; every error of every file.
+//! `rehearsal validate FILE...`: parse and check without running; every error of every file,
+//! and the warnings of the valid ones.
 
 use crate::scenario;
 use clap::Args;
@@ -12,6 +13,9 @@ pub struct ValidateArgs {
     /// Scenario files to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Treat warnings (probable unit mistakes) as errors: exit 2.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -19,15 +23,29 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let (mut stdout, mut stderr) = (io::stdout().lock(), io::stderr().lock());
     for file in &args.files {
         match scenario::load_all(file) {
-            Ok(s) => writeln!(
-                stdout,
-                "ok: {} ({}: {} strategies, {} faults, {} replications)",
-                file.display(),
-                s.name,
-                s.strategies.len(),
-                s.service.faults.len(),
-                s.replications
-            )?,
+            Ok(s) => {
+                let warnings = scenario::warnings(&s, file);
+                for w in &warnings {
+                    writeln!(stderr, "{}: {w}", warning_word(args.deny_warnings))?;
+                }
+                if args.deny_warnings && !warnings.is_empty() {
+                    ok = false;
+                    continue;
+                }
+                writeln!(
+                    stdout,
+                    "ok: {} ({}: {} strategies, {} faults, {} replications{})",
+                    file.display(),
+                    s.name,
+                    s.strategies.len(),
+                    s.service.faults.len(),
+                    s.replications,
+                    match warnings.len() {
+                        0 => String::new(),
+                        n => format!(", {}", super::count(n, "warning", "warnings")),
+                    }
+                )?
+            }
             Err(e) => {
                 ok = false;
                 for e in &e.0 {
@@ -37,4 +55,9 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(if ok { 0 } else { 2 }))
+}
+
+/// `warning`, or `error` under `--deny-warnings`.
+pub(super) fn warning_word(deny: bool) -> &'static str {
+    if deny { "error" } else { "warning" }
 }

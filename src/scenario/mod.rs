@@ -34,10 +34,12 @@ mod provenance;
 mod raw;
 mod resolve;
 mod spans;
+mod warnings;
 
 pub use error::{ScenarioError, ScenarioErrors};
 pub use provenance::{Origin, Provenance};
 pub use resolve::{defaults, limits};
+pub use warnings::warnings;
 
 use crate::detect::ManualSpec;
 use crate::engine::SimTime;

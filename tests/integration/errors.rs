@@ -548,3 +548,142 @@ fn issue13_too_many_jobs_names_the_flag() {
         );
     }
 }
+
+/// Text replacements, `(from, to)`.
+type Edits<'a> = &'a [(&'a str, &'a str)];
+
+/// The warnings of [`BASE`] with each `(from, to)` replaced.
+fn warnings_of(replacements: &[(&str, &str)]) -> Vec<ScenarioError> {
+    let text = replacements.iter().fold(BASE.to_string(), |t, (from, to)| {
+        assert!(t.contains(from), "{from}");
+        t.replacen(from, to, 1)
+    });
+    rehearsal::scenario::warnings(&common::scenario(&text), Path::new("w.toml"))
+}
+
+/// Issue 15 point 5: unit mistakes that leave a valid file are warnings, each naming its
+/// field; the base scenario has none.
+#[test]
+fn issue15_unit_mistakes_are_warnings() {
+    assert_eq!(warnings_of(&[]), []);
+    let cases: [(Edits, &str, &str); 4] = [
+        (
+            &[
+                ("name = \"error_rate\"", "name = \"latency_p99\""),
+                ("max = 0.01", "max = 0.5"),
+            ],
+            "analysis.metrics[0].max",
+            "0.5 ms is below the candidate's median latency (50 ms)",
+        ),
+        (
+            &[(
+                "steps = [{ weight = 10, pause = \"1m\" }, { weight = 100 }]",
+                "steps = [{ weight = 0.1, pause = \"1m\" }, { weight = 0.5, pause = \"1m\" }]",
+            )],
+            "strategies[0].steps",
+            "every weight is below 1 %",
+        ),
+        (
+            // 10 req/s over a 30 s window: about 300 requests at most.
+            &[("threshold = 2", "threshold = 2\nmin_requests = 301")],
+            "analysis.min_requests",
+            "(about 300)",
+        ),
+        (
+            // The canary pauses 1m at 10 %: it cannot promote within 1m.
+            &[
+                ("horizon = \"10m\"", "horizon = \"1m\""),
+                ("start = \"1m\"", "start = \"10s\""),
+            ],
+            "horizon",
+            "1m is not longer than strategy \"canary\"'s rollout (at least 1m)",
+        ),
+    ];
+    for (replacements, field, says) in cases {
+        let w = warnings_of(replacements);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].field, field, "{}", w[0]);
+        assert!(w[0].message.contains(says), "{}", w[0]);
+    }
+    // Just reachable, just long enough: no warning.
+    assert_eq!(
+        warnings_of(&[("threshold = 2", "threshold = 2\nmin_requests = 300")]),
+        []
+    );
+    assert_eq!(
+        warnings_of(&[("horizon = \"10m\"", "horizon = \"61s\"")]),
+        []
+    );
+}
+
+/// Issue 15 point 5: a rate bound above 1 (a percentage) is an error for both rates.
+#[test]
+fn issue15_rate_bounds_above_one_are_errors() {
+    for metric in ["error_rate", "bad_write_rate"] {
+        let text = BASE
+            .replace("name = \"error_rate\"", &format!("name = \"{metric}\""))
+            .replace("max = 0.01", "max = 1.5");
+        let e = parse(&text, Path::new("s.toml")).unwrap_err();
+        assert_eq!(e.field, "analysis.metrics[0].max", "{e}");
+        assert!(
+            e.message.contains(&format!("{metric} is a fraction")),
+            "{e}"
+        );
+    }
+}
+
+/// Issue 15 point 5: `validate` and `run` print warnings and go on; `--deny-warnings` makes
+/// them errors (exit 2, nothing run).
+#[test]
+fn issue15_deny_warnings_fails_validate_and_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("w.toml");
+    std::fs::write(
+        &file,
+        BASE.replace("threshold = 2", "threshold = 2\nmin_requests = 301"),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let run = |args: &[&str]| {
+        let o = rehearsal()
+            .args(args)
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let output = rehearsal().arg("validate").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("warning: ") && stderr.contains("analysis.min_requests"),
+        "{stderr}"
+    );
+    let output = rehearsal()
+        .args(["validate", "--deny-warnings"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("analysis.min_requests"),
+        "{stderr}"
+    );
+
+    let (code, stderr) = run(&["run", "-q", "-n", "1", "--deny-warnings"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("analysis.min_requests"), "{stderr}");
+    assert!(!out.exists(), "ran despite --deny-warnings");
+    let (code, stderr) = run(&["run", "-q", "-n", "1"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: ") && stderr.contains("analysis.min_requests"),
+        "{stderr}"
+    );
+}
