@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let args = args.scenario;
     let scenario = args.load()?;
+    let args = args.scenario;
     let out = args
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));

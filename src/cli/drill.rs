@@ -6,7 +6,7 @@ use super::run::{Executed, execute_with, print_notes, print_result, summary_rows
 use crate::replications::work_units;
 use crate::report::html::{IndexEntry, index_page};
 use crate::report::{json, write_summaries};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Scenario, ScenarioErrors};
 use anyhow::Context;
 use clap::Args;
 use std::fs;
@@ -29,13 +29,21 @@ pub struct DrillArgs {
 }
 
 /// Loads and validates every scenario of `dir` before anything runs: a typo in the last file
-/// should not cost a long run. Returns `(file, scenario)` pairs in file-name order.
+/// should not cost a long run, and every error of every file is reported at once. Returns
+/// `(file, scenario)` pairs in file-name order.
 pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>> {
     let files = scenario::discover(dir)?;
-    let scenarios = files
-        .iter()
-        .map(|f| scenario::load(f))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut scenarios = Vec::new();
+    let mut errors = Vec::new();
+    for file in &files {
+        match scenario::load_all(file) {
+            Ok(s) => scenarios.push(s),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ScenarioErrors(errors).into());
+    }
     let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {

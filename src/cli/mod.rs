@@ -24,8 +24,9 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "rehearsal", version, about, long_about = None)]
 pub struct Cli {
-    /// Worker threads for replications (default: all cores). Results do not depend on it.
-    #[arg(long, short = 'j', global = true, value_name = "N")]
+    /// Worker threads for replications, 1 to 256 (default: all cores). Results do not depend on it.
+    #[arg(long, short = 'j', global = true, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=256))]
     pub jobs: Option<usize>,
 
     #[command(subcommand)]

@@ -9,7 +9,7 @@ use crate::report::format::wrap;
 use crate::report::{
     self, Provenance, TABLE_WIDTH, json, summary_table, write_runs, write_summaries,
 };
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, ScenarioErrors};
 use anyhow::Context;
 use clap::Args;
 use std::fs::{self, File};
@@ -24,10 +24,30 @@ pub struct RunArgs {
     pub scenario: ScenarioArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Treat the scenario's warnings (probable unit mistakes) as errors: exit 2 before running.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+impl RunArgs {
+    /// Loads the scenario (every error at once), prints its warnings on stderr and, under
+    /// `--deny-warnings`, refuses it when there is any.
+    pub(super) fn load(&self) -> anyhow::Result<Scenario> {
+        let scenario = self.scenario.load()?;
+        let warnings = crate::scenario::warnings(&scenario, &self.scenario.file);
+        if self.deny_warnings && !warnings.is_empty() {
+            anyhow::bail!(ScenarioErrors(warnings));
+        }
+        let mut stderr = io::stderr().lock();
+        for w in &warnings {
+            writeln!(stderr, "warning: {w}")?;
+        }
+        Ok(scenario)
+    }
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = args.scenario.load()?;
+    let scenario = args.load()?;
     let out = args
         .scenario
         .out

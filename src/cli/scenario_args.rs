@@ -44,9 +44,9 @@ impl ScenarioArgs {
         }
     }
 
-    /// Loads the scenario file, then checks and applies the overrides.
+    /// Loads the scenario file (every error of it at once), then checks and applies the overrides.
     pub fn load(&self) -> anyhow::Result<Scenario> {
-        let mut scenario = scenario::load(&self.file)?;
+        let mut scenario = scenario::load_all(&self.file)?;
         self.check()?;
         self.apply(&mut scenario);
         Ok(scenario)

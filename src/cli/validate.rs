@@ -1,4 +1,5 @@
-//! `rehearsal validate FILE...`: parse and check without running.
+//! `rehearsal validate FILE...`: parse and check without running; every error of every file,
+//! and the warnings of the valid ones.
 
 use crate::scenario;
 use clap::Args;
@@ -12,27 +13,51 @@ pub struct ValidateArgs {
     /// Scenario files to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Treat warnings (probable unit mistakes) as errors: exit 2.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut ok = true;
     let (mut stdout, mut stderr) = (io::stdout().lock(), io::stderr().lock());
     for file in &args.files {
-        match scenario::load(file) {
-            Ok(s) => writeln!(
-                stdout,
-                "ok: {} ({}: {} strategies, {} faults, {} replications)",
-                file.display(),
-                s.name,
-                s.strategies.len(),
-                s.service.faults.len(),
-                s.replications
-            )?,
+        match scenario::load_all(file) {
+            Ok(s) => {
+                let warnings = scenario::warnings(&s, file);
+                for w in &warnings {
+                    writeln!(stderr, "{}: {w}", warning_word(args.deny_warnings))?;
+                }
+                if args.deny_warnings && !warnings.is_empty() {
+                    ok = false;
+                    continue;
+                }
+                writeln!(
+                    stdout,
+                    "ok: {} ({}: {} strategies, {} faults, {} replications{})",
+                    file.display(),
+                    s.name,
+                    s.strategies.len(),
+                    s.service.faults.len(),
+                    s.replications,
+                    match warnings.len() {
+                        0 => String::new(),
+                        n => format!(", {}", super::count(n, "warning", "warnings")),
+                    }
+                )?
+            }
             Err(e) => {
                 ok = false;
-                writeln!(stderr, "error: {e}")?;
+                for e in &e.0 {
+                    writeln!(stderr, "error: {e}")?;
+                }
             }
         }
     }
     Ok(ExitCode::from(if ok { 0 } else { 2 }))
+}
+
+/// `warning`, or `error` under `--deny-warnings`.
+pub(super) fn warning_word(deny: bool) -> &'static str {
+    if deny { "error" } else { "warning" }
 }

@@ -35,13 +35,65 @@ impl fmt::Display for ScenarioError {
             write!(f, ":{line}:{col}")?;
         }
         if !self.field.is_empty() {
-            write!(f, ": {}", self.field)?;
+            write!(f, ": {}", escape_controls(&self.field))?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", escape_controls(&self.message))
     }
 }
 
+/// Control characters as escapes (`\u{1b}`), so that a value quoted from the file cannot
+/// move the cursor, colour the terminal or split the one-line message.
+fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 impl std::error::Error for ScenarioError {}
+
+/// Every error found in one or more scenario files, in file order then field order, so that
+/// one `validate` shows them all. Never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioErrors(pub Vec<ScenarioError>);
+
+impl ScenarioErrors {
+    /// The first error (the one a caller that wants a single error reports).
+    pub fn first(&self) -> Option<&ScenarioError> {
+        self.0.first()
+    }
+}
+
+impl From<ScenarioError> for ScenarioErrors {
+    fn from(e: ScenarioError) -> ScenarioErrors {
+        ScenarioErrors(vec![e])
+    }
+}
+
+/// One error per line; each line after the first starts with `error: ` as `main` prints the
+/// first, so that every line reads alike.
+impl fmt::Display for ScenarioErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, "\nerror: ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioErrors {}
 
 /// The closest of `candidates` to `input`, if close enough to be a typo.
 pub fn suggest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -95,5 +147,11 @@ mod tests {
         assert_eq!(e.to_string(), "s.toml: traffic.rate: must be > 0");
         e.location = Some((3, 8));
         assert_eq!(e.to_string(), "s.toml:3:8: traffic.rate: must be > 0");
+    }
+
+    #[test]
+    fn displays_control_characters_escaped() {
+        let e = ScenarioError::new(Path::new("s.toml"), "name", "\"a\u{1b}[31m\u{7}\n\"");
+        assert_eq!(e.to_string(), "s.toml: name: \"a\\u{1b}[31m\\u{7}\\n\"");
     }
 }

@@ -28,14 +28,18 @@
 //! ```
 
 mod error;
+mod hints;
 pub mod overrides;
 mod provenance;
 mod raw;
 mod resolve;
+mod spans;
+mod warnings;
 
-pub use error::ScenarioError;
+pub use error::{ScenarioError, ScenarioErrors};
 pub use provenance::{Origin, Provenance};
 pub use resolve::{defaults, limits};
+pub use warnings::warnings;
 
 use crate::detect::ManualSpec;
 use crate::engine::SimTime;
@@ -100,11 +104,24 @@ impl Scenario {
     }
 }
 
-/// Parses and validates scenario `text`; `file` names it in errors.
+/// Parses and validates scenario `text`; `file` names it in errors. The first error only:
+/// [`parse_all`] has them all.
 pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    parse_all(text, file).map_err(|mut e| e.0.swap_remove(0))
+}
+
+/// Parses and validates scenario `text`, with every error of the file: the first syntax or
+/// shape error (TOML and serde stop there), else every error the resolver finds.
+pub fn parse_all(text: &str, file: &Path) -> Result<Scenario, ScenarioErrors> {
     let raw: raw::RawScenario = deserialize(text, file)?;
     let doc: toml::Table = text.parse().map_err(|e| toml_error(&e, "", text, file))?;
-    resolve::resolve(raw, file, Provenance::of_document(&doc))
+    resolve::resolve(raw, file, Provenance::of_document(&doc)).map_err(|mut errors| {
+        let spans = spans::Spans::of(text);
+        for e in &mut errors {
+            e.location = e.location.or_else(|| spans.get(&e.field));
+        }
+        ScenarioErrors(errors)
+    })
 }
 
 /// Parses a suite's objectives file: one `[objectives]` table, as in a scenario.
@@ -122,11 +139,32 @@ pub fn parse_objectives(text: &str, file: &Path) -> Result<Vec<Objective>, Scena
     )
 }
 
-/// Reads, parses and validates the scenario file at `path`.
+/// Reads, parses and validates the scenario file at `path` (the first error only).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path)
+    load_all(path).map_err(|mut e| e.0.swap_remove(0))
+}
+
+/// Reads, parses and validates the scenario file at `path`, with every error of the file.
+pub fn load_all(path: &Path) -> Result<Scenario, ScenarioErrors> {
+    let bytes = std::fs::read(path)
         .map_err(|e| ScenarioError::new(path, "", format!("cannot read the file: {e}")))?;
-    parse(&text, path)
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let col = String::from_utf8_lossy(&before[before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)..])
+            .chars()
+            .count()
+            + 1;
+        let mut err = ScenarioError::new(
+            path,
+            "",
+            format!("invalid UTF-8 at byte {at} (line {line}); scenario files are UTF-8 text: save the file as UTF-8"),
+        );
+        err.location = Some((line, col));
+        err
+    })?;
+    parse_all(&text, path)
 }
 
 /// The scenario files directly under `dir`, sorted by name.
@@ -166,12 +204,10 @@ fn deserialize<T: serde::de::DeserializeOwned>(
 }
 
 fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> ScenarioError {
-    let mut err = ScenarioError::new(file, field, plain_types(e.message().trim()));
-    if let Some(span) = e.span() {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        err.location = Some((line, col));
+    let mut err = ScenarioError::new(file, field, hints::plain_types(e.message().trim()));
+    let offset = e.span().map(|span| span.start);
+    if let Some(offset) = offset {
+        err.location = Some(spans::line_col(text, offset));
     }
     let join = |parent: &str, key: &str| {
         if parent.is_empty() || parent == key || parent.ends_with(&format!(".{key}")) {
@@ -188,11 +224,20 @@ fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> Scen
     if let Some(rest) = err.message.strip_prefix("unknown field `") {
         let (key, allowed) = rest.split_once('`').unwrap_or((rest, ""));
         let allowed: Vec<&str> = allowed.split('`').skip(1).step_by(2).collect();
-        err.field = join(&err.field, key);
-        err.message = format!(
-            "unknown field \"{key}\"; {}",
-            error::expected_one_of(key, &allowed)
-        );
+        let key = key.to_string();
+        let table = err
+            .field
+            .strip_suffix(&format!(".{key}"))
+            .unwrap_or(&err.field);
+        err.message = strategy_of(table, text)
+            .and_then(|kind| hints::strategy_field(&key, kind))
+            .unwrap_or_else(|| {
+                format!(
+                    "unknown field \"{key}\"; {}",
+                    error::expected_one_of(&key, &allowed)
+                )
+            });
+        err.field = join(&err.field, &key);
     } else if let Some(rest) = err.message.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or(rest).to_string();
         err.field = join(&err.field, &key);
@@ -200,19 +245,36 @@ fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> Scen
             "missing: this field is required (see the README's scenario reference)".into();
         // The span is the enclosing table, not a place to edit.
         err.location = None;
+    } else if err.message == "duplicate key" {
+        if let Some(key) = offset.and_then(|o| hints::key_at(text, o)) {
+            err.message = format!(
+                "duplicate key \"{key}\": it is already written in this table; each key may be written once"
+            );
+        }
+    } else if let Some(m) = hints::bare_duration(&err.field, &err.message) {
+        err.message = m;
+    } else if err.message.starts_with("string values must be quoted")
+        && let Some((line, col)) = err.location
+        && let Some(m) = hints::percent_literal(text, line, col)
+    {
+        err.message = m;
     }
     err
 }
 
-/// serde's messages name Rust types; say what to write instead.
-fn plain_types(message: &str) -> String {
-    [
-        ("expected f64", "expected a number"),
-        ("expected u64", "expected a whole number ≥ 0"),
-        ("expected u32", "expected a whole number ≥ 0"),
-        ("expected a boolean", "expected true or false"),
-        ("expected a string", "expected a quoted string"),
-    ]
-    .iter()
-    .fold(message.to_string(), |m, (from, to)| m.replace(from, to))
+/// When `field` is a strategy table (`strategies[2]`), its kind as written: `Some(None)` when
+/// the kind is missing or unknown.
+fn strategy_of(field: &str, text: &str) -> Option<Option<crate::strategy::StrategyName>> {
+    let i: usize = field
+        .strip_prefix("strategies[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()?;
+    let doc: toml::Table = text.parse().ok()?;
+    let kind = doc
+        .get("strategies")
+        .and_then(|s| s.get(i))
+        .and_then(|s| s.get("kind"))
+        .and_then(toml::Value::as_str);
+    Some(kind.and_then(crate::strategy::StrategyName::parse))
 }

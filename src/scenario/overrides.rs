@@ -7,6 +7,7 @@
 //! overridden document is parsed and validated like any scenario file.
 
 use super::ScenarioError;
+use super::error::expected_one_of;
 use std::path::Path;
 use toml::{Table, Value};
 
@@ -83,7 +84,13 @@ pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
     let (last, parents) = segments.split_last().ok_or("empty path")?;
     let mut node = doc;
     for seg in parents {
-        node = step(node, seg).ok_or_else(|| format!("no field \"{seg}\" on the way to {path}"))?;
+        let choices = choices(node);
+        node = step(node, seg).ok_or_else(|| {
+            format!(
+                "no field \"{seg}\" on the way to {path}; {}",
+                expected_one_of(seg, &choices.iter().map(String::as_str).collect::<Vec<_>>())
+            )
+        })?;
     }
     let (key, index) = split_index(last)?;
     if key.is_empty() {
@@ -93,9 +100,31 @@ pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
         t.insert(key.to_string(), value);
         return Ok(());
     }
-    let slot = step(node, last).ok_or_else(|| format!("no field \"{last}\" at {path}"))?;
+    let choices = choices(node);
+    let slot = step(node, last).ok_or_else(|| {
+        format!(
+            "no field \"{last}\" at {path}; {}",
+            expected_one_of(
+                last,
+                &choices.iter().map(String::as_str).collect::<Vec<_>>()
+            )
+        )
+    })?;
     *slot = value;
     Ok(())
+}
+
+/// What a segment may name at `node`: its keys, or the names of its tables when it is an
+/// array of tables.
+fn choices(node: &Value) -> Vec<String> {
+    match node {
+        Value::Table(t) => t.keys().cloned().collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.get("name").and_then(Value::as_str).map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// `key[3]` → (`key`, Some(3)); `key` → (`key`, None).
@@ -182,6 +211,11 @@ steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
             Some("10m")
         );
         assert!(set(&mut d, "analysis.metrics.latency.max", parse_value("1")).is_err());
+        let e = set(&mut d, "analysis.metrics.error_rat.max", parse_value("1")).unwrap_err();
+        assert!(
+            e.ends_with("expected one of error_rate (did you mean \"error_rate\"?)"),
+            "{e}"
+        );
         assert!(set(&mut d, "nowhere.threshold", parse_value("1")).is_err());
     }
 

@@ -170,8 +170,8 @@ pub(crate) struct RawAnalysis {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawMetric {
     pub name: String,
-    pub max: Option<f64>,
-    pub min: Option<f64>,
+    pub max: Option<RawBound>,
+    pub min: Option<RawBound>,
     pub window: Option<String>,
 }
 
@@ -340,6 +340,38 @@ impl<'de> Deserialize<'de> for CountOrPercent {
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(CountOrPercent::Percent(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A metric's bound: a number in the metric's unit, or a duration (`"500ms"`) for latency.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawBound {
+    Number(f64),
+    Duration(String),
+}
+
+impl<'de> Deserialize<'de> for RawBound {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = RawBound;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, or for latency a duration such as \"500ms\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(RawBound::Number(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(RawBound::Number(v as f64))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(RawBound::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawBound::Duration(v.to_string()))
             }
         }
         d.deserialize_any(V)

@@ -249,7 +249,11 @@ fn issue10_blue_green_post_promotion_run_ends_at_its_count() {
     for r in &run(&post_promotion_template("")).runs {
         assert_eq!(secs(r.rollout), Some(270.0), "{r:?}");
         assert_eq!(r.checks, 5);
-        assert!((r.instance_seconds - 21_000.0).abs() < 1e-6, "{}", r.instance_seconds);
+        assert!(
+            (r.instance_seconds - 21_000.0).abs() < 1e-6,
+            "{}",
+            r.instance_seconds
+        );
     }
     // A crash: the measurement at the switch (30 s) reads the 30 s before it, all on blue,
     // and passes; the one at 90 s fails (1 > failureLimit 0): the switch back is at once,

@@ -15,10 +15,10 @@ pub(super) use objectives::resolve_objectives;
 
 use super::error::{ScenarioError, expected_one_of};
 use super::raw::{
-    RawAnalysis, RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy,
+    RawAnalysis, RawBound, RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy,
 };
 use super::{Provenance, Scenario};
-use crate::detect::AnalysisSpec;
+use crate::detect::{AnalysisSpec, ManualSpec, Metric};
 use crate::engine::{LogNormalDelay, Probability, SimTime};
 use crate::model::{Fault, FaultKind, FleetSpec, ServiceSpec, TrafficSpec};
 use crate::names::Named;
@@ -36,6 +36,9 @@ pub mod limits {
     pub const MAX_REQUESTS: f64 = 2e9;
     /// Most replications.
     pub const MAX_REPLICATIONS: u32 = 100_000;
+    /// Longest scenario name, in characters: it names a report folder, and file systems
+    /// refuse names over 255 bytes.
+    pub const MAX_NAME_CHARS: usize = 100;
     /// Most faults (a 64-bit mask tracks which ones hurt).
     pub const MAX_FAULTS: usize = 64;
 }
@@ -46,6 +49,8 @@ type Result<T> = std::result::Result<T, ScenarioError>;
 pub(in crate::scenario) struct Resolver<'f> {
     file: &'f Path,
     provenance: RefCell<Provenance>,
+    /// Errors of the sections resolved so far, in the order found, each once.
+    errors: RefCell<Vec<ScenarioError>>,
 }
 
 impl<'f> Resolver<'f> {
@@ -54,6 +59,21 @@ impl<'f> Resolver<'f> {
         Resolver {
             file,
             provenance: RefCell::new(provenance),
+            errors: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The value of a section, or `None` with its error recorded (once).
+    pub(in crate::scenario) fn keep<T>(&self, r: Result<T>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let mut errors = self.errors.borrow_mut();
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+                None
+            }
         }
     }
 }
@@ -107,6 +127,57 @@ impl Resolver<'_> {
         text.map_or(Ok(default), |t| self.named(field, t, "value"))
     }
 
+    /// A metric's `max` or `min` in the metric's unit: a fraction in [0, 1] for a rate (a
+    /// bound above 1 was meant as a percentage and would turn the check off), milliseconds
+    /// or a duration (`"500ms"`) for latency.
+    fn bound(&self, field: &str, metric: Metric, bound: Option<&RawBound>) -> Result<Option<f64>> {
+        let x = match (bound, metric) {
+            (None, _) => return Ok(None),
+            (Some(RawBound::Duration(text)), Metric::LatencyP99) => {
+                return Ok(Some(self.duration(field, text)?.as_secs_f64() * 1000.0));
+            }
+            (Some(RawBound::Duration(text)), _) => {
+                return self.err(
+                    field,
+                    format!(
+                        "\"{text}\" is not allowed; {} is a fraction: expected a number in [0, 1], e.g. 0.01 for 1 %",
+                        metric.name()
+                    ),
+                );
+            }
+            (Some(RawBound::Number(x)), _) => *x,
+        };
+        if !x.is_finite() {
+            return self.err(
+                field,
+                format!("{x} is not allowed; expected a finite number"),
+            );
+        }
+        match metric {
+            Metric::LatencyP99 if x < 0.0 => self.err(
+                field,
+                format!(
+                    "{} is not allowed; expected milliseconds ≥ 0 or a duration such as \"500ms\"",
+                    short(x)
+                ),
+            ),
+            Metric::ErrorRate | Metric::BadWriteRate if !(0.0..=1.0).contains(&x) => self.err(
+                field,
+                format!(
+                    "{} is not allowed; {} is a fraction: expected a number in [0, 1]{}",
+                    short(x),
+                    metric.name(),
+                    if x > 1.0 && x <= 100.0 {
+                        format!(" (for {} %, write {})", short(x), short(x / 100.0))
+                    } else {
+                        String::new()
+                    }
+                ),
+            ),
+            _ => Ok(Some(x)),
+        }
+    }
+
     fn positive(&self, field: &str, x: f64) -> Result<f64> {
         if !(x.is_finite() && x > 0.0 && x < 1e15) {
             return self.err(
@@ -121,99 +192,186 @@ impl Resolver<'_> {
     }
 }
 
-/// Resolves a parsed file into a [`Scenario`], or the first error found.
-pub fn resolve(raw: RawScenario, file: &Path, provenance: Provenance) -> Result<Scenario> {
+/// Resolves a parsed file into a [`Scenario`], or every error found.
+///
+/// Sections resolve independently: a section in error is reported and replaced by a stand-in
+/// that blames nothing else (a broken horizon stands in as the 30-day limit, so no fault
+/// starts "after" it), and the checks that span sections run only when their sections
+/// resolved. Each error is reported once.
+pub fn resolve(
+    raw: RawScenario,
+    file: &Path,
+    provenance: Provenance,
+) -> std::result::Result<Scenario, Vec<ScenarioError>> {
     let r = Resolver::new(file, provenance);
-    r.name(&raw.name)?;
-    let horizon = r.positive_duration("horizon", &raw.horizon)?;
-    if horizon > SimTime::from_secs(limits::MAX_HORIZON_S) {
-        return r.err(
-            "horizon",
-            format!("\"{}\" is longer than the limit of 30 days", raw.horizon),
-        );
-    }
-    let replications = raw.replications.unwrap_or(defaults::REPLICATIONS);
-    if replications == 0 || replications > limits::MAX_REPLICATIONS {
-        return r.err(
-            "replications",
-            format!(
-                "{replications} is not allowed; expected 1 to {}",
-                limits::MAX_REPLICATIONS
-            ),
-        );
-    }
-    let slo_latency = match &raw.slo_latency {
-        Some(s) => r.positive_duration("slo_latency", s)?,
-        None => r.duration("slo_latency", defaults::SLO_LATENCY)?,
-    };
-    let traffic = r.traffic(&raw.traffic, horizon)?;
-    let versions = r.versions(&raw)?;
-    let names = [versions[0].name.clone(), versions[1].name.clone()];
-    let fleet = r.fleet(raw.fleet.as_ref())?;
-    let database = r.database(&raw, &names, horizon)?;
-    let migrations: Vec<&str> = database.as_ref().map_or(vec![], |d| {
+    let name = r.keep(r.name(&raw.name));
+    let horizon = r.keep(r.horizon(&raw.horizon));
+    let replications = r.keep(r.replications(raw.replications));
+    let slo_latency = r.keep(match &raw.slo_latency {
+        Some(s) => r.positive_duration("slo_latency", s),
+        None => r.duration("slo_latency", defaults::SLO_LATENCY),
+    });
+    let limit = horizon.unwrap_or(SimTime::from_secs(limits::MAX_HORIZON_S));
+    let traffic = r.keep(r.traffic(&raw.traffic, limit));
+    let versions = r.keep(r.versions(&raw));
+    let names = version_names(&raw);
+    let fleet = r.keep(r.fleet(raw.fleet.as_ref()));
+    let database = r.keep(r.database(&raw, &names, limit));
+    let migrations: Vec<&str> = raw.database.as_ref().map_or(vec![], |d| {
         d.migrations.iter().map(|m| m.name.as_str()).collect()
     });
+    let stand_in = fleet
+        .clone()
+        .unwrap_or_else(|| stand_in_fleet(raw.fleet.as_ref()));
     let faults = r.faults(
         &raw.faults,
         &fault::FaultContext {
             names: &names,
-            fleet: &fleet,
-            horizon,
+            fleet: &stand_in,
+            horizon: limit,
             migrations: &migrations,
         },
-    )?;
-    r.request_limit(&raw, &traffic, &faults, horizon)?;
-    let scenario_analysis = raw
-        .analysis
-        .as_ref()
-        .map(|a| r.analysis("analysis", a))
-        .transpose()?;
-    let manual = raw
-        .manual
-        .as_ref()
-        .map(|m| r.log_normal("manual", m, defaults::MANUAL_SIGMA))
-        .transpose()?;
-    let response = r.response(raw.response.as_ref())?;
-    let templates = r.templates(&raw.analysis_templates)?;
-    let strategies = r.strategies(
-        &raw.strategies,
-        (scenario_analysis.as_ref(), raw.analysis.as_ref()),
-        &fleet,
-        &templates,
-    )?;
-    let max_events = r.event_budget(&raw, &strategies, horizon)?;
-    let objectives = raw
-        .objectives
-        .as_ref()
-        .map(|o| resolve_objectives(&r, "objectives", o))
-        .transpose()?;
-    Ok(Scenario {
-        name: raw.name,
-        description: raw.description.unwrap_or_default(),
-        horizon,
-        seed: raw.seed.unwrap_or(defaults::SEED),
-        replications,
-        service: ServiceSpec {
-            traffic,
-            versions,
-            fleet,
-            faults,
-            slo_latency,
-            database,
-        },
-        manual,
-        response,
-        strategies,
-        max_events,
-        objectives,
-        provenance: r.provenance.into_inner(),
-    })
+    );
+    if let (Some(t), Some(f), Some(h)) = (&traffic, &faults, horizon) {
+        r.keep(r.request_limit(&raw, t, f, h));
+    }
+    let sections = Sections {
+        manual: r.keep(
+            raw.manual
+                .as_ref()
+                .map(|m| r.log_normal("manual", m, defaults::MANUAL_SIGMA))
+                .transpose(),
+        ),
+        response: r.keep(r.response(raw.response.as_ref())),
+        objectives: r.keep(
+            raw.objectives
+                .as_ref()
+                .map(|o| resolve_objectives(&r, "objectives", o))
+                .transpose(),
+        ),
+    };
+    let (strategies, max_events) = r.strategies_and_budget(&raw, horizon, &stand_in);
+    let scenario = (|| {
+        name?;
+        Some(Scenario {
+            name: raw.name.clone(),
+            description: raw.description.clone().unwrap_or_default(),
+            horizon: horizon?,
+            seed: raw.seed.unwrap_or(defaults::SEED),
+            replications: replications?,
+            service: ServiceSpec {
+                traffic: traffic?,
+                versions: versions?,
+                fleet: fleet?,
+                faults: faults?,
+                slo_latency: slo_latency?,
+                database: database?,
+            },
+            manual: sections.manual?,
+            response: sections.response?,
+            strategies: strategies?,
+            max_events: max_events?,
+            objectives: sections.objectives?,
+            provenance: Provenance::default(),
+        })
+    })();
+    let errors = r.errors.take();
+    match scenario {
+        Some(mut s) if errors.is_empty() => {
+            s.provenance = r.provenance.into_inner();
+            Ok(s)
+        }
+        _ if errors.is_empty() => Err(vec![ScenarioError::new(
+            file,
+            "",
+            "could not be resolved (no error was recorded: please report this)",
+        )]),
+        _ => Err(errors),
+    }
+}
+
+/// The sections that depend on no other.
+struct Sections {
+    manual: Option<Option<ManualSpec>>,
+    response: Option<ResponseSpec>,
+    objectives: Option<Option<Vec<crate::objectives::Objective>>>,
+}
+
+/// An `[analysis]` table that writes nothing: the defaults.
+fn no_analysis() -> RawAnalysis {
+    RawAnalysis {
+        interval: None,
+        threshold: None,
+        min_requests: None,
+        on_no_data: None,
+        metrics: Vec::new(),
+    }
+}
+
+/// The stable and candidate versions' names, as written or by default.
+fn version_names(raw: &RawScenario) -> [String; 2] {
+    [
+        raw.stable
+            .as_deref()
+            .unwrap_or(defaults::STABLE)
+            .to_string(),
+        raw.candidate
+            .as_deref()
+            .unwrap_or(defaults::CANDIDATE)
+            .to_string(),
+    ]
+}
+
+/// The fleet the faults and strategies are checked against when `[fleet]` itself is in error:
+/// as large as allowed and with a capacity when one is written, so that nothing else is blamed.
+fn stand_in_fleet(raw: Option<&RawFleet>) -> FleetSpec {
+    FleetSpec {
+        instances: 100_000,
+        capacity_rps: raw.and_then(|f| f.capacity_rps).map(|_| 1.0),
+        startup: SimTime::ZERO,
+    }
 }
 
 impl Resolver<'_> {
+    /// `horizon`: positive, at most [`limits::MAX_HORIZON_S`].
+    fn horizon(&self, text: &str) -> Result<SimTime> {
+        let horizon = self.positive_duration("horizon", text)?;
+        if horizon > SimTime::from_secs(limits::MAX_HORIZON_S) {
+            return self.err(
+                "horizon",
+                format!("\"{text}\" is longer than the limit of 30 days"),
+            );
+        }
+        Ok(horizon)
+    }
+
+    /// `replications`, its default when omitted.
+    fn replications(&self, written: Option<u32>) -> Result<u32> {
+        let replications = written.unwrap_or(defaults::REPLICATIONS);
+        if replications == 0 || replications > limits::MAX_REPLICATIONS {
+            return self.err(
+                "replications",
+                format!(
+                    "{replications} is not allowed; expected 1 to {}",
+                    limits::MAX_REPLICATIONS
+                ),
+            );
+        }
+        Ok(replications)
+    }
+
     /// The scenario's name, which names its report folder.
     fn name(&self, name: &str) -> Result<()> {
+        let chars = name.chars().count();
+        if chars > limits::MAX_NAME_CHARS {
+            return self.err(
+                "name",
+                format!(
+                    "{chars} characters is too long; at most {} (it names the report folder)",
+                    limits::MAX_NAME_CHARS
+                ),
+            );
+        }
         let usable = !name.is_empty()
             && !name.starts_with('.')
             && name
@@ -257,22 +415,25 @@ impl Resolver<'_> {
         })
     }
 
-    /// `[[faults]]`, at most [`limits::MAX_FAULTS`].
-    fn faults(&self, raw: &[RawFault], cx: &fault::FaultContext) -> Result<Vec<Fault>> {
+    /// `[[faults]]`, at most [`limits::MAX_FAULTS`]; `None` when any is in error (each one's
+    /// error is recorded).
+    fn faults(&self, raw: &[RawFault], cx: &fault::FaultContext) -> Option<Vec<Fault>> {
         if raw.len() > limits::MAX_FAULTS {
-            return self.err(
+            return self.keep(self.err(
                 "faults",
                 format!(
                     "{} faults; at most {} are allowed",
                     raw.len(),
                     limits::MAX_FAULTS
                 ),
-            );
+            ));
         }
-        raw.iter()
+        let faults: Vec<Option<Fault>> = raw
+            .iter()
             .enumerate()
-            .map(|(i, f)| self.fault(&format!("faults[{i}]"), f, cx))
-            .collect()
+            .map(|(i, f)| self.keep(self.fault(&format!("faults[{i}]"), f, cx)))
+            .collect();
+        faults.into_iter().collect()
     }
 
     /// The expected requests of one replication must stay under [`limits::MAX_REQUESTS`].
@@ -345,36 +506,74 @@ impl Resolver<'_> {
         })
     }
 
-    /// `[[strategies]]`: at least one, names unique.
+    /// `[analysis]`, `[[strategies]]` and the event budget they share; `None` for what is in
+    /// error (recorded). A scenario `[analysis]` in error stands in as the defaults for the
+    /// strategies that use it, and the budget is checked only when everything else resolved.
+    fn strategies_and_budget(
+        &self,
+        raw: &RawScenario,
+        horizon: Option<SimTime>,
+        fleet: &FleetSpec,
+    ) -> (Option<Vec<StrategySpec>>, Option<u64>) {
+        let scenario_analysis = match &raw.analysis {
+            Some(a) => self
+                .keep(self.analysis("analysis", a))
+                .or_else(|| self.keep(self.analysis("analysis", &no_analysis()))),
+            None => None,
+        };
+        let templates = self
+            .keep(self.templates(&raw.analysis_templates))
+            .unwrap_or_default();
+        let strategies = self.strategies(
+            &raw.strategies,
+            (scenario_analysis.as_ref(), raw.analysis.as_ref()),
+            fleet,
+            &templates,
+        );
+        let checked: &[StrategySpec] = match (&strategies, horizon) {
+            (Some(s), Some(_)) => s,
+            _ => &[],
+        };
+        let budget = self.keep(self.event_budget(
+            raw,
+            checked,
+            horizon.unwrap_or(SimTime::from_secs(limits::MAX_HORIZON_S)),
+        ));
+        (strategies, budget)
+    }
+
+    /// `[[strategies]]`: at least one, names unique; `None` when any is in error (recorded).
     fn strategies(
         &self,
         raw: &[RawStrategy],
         scenario_analysis: (Option<&AnalysisSpec>, Option<&RawAnalysis>),
         fleet: &FleetSpec,
         templates: &argo::Templates,
-    ) -> Result<Vec<StrategySpec>> {
+    ) -> Option<Vec<StrategySpec>> {
         if raw.is_empty() {
-            return self.err(
+            return self.keep(self.err(
                 "strategies",
                 "no strategy; add at least one [[strategies]] table (kind = \"canary\")",
-            );
+            ));
         }
-        let mut strategies: Vec<StrategySpec> = Vec::new();
+        let mut strategies = Vec::new();
         for (i, s) in raw.iter().enumerate() {
             let path = format!("strategies[{i}]");
-            let spec = self.strategy(&path, s, scenario_analysis, fleet, templates)?;
-            if strategies.iter().any(|o| o.name == spec.name) {
-                return self.err(
+            let spec = self.keep(self.strategy(&path, s, scenario_analysis, fleet, templates));
+            if raw[..i].iter().any(|o| o.name == s.name) {
+                self.keep::<()>(self.err(
                     format!("{path}.name"),
                     format!(
                         "\"{}\" is used by another strategy; names must be unique",
-                        spec.name
+                        s.name
                     ),
-                );
+                ));
+                strategies.push(None);
+            } else {
+                strategies.push(spec);
             }
-            strategies.push(spec);
         }
-        Ok(strategies)
+        strategies.into_iter().collect()
     }
 
     /// `limits.max_events`: every analysis must fit in half of it.

@@ -1,5 +1,6 @@
 //! `[analysis]` and `[[strategies]]`.
 
+use super::super::hints::other_kinds;
 use super::super::raw::{
     CountOrPercent, RawAnalysis, RawPause, RawRefresh, RawStepAnalysis, RawStrategy,
 };
@@ -86,17 +87,9 @@ impl Resolver<'_> {
         for (i, m) in a.metrics.iter().enumerate() {
             let mpath = format!("{path}.metrics[{i}]");
             let metric: Metric = self.named(&format!("{mpath}.name"), &m.name, "metric")?;
-            for (bound, value) in [("max", m.max), ("min", m.min)] {
-                if let Some(x) = value
-                    && !x.is_finite()
-                {
-                    return self.err(
-                        format!("{mpath}.{bound}"),
-                        format!("{x} is not allowed; expected a finite number"),
-                    );
-                }
-            }
-            match (m.min, m.max) {
+            let max = self.bound(&format!("{mpath}.max"), metric, m.max.as_ref())?;
+            let min = self.bound(&format!("{mpath}.min"), metric, m.min.as_ref())?;
+            match (min, max) {
                 (None, None) => {
                     return self.err(
                         format!("{mpath}.max"),
@@ -117,8 +110,8 @@ impl Resolver<'_> {
             };
             metrics.push(MetricRule {
                 metric,
-                min: m.min,
-                max: m.max,
+                min,
+                max,
                 window,
             });
         }
@@ -287,10 +280,11 @@ impl Resolver<'_> {
             Some((field, _)) => self.err(
                 format!("{path}.{field}"),
                 format!(
-                    "{} {} strategy takes no `{field}`; its fields are: {}",
+                    "{} {} strategy takes no `{field}`; its fields are: {}{}",
                     super::article(name.name()),
                     name.name(),
-                    takes.join(", ")
+                    takes.join(", "),
+                    other_kinds(field, name).unwrap_or_default()
                 ),
             ),
             None => Ok(()),
