@@ -7,7 +7,7 @@ use crate::outcome::StrategySummary;
 use crate::replications::{ScenarioResult, run_scenario_with, work_units};
 use crate::report::format::wrap;
 use crate::report::{
-    self, Provenance, TABLE_WIDTH, json, summary_table, write_runs, write_summaries,
+    self, Provenance, SummaryRow, TABLE_WIDTH, json, summary_table, write_runs, write_summaries,
 };
 use crate::scenario::{Scenario, ScenarioErrors};
 use anyhow::Context;
@@ -102,19 +102,19 @@ impl Executed {
     }
 }
 
-/// The summary rows of `summary.csv`, each with how its empty analysis windows counted.
+/// The summary rows of `summary.csv`, each with its strategy's kind and how its empty
+/// analysis windows counted.
 pub(super) fn summary_rows<'s>(
     scenario: &'s Scenario,
     summaries: &[StrategySummary],
-) -> Vec<(StrategySummary, Option<&'s str>)> {
+) -> Vec<SummaryRow<'s>> {
     summaries
         .iter()
         .zip(&scenario.strategies)
-        .map(|(s, spec)| {
-            (
-                s.clone(),
-                spec.analysis.as_ref().map(|a| a.on_no_data.name()),
-            )
+        .map(|(s, spec)| SummaryRow {
+            summary: s.clone(),
+            kind: spec.kind.name(),
+            on_no_data: spec.analysis.as_ref().map(|a| a.on_no_data.name()),
         })
         .collect()
 }
@@ -224,6 +224,9 @@ pub(super) fn print_result(
     }
     writeln!(w)?;
     write!(w, "{}", summary_table(&done.result.summaries))?;
+    for line in report::semantics_lines(&scenario.strategies) {
+        write!(w, "{}", wrap(&line, TABLE_WIDTH as usize))?;
+    }
     let names: Vec<String> = scenario.strategies.iter().map(|s| s.name.clone()).collect();
     for line in report::objectives::missed_lines(&names, &done.verdicts) {
         write!(w, "{}", wrap(&line, TABLE_WIDTH as usize))?;

@@ -62,16 +62,24 @@ const RATES: [&str; 4] = [
 
 const STAT_PARTS: [&str; 6] = ["n", "mean", "ci95_low", "ci95_high", "p50", "p95"];
 
-/// Writes one row per strategy. `on_no_data` names how empty analysis windows counted,
-/// per strategy (empty without analysis).
-pub fn write_summaries(
-    summaries: &[(StrategySummary, Option<&str>)],
-    out: impl Write,
-) -> csv::Result<()> {
+/// One strategy's row of `summary.csv`: its summary and what says how to read it.
+#[derive(Debug, Clone)]
+pub struct SummaryRow<'a> {
+    /// The numbers.
+    pub summary: StrategySummary,
+    /// The strategy's kind, which names whose rules were simulated.
+    pub kind: &'static str,
+    /// How empty analysis windows counted (`None` without analysis).
+    pub on_no_data: Option<&'a str>,
+}
+
+/// Writes one row per strategy.
+pub fn write_summaries(summaries: &[SummaryRow], out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header: Vec<String> = [
         "scenario",
         "strategy",
+        "kind",
         "replications",
         "on_no_data",
         "with_onset",
@@ -89,10 +97,16 @@ pub fn write_summaries(
         header.extend(STAT_PARTS.iter().map(|p| format!("{}_{p}", c.name)));
     }
     w.write_record(&header)?;
-    for (s, on_no_data) in summaries {
+    for SummaryRow {
+        summary: s,
+        kind,
+        on_no_data,
+    } in summaries
+    {
         let mut row = vec![
             s.scenario.clone(),
             s.strategy.clone(),
+            kind.to_string(),
             s.replications.to_string(),
             on_no_data.unwrap_or_default().to_string(),
             s.with_onset.to_string(),

@@ -38,6 +38,10 @@ pub struct StrategyJson {
     pub strategy: String,
     /// Replications run.
     pub replications: usize,
+    /// The strategy's kind.
+    pub kind: &'static str,
+    /// Whose rollout rules the kind simulates ([`crate::strategy::StrategyName::semantics`]).
+    pub semantics: &'static str,
     /// How an empty analysis window counted (`fail` or `inconclusive`), `null` without analysis.
     pub on_no_data: Option<&'static str>,
     /// Replications where a fault hurt someone.
@@ -173,6 +177,8 @@ pub fn scenario_json(
             .map(|((s, spec), vs)| StrategyJson {
                 strategy: s.strategy.clone(),
                 replications: s.replications,
+                kind: spec.kind.name(),
+                semantics: spec.kind.name_of().semantics(),
                 on_no_data: spec.analysis.as_ref().map(|a| a.on_no_data.name()),
                 with_onset: s.with_onset,
                 detection_probability: s.detection_probability.map(|d| d.mean),

@@ -21,10 +21,10 @@ mod sweep;
 mod table;
 
 pub use compare::{compare_table, write_compare};
-pub use csv::{read_runs, write_runs, write_summaries};
+pub use csv::{SummaryRow, read_runs, write_runs, write_summaries};
 pub use junit::{Case, write_junit};
 pub use sweep::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
-pub use table::{TABLE_WIDTH, summary_table};
+pub use table::{TABLE_WIDTH, semantics_lines, summary_table};
 
 use crate::replications::ScenarioResult;
 use crate::scenario::Scenario;

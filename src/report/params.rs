@@ -328,7 +328,10 @@ fn traffic_rows(r: &mut Rows, t: &TrafficSpec) {
 fn strategy_rows(r: &mut Rows, i: usize, spec: &StrategySpec) {
     let at = |key: &str| format!("strategies[{i}].{key}");
     r.push(at("name"), spec.name.clone());
-    r.push(at("kind"), spec.kind.name().into());
+    r.push(
+        at("kind"),
+        format!("{} ({})", spec.kind.name(), spec.kind.name_of().semantics()),
+    );
     match &spec.kind {
         StrategyKind::Canary(c) => {
             r.push(at("sticky"), c.sticky.to_string());

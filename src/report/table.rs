@@ -3,6 +3,7 @@
 
 use super::format::{count, duration, percent};
 use crate::outcome::{Stat, StrategySummary};
+use crate::strategy::{StrategyName, StrategySpec};
 use comfy_table::{
     CellAlignment, ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle,
 };
@@ -79,4 +80,26 @@ pub fn summary_table(summaries: &[StrategySummary]) -> String {
          those that recovered (of those hurt)\n",
     );
     out
+}
+
+/// One line per strategy kind of `strategies` that names whose rules it simulates, so that a
+/// number is never read as another controller's.
+pub fn semantics_lines(strategies: &[StrategySpec]) -> Vec<String> {
+    let mut kinds: Vec<StrategyName> = Vec::new();
+    for s in strategies {
+        if !kinds.contains(&s.kind.name_of()) {
+            kinds.push(s.kind.name_of());
+        }
+    }
+    kinds
+        .iter()
+        .map(|k| {
+            let names: Vec<&str> = strategies
+                .iter()
+                .filter(|s| s.kind.name_of() == *k)
+                .map(|s| s.name.as_str())
+                .collect();
+            format!("{} ({}): {}\n", names.join(", "), k.name(), k.semantics())
+        })
+        .collect()
 }

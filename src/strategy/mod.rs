@@ -172,6 +172,27 @@ named! {
 }
 
 impl StrategyName {
+    /// Whose rollout rules the kind simulates, and where they are read from: reports print it
+    /// beside the strategy so that a number is never taken for another controller's.
+    pub fn semantics(self) -> &'static str {
+        match self {
+            StrategyName::Canary => {
+                "rehearsal's canary: a check every interval from the first weight, a failed check holds the step"
+            }
+            StrategyName::BlueGreen => "Argo Rollouts blue-green (rollout/bluegreen.go)",
+            StrategyName::FeatureFlag => {
+                "flag rollout by user bucket (Unleash gradualRollout, LaunchDarkly percentage rollout)"
+            }
+            StrategyName::Rolling => "Kubernetes Deployment rolling update",
+            StrategyName::Flagger => {
+                "Flagger Canary, tick by tick (fluxcd/flagger pkg/controller/scheduler.go)"
+            }
+            StrategyName::ArgoCanary => {
+                "Argo Rollouts canary with AnalysisRuns (rollout/canary.go, analysis/analysis.go)"
+            }
+        }
+    }
+
     /// The optional `[[strategies]]` fields this kind takes (besides `name`, `kind` and
     /// `analysis`, which every kind has); any other is an error.
     pub fn fields(self) -> &'static [&'static str] {

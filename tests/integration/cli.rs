@@ -24,6 +24,7 @@ fn summary_header() -> String {
     let mut cols: Vec<String> = [
         "scenario",
         "strategy",
+        "kind",
         "replications",
         "on_no_data",
         "with_onset",
@@ -147,7 +148,7 @@ fn run_writes_runs_and_summary_csv() {
     assert_eq!(summary[0], summary_header());
     assert_eq!(summary.len(), 1 + CRASH_STRATEGIES, "{summary:#?}");
     assert!(
-        summary[1].starts_with("bad-canary-crash,canary-10,2,"),
+        summary[1].starts_with("bad-canary-crash,canary-10,canary,2,"),
         "{}",
         summary[1]
     );
