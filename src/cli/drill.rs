@@ -63,7 +63,19 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let format = args.output.format;
     let quiet = args.output.quiet;
     let mut stdout = io::stdout().lock();
-    let done = run_suite(&mut stdout, &scenarios, &files, &out, &args.output)?;
+    let outcomes = run_suite(&mut stdout, &scenarios, &files, &out, &args.output)?;
+    let failed: Vec<&str> = scenarios
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, d)| d.is_none())
+        .map(|(s, _)| s.name.as_str())
+        .collect();
+    // The suite's files cover the scenarios that ran; the failed ones are named below.
+    let (scenarios, done): (Vec<&Scenario>, Vec<Executed>) = scenarios
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(s, d)| d.map(|d| (s, d)))
+        .unzip();
 
     let rows: Vec<_> = scenarios
         .iter()
@@ -75,7 +87,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let entries: Vec<IndexEntry> = scenarios
         .iter()
         .zip(&done)
-        .map(|(s, d)| IndexEntry {
+        .map(|(&s, d)| IndexEntry {
             scenario: s,
             summaries: &d.result.summaries,
             verdicts: &d.verdicts,
@@ -98,8 +110,17 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
             stdout.write_all(json::summary_json(&docs).as_bytes())?;
         }
     }
+    let stopped = if failed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} stopped before its horizon and is not in the suite files: {})",
+            super::count(failed.len(), "scenario", "scenarios"),
+            failed.join(", ")
+        )
+    };
     let closing = format!(
-        "drill: {}; suite summary in {}; open {}",
+        "drill: {}{stopped}; suite summary in {}; open {}",
         super::count(scenarios.len(), "scenario", "scenarios"),
         summary.display(),
         index.display()
@@ -109,29 +130,36 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         _ if !quiet => writeln!(io::stderr(), "{closing}")?,
         _ => {}
     }
+    if !failed.is_empty() {
+        // A scenario that could not run is a scenario error (exit 2), as it is for `run`.
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs each scenario into `out/<name>/` behind one progress bar, printing its result (or,
-/// for `--format csv|json`, its notes on stderr) as soon as it is done.
+/// for `--format csv|json`, its notes on stderr) as soon as it is done. A scenario that stops
+/// at run time (an exhausted event budget) is reported on stderr and the suite goes on: its
+/// slot is `None`.
 fn run_suite(
     stdout: &mut impl Write,
     scenarios: &[Scenario],
     files: &[PathBuf],
     out: &Path,
     output: &OutputArgs,
-) -> anyhow::Result<Vec<Executed>> {
+) -> anyhow::Result<Vec<Option<Executed>>> {
     let (format, quiet) = (output.format, output.quiet);
     let progress = Progress::new(scenarios.iter().map(work_units).sum(), quiet);
-    let mut done: Vec<Executed> = Vec::new();
+    let mut done: Vec<Option<Executed>> = Vec::new();
     for (scenario, file) in scenarios.iter().zip(files) {
         progress.set_message(&scenario.name);
         let dir = out.join(&scenario.name);
         let executed = match execute_with(scenario, file, &dir, &progress) {
             Ok(e) => e,
             Err(e) => {
-                progress.finish();
-                return Err(e);
+                progress.suspend(|| writeln!(io::stderr(), "error: {e:#}"))?;
+                done.push(None);
+                continue;
             }
         };
         progress.suspend(|| -> io::Result<()> {
@@ -148,7 +176,7 @@ fn run_suite(
                 }
             }
         })?;
-        done.push(executed);
+        done.push(Some(executed));
     }
     progress.finish();
     Ok(done)
