@@ -9,7 +9,6 @@ use crate::report::{json, write_summaries};
 use crate::scenario::{self, Scenario};
 use anyhow::Context;
 use clap::Args;
-use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,6 +59,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         None => format!("rehearsal drill {}", shell_word(&args.dir)),
     };
     let out = args.out.unwrap_or_else(super::default_reports_dir);
+    super::files::check_out_dir("--out", &out)?;
     let format = args.output.format;
     let quiet = args.output.quiet;
     let mut stdout = io::stdout().lock();
@@ -95,8 +95,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let index = out.join("index.html");
-    fs::write(&index, index_page(&entries, &command))
-        .with_context(|| format!("cannot write {}", index.display()))?;
+    super::files::write_bytes(&index, index_page(&entries, &command))?;
 
     match format {
         Format::Table => {}

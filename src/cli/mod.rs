@@ -6,6 +6,7 @@
 mod check;
 mod compare;
 mod drill;
+mod files;
 mod output;
 mod run;
 mod scenario_args;

@@ -1,5 +1,6 @@
 //! `rehearsal sweep FILE` and `rehearsal merge DIR…`: threshold tuning over a grid.
 
+use super::files::{check_out_dir, out_dir, write_bytes};
 use super::scenario_args::ScenarioArgs;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
@@ -151,6 +152,12 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         |i| shard.is_none_or(|(k, n)| i % n == k - 1),
         |s| args.scenario.apply(s),
     )?;
+    let out = args
+        .scenario
+        .out
+        .clone()
+        .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
+    check_out_dir("--out", &out)?;
     let total: usize = points
         .iter()
         .map(|p| 2 * p.faulty.replications as usize * p.faulty.strategies.len())
@@ -159,21 +166,16 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let rows = sweep::run(&points, &|| progress.tick())
         .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?;
     progress.done();
-    let out = args
-        .scenario
-        .out
-        .clone()
-        .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    out_dir("--out", &out)?;
     let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
     let csv = write_sweep(&paths, &rows)?;
-    fs::write(out.join("sweep.csv"), &csv)?;
+    write_bytes(&out.join("sweep.csv"), &csv)?;
     let mut stdout = io::stdout().lock();
     if let Some((i, n)) = shard {
         // Lets `merge` check that it has every shard of one grid, once.
         let grid = sweep::combinations(&axes).len();
-        fs::write(
-            out.join("shard.txt"),
+        write_bytes(
+            &out.join("shard.txt"),
             format!("{i}/{n} of {grid} grid points\n"),
         )?;
         writeln!(
@@ -228,9 +230,10 @@ pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     check_shards(&args.shards)?;
+    check_out_dir("--out", &args.out)?;
     let csv = merge_sweeps(&shards).map_err(anyhow::Error::msg)?;
-    fs::create_dir_all(&args.out)?;
-    fs::write(args.out.join("sweep.csv"), &csv)?;
+    out_dir("--out", &args.out)?;
+    write_bytes(&args.out.join("sweep.csv"), &csv)?;
     finish(
         &mut io::stdout().lock(),
         &csv,
@@ -291,7 +294,7 @@ fn finish(
     let opt = optimize(choice);
     let on = choice.constraint_on.get();
     let (pareto_csv, best) = write_pareto(csv, opt, max_fr, on)?;
-    fs::write(out.join("pareto.csv"), pareto_csv)?;
+    write_bytes(&out.join("pareto.csv"), pareto_csv)?;
     let points = trade_offs(csv, opt)?;
     let front = pareto(&points);
     let objective = match opt {
@@ -308,8 +311,8 @@ fn finish(
         objective,
         Some(max_fr),
     );
-    fs::write(out.join("tradeoff.svg"), plot.svg()?)?;
-    fs::write(out.join("tradeoff.png"), plot.png()?)?;
+    write_bytes(&out.join("tradeoff.svg"), plot.svg()?)?;
+    write_bytes(&out.join("tradeoff.png"), plot.png()?)?;
     let grid = Grid {
         points: &points,
         labels: &labels,

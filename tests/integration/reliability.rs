@@ -161,3 +161,51 @@ fn issue13_drill_goes_on_after_a_scenario_stops_and_writes_the_suite_summary() {
     assert_eq!(scenarios, ["crash-loop-roll-forward"; 2], "{summary}");
     assert!(outdir.join("index.html").exists());
 }
+
+#[test]
+fn issue13_run_refuses_an_out_that_is_a_file_and_leaves_no_temporary_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("s.toml");
+    fs::write(
+        &file,
+        CRASH_LOOP_ROLL_FORWARD.replace("replications = 3", "replications = 1"),
+    )
+    .unwrap();
+    let taken = tmp.path().join("taken");
+    fs::write(&taken, "mine").unwrap();
+    let out = output(&[
+        OsStr::new("run"),
+        file.as_os_str(),
+        OsStr::new("--out"),
+        taken.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("taken: is an existing file; expected a folder"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read_to_string(&taken).unwrap(), "mine");
+
+    let dir = tmp.path().join("out");
+    for _ in 0..2 {
+        // The second run replaces every file of the first.
+        crate::common::succeed(&[
+            OsStr::new("run"),
+            file.as_os_str(),
+            OsStr::new("--out"),
+            dir.as_os_str(),
+        ]);
+    }
+    let mut names = Vec::new();
+    for sub in [dir.clone(), dir.join("plots")] {
+        for e in fs::read_dir(sub).unwrap() {
+            names.push(e.unwrap().file_name().to_string_lossy().into_owned());
+        }
+    }
+    assert!(names.contains(&"runs.csv".to_string()), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.ends_with(".tmp")),
+        "temporary files left: {names:?}"
+    );
+}
