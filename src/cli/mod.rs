@@ -8,6 +8,7 @@ mod compare;
 mod drill;
 mod files;
 mod output;
+mod resume;
 mod run;
 mod scenario_args;
 mod sweep;

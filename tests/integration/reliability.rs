@@ -209,3 +209,226 @@ fn issue13_run_refuses_an_out_that_is_a_file_and_leaves_no_temporary_file() {
         "temporary files left: {names:?}"
     );
 }
+
+/// A sweep of five grid points whose runs are short; `replications` sets its length.
+fn tune(dir: &Path, replications: u32) -> std::path::PathBuf {
+    let file = dir.join("tune.toml");
+    let text = format!(
+        r#"
+name = "tune"
+horizon = "105s"
+seed = 3
+replications = {replications}
+[traffic]
+rate = 2.0
+users = 1000
+[versions.old]
+[versions.new]
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 1.0
+[analysis]
+interval = "10s"
+threshold = 1
+on_no_data = "fail"
+[[analysis.metrics]]
+name = "error_rate"
+max = 1.0
+[[strategies]]
+name = "canary"
+kind = "canary"
+prescaled = true
+steps = [{{ weight = 10, pause = "1h" }}, {{ weight = 100 }}]
+[sweep]
+"analysis.threshold" = [1, 2, 3, 4, 5]
+"#
+    );
+    fs::write(&file, text).unwrap();
+    file
+}
+
+fn sweep_args<'a>(file: &'a Path, out: &'a Path, extra: &'a [&'a str]) -> Vec<&'a OsStr> {
+    let mut args = vec![
+        OsStr::new("sweep"),
+        file.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ];
+    args.extend(extra.iter().map(OsStr::new));
+    args
+}
+
+#[test]
+fn issue13_a_killed_sweep_resumes_to_the_bytes_of_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tune(tmp.path(), 300);
+    let full = tmp.path().join("full");
+    crate::common::succeed(&sweep_args(&file, &full, &[]));
+
+    let killed = tmp.path().join("killed");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(sweep_args(&file, &killed, &[]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let points = killed.join("points");
+    let finished = || {
+        fs::read_dir(&points).map_or(0, |d| {
+            d.filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                !name.to_string_lossy().starts_with('.')
+            })
+            .count()
+        })
+    };
+    // Wait (polling, no deadline) for the first finished grid point, then SIGKILL.
+    while finished() == 0 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Should the sweep have outrun the kill, drop its last points: the rerun must then
+    // compute them, as after a kill.
+    for i in 2..5 {
+        let _ = fs::remove_file(points.join(format!("{i}.csv")));
+    }
+    let before = finished();
+    assert!((1..5).contains(&before), "{before} points finished");
+
+    let rerun = crate::common::succeed(&sweep_args(&file, &killed, &[]));
+    let stderr = String::from_utf8_lossy(&rerun.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "sweep: resuming: {before} of 5 grid points already finished in this --out"
+        )),
+        "{stderr}"
+    );
+    for f in ["sweep.csv", "pareto.csv"] {
+        assert_eq!(
+            fs::read(full.join(f)).unwrap(),
+            fs::read(killed.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+
+    // A changed command refuses the folder and says what differs; --restart starts over.
+    let changed = output(&sweep_args(&file, &killed, &["--seed", "4", "-n", "20"]));
+    assert_eq!(changed.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&changed.stderr);
+    assert!(
+        stderr.contains("holds a sweep with other parameters, so it cannot be resumed (seed: 3 ≠ 4, replications: 300 ≠ 20; folder's value first)"),
+        "{stderr}"
+    );
+    let restarted = crate::common::succeed(&sweep_args(
+        &file,
+        &killed,
+        &["--seed", "4", "-n", "20", "--restart"],
+    ));
+    assert!(!String::from_utf8_lossy(&restarted.stderr).contains("resuming"));
+    let params = fs::read_to_string(killed.join("params.txt")).unwrap();
+    assert!(
+        params.contains("\nseed = 4\nreplications = 20\n"),
+        "{params}"
+    );
+}
+
+/// Runs shard `i` of 2 of `file` into `dir/name` with `extra` arguments.
+fn shard(dir: &Path, file: &Path, name: &str, i: u32, extra: &[&str]) -> std::path::PathBuf {
+    let out = dir.join(name);
+    let s = format!("{i}/2");
+    let mut args = vec!["--shard", s.as_str()];
+    args.extend(extra);
+    crate::common::succeed(&sweep_args(file, &out, &args));
+    out
+}
+
+fn merge(shards: &[&Path], out: &Path) -> (Option<i32>, String) {
+    let mut args = vec![OsStr::new("merge")];
+    args.extend(shards.iter().map(|s| s.as_os_str()));
+    args.extend([OsStr::new("--out"), out.as_os_str()]);
+    let o = output(&args);
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn issue13_merge_refuses_mismatched_shards_bad_cells_and_a_shard_as_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let file = tune(t, 20);
+    let one = shard(t, &file, "one", 1, &[]);
+    let two = shard(t, &file, "two", 2, &[]);
+    let (code, err) = merge(&[&one, &two], &t.join("merged"));
+    assert_eq!(code, Some(0), "{err}");
+
+    let refused = |shards: &[&Path], out: &Path, expected: &str| {
+        let (code, err) = merge(shards, out);
+        assert_eq!(code, Some(2), "{err}");
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+    };
+    let out = t.join("out");
+    let seed = shard(t, &file, "seed", 2, &["--seed", "9"]);
+    refused(&[&one, &seed], &out, "differ in seed: 3 ≠ 9");
+    let n = shard(t, &file, "n", 2, &["-n", "10"]);
+    refused(&[&one, &n], &out, "differ in replications: 20 ≠ 10");
+    let grid = shard(t, &file, "grid", 2, &["--set", "analysis.threshold=1,2"]);
+    refused(
+        &[&one, &grid],
+        &out,
+        "differ in grid: analysis.threshold=1,2,3,4,5 ≠ analysis.threshold=1,2, grid_points: 5 ≠ 2",
+    );
+    let other = t.join("other");
+    fs::create_dir(&other).unwrap();
+    let text = fs::read_to_string(&file)
+        .unwrap()
+        .replace("rate = 2.0", "rate = 3.0");
+    let other_file = other.join("tune.toml");
+    fs::write(&other_file, text).unwrap();
+    let scenario = shard(t, &other_file, "scenario", 2, &[]);
+    refused(&[&one, &scenario], &out, "differ in scenario: ");
+
+    // Cells edited after the fact: a grid index out of range, a NaN, an infinity.
+    let csv = fs::read_to_string(two.join("sweep.csv")).unwrap();
+    let edit = |name: &str, from: &str, to: &str| {
+        let dir = t.join(name);
+        fs::create_dir(&dir).unwrap();
+        fs::copy(two.join("params.txt"), dir.join("params.txt")).unwrap();
+        let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+        lines[1] = lines[1].replacen(from, to, 1);
+        fs::write(dir.join("sweep.csv"), lines.join("\n") + "\n").unwrap();
+        dir
+    };
+    let big = edit("big", "1,", "999999,");
+    refused(
+        &[&one, &big],
+        &out,
+        "grid index 999999 is not a point of this shard (grid of 5 points, shard 2/2)",
+    );
+    let nan = edit("nan", ",20,", ",NaN,");
+    refused(
+        &[&one, &nan],
+        &out,
+        "column replications: \"NaN\" is not a finite number",
+    );
+    let inf = edit("inf", ",20,", ",-inf,");
+    refused(
+        &[&one, &inf],
+        &out,
+        "column replications: \"-inf\" is not a finite number",
+    );
+
+    // Merging into a shard folder would overwrite its sweep.csv.
+    refused(
+        &[&one, &two],
+        &two,
+        "is the output folder of a sweep or shard",
+    );
+    assert_eq!(fs::read_to_string(two.join("sweep.csv")).unwrap(), csv);
+}

@@ -7,6 +7,8 @@
 //! other half of every tuning question. Replication `i` of every grid point sees the same
 //! traffic, so grid points differ only by their settings.
 
+pub mod params;
+
 use crate::outcome::{RunOutcome, Stat, summarize};
 use crate::replications::{RunError, in_order, replay_run};
 use crate::scenario::overrides::{self, Axis};
