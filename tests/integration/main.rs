@@ -16,4 +16,5 @@ mod reliability;
 
 mod report;
 mod strategies;
+mod swarm;
 mod sweep;
