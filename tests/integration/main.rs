@@ -12,6 +12,7 @@ mod errors;
 mod flagger;
 mod layout;
 mod metrics;
+mod mutation;
 mod reliability;
 
 mod report;
