@@ -9,9 +9,13 @@ use crate::report::{json, write_summaries};
 use crate::scenario::{self, Scenario};
 use anyhow::Context;
 use clap::Args;
+use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The note an interrupted drill leaves in its output folder.
+const INTERRUPTED_NOTE: &str = "interrupted.txt";
 
 /// Arguments of `drill`.
 #[derive(Debug, Args)]
@@ -63,7 +67,13 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let format = args.output.format;
     let quiet = args.output.quiet;
     let mut stdout = io::stdout().lock();
+    super::interrupt::install("scenario");
     let outcomes = run_suite(&mut stdout, &scenarios, &files, &out, &args.output)?;
+    // Ctrl-C: the scenarios after the last one run were not run.
+    let not_run: Vec<&str> = scenarios[outcomes.len()..]
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
     let failed: Vec<&str> = scenarios
         .iter()
         .zip(&outcomes)
@@ -109,7 +119,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
             stdout.write_all(json::summary_json(&docs).as_bytes())?;
         }
     }
-    let stopped = if failed.is_empty() {
+    let mut stopped = if failed.is_empty() {
         String::new()
     } else {
         format!(
@@ -118,6 +128,24 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
             failed.join(", ")
         )
     };
+    let interrupted = out.join(INTERRUPTED_NOTE);
+    if !not_run.is_empty() {
+        let note = format!(
+            "interrupted (Ctrl-C): the suite files cover {} of {}; not run: {}\n",
+            scenarios.len(),
+            scenarios.len() + failed.len() + not_run.len(),
+            not_run.join(", ")
+        );
+        super::files::write_bytes(&interrupted, &note)?;
+        stopped.push_str(&format!(
+            " (interrupted: not run: {}; see {})",
+            not_run.join(", "),
+            interrupted.display()
+        ));
+    } else if interrupted.is_file() {
+        // A complete suite replaces the note of an earlier interrupted one (ours to remove).
+        let _ = fs::remove_file(&interrupted);
+    }
     let closing = format!(
         "drill: {}{stopped}; suite summary in {}; open {}",
         super::count(scenarios.len(), "scenario", "scenarios"),
@@ -129,6 +157,9 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         _ if !quiet => writeln!(io::stderr(), "{closing}")?,
         _ => {}
     }
+    if !not_run.is_empty() {
+        return Ok(ExitCode::from(super::interrupt::EXIT));
+    }
     if !failed.is_empty() {
         // A scenario that could not run is a scenario error (exit 2), as it is for `run`.
         return Ok(ExitCode::from(2));
@@ -139,7 +170,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
 /// Runs each scenario into `out/<name>/` behind one progress bar, printing its result (or,
 /// for `--format csv|json`, its notes on stderr) as soon as it is done. A scenario that stops
 /// at run time (an exhausted event budget) is reported on stderr and the suite goes on: its
-/// slot is `None`.
+/// slot is `None`. After Ctrl-C no further scenario starts: the list is shorter.
 fn run_suite(
     stdout: &mut impl Write,
     scenarios: &[Scenario],
@@ -151,6 +182,9 @@ fn run_suite(
     let progress = Progress::new(scenarios.iter().map(work_units).sum(), quiet);
     let mut done: Vec<Option<Executed>> = Vec::new();
     for (scenario, file) in scenarios.iter().zip(files) {
+        if super::interrupt::requested() {
+            break;
+        }
         progress.set_message(&scenario.name);
         let dir = out.join(&scenario.name);
         let executed = match execute_with(scenario, file, &dir, &progress) {

@@ -7,6 +7,7 @@ mod check;
 mod compare;
 mod drill;
 mod files;
+mod interrupt;
 mod output;
 mod resume;
 mod run;

@@ -177,8 +177,16 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         shard,
     };
     let folder = Folder::open(&out, &params, write_sweep(&paths, &[])?, args.restart)?;
-    let csv = run_points(&points, &folder, &paths)
-        .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?;
+    super::interrupt::install("grid point");
+    let Some(csv) = run_points(&points, &folder, &paths)
+        .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?
+    else {
+        eprintln!(
+            "sweep: interrupted: the finished grid points are in {}; no sweep.csv was written; rerun the same command to resume",
+            out.join(super::resume::POINTS_DIR).display()
+        );
+        return Ok(ExitCode::from(super::interrupt::EXIT));
+    };
     write_bytes(&out.join("sweep.csv"), &csv)?;
     let mut stdout = io::stdout().lock();
     if let Some((i, n)) = shard {
@@ -202,8 +210,13 @@ fn runs_of(p: &GridPoint) -> usize {
 }
 
 /// Runs the grid points `folder` has not finished, one after another (each on every core),
-/// recording each as it completes; returns `sweep.csv` assembled from every point's rows.
-fn run_points(points: &[GridPoint], folder: &Folder, paths: &[String]) -> anyhow::Result<String> {
+/// recording each as it completes; returns `sweep.csv` assembled from every point's rows, or
+/// `None` when Ctrl-C stopped it between two points.
+fn run_points(
+    points: &[GridPoint],
+    folder: &Folder,
+    paths: &[String],
+) -> anyhow::Result<Option<String>> {
     // The header alone first: a shard with no grid point still writes its header.
     let mut texts = vec![write_sweep(paths, &[])?];
     let mut pending = Vec::new();
@@ -222,13 +235,16 @@ fn run_points(points: &[GridPoint], folder: &Folder, paths: &[String]) -> anyhow
     }
     let progress = Progress::new(pending.iter().map(|p| runs_of(p)).sum());
     for p in pending {
+        if super::interrupt::requested() {
+            return Ok(None);
+        }
         let rows = sweep::run(std::slice::from_ref(p), &|| progress.tick())?;
         let text = write_sweep(paths, &rows)?;
         folder.record(p.index, &text)?;
         texts.push(text);
     }
     progress.done();
-    merge_sweeps(&texts).map_err(anyhow::Error::msg)
+    merge_sweeps(&texts).map(Some).map_err(anyhow::Error::msg)
 }
 
 /// The command that repeats this sweep: the file and every option given.

@@ -432,3 +432,111 @@ fn issue13_merge_refuses_mismatched_shards_bad_cells_and_a_shard_as_out() {
     );
     assert_eq!(fs::read_to_string(two.join("sweep.csv")).unwrap(), csv);
 }
+
+/// Sends SIGINT to `child` (as Ctrl-C does to the foreground process).
+fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits (polling, no deadline) until `path` exists or `child` has exited.
+fn wait_for(path: &Path, child: &mut std::process::Child) {
+    while !path.exists() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn issue13_ctrl_c_ends_a_sweep_at_a_grid_point_with_130_and_the_rerun_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tune(tmp.path(), 300);
+    let full = tmp.path().join("full");
+    crate::common::succeed(&sweep_args(&file, &full, &[]));
+    let out = tmp.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args(sweep_args(&file, &out, &[]))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&out.join("points/0.csv"), &mut child);
+    interrupt(&child);
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    if done.status.code() == Some(0) {
+        // The sweep ended before the signal came: nothing to interrupt on this machine.
+        assert!(out.join("sweep.csv").exists());
+    } else {
+        assert_eq!(done.status.code(), Some(130), "{stderr}");
+        assert!(
+            stderr.contains("rerun the same command to resume"),
+            "{stderr}"
+        );
+        assert!(!out.join("sweep.csv").exists());
+    }
+    crate::common::succeed(&sweep_args(&file, &out, &[]));
+    assert_eq!(
+        fs::read(full.join("sweep.csv")).unwrap(),
+        fs::read(out.join("sweep.csv")).unwrap()
+    );
+}
+
+#[test]
+fn issue13_ctrl_c_ends_a_drill_after_the_scenario_under_way_and_writes_the_rest() {
+    let slow = CRASH_LOOP_ROLL_FORWARD
+        .replace("rate = 50.0", "rate = 100.0")
+        .replace("replications = 3", "replications = 4");
+    let tmp = suite(&[
+        (
+            "a.toml",
+            &CRASH_LOOP_ROLL_FORWARD.replace("replications = 3", "replications = 1"),
+        ),
+        ("b.toml", &slow.replace("crash-loop-roll-forward", "slow-b")),
+        ("c.toml", &slow.replace("crash-loop-roll-forward", "slow-c")),
+    ]);
+    let out = tmp.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+        .args([
+            OsStr::new("drill"),
+            tmp.path().join("suite").as_os_str(),
+            OsStr::new("--out"),
+            out.as_os_str(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&out.join("crash-loop-roll-forward/runs.csv"), &mut child);
+    interrupt(&child);
+    let done = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(
+        done.status.code(),
+        Some(130),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let note = fs::read_to_string(out.join("interrupted.txt")).unwrap();
+    assert!(
+        note.starts_with("interrupted (Ctrl-C): the suite files cover "),
+        "{note}"
+    );
+    assert!(note.contains("slow-c"), "{note}");
+    // The suite summary lists exactly the scenarios that ran to the end.
+    let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
+    let mut listed: Vec<&str> = summary
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    listed.dedup();
+    let ran: Vec<&str> = ["crash-loop-roll-forward", "slow-b", "slow-c"]
+        .into_iter()
+        .filter(|n| out.join(n).join("report.html").exists())
+        .collect();
+    assert_eq!(listed, ran);
+    assert!(stdout.contains("(interrupted: not run: "), "{stdout}");
+}
