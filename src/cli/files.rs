@@ -48,9 +48,14 @@ where
     let name = path
         .file_name()
         .with_context(|| format!("{}: not a file path", path.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", name.to_string_lossy()))
-        .suffix(".tmp")
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // A temporary file is private (0600); an output gets the mode `File::create` would give
+    // (0666 less the umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     let written = (|| -> anyhow::Result<()> {
@@ -121,6 +126,18 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "old\n");
         let names: Vec<_> = fs::read_dir(tmp.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_mode_file_create_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (ours, plain) = (tmp.path().join("a.csv"), tmp.path().join("b.csv"));
+        write_bytes(&ours, "x").unwrap();
+        File::create(&plain).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&ours), mode(&plain));
     }
 
     #[test]
