@@ -132,6 +132,56 @@ pub fn timeline_step(scenario: &Scenario, strategy: usize) -> SimTime {
         .map_or(DEFAULT_TIMELINE_STEP, |a| a.interval)
 }
 
+/// A run that stopped before its horizon, naming which run it was so that it can be replayed
+/// alone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "strategy \"{strategy}\" ({kind}), replication {replication} (scenario seed {seed}): {cause}; the model may be scheduling in a loop (if the scenario really needs more control events, raise limits.max_events)"
+)]
+pub struct RunError {
+    /// The strategy's name in the scenario.
+    pub strategy: String,
+    /// Its kind, as scenario files write it.
+    pub kind: &'static str,
+    /// The replication that stopped.
+    pub replication: u32,
+    /// The scenario's seed.
+    pub seed: u64,
+    /// Why it stopped.
+    pub cause: EngineError,
+}
+
+impl RunError {
+    /// `cause`, raised by strategy `strategy`, replication `replication` of `scenario`.
+    pub fn new(scenario: &Scenario, strategy: usize, replication: u32, cause: EngineError) -> Self {
+        let spec = &scenario.strategies[strategy];
+        RunError {
+            strategy: spec.name.clone(),
+            kind: spec.kind.name_of().name(),
+            replication,
+            seed: scenario.seed,
+            cause,
+        }
+    }
+}
+
+/// Replays strategy `strategy`, replication `replication` of `scenario`, naming the run if it
+/// stops early.
+pub fn replay_run(
+    scenario: &Scenario,
+    strategy: usize,
+    replication: u32,
+) -> Result<RunOutcome, RunError> {
+    replay(scenario, strategy, replication)
+        .map_err(|e| RunError::new(scenario, strategy, replication, e))
+}
+
+/// The results in order, or the first error in job order (not the first to happen on some
+/// thread), so that the error reported does not depend on the thread count.
+pub fn in_order<T, E>(results: Vec<Result<T, E>>) -> Result<Vec<T>, E> {
+    results.into_iter().collect()
+}
+
 /// Units of work of [`run_scenario_with`]: one per run plus one per timeline replay.
 pub fn work_units(scenario: &Scenario) -> u64 {
     let strategies = scenario.strategies.len() as u64;
@@ -140,7 +190,7 @@ pub fn work_units(scenario: &Scenario) -> u64 {
 
 /// Runs every strategy of `scenario` for every replication on the current rayon pool.
 /// The result does not depend on the number of threads.
-pub fn run_scenario(scenario: &Scenario) -> Result<ScenarioResult, EngineError> {
+pub fn run_scenario(scenario: &Scenario) -> Result<ScenarioResult, RunError> {
     run_scenario_with(scenario, &|| {})
 }
 
@@ -148,40 +198,44 @@ pub fn run_scenario(scenario: &Scenario) -> Result<ScenarioResult, EngineError> 
 pub fn run_scenario_with(
     scenario: &Scenario,
     progress: &(dyn Fn() + Sync),
-) -> Result<ScenarioResult, EngineError> {
+) -> Result<ScenarioResult, RunError> {
     let reps = scenario.replications;
     let jobs: Vec<(usize, u32)> = (0..scenario.strategies.len())
         .flat_map(|s| (0..reps).map(move |r| (s, r)))
         .collect();
-    let runs = jobs
-        .par_iter()
-        .map(|&(s, r)| {
-            let run = replay(scenario, s, r);
-            progress();
-            run
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let summaries: Vec<StrategySummary> = runs.chunks(reps as usize).map(summarize).collect();
-    let timelines = runs
-        .chunks(reps as usize)
-        .enumerate()
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|(strategy, strategy_runs)| {
-            let (replication, pick) = pick_representative(strategy_runs);
-            let step = timeline_step(scenario, strategy);
-            let (outcome, timeline) = replay_with_timeline(scenario, strategy, replication, step)?;
-            // Instrumentation draws no random number: the replay is the same run.
-            debug_assert_eq!(&outcome, &strategy_runs[replication as usize]);
-            progress();
-            Ok(Representative {
-                strategy,
-                replication,
-                pick,
-                timeline,
+    let runs = in_order(
+        jobs.par_iter()
+            .map(|&(s, r)| {
+                let run = replay_run(scenario, s, r);
+                progress();
+                run
             })
-        })
-        .collect::<Result<Vec<_>, EngineError>>()?;
+            .collect(),
+    )?;
+    let summaries: Vec<StrategySummary> = runs.chunks(reps as usize).map(summarize).collect();
+    let timelines = in_order(
+        runs.chunks(reps as usize)
+            .enumerate()
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|(strategy, strategy_runs)| {
+                let (replication, pick) = pick_representative(strategy_runs);
+                let step = timeline_step(scenario, strategy);
+                let (outcome, timeline) =
+                    replay_with_timeline(scenario, strategy, replication, step)
+                        .map_err(|e| RunError::new(scenario, strategy, replication, e))?;
+                // Instrumentation draws no random number: the replay is the same run.
+                debug_assert_eq!(&outcome, &strategy_runs[replication as usize]);
+                progress();
+                Ok(Representative {
+                    strategy,
+                    replication,
+                    pick,
+                    timeline,
+                })
+            })
+            .collect(),
+    )?;
     Ok(ScenarioResult {
         runs,
         summaries,

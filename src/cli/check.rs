@@ -12,8 +12,8 @@ use crate::strategy::StrategySpec;
 use anyhow::Context;
 use clap::Args;
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -130,9 +130,7 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(path) = &args.junit {
-        let f = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-        write_junit(&junit, BufWriter::new(f))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        super::files::write_file(path, |w| write_junit(&junit, w))?;
     }
     append_history(&history_path, &history)?;
     let strategies: usize = suite.iter().map(|(_, s)| s.strategies.len()).sum();
@@ -587,30 +585,16 @@ fn column(rows: &[BTreeMap<String, String>], strategy: &str, column: &str) -> Ve
         .collect()
 }
 
-/// Appends the history lines, with a header when the file is new.
+/// Appends the history lines in one locked write, with a header when the file is new.
 fn append_history(path: &Path, lines: &[String]) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)?;
-    }
-    let new = !path.exists();
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    if new {
-        let metrics: Vec<&str> = HISTORY_METRICS.iter().map(|m| m.name()).collect();
-        writeln!(
-            f,
-            "checked_at,scenario,strategy,seed,replications,{},breaches",
-            metrics.join(",")
-        )?;
-    }
+    let metrics: Vec<&str> = HISTORY_METRICS.iter().map(|m| m.name()).collect();
+    let header = format!(
+        "checked_at,scenario,strategy,seed,replications,{},breaches\n",
+        metrics.join(",")
+    );
     let now = utc_now();
-    for line in lines {
-        writeln!(f, "{now},{line}")?;
-    }
-    Ok(())
+    let body: String = lines.iter().map(|line| format!("{now},{line}\n")).collect();
+    super::files::append_locked(path, &header, &body)
 }
 
 /// The wall clock as `YYYY-MM-DDTHH:MM:SSZ` (history lines only; simulations never read it).

@@ -12,6 +12,7 @@ pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
     let out = args
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
+    super::files::check_out_dir("--out", &out)?;
     let result = execute(&scenario, &args.file, &out)?;
     let names: Vec<String> = scenario.strategies.iter().map(|s| s.name.clone()).collect();
     let comparisons = compare(&result.runs, names.len());

@@ -14,6 +14,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The note an interrupted drill leaves in its output folder.
+const INTERRUPTED_NOTE: &str = "interrupted.txt";
+
 /// Arguments of `drill`.
 #[derive(Debug, Args)]
 pub struct DrillArgs {
@@ -68,10 +71,29 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         None => format!("rehearsal drill {}", shell_word(&args.dir)),
     };
     let out = args.out.unwrap_or_else(super::default_reports_dir);
+    super::files::check_out_dir("--out", &out)?;
     let format = args.output.format;
     let quiet = args.output.quiet;
     let mut stdout = io::stdout().lock();
-    let done = run_suite(&mut stdout, &scenarios, &files, &out, &args.output)?;
+    super::interrupt::install("scenario");
+    let outcomes = run_suite(&mut stdout, &scenarios, &files, &out, &args.output)?;
+    // Ctrl-C: the scenarios after the last one run were not run.
+    let not_run: Vec<&str> = scenarios[outcomes.len()..]
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    let failed: Vec<&str> = scenarios
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, d)| d.is_none())
+        .map(|(s, _)| s.name.as_str())
+        .collect();
+    // The suite's files cover the scenarios that ran; the failed ones are named below.
+    let (scenarios, done): (Vec<&Scenario>, Vec<Executed>) = scenarios
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(s, d)| d.map(|d| (s, d)))
+        .unzip();
 
     let rows: Vec<_> = scenarios
         .iter()
@@ -83,7 +105,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let entries: Vec<IndexEntry> = scenarios
         .iter()
         .zip(&done)
-        .map(|(s, d)| IndexEntry {
+        .map(|(&s, d)| IndexEntry {
             scenario: s,
             summaries: &d.result.summaries,
             verdicts: &d.verdicts,
@@ -91,8 +113,7 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let index = out.join("index.html");
-    fs::write(&index, index_page(&entries, &command))
-        .with_context(|| format!("cannot write {}", index.display()))?;
+    super::files::write_bytes(&index, index_page(&entries, &command))?;
 
     match format {
         Format::Table => {}
@@ -106,8 +127,35 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
             stdout.write_all(json::summary_json(&docs).as_bytes())?;
         }
     }
+    let mut stopped = if failed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({} stopped before its horizon and is not in the suite files: {})",
+            super::count(failed.len(), "scenario", "scenarios"),
+            failed.join(", ")
+        )
+    };
+    let interrupted = out.join(INTERRUPTED_NOTE);
+    if !not_run.is_empty() {
+        let note = format!(
+            "interrupted (Ctrl-C): the suite files cover {} of {}; not run: {}\n",
+            scenarios.len(),
+            scenarios.len() + failed.len() + not_run.len(),
+            not_run.join(", ")
+        );
+        super::files::write_bytes(&interrupted, &note)?;
+        stopped.push_str(&format!(
+            " (interrupted: not run: {}; see {})",
+            not_run.join(", "),
+            interrupted.display()
+        ));
+    } else if interrupted.is_file() {
+        // A complete suite replaces the note of an earlier interrupted one (ours to remove).
+        let _ = fs::remove_file(&interrupted);
+    }
     let closing = format!(
-        "drill: {}; suite summary in {}; open {}",
+        "drill: {}{stopped}; suite summary in {}; open {}",
         super::count(scenarios.len(), "scenario", "scenarios"),
         summary.display(),
         index.display()
@@ -117,29 +165,42 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
         _ if !quiet => writeln!(io::stderr(), "{closing}")?,
         _ => {}
     }
+    if !not_run.is_empty() {
+        return Ok(ExitCode::from(super::interrupt::EXIT));
+    }
+    if !failed.is_empty() {
+        // A scenario that could not run is a scenario error (exit 2), as it is for `run`.
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs each scenario into `out/<name>/` behind one progress bar, printing its result (or,
-/// for `--format csv|json`, its notes on stderr) as soon as it is done.
+/// for `--format csv|json`, its notes on stderr) as soon as it is done. A scenario that stops
+/// at run time (an exhausted event budget) is reported on stderr and the suite goes on: its
+/// slot is `None`. After Ctrl-C no further scenario starts: the list is shorter.
 fn run_suite(
     stdout: &mut impl Write,
     scenarios: &[Scenario],
     files: &[PathBuf],
     out: &Path,
     output: &OutputArgs,
-) -> anyhow::Result<Vec<Executed>> {
+) -> anyhow::Result<Vec<Option<Executed>>> {
     let (format, quiet) = (output.format, output.quiet);
     let progress = Progress::new(scenarios.iter().map(work_units).sum(), quiet);
-    let mut done: Vec<Executed> = Vec::new();
+    let mut done: Vec<Option<Executed>> = Vec::new();
     for (scenario, file) in scenarios.iter().zip(files) {
+        if super::interrupt::requested() {
+            break;
+        }
         progress.set_message(&scenario.name);
         let dir = out.join(&scenario.name);
         let executed = match execute_with(scenario, file, &dir, &progress) {
             Ok(e) => e,
             Err(e) => {
-                progress.finish();
-                return Err(e);
+                progress.suspend(|| writeln!(io::stderr(), "error: {e:#}"))?;
+                done.push(None);
+                continue;
             }
         };
         progress.suspend(|| -> io::Result<()> {
@@ -156,7 +217,7 @@ fn run_suite(
                 }
             }
         })?;
-        done.push(executed);
+        done.push(Some(executed));
     }
     progress.finish();
     Ok(done)

@@ -6,7 +6,10 @@
 mod check;
 mod compare;
 mod drill;
+mod files;
+mod interrupt;
 mod output;
+mod resume;
 mod run;
 mod scenario_args;
 mod sweep;

@@ -1,5 +1,6 @@
 //! `rehearsal run FILE`: one scenario, every strategy.
 
+use super::files::{check_out_dir, out_dir, write_bytes, write_file};
 use super::output::{Format, OutputArgs, Progress, shell_word};
 use super::scenario_args::ScenarioArgs;
 use crate::objectives::Verdict;
@@ -12,7 +13,7 @@ use crate::report::{
 use crate::scenario::{Scenario, ScenarioErrors};
 use anyhow::Context;
 use clap::Args;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,6 +53,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .scenario
         .out
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
+    check_out_dir("--out", &out)?;
     let progress = Progress::new(work_units(&scenario), args.output.quiet);
     progress.set_message(&scenario.name);
     let done = execute_with(&scenario, &args.scenario.file, &out, &progress);
@@ -142,7 +144,7 @@ pub(super) fn execute_with(
 ) -> anyhow::Result<Executed> {
     let result = run_scenario_with(scenario, &|| progress.tick())
         .with_context(|| format!("{}: the run stopped", file.display()))?;
-    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    out_dir("--out", out)?;
     write_csv(&out.join("runs.csv"), |w| write_runs(&result.runs, w))?;
     write_csv(&out.join("summary.csv"), |w| {
         write_summaries(&summary_rows(scenario, &result.summaries), w)
@@ -162,11 +164,9 @@ pub(super) fn execute_with(
     let files = report::scenario_report(scenario, &result, &provenance)
         .with_context(|| format!("{}: cannot draw the report", scenario.name))?;
     let plots = files.len().saturating_sub(1);
-    fs::create_dir_all(out.join(report::PLOTS_DIR))
-        .with_context(|| format!("cannot create {}", out.join(report::PLOTS_DIR).display()))?;
+    out_dir("--out", &out.join(report::PLOTS_DIR))?;
     for (rel, bytes) in files {
-        let path = out.join(rel);
-        fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        write_bytes(&out.join(rel), bytes)?;
     }
     let verdicts = report::objectives::judge(scenario, &result);
     Ok(Executed {
@@ -179,13 +179,12 @@ pub(super) fn execute_with(
     })
 }
 
-/// Writes a CSV file through `write`.
+/// Writes a CSV file through `write`, whole or not at all ([`write_file`]).
 pub(super) fn write_csv(
     path: &Path,
-    write: impl FnOnce(BufWriter<File>) -> csv::Result<()>,
+    write: impl FnOnce(&mut BufWriter<&mut File>) -> csv::Result<()>,
 ) -> anyhow::Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    write(BufWriter::new(file)).with_context(|| format!("cannot write {}", path.display()))
+    write_file(path, write)
 }
 
 /// Where the reports went and how to reproduce them.

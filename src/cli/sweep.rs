@@ -1,10 +1,13 @@
 //! `rehearsal sweep FILE` and `rehearsal merge DIR…`: threshold tuning over a grid.
 
+use super::files::{check_out_dir, out_dir, write_bytes};
+use super::resume::Folder;
 use super::scenario_args::ScenarioArgs;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
 use crate::scenario::{self, overrides};
-use crate::sweep::{self, ConstraintOn, Optimize, TradeOff, pareto};
+use crate::sweep::params::{self, SweepParams, content_hash};
+use crate::sweep::{self, ConstraintOn, GridPoint, Optimize, TradeOff, pareto};
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::fs;
@@ -70,6 +73,11 @@ pub struct SweepArgs {
     /// with the seeds of a full run.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Start over in an `--out` that holds an earlier sweep: discard its finished grid points
+    /// (`points/<index>.csv`) and `params.txt`, and nothing else. Without it, the same command
+    /// resumes the folder and a changed one is refused.
+    #[arg(long)]
+    pub restart: bool,
     #[command(flatten)]
     pub choice: Choice,
 }
@@ -151,31 +159,37 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         |i| shard.is_none_or(|(k, n)| i % n == k - 1),
         |s| args.scenario.apply(s),
     )?;
-    let total: usize = points
-        .iter()
-        .map(|p| 2 * p.faulty.replications as usize * p.faulty.strategies.len())
-        .sum();
-    let progress = Progress::new(total);
-    let rows = sweep::run(&points, &|| progress.tick())
-        .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?;
-    progress.done();
     let out = args
         .scenario
         .out
         .clone()
         .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    check_out_dir("--out", &out)?;
+    let total: usize = points.iter().map(runs_of).sum();
     let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
-    let csv = write_sweep(&paths, &rows)?;
-    fs::write(out.join("sweep.csv"), &csv)?;
+    let params = SweepParams {
+        program: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: content_hash(text.as_bytes()),
+        grid: SweepParams::grid_of(&axes),
+        grid_points: sweep::combinations(&axes).len(),
+        seed: args.scenario.seed.unwrap_or(base.seed),
+        replications: args.scenario.replications.unwrap_or(base.replications),
+        shard,
+    };
+    let folder = Folder::open(&out, &params, write_sweep(&paths, &[])?, args.restart)?;
+    super::interrupt::install("grid point");
+    let Some(csv) = run_points(&points, &folder, &paths)
+        .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?
+    else {
+        eprintln!(
+            "sweep: interrupted: the finished grid points are in {}; no sweep.csv was written; rerun the same command to resume",
+            out.join(super::resume::POINTS_DIR).display()
+        );
+        return Ok(ExitCode::from(super::interrupt::EXIT));
+    };
+    write_bytes(&out.join("sweep.csv"), &csv)?;
     let mut stdout = io::stdout().lock();
     if let Some((i, n)) = shard {
-        // Lets `merge` check that it has every shard of one grid, once.
-        let grid = sweep::combinations(&axes).len();
-        fs::write(
-            out.join("shard.txt"),
-            format!("{i}/{n} of {grid} grid points\n"),
-        )?;
         writeln!(
             stdout,
             "shard {i}/{n}: {} grid points × {} runs each; wrote {}/sweep.csv; combine the shards with `rehearsal merge`",
@@ -188,6 +202,49 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
     writeln!(stdout, "reproduce: {}", reproduce(&args))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs per grid point: both families of every strategy.
+fn runs_of(p: &GridPoint) -> usize {
+    2 * p.faulty.replications as usize * p.faulty.strategies.len()
+}
+
+/// Runs the grid points `folder` has not finished, one after another (each on every core),
+/// recording each as it completes; returns `sweep.csv` assembled from every point's rows, or
+/// `None` when Ctrl-C stopped it between two points.
+fn run_points(
+    points: &[GridPoint],
+    folder: &Folder,
+    paths: &[String],
+) -> anyhow::Result<Option<String>> {
+    // The header alone first: a shard with no grid point still writes its header.
+    let mut texts = vec![write_sweep(paths, &[])?];
+    let mut pending = Vec::new();
+    for p in points {
+        match folder.finished(p.index)? {
+            Some(text) => texts.push(text),
+            None => pending.push(p),
+        }
+    }
+    if pending.len() < points.len() {
+        eprintln!(
+            "sweep: resuming: {} of {} grid points already finished in this --out",
+            points.len() - pending.len(),
+            points.len()
+        );
+    }
+    let progress = Progress::new(pending.iter().map(|p| runs_of(p)).sum());
+    for p in pending {
+        if super::interrupt::requested() {
+            return Ok(None);
+        }
+        let rows = sweep::run(std::slice::from_ref(p), &|| progress.tick())?;
+        let text = write_sweep(paths, &rows)?;
+        folder.record(p.index, &text)?;
+        texts.push(text);
+    }
+    progress.done();
+    merge_sweeps(&texts).map(Some).map_err(anyhow::Error::msg)
 }
 
 /// The command that repeats this sweep: the file and every option given.
@@ -219,18 +276,23 @@ fn reproduce(args: &SweepArgs) -> String {
 
 pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let max_fr = parse_rate(&args.choice.max_false_rollback)?;
+    check_merge_out(&args.out, &args.shards)?;
+    let params = check_shards(&args.shards)?;
     let shards = args
         .shards
         .iter()
-        .map(|d| {
-            fs::read_to_string(d.join("sweep.csv"))
-                .with_context(|| format!("cannot read {}/sweep.csv", d.display()))
+        .zip(&params)
+        .map(|(d, p)| {
+            let path = d.join("sweep.csv");
+            let text = fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            check_shard_rows(&path, &text, p)?;
+            Ok(text)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    check_shards(&args.shards)?;
     let csv = merge_sweeps(&shards).map_err(anyhow::Error::msg)?;
-    fs::create_dir_all(&args.out)?;
-    fs::write(args.out.join("sweep.csv"), &csv)?;
+    out_dir("--out", &args.out)?;
+    write_bytes(&args.out.join("sweep.csv"), &csv)?;
     finish(
         &mut io::stdout().lock(),
         &csv,
@@ -241,40 +303,96 @@ pub(super) fn merge_cmd(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Checks the shards' `shard.txt`: every shard `1..=N` of one grid, each once.
-fn check_shards(dirs: &[PathBuf]) -> anyhow::Result<()> {
-    let mut seen: Vec<(usize, usize, String)> = Vec::new();
+/// Refuses a merge `--out` that is one of the shards or any sweep's folder: its `sweep.csv`
+/// would be overwritten.
+fn check_merge_out(out: &Path, shards: &[PathBuf]) -> anyhow::Result<()> {
+    check_out_dir("--out", out)?;
+    let same = |d: &PathBuf| {
+        fs::canonicalize(d)
+            .ok()
+            .zip(fs::canonicalize(out).ok())
+            .is_some_and(|(a, b)| a == b)
+    };
+    anyhow::ensure!(
+        !shards.iter().any(same) && !out.join(params::FILE).exists(),
+        "--out {}: is the output folder of a sweep or shard (it has {}); merging there would overwrite it; choose a new folder",
+        out.display(),
+        params::FILE
+    );
+    Ok(())
+}
+
+/// Reads each shard's `params.txt`: every shard `1..=N` of one sweep (same program, scenario,
+/// grid, seed and replications), each once. Returns them in argument order.
+fn check_shards(dirs: &[PathBuf]) -> anyhow::Result<Vec<SweepParams>> {
+    let mut all: Vec<SweepParams> = Vec::new();
     for d in dirs {
-        let path = d.join("shard.txt");
+        let path = d.join(params::FILE);
         let text = fs::read_to_string(&path).with_context(|| {
             format!(
                 "cannot read {}: not a `sweep --shard` output",
                 path.display()
             )
         })?;
-        let parsed = text.split_once(" of ").and_then(|(s, rest)| {
-            let (i, n) = s.trim().split_once('/')?;
-            Some((
-                i.parse::<usize>().ok()?,
-                n.parse::<usize>().ok()?,
-                rest.trim().to_string(),
-            ))
-        });
-        seen.push(
-            parsed
-                .with_context(|| format!("{}: unreadable (\"{}\")", path.display(), text.trim()))?,
+        let p =
+            SweepParams::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        anyhow::ensure!(
+            p.shard.is_some(),
+            "{}: a whole sweep, not a shard: nothing to merge it with",
+            d.display()
         );
+        if let Some(first) = all.first() {
+            let diff = first.differences(&p, false);
+            anyhow::ensure!(
+                diff.is_empty(),
+                "the shards come from different sweeps: {} and {} differ in {}",
+                dirs[0].display(),
+                d.display(),
+                diff.join(", ")
+            );
+        }
+        all.push(p);
     }
-    let (n, grid) = (seen[0].1, seen[0].2.clone());
+    let shard = |p: &SweepParams| p.shard.unwrap_or((0, 0));
+    let n = shard(&all[0]).1;
     anyhow::ensure!(
-        seen.iter().all(|s| s.1 == n && s.2 == grid),
-        "the shards come from different sweeps (shard counts or grids differ)"
+        all.iter().all(|p| shard(p).1 == n),
+        "the shards come from different sweeps (shard counts differ)"
     );
-    let mut got: Vec<usize> = seen.iter().map(|s| s.0).collect();
+    let mut got: Vec<usize> = all.iter().map(|p| shard(p).0).collect();
     got.sort_unstable();
     anyhow::ensure!(
         got == (1..=n).collect::<Vec<_>>(),
         "expected shards 1 to {n} of one sweep, once each; got {got:?}"
+    );
+    Ok(all)
+}
+
+/// A shard's `sweep.csv` holds exactly its own grid points: every grid index in range and
+/// owned by the shard, and every owned point present.
+fn check_shard_rows(path: &Path, text: &str, p: &SweepParams) -> anyhow::Result<()> {
+    let mut seen: Vec<usize> = Vec::new();
+    for line in text.lines().skip(1) {
+        let cell = line.split(',').next().unwrap_or("");
+        let g: usize = cell.parse().ok().with_context(|| {
+            format!("{}: grid \"{cell}\": expected a grid index", path.display())
+        })?;
+        anyhow::ensure!(
+            g < p.grid_points && p.owns(g),
+            "{}: grid index {g} is not a point of this shard (grid of {} points, shard {})",
+            path.display(),
+            p.grid_points,
+            p.shard
+                .map_or_else(String::new, |(i, n)| format!("{i}/{n}"))
+        );
+        seen.push(g);
+    }
+    seen.dedup();
+    let expected: Vec<usize> = (0..p.grid_points).filter(|&g| p.owns(g)).collect();
+    anyhow::ensure!(
+        seen == expected,
+        "{}: expected the rows of grid points {expected:?}, found {seen:?}",
+        path.display()
     );
     Ok(())
 }
@@ -291,7 +409,7 @@ fn finish(
     let opt = optimize(choice);
     let on = choice.constraint_on.get();
     let (pareto_csv, best) = write_pareto(csv, opt, max_fr, on)?;
-    fs::write(out.join("pareto.csv"), pareto_csv)?;
+    write_bytes(&out.join("pareto.csv"), pareto_csv)?;
     let points = trade_offs(csv, opt)?;
     let front = pareto(&points);
     let objective = match opt {
@@ -308,8 +426,8 @@ fn finish(
         objective,
         Some(max_fr),
     );
-    fs::write(out.join("tradeoff.svg"), plot.svg()?)?;
-    fs::write(out.join("tradeoff.png"), plot.png()?)?;
+    write_bytes(&out.join("tradeoff.svg"), plot.svg()?)?;
+    write_bytes(&out.join("tradeoff.png"), plot.png()?)?;
     let grid = Grid {
         points: &points,
         labels: &labels,

@@ -85,6 +85,7 @@ pub fn merge_sweeps(shards: &[String]) -> Result<String, String> {
         rows.append(&mut r);
     }
     let header = header.ok_or("no shard to merge")?;
+    check_cells(&header, &rows)?;
     let grid = |r: &StringRecord| {
         r.get(0)
             .and_then(|g| g.parse::<usize>().ok())
@@ -106,6 +107,31 @@ pub fn merge_sweeps(shards: &[String]) -> Result<String, String> {
         w.write_record(r).map_err(|e| e.to_string())?;
     }
     into_text(w).map_err(|e| e.to_string())
+}
+
+/// Every row has a whole-number `grid` cell and, from `replications` on, cells that are empty
+/// or finite numbers: a merged file must not carry a NaN or an infinity into the front.
+fn check_cells(header: &StringRecord, rows: &[StringRecord]) -> Result<(), String> {
+    let first = header
+        .iter()
+        .position(|h| h == "replications")
+        .ok_or("no replications column: not a sweep.csv")?;
+    for r in rows {
+        let grid = r.get(0).unwrap_or("");
+        if grid.parse::<usize>().is_err() {
+            return Err(format!(
+                "grid \"{grid}\": expected a grid index (a whole number)"
+            ));
+        }
+        for (name, cell) in header.iter().zip(r.iter()).skip(first) {
+            if !(cell.is_empty() || cell.parse::<f64>().is_ok_and(f64::is_finite)) {
+                return Err(format!(
+                    "grid point {grid}, column {name}: \"{cell}\" is not a finite number"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The trade-off of every row of a `sweep.csv` text.

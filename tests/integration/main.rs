@@ -13,7 +13,10 @@ mod errors;
 mod flagger;
 mod layout;
 mod metrics;
+mod mutation;
+mod reliability;
 
 mod report;
 mod strategies;
+mod swarm;
 mod sweep;

@@ -7,9 +7,10 @@
 //! other half of every tuning question. Replication `i` of every grid point sees the same
 //! traffic, so grid points differ only by their settings.
 
-use crate::engine::EngineError;
+pub mod params;
+
 use crate::outcome::{RunOutcome, Stat, summarize};
-use crate::replay::replay;
+use crate::replications::{RunError, in_order, replay_run};
 use crate::scenario::overrides::{self, Axis};
 use crate::scenario::{self, Scenario, ScenarioError};
 use rayon::prelude::*;
@@ -137,7 +138,7 @@ pub struct Row {
 /// Runs every grid point's strategies, both families, on the current rayon pool (one job
 /// per run), collected in order: the rows do not depend on the thread count. `progress` is
 /// called once per finished run.
-pub fn run(points: &[GridPoint], progress: &(dyn Fn() + Sync)) -> Result<Vec<Row>, EngineError> {
+pub fn run(points: &[GridPoint], progress: &(dyn Fn() + Sync)) -> Result<Vec<Row>, RunError> {
     let jobs: Vec<(usize, usize, bool, u32)> = points
         .iter()
         .enumerate()
@@ -150,19 +151,20 @@ pub fn run(points: &[GridPoint], progress: &(dyn Fn() + Sync)) -> Result<Vec<Row
             })
         })
         .collect();
-    let runs: Vec<RunOutcome> = jobs
-        .par_iter()
-        .map(|&(p, s, healthy, r)| {
-            let sc = if healthy {
-                &points[p].healthy
-            } else {
-                &points[p].faulty
-            };
-            let out = replay(sc, s, r);
-            progress();
-            out
-        })
-        .collect::<Result<_, _>>()?;
+    let runs: Vec<RunOutcome> = in_order(
+        jobs.par_iter()
+            .map(|&(p, s, healthy, r)| {
+                let sc = if healthy {
+                    &points[p].healthy
+                } else {
+                    &points[p].faulty
+                };
+                let out = replay_run(sc, s, r);
+                progress();
+                out
+            })
+            .collect(),
+    )?;
     let mut rows = Vec::new();
     let mut at = 0;
     for gp in points {
