@@ -128,7 +128,7 @@ impl Fleet {
     }
 
     /// Runs `instances` instances of `v` from `now` on. New instances serve after `ready_after`
-    /// (at once when zero); returns when they come due, if they must wait. Scaling down
+    /// (at once when zero); returns when they come due (`now` when at once). Scaling down
     /// removes starting instances first (newest first), then unready ones, then ready ones.
     pub fn scale(
         &mut self,
@@ -146,8 +146,10 @@ impl Fleet {
                 return None;
             }
             if ready_after == SimTime::ZERO {
+                // Ready at once; still reported as due now, so that whoever waits for them
+                // hears of it (a strategy waiting for readiness with a zero start-up).
                 self.ready[i] += added;
-                return None;
+                return Some(now);
             }
             let at = now.saturating_add(ready_after);
             self.starting[i].push((at, added));

@@ -746,8 +746,8 @@ impl<'s> World<'s> {
     }
 
     /// Runs `instances` instances of `v` from `now` on; new ones serve after `ready_after`.
-    /// Returns when the new instances come due, if they must wait: call
-    /// [`World::promote_due`] then.
+    /// Returns when new instances come due (now, when they serve at once): call
+    /// [`World::promote_due`] then, and tell whoever waits for them.
     pub fn scale(
         &mut self,
         now: SimTime,

@@ -266,3 +266,50 @@ fn issue10_blue_green_post_promotion_run_ends_at_its_count() {
         assert!((failed - 12_000.0).abs() < 500.0, "{failed}");
     }
 }
+
+#[test]
+fn issue13_a_zero_startup_is_heard_by_every_strategy_that_waits_for_readiness() {
+    // Instances that start in 0 s are ready at once, and the strategies waiting for them hear
+    // it: blue-green switches at 0 s; the canary's 20 % applies at 0 s and promotes after its
+    // 1-minute pause; Flagger sets 50 % at tick 1 (60 s), promotes at tick 2 (120 s, no
+    // metric to check) and routes to the new primary at tick 3 (180 s); Argo's 50 % applies at
+    // 0 s and the canary is full at the end of the pause (60 s). No progress deadline fires.
+    let text = r#"
+name = "zero-startup"
+horizon = "30m"
+replications = 2
+[traffic]
+rate = 50.0
+users = 5000
+[versions.old]
+[versions.new]
+[fleet]
+instances = 4
+startup = "0s"
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+[[strategies]]
+name = "c"
+kind = "canary"
+steps = [{ weight = 20, pause = "1m" }]
+[[strategies]]
+name = "f"
+kind = "flagger"
+step_weight = 50
+max_weight = 50
+[[strategies]]
+name = "a"
+kind = "argo_canary"
+steps = [{ set_weight = 50 }, { pause = "1m" }]
+"#;
+    for r in &run(text).runs {
+        let want = match r.strategy.as_str() {
+            "bg" => 0.0,
+            "f" => 180.0,
+            _ => 60.0,
+        };
+        assert_eq!(secs(r.rollout), Some(want), "{r:?}");
+        assert!(r.detected.is_none() && r.degraded.is_none(), "{r:?}");
+    }
+}
