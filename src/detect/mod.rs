@@ -1,5 +1,6 @@
 //! Detectors: they observe windowed counters and declare failure. They never steer.
 
+pub mod alerts;
 mod analysis;
 pub mod manual;
 

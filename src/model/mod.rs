@@ -30,7 +30,7 @@ pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec, Z_P99};
 pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
-pub use window::{History, Window};
+pub use window::{Exposition, History, Window};
 
 use crate::engine::{Probability, Rng, RngStreams, SimTime, splitmix64};
 use rand::{Rng as _, RngExt};
@@ -224,6 +224,9 @@ pub struct World<'s> {
     /// The candidate's recent requests, for metrics with windows of their own (see
     /// [`World::keep_history`]).
     pub history: Option<History>,
+    /// The service's Prometheus counters, when an alert rule reads them (see
+    /// [`World::expose`]).
+    pub exposition: Option<Exposition>,
     /// Per-request tallies.
     pub recorder: Recorder,
 }
@@ -292,6 +295,7 @@ impl<'s> World<'s> {
             windows: [Window::new(false), Window::new(record_latency)],
             timeline_windows: None,
             history: None,
+            exposition: None,
             recorder: Recorder::new(spec.traffic.users),
         };
         world.refresh(SimTime::ZERO);
@@ -475,7 +479,8 @@ impl<'s> World<'s> {
         let latency = (delay_us > 0.0
             || window.wants_latency()
             || self.timeline_windows.is_some()
-            || history.as_ref().is_some_and(|h| h.wants_latency()))
+            || history.as_ref().is_some_and(|h| h.wants_latency())
+            || self.exposition.as_ref().is_some_and(|x| x.wants_latency()))
         .then(|| version.latency.at(d.z) + delay_us);
         let slow_with = !fail_with
             && match latency {
@@ -499,6 +504,9 @@ impl<'s> World<'s> {
         }
         if let Some(tw) = &mut self.timeline_windows {
             tw[v].record(fail_with, write, corrupted, latency);
+        }
+        if let Some(x) = &mut self.exposition {
+            x.record(v, fail_with, latency);
         }
         rec.corrupted += u64::from(corrupted);
 
@@ -672,6 +680,12 @@ impl<'s> World<'s> {
     /// `with_latency`), for analyses whose metrics read windows of their own.
     pub fn keep_history(&mut self, keep: SimTime, with_latency: bool) {
         self.history = Some(History::new(keep, with_latency));
+    }
+
+    /// Starts counting what the service exposes to Prometheus: request counters, and a
+    /// latency histogram with upper bounds `bounds_us` (µs; empty for none).
+    pub fn expose(&mut self, bounds_us: Vec<f64>) {
+        self.exposition = Some(Exposition::new(bounds_us));
     }
 
     /// Routes `weight_pct` % of traffic to the candidate from `now` on.

@@ -92,6 +92,68 @@ impl Window {
     }
 }
 
+/// What a service's Prometheus client would expose since t = 0, per version: request
+/// counters by outcome and a latency histogram, cumulative like real counters. Kept only when
+/// an alert rule reads series; recording is a few integer additions per request, no
+/// allocation.
+#[derive(Debug, Clone)]
+pub struct Exposition {
+    /// Bucket upper bounds, µs, increasing, without the implicit `+Inf`; empty when no rule
+    /// reads the latency histogram.
+    bounds_us: Vec<f64>,
+    /// Requests per version: `[succeeded, failed]`.
+    requests: [[u64; 2]; 2],
+    /// Requests per version and bucket, not cumulative; the last entry is above every bound.
+    buckets: [Vec<u64>; 2],
+}
+
+impl Exposition {
+    /// Counters from zero; `bounds_us` are the histogram's upper bounds (empty: no histogram).
+    pub fn new(bounds_us: Vec<f64>) -> Exposition {
+        let n = if bounds_us.is_empty() {
+            0
+        } else {
+            bounds_us.len() + 1
+        };
+        Exposition {
+            bounds_us,
+            requests: [[0; 2]; 2],
+            buckets: [vec![0; n], vec![0; n]],
+        }
+    }
+
+    /// Whether the histogram is kept (then every request needs its latency).
+    #[inline]
+    pub fn wants_latency(&self) -> bool {
+        !self.bounds_us.is_empty()
+    }
+
+    /// Counts one request of version index `v`.
+    #[inline]
+    pub fn record(&mut self, v: usize, failed: bool, latency_us: Option<f64>) {
+        self.requests[v][usize::from(failed)] += 1;
+        if let Some(us) = latency_us.filter(|_| self.wants_latency()) {
+            // `le` buckets: a latency equal to a bound counts in that bound's bucket.
+            let b = self.bounds_us.partition_point(|&bound| bound < us);
+            self.buckets[v][b] += 1;
+        }
+    }
+
+    /// Requests of version index `v` so far: `(succeeded, failed)`.
+    pub fn requests(&self, v: usize) -> (u64, u64) {
+        (self.requests[v][0], self.requests[v][1])
+    }
+
+    /// Cumulative bucket counts of version index `v`, one per bound then `+Inf` (empty
+    /// without a histogram).
+    pub fn cumulative_buckets(&self, v: usize) -> impl Iterator<Item = u64> + '_ {
+        self.buckets[v].iter().scan(0u64, |sum, &c| {
+            *sum += c;
+            Some(*sum)
+        })
+    }
+}
+
 /// One request kept by a [`History`].
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -192,6 +254,23 @@ mod tests {
         // A window ending before the last request leaves it out.
         let w = h.window(s(100), s(10));
         assert_eq!(w.requests, 10);
+    }
+
+    #[test]
+    fn exposition_buckets_are_cumulative_and_le_inclusive() {
+        let mut x = Exposition::new(vec![5_000.0, 10_000.0]);
+        for (us, failed) in [
+            (1_000.0, false),
+            (5_000.0, true),
+            (7_000.0, false),
+            (20_000.0, false),
+        ] {
+            x.record(1, failed, Some(us));
+        }
+        assert_eq!(x.requests(1), (3, 1));
+        assert_eq!(x.requests(0), (0, 0));
+        // le=0.005: 1 ms and 5 ms; le=0.01: + 7 ms; +Inf: + 20 ms.
+        assert_eq!(x.cumulative_buckets(1).collect::<Vec<_>>(), [2, 3, 4]);
     }
 
     #[test]
