@@ -5,4 +5,4 @@ mod analysis;
 pub mod manual;
 
 pub use analysis::{Analysis, AnalysisSpec, Metric, MetricRule, NoData, Verdict, Windows};
-pub use manual::ManualSpec;
+pub use manual::{ManualSpec, ManualTrigger};

@@ -263,6 +263,12 @@ impl Resolver<'_> {
                         "missing: roll_forward needs hotfix_time = { median = \"30m\", sigma = 0.5 }",
                     );
                 };
+                if h.trigger.is_some() {
+                    return self.err(
+                        "database.hotfix_time.trigger",
+                        "unknown field \"trigger\"; expected one of median, sigma",
+                    );
+                }
                 let sigma = h.sigma.unwrap_or(defaults::HOTFIX_SIGMA);
                 if !(sigma.is_finite() && sigma >= 0.0) {
                     return self.err(

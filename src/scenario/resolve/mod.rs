@@ -3,6 +3,7 @@
 //! One file per section of the scenario file; this one holds the [`Resolver`] (the file
 //! name and the field-path errors) and the order in which sections resolve.
 
+mod alerts;
 mod database;
 pub mod defaults;
 mod fault;
@@ -169,6 +170,7 @@ pub fn resolve(raw: RawScenario, file: &Path, provenance: Provenance) -> Result<
         .map(|a| r.analysis("analysis", a))
         .transpose()?;
     let manual = r.manual(raw.manual.as_ref())?;
+    let (alerts, manual_trigger) = r.alerts(&raw, manual.is_some())?;
     let response = r.response(raw.response.as_ref())?;
     let strategies = r.strategies(
         &raw.strategies,
@@ -196,6 +198,8 @@ pub fn resolve(raw: RawScenario, file: &Path, provenance: Provenance) -> Result<
             database,
         },
         manual,
+        manual_trigger,
+        alerts,
         response,
         strategies,
         max_events,
