@@ -256,3 +256,51 @@ fn issue14_bundled_blind_spot_drill() {
     }
     assert!(runs.iter().any(|r| r.detected.is_some()));
 }
+
+#[test]
+fn issue14_rollout_weight_is_scraped_as_the_routed_percent() {
+    // The canary takes 10 % at its start (t = 0, after the t = 0 scrape, which reads 0 %).
+    // The first evaluation, 60 s, reads the 60 s scrape: 10 %, so `>= 10` fires there, and
+    // `> 10` never does; the stable's weight is the rest, 90 %.
+    let cases = [
+        ("rollout_weight{version=\\\"new\\\"} >= 10", Some(60.0)),
+        ("rollout_weight{version=\\\"new\\\"} > 10", None),
+        ("rollout_weight{version=\\\"old\\\"} == 90", Some(60.0)),
+    ];
+    for (expr, fires) in cases {
+        let body = alert("Weight", expr, "0s", "rollback");
+        for r in &run(&service("5m", 1, &body)).runs {
+            assert_eq!(secs(r.detected), fires, "{expr}");
+        }
+    }
+}
+
+#[test]
+fn issue14_alerts_change_no_draw_and_no_byte_across_threads() {
+    // Counting the series draws no random number: a rule that never fires leaves every
+    // outcome as it was without rules.
+    let fault = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 0.03\n";
+    let quiet = alert("Never", "rollout_weight > 1000", "0s", "rollback");
+    let plain = run(&service("15m", 3, fault)).runs;
+    let watched = run(&service("15m", 3, &format!("{fault}{quiet}"))).runs;
+    assert_eq!(plain, watched);
+    // Same bytes whatever the thread count.
+    let path = "scenarios/alert-canary-blind-spot.toml";
+    let s = scenario(&shortened(
+        path,
+        &[("replications = 20", "replications = 4")],
+    ));
+    let csv = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let result = pool
+            .install(|| rehearsal::replications::run_scenario(&s))
+            .unwrap();
+        let mut out = Vec::new();
+        rehearsal::report::write_runs(&result.runs, &mut out).unwrap();
+        out
+    };
+    assert_eq!(csv(1), csv(3));
+}
