@@ -479,8 +479,7 @@ impl<'s> World<'s> {
         let latency = (delay_us > 0.0
             || window.wants_latency()
             || self.timeline_windows.is_some()
-            || history.as_ref().is_some_and(|h| h.wants_latency())
-            || self.exposition.as_ref().is_some_and(|x| x.wants_latency()))
+            || history.as_ref().is_some_and(|h| h.wants_latency()))
         .then(|| version.latency.at(d.z) + delay_us);
         let slow_with = !fail_with
             && match latency {
@@ -506,7 +505,7 @@ impl<'s> World<'s> {
             tw[v].record(fail_with, write, corrupted, latency);
         }
         if let Some(x) = &mut self.exposition {
-            x.record(v, fail_with, latency);
+            x.record(v, fail_with, latency, d.z);
         }
         rec.corrupted += u64::from(corrupted);
 
@@ -685,7 +684,8 @@ impl<'s> World<'s> {
     /// Starts counting what the service exposes to Prometheus: request counters, and a
     /// latency histogram with upper bounds `bounds_us` (µs; empty for none).
     pub fn expose(&mut self, bounds_us: Vec<f64>) {
-        self.exposition = Some(Exposition::new(bounds_us));
+        let latency = self.spec.versions.each_ref().map(|v| &v.latency);
+        self.exposition = Some(Exposition::new(bounds_us, latency));
     }
 
     /// Routes `weight_pct` % of traffic to the candidate from `now` on.
