@@ -173,7 +173,9 @@ fn issue14_a_prometheus_rule_file_is_read_with_its_action_label() {
     let e = rehearsal::scenario::load(&file).unwrap_err();
     assert!(e.file.ends_with("rules.yaml"), "{e}");
     assert!(e.field.starts_with("groups[0].rules[0]"), "{e}");
-    assert!(e.message.contains("fore"), "{e}");
+    assert!(e.message.contains("unknown field `fore`"), "{e}");
+    assert!(e.message.starts_with("line 6 column 9"), "{e}");
+    assert!(!e.message.contains('\n'), "{e}");
     // A recording rule is refused.
     let recording = rules.replace("alert: HighErrorRatio", "record: job:errors:ratio");
     std::fs::write(dir.path().join("rules.yaml"), recording).unwrap();

@@ -200,7 +200,11 @@ impl Resolver<'_> {
                 if field == "." {
                     field.clear();
                 }
-                return Err(ScenarioError::new(&full, field, e.to_string()));
+                // One line: serde-saphyr appends a source snippet after the first.
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let message = first.strip_prefix("error: ").unwrap_or(first);
+                return Err(ScenarioError::new(&full, field, message));
             }
         };
         let inner = Resolver::new(&full, Provenance::default());
