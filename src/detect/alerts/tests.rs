@@ -163,6 +163,16 @@ fn set_operators_and_aggregations_follow_label_sets() {
         60.0,
     );
     close(vector("count(http_requests_total)", &store, 60)[0].1, 4.0);
+    // Regex matchers are anchored, as in Prometheus: "5.." matches 500, "v" no version.
+    close(
+        vector("sum(http_requests_total{code=~\"5..\"})", &store, 60)[0].1,
+        120.0,
+    );
+    assert!(vector("http_requests_total{version=~\"v\"}", &store, 60).is_empty());
+    assert_eq!(
+        vector("http_requests_total{version!~\"v1\"}", &store, 60).len(),
+        2
+    );
     close(
         vector("avg(http_requests_total{version=\"v2\"})", &store, 60)[0].1,
         300.0,
