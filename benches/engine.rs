@@ -76,6 +76,26 @@ start = "0s"
 rate = 0.03
 "#;
 
+/// The faulty canary watched by two alert rules, one reading the latency histogram: the cost
+/// of counting the series (every request's latency and bucket) and of the evaluations.
+const ALERTED: &str = r#"
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "0s"
+rate = 0.03
+
+[[alerts]]
+name = "CanaryErrors"
+expr = 'sum by (version) (rate(http_requests_total{code="500"}[5m])) / sum by (version) (rate(http_requests_total[5m])) > 0.5'
+action = "rollback"
+
+[[alerts]]
+name = "CanaryLatency"
+expr = 'histogram_quantile(0.99, sum by (version, le) (rate(http_request_duration_seconds_bucket[5m]))) > 60'
+action = "rollback"
+"#;
+
 fn canary_scenario(faults: &str) -> Scenario {
     let text = CANARY.replace("{faults}", faults);
     scenario::parse(&text, Path::new("bench.toml")).expect("the bench scenario is valid")
@@ -139,7 +159,11 @@ fn arrivals(c: &mut Criterion) {
 }
 
 fn canary_run(c: &mut Criterion) {
-    for (name, faults) in [("canary_run", ""), ("canary_run_faulty", ERROR_FAULT)] {
+    for (name, faults) in [
+        ("canary_run", ""),
+        ("canary_run_faulty", ERROR_FAULT),
+        ("canary_run_faulty_alerted", ALERTED),
+    ] {
         let scenario = canary_scenario(faults);
         let requests = rehearsal::replay::replay(&scenario, 0, 0)
             .expect("the bench scenario runs")

@@ -4,7 +4,10 @@
 //! changes, analysis ticks into verdicts and detections into the response the scenario's
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::{Analysis, AnalysisRun, Measure, RunPhase, Scope, Verdict, Windows, manual};
+use crate::detect::alerts::{AlertAction, Alerts};
+use crate::detect::{
+    Analysis, AnalysisRun, ManualTrigger, Measure, RunPhase, Scope, Verdict, Windows, manual,
+};
 use crate::engine::{
     self, EngineError, Limits, Phase, Process, Rng, RngStreams, Scheduler, SimTime,
 };
@@ -47,6 +50,10 @@ enum Event {
     },
     /// End of a timeline sampling step.
     Sample,
+    /// Prometheus scrapes the service's counters.
+    Scrape,
+    /// Prometheus evaluates the alert rules.
+    Evaluate,
     /// Instances of a version come due for readiness.
     Ready(VersionId),
     /// Migration `i` of the plan starts (its lock begins) or ends (the schema changes).
@@ -158,6 +165,8 @@ struct Timer {
 #[derive(Default)]
 struct Decision {
     detected: Option<(SimTime, Detector)>,
+    /// The alert rule behind a [`Detector::Alert`] declaration.
+    alert: Option<String>,
     /// Whether a rollback at the declaration is false (see [`outcome::rollback_is_false`]).
     false_rollback: bool,
     response: Option<Response>,
@@ -170,8 +179,10 @@ struct Replay<'s> {
     plan: Plan,
     checks: Checks,
     timer: Timer,
-    /// The human's delay from onset to detection, until the onset schedules it.
+    /// The human's delay to detection, until the onset (or a page) schedules it.
     manual_delay: Option<SimTime>,
+    /// The scenario's alert rules, when it has some.
+    alerts: Option<Alerts<'s>>,
     /// The strategy's actions, buffered (kept to reuse its allocation).
     actions: Vec<Action>,
     decision: Decision,
@@ -245,6 +256,15 @@ fn run(
     if timeline_step.is_some() {
         world.record_timeline();
     }
+    let names = scenario
+        .service
+        .versions
+        .each_ref()
+        .map(|v| v.name.as_str());
+    let alerts = scenario.alerts.as_ref().map(|a| Alerts::new(a, names));
+    if let Some(a) = &alerts {
+        world.expose(a.bounds_us());
+    }
     // Drawn whatever the strategy, so every strategy of a replication meets the same human.
     let manual_delay = scenario
         .manual
@@ -264,6 +284,7 @@ fn run(
         },
         timer: Timer::default(),
         manual_delay,
+        alerts,
         actions: Vec::new(),
         decision: Decision::default(),
         rollout: None,
@@ -282,9 +303,14 @@ fn run(
         }),
     };
     let sched = first_events(scenario, timeline_step);
+    let periodic = |step: SimTime| scenario.horizon.micros() / step.micros().max(1);
+    let monitoring = scenario.alerts.as_ref().map_or(0, |a| {
+        periodic(a.scrape_interval) + periodic(a.evaluation_interval) + 2
+    });
     let max_events = scenario
         .max_events
-        .saturating_add(timeline_step.map_or(0, |s| scenario.horizon.micros() / s.micros()));
+        .saturating_add(timeline_step.map_or(0, periodic))
+        .saturating_add(monitoring);
     let limits = Limits {
         horizon: scenario.horizon,
         max_events,
@@ -329,6 +355,10 @@ fn first_events(scenario: &Scenario, timeline_step: Option<SimTime>) -> Schedule
     if let Some(step) = timeline_step {
         sched.at(step, OBSERVE, Event::Sample);
     }
+    if let Some(a) = &scenario.alerts {
+        sched.at(SimTime::ZERO, WORLD, Event::Scrape);
+        sched.at(a.evaluation_interval, OBSERVE, Event::Evaluate);
+    }
     if service.fleet.capacity_rps.is_some() && service.traffic.diurnal.is_some() {
         sched.at(LOAD_TICK, WORLD, Event::Refresh { periodic: true });
     }
@@ -341,6 +371,7 @@ impl Process for Replay<'_> {
     fn advance(&mut self, from: SimTime, to: SimTime, sched: &mut Scheduler<Event>) -> SimTime {
         let reached = self.world.advance(from, to);
         if let Some(onset) = self.world.recorder.onset
+            && self.scenario.manual_trigger == ManualTrigger::Onset
             && let Some(delay) = self.manual_delay.take()
         {
             sched.at(onset.saturating_add(delay), OBSERVE, Event::ManualDetection);
@@ -368,6 +399,8 @@ impl Process for Replay<'_> {
                 self.tell(now, Observation::Timer, sched);
             }
             Event::Sample => self.sample(now, sched),
+            Event::Scrape => self.scrape(now, sched),
+            Event::Evaluate => self.evaluate(now, sched),
             Event::MigrationStart(i) if !self.rolled_back() => {
                 let lock = self.world.start_migration(now, i);
                 if lock > SimTime::ZERO {
@@ -442,6 +475,53 @@ impl Replay<'_> {
         });
         windows.iter_mut().for_each(|w| w.reset());
         sched.at(now.saturating_add(t.step), OBSERVE, Event::Sample);
+    }
+
+    /// Prometheus scrapes the service's counters and the rollout's weight.
+    fn scrape(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let weight = self.world.routing().share(VersionId::Candidate) * 100.0;
+        let (Some(alerts), Some(x)) = (&mut self.alerts, &self.world.exposition) else {
+            return;
+        };
+        alerts.scrape(now, x, weight);
+        sched.at(
+            now.saturating_add(alerts.spec().scrape_interval),
+            WORLD,
+            Event::Scrape,
+        );
+    }
+
+    /// Prometheus evaluates the rules: a `rollback` alert that starts firing declares
+    /// failure; a `page` alert starts the human's delay (once per run).
+    fn evaluate(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let Some(alerts) = &mut self.alerts else {
+            return;
+        };
+        let spec = alerts.spec();
+        let fired = alerts.evaluate(now);
+        sched.at(
+            now.saturating_add(spec.evaluation_interval),
+            OBSERVE,
+            Event::Evaluate,
+        );
+        for i in fired {
+            let rule = &spec.rules[i];
+            match rule.action {
+                AlertAction::Rollback => {
+                    if self.decision.detected.is_none() {
+                        self.decision.alert = Some(rule.name.clone());
+                    }
+                    self.declare(now, Detector::Alert, sched);
+                }
+                AlertAction::Page => {
+                    if self.scenario.manual_trigger == ManualTrigger::Page
+                        && let Some(delay) = self.manual_delay.take()
+                    {
+                        sched.at(now.saturating_add(delay), OBSERVE, Event::ManualDetection);
+                    }
+                }
+            }
+        }
     }
 
     fn check(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
@@ -692,6 +772,7 @@ impl Replay<'_> {
             replication,
             seed: scenario.seed,
             detected: self.decision.detected,
+            alert: self.decision.alert.take(),
             response: self.decision.response,
             false_at_decision: self.decision.false_rollback,
             rollout: self.rollout,

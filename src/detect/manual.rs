@@ -9,3 +9,13 @@ pub type ManualSpec = LogNormalDelay;
 
 /// The random stream the human's delay is drawn from.
 pub const STREAM: &str = "manual";
+
+crate::names::named! {
+    /// When the human's delay starts.
+    pub enum ManualTrigger {
+        /// At fault onset: a user reports it (without page alerts, the only path).
+        Onset = "onset",
+        /// When an `action = "page"` alert fires.
+        Page = "page",
+    }
+}

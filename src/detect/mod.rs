@@ -1,5 +1,6 @@
 //! Detectors: they observe windowed counters and declare failure. They never steer.
 
+pub mod alerts;
 mod analysis;
 mod analysis_run;
 mod condition;
@@ -8,4 +9,4 @@ pub mod manual;
 pub use analysis::{Analysis, AnalysisSpec, Metric, MetricRule, NoData, Verdict, Windows};
 pub use analysis_run::{AnalysisRun, ERROR_RETRY, Measure, Measured, RunMetric, RunPhase, Scope};
 pub use condition::{Condition, ConditionError};
-pub use manual::ManualSpec;
+pub use manual::{ManualSpec, ManualTrigger};

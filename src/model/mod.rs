@@ -32,7 +32,7 @@ pub use probe::Probe;
 pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
 pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
-pub use window::{History, Window};
+pub use window::{Exposition, History, Window};
 
 use crate::engine::{Probability, Rng, RngStreams, SimTime, splitmix64};
 use rand::{Rng as _, RngExt};
@@ -273,6 +273,9 @@ pub struct World<'s> {
     pub history: Option<History>,
     /// Synthetic traffic to one version, while a strategy runs load tests.
     probe: Probe,
+    /// The service's Prometheus counters, when an alert rule reads them (see
+    /// [`World::expose`]).
+    pub exposition: Option<Exposition>,
     /// Per-request tallies.
     pub recorder: Recorder,
 }
@@ -342,6 +345,7 @@ impl<'s> World<'s> {
             timeline_windows: None,
             history: None,
             probe: Probe::idle(streams),
+            exposition: None,
             recorder: Recorder::new(spec.traffic.users),
         };
         world.refresh(SimTime::ZERO);
@@ -534,6 +538,9 @@ impl<'s> World<'s> {
         if let Some(tw) = &mut self.timeline_windows {
             tw[v].record(fail_with, write, corrupted, latency);
         }
+        if let Some(x) = &mut self.exposition {
+            x.record(v, fail_with, latency, d.z);
+        }
         rec.corrupted += u64::from(corrupted);
 
         if fail_without {
@@ -574,6 +581,9 @@ impl<'s> World<'s> {
         }
         if let Some(tw) = &mut self.timeline_windows {
             tw[v].record(failed, false, false, latency);
+        }
+        if let Some(x) = &mut self.exposition {
+            x.record(v, failed, latency, d.z);
         }
     }
 
@@ -731,6 +741,13 @@ impl<'s> World<'s> {
     /// windows of their own.
     pub fn keep_history(&mut self, keep: SimTime, with_latency: bool, service: bool) {
         self.history = Some(History::new(keep, with_latency, service));
+    }
+
+    /// Starts counting what the service exposes to Prometheus: request counters, and a
+    /// latency histogram with upper bounds `bounds_us` (µs; empty for none).
+    pub fn expose(&mut self, bounds_us: Vec<f64>) {
+        let latency = self.spec.versions.each_ref().map(|v| &v.latency);
+        self.exposition = Some(Exposition::new(bounds_us, latency));
     }
 
     /// Routes `weight_pct` % of traffic to the candidate from `now` on.

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
 
+use super::fleet::LatencyModel;
 use crate::engine::SimTime;
 
 /// Longest latency a window histogram holds, µs (one hour); longer values are clamped.
@@ -89,6 +90,73 @@ impl Window {
         if let Some(h) = &mut self.latency_us {
             h.reset();
         }
+    }
+}
+
+/// What a service's Prometheus client would expose since t = 0, per version: request
+/// counters by outcome and a latency histogram, cumulative like real counters. Kept only when
+/// an alert rule reads series; recording is a few integer additions per request, no
+/// allocation, and no `exp()` for a request no fault delays (its bucket follows from its
+/// normal draw, as the SLO test does).
+#[derive(Debug, Clone)]
+pub struct Exposition {
+    /// Bucket upper bounds, µs, increasing, without the implicit `+Inf`; empty when no rule
+    /// reads the latency histogram.
+    bounds_us: Vec<f64>,
+    /// Per version, the normal draw above which an undelayed request exceeds each bound.
+    bounds_z: [Vec<f64>; 2],
+    /// Requests per version: `[succeeded, failed]`.
+    requests: [[u64; 2]; 2],
+    /// Requests per version and bucket, not cumulative; the last entry is above every bound.
+    buckets: [Vec<u64>; 2],
+}
+
+impl Exposition {
+    /// Counters from zero; `bounds_us` are the histogram's upper bounds (empty: no
+    /// histogram) and `latency` each version's fault-free latency.
+    pub fn new(bounds_us: Vec<f64>, latency: [&LatencyModel; 2]) -> Exposition {
+        let n = if bounds_us.is_empty() {
+            0
+        } else {
+            bounds_us.len() + 1
+        };
+        let bounds_z = latency.map(|l| bounds_us.iter().map(|&b| l.z_above(b)).collect());
+        Exposition {
+            bounds_us,
+            bounds_z,
+            requests: [[0; 2]; 2],
+            buckets: [vec![0; n], vec![0; n]],
+        }
+    }
+
+    /// Counts one request of version index `v`: its latency when it was computed (always
+    /// when a fault delayed it), else its fault-free latency's normal draw `z`.
+    #[inline]
+    pub fn record(&mut self, v: usize, failed: bool, latency_us: Option<f64>, z: f64) {
+        self.requests[v][usize::from(failed)] += 1;
+        if self.bounds_us.is_empty() {
+            return;
+        }
+        // `le` buckets: a latency equal to a bound counts in that bound's bucket.
+        let b = match latency_us {
+            Some(us) => self.bounds_us.partition_point(|&bound| bound < us),
+            None => self.bounds_z[v].partition_point(|&zb| zb < z),
+        };
+        self.buckets[v][b] += 1;
+    }
+
+    /// Requests of version index `v` so far: `(succeeded, failed)`.
+    pub fn requests(&self, v: usize) -> (u64, u64) {
+        (self.requests[v][0], self.requests[v][1])
+    }
+
+    /// Cumulative bucket counts of version index `v`, one per bound then `+Inf` (empty
+    /// without a histogram).
+    pub fn cumulative_buckets(&self, v: usize) -> impl Iterator<Item = u64> + '_ {
+        self.buckets[v].iter().scan(0u64, |sum, &c| {
+            *sum += c;
+            Some(*sum)
+        })
     }
 }
 
@@ -223,6 +291,31 @@ mod tests {
         let w = h.window(s(120), s(60), true);
         assert_eq!((w.requests, w.errors), (20, 10));
         assert!(h.candidate_seen());
+    }
+
+    #[test]
+    fn exposition_buckets_are_cumulative_and_le_inclusive() {
+        let l = LatencyModel::from_median_p99(SimTime::from_millis(5), SimTime::from_millis(20));
+        let mut x = Exposition::new(vec![5_000.0, 10_000.0], [&l, &l]);
+        for (us, failed) in [
+            (1_000.0, false),
+            (5_000.0, true),
+            (7_000.0, false),
+            (20_000.0, false),
+        ] {
+            x.record(1, failed, Some(us), 0.0);
+        }
+        assert_eq!(x.requests(1), (3, 1));
+        assert_eq!(x.requests(0), (0, 0));
+        // le=0.005: 1 ms and 5 ms; le=0.01: + 7 ms; +Inf: + 20 ms.
+        assert_eq!(x.cumulative_buckets(1).collect::<Vec<_>>(), [2, 3, 4]);
+        // Without a computed latency the normal draw places it: below the median (z < 0) is
+        // under 5 ms; z = 0.5 (6.7 ms) is in (5, 10] ms; z = 3 (30 ms) above 10 ms.
+        for z in [-1.0, -0.1, 0.5, 3.0] {
+            x.record(0, false, None, z);
+        }
+        assert!(l.at(0.5) > 5_000.0 && l.at(0.5) < 10_000.0 && l.at(3.0) > 10_000.0);
+        assert_eq!(x.cumulative_buckets(0).collect::<Vec<_>>(), [2, 3, 4]);
     }
 
     #[test]

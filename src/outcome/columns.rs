@@ -213,13 +213,7 @@ pub static RUN_COLUMNS: [Column; 34] = [
         "detected_by",
         Text,
         "The detector that declared the failure.",
-        |r| {
-            Cell::Text(
-                r.detected_by
-                    .map(|d| d.name().to_string())
-                    .unwrap_or_default(),
-            )
-        },
+        |r| Cell::Text(r.detected_by_text()),
     ),
     col("requests", Count, "Requests simulated.", |r| {
         Cell::Int(r.requests)

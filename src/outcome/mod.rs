@@ -27,6 +27,8 @@ named! {
         Manual = "manual",
         /// The strategy itself gave up (a rollout past its progress deadline).
         ProgressDeadline = "progress_deadline",
+        /// An `[[alerts]]` rule with `action = "rollback"` fired (the run names it).
+        Alert = "alert",
     }
 }
 
@@ -56,6 +58,8 @@ pub struct RunOutcome {
     pub detected: Option<SimTime>,
     /// Which detector declared it.
     pub detected_by: Option<Detector>,
+    /// The alert rule that declared it, when `detected_by` is [`Detector::Alert`].
+    pub detected_alert: Option<String>,
     /// Rollback decision (equal to `detected` here: detection is the decision).
     pub rollback: Option<SimTime>,
     /// Structural recovery plus verification, when within the horizon.
@@ -99,6 +103,14 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
+    /// The `detected_by` column: the detector's name, `alert:<rule name>` for an alert.
+    pub fn detected_by_text(&self) -> String {
+        match (self.detected_by, &self.detected_alert) {
+            (Some(Detector::Alert), Some(name)) => format!("alert:{name}"),
+            (by, _) => by.map(|d| d.name().to_string()).unwrap_or_default(),
+        }
+    }
+
     /// Time to detect: detection minus onset, when the detection came at or after onset.
     pub fn ttd(&self) -> Option<SimTime> {
         match (self.onset, self.detected) {

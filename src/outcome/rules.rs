@@ -18,6 +18,8 @@ pub struct RunLog {
     pub seed: u64,
     /// The first failure declaration and its detector.
     pub detected: Option<(SimTime, Detector)>,
+    /// The alert rule behind a [`Detector::Alert`] declaration.
+    pub alert: Option<String>,
     /// What the declaration led to (`None` without one).
     pub response: Option<Response>,
     /// Whether a rollback at the declaration would be false (see [`rollback_is_false`]).
@@ -132,6 +134,7 @@ impl RunOutcome {
             onset: rec.onset,
             detected: log.detected.map(|(t, _)| t),
             detected_by: log.detected.map(|(_, by)| by),
+            detected_alert: log.alert,
             rollback: log.detected.map(|(t, _)| t).filter(|_| rolled_back),
             recovered,
             affected_users: rec.affected.len(),

@@ -283,6 +283,7 @@ pub fn resolved_parameters(scenario: &Scenario) -> Vec<Param> {
         }
         None => r.push("manual", "none (no human detection)".into()),
     }
+    alert_rows(&mut r, s);
     r.push("response.rollback_delay", time(s.response.rollback_delay));
     r.push("response.verify", time(s.response.verify));
     r.push("limits.max_events", s.max_events.to_string());
@@ -290,6 +291,39 @@ pub fn resolved_parameters(scenario: &Scenario) -> Vec<Param> {
         strategy_rows(&mut r, i, spec);
     }
     r.rows
+}
+
+/// `[[alerts]]`, `[monitoring]` and `[manual] trigger`, only when the scenario has rules.
+fn alert_rows(r: &mut Rows, s: &Scenario) {
+    let Some(a) = &s.alerts else { return };
+    if s.manual.is_some() {
+        r.push("manual.trigger", s.manual_trigger.name().to_string());
+    }
+    r.push("monitoring.scrape_interval", time(a.scrape_interval));
+    r.push(
+        "monitoring.evaluation_interval",
+        time(a.evaluation_interval),
+    );
+    if a.needs_histogram() {
+        let bounds: Vec<String> = a.buckets_s.iter().map(|b| b.to_string()).collect();
+        r.push(
+            "monitoring.buckets",
+            format!("{} s, +Inf", bounds.join(", ")),
+        );
+    }
+    for (i, rule) in a.rules.iter().enumerate() {
+        let mut value = format!(
+            "{}: {} for {}, {}",
+            rule.name,
+            rule.text,
+            time(rule.hold),
+            rule.action.name()
+        );
+        if rule.keep_firing_for > SimTime::ZERO {
+            value.push_str(&format!(", keep firing {}", time(rule.keep_firing_for)));
+        }
+        r.push(format!("alerts[{i}]"), value);
+    }
 }
 
 fn traffic_rows(r: &mut Rows, t: &TrafficSpec) {
@@ -616,5 +650,29 @@ steps = [{ weight = 10, pause = "1m" }, { weight = 100 }]
                 .is_default()
         );
         assert_eq!(row(&rows, "strategies[0].steps").value, "10% for 1m → 100%");
+    }
+
+    #[test]
+    fn alert_rules_are_listed_with_their_monitoring() {
+        let text = TEXT.replace(
+            "[[strategies]]",
+            "[manual]\nmedian = \"5m\"\n[[alerts]]\nname = \"Slow\"\nexpr = 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m]))) > 0.5'\nfor = \"2m\"\naction = \"page\"\n[[strategies]]",
+        );
+        let s = crate::scenario::parse(&text, Path::new("p.toml")).unwrap();
+        let rows = resolved_parameters(&s);
+        assert_eq!(row(&rows, "manual.trigger").value, "page");
+        assert_eq!(row(&rows, "monitoring.scrape_interval").value, "15s");
+        assert_eq!(
+            row(&rows, "monitoring.evaluation_interval").source,
+            Source::Default
+        );
+        assert!(
+            row(&rows, "monitoring.buckets")
+                .value
+                .starts_with("0.005, 0.01")
+        );
+        let rule = &row(&rows, "alerts[0]").value;
+        assert!(rule.starts_with("Slow: histogram_quantile(0.99"), "{rule}");
+        assert!(rule.ends_with("for 2m, page"), "{rule}");
     }
 }

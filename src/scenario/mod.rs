@@ -41,7 +41,8 @@ pub use provenance::{Origin, Provenance};
 pub use resolve::{defaults, limits};
 pub use warnings::warnings;
 
-use crate::detect::ManualSpec;
+use crate::detect::alerts::AlertsSpec;
+use crate::detect::{ManualSpec, ManualTrigger};
 use crate::engine::SimTime;
 use crate::model::{ServiceSpec, Target, VersionId};
 use crate::objectives::{Objective, Release};
@@ -65,6 +66,10 @@ pub struct Scenario {
     pub service: ServiceSpec,
     /// Human detection, if any.
     pub manual: Option<ManualSpec>,
+    /// When the human's delay starts: at onset, or when a paging alert fires.
+    pub manual_trigger: ManualTrigger,
+    /// Prometheus alert rules over the run's series, if any.
+    pub alerts: Option<AlertsSpec>,
     /// What happens after the rollback decision.
     pub response: ResponseSpec,
     /// The strategies to replay, in file order.

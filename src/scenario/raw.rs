@@ -34,6 +34,9 @@ pub(crate) struct RawScenario {
     pub limits: Option<RawLimits>,
     pub database: Option<RawDatabase>,
     pub objectives: Option<RawObjectives>,
+    /// `[[alerts]]` tables, or `alerts = "rules.yaml"`.
+    pub alerts: Option<RawAlerts>,
+    pub monitoring: Option<RawMonitoring>,
     /// The sweep grid: read from the document by `rehearsal sweep`, accepted here so that
     /// every command parses the same file.
     #[serde(rename = "sweep")]
@@ -180,6 +183,7 @@ pub(crate) struct RawMetric {
 pub(crate) struct RawManual {
     pub median: String,
     pub sigma: Option<f64>,
+    pub trigger: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -392,4 +396,86 @@ pub(crate) struct RawStep {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLimits {
     pub max_events: Option<u64>,
+}
+
+/// `[monitoring]`: what Prometheus' `global` block sets.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMonitoring {
+    pub scrape_interval: Option<String>,
+    pub evaluation_interval: Option<String>,
+    pub buckets: Option<Vec<f64>>,
+}
+
+/// `alerts`: rules written in the scenario (`[[alerts]]`) or a Prometheus rule file's path.
+#[derive(Debug)]
+pub(crate) enum RawAlerts {
+    File(String),
+    Rules(Vec<RawAlert>),
+}
+
+impl<'de> Deserialize<'de> for RawAlerts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawAlerts;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("[[alerts]] tables or the path of a Prometheus rule file")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawAlerts::File(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(RawAlerts::Rules)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One `[[alerts]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlert {
+    pub name: String,
+    pub expr: String,
+    #[serde(rename = "for")]
+    pub hold: Option<String>,
+    pub keep_firing_for: Option<String>,
+    pub action: Option<String>,
+}
+
+/// A Prometheus rule file (`groups:`), as `promtool check rules` reads it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuleFile {
+    pub groups: Vec<RawRuleGroup>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRuleGroup {
+    pub name: String,
+    pub rules: Vec<RawRule>,
+}
+
+/// One rule of a group: alerting rules only (`record:` is refused when resolving).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub alert: Option<String>,
+    pub record: Option<String>,
+    pub expr: String,
+    #[serde(rename = "for")]
+    pub hold: Option<String>,
+    pub keep_firing_for: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Notification text: accepted, not used.
+    #[serde(rename = "annotations")]
+    pub _annotations: Option<BTreeMap<String, String>>,
 }

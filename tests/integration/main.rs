@@ -1,6 +1,7 @@
 //! The one integration binary: determinism, CLI, scenario errors, metrics against hand-computed
 //! answers. Test names cite the issue they pin (`issue2_…`).
 
+mod alerts;
 mod argo;
 mod catalog;
 mod check;

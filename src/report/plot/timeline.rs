@@ -361,7 +361,7 @@ fn legend(
         ));
     }
     if has(Marker::Detected) {
-        let by = run.detected_by.map_or("", |d| d.name());
+        let by = run.detected_by_text();
         let alarm = if run.false_rollback {
             ", false alarm"
         } else {

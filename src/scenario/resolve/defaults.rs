@@ -71,3 +71,16 @@ pub const ARGO_CONSECUTIVE_ERROR_LIMIT: u32 = 4;
 /// Argo's `abortScaleDownDelaySeconds` default (`DefaultAbortScaleDownDelaySeconds`,
 /// `utils/defaults/defaults.go`).
 pub const ARGO_ABORT_SCALE_DOWN_DELAY: &str = "30s";
+/// Prometheus scrape period asked by issue 14 (Prometheus' own global default is 1 m,
+/// `DefaultGlobalConfig`, `config/config.go`; 15 s is the interval of its example
+/// configuration and of most Helm charts).
+pub const SCRAPE_INTERVAL: &str = "15s";
+/// Rule evaluation period: Prometheus' global `evaluation_interval` default
+/// (`DefaultGlobalConfig`, `config/config.go`).
+pub const EVALUATION_INTERVAL: &str = "1m";
+/// An alert fires at the first evaluation that returns it: Prometheus' `for` default.
+pub const ALERT_FOR: &str = "0s";
+/// A resolved alert stops at once: Prometheus' `keep_firing_for` default.
+pub const KEEP_FIRING_FOR: &str = "0s";
+/// The label of a rule file that carries a rule's action (`page` when absent).
+pub const ACTION_LABEL: &str = "rehearsal_action";

@@ -3,6 +3,7 @@
 //! One file per section of the scenario file; this one holds the [`Resolver`] (the file
 //! name and the field-path errors) and the order in which sections resolve.
 
+mod alerts;
 mod argo;
 mod database;
 pub mod defaults;
@@ -18,7 +19,8 @@ use super::raw::{
     RawAnalysis, RawBound, RawFault, RawFleet, RawManual, RawResponse, RawScenario, RawStrategy,
 };
 use super::{Provenance, Scenario};
-use crate::detect::{AnalysisSpec, ManualSpec, Metric};
+use crate::detect::alerts::AlertsSpec;
+use crate::detect::{AnalysisSpec, ManualSpec, ManualTrigger, Metric};
 use crate::engine::{LogNormalDelay, Probability, SimTime};
 use crate::model::{Fault, FaultKind, FleetSpec, ServiceSpec, TrafficSpec};
 use crate::names::Named;
@@ -242,6 +244,7 @@ pub fn resolve(
                 .map(|m| r.log_normal("manual", m, defaults::MANUAL_SIGMA))
                 .transpose(),
         ),
+        alerts: r.keep(r.alerts(&raw, raw.manual.is_some())),
         response: r.keep(r.response(raw.response.as_ref())),
         objectives: r.keep(
             raw.objectives
@@ -268,6 +271,8 @@ pub fn resolve(
                 database: database?,
             },
             manual: sections.manual?,
+            manual_trigger: sections.alerts.as_ref()?.1,
+            alerts: sections.alerts?.0,
             response: sections.response?,
             strategies: strategies?,
             max_events: max_events?,
@@ -293,6 +298,8 @@ pub fn resolve(
 /// The sections that depend on no other.
 struct Sections {
     manual: Option<Option<ManualSpec>>,
+    /// `[[alerts]]` and `[monitoring]`, with how `[manual]` is triggered.
+    alerts: Option<(Option<AlertsSpec>, ManualTrigger)>,
     response: Option<ResponseSpec>,
     objectives: Option<Option<Vec<crate::objectives::Objective>>>,
 }
@@ -477,6 +484,12 @@ impl Resolver<'_> {
     /// A log-normal delay at `path` (`[manual]`, a hotfix, a human promotion): `median`, and
     /// `sigma` (`default_sigma` when omitted).
     fn log_normal(&self, path: &str, m: &RawManual, default_sigma: f64) -> Result<LogNormalDelay> {
+        if m.trigger.is_some() && path != "manual" {
+            return self.err(
+                format!("{path}.trigger"),
+                "unknown field \"trigger\"; expected one of median, sigma (`trigger` belongs to [manual])",
+            );
+        }
         let sigma = m.sigma.unwrap_or(default_sigma);
         if !(sigma.is_finite() && sigma >= 0.0) {
             return self.err(

@@ -1,0 +1,229 @@
+//! `[[alerts]]`: Prometheus alerting rules, evaluated on the run's own series.
+//!
+//! Every `scrape_interval` the service's counters are scraped into a [`SeriesStore`]; every
+//! `evaluation_interval` each rule's PromQL expression is evaluated there and its alerts go
+//! through Prometheus' states (`rules/alerting.go`): an alert appears pending, fires once it
+//! has been pending for `for`, and keeps firing `keep_firing_for` after its expression stops
+//! returning it. A rule whose alert starts firing acts: `rollback` declares failure,
+//! `page` starts the human's delay.
+
+pub mod eval;
+pub mod promql;
+pub mod series;
+
+use std::collections::BTreeMap;
+
+pub use promql::Expr;
+pub use series::{Labels, SeriesStore};
+
+use crate::engine::SimTime;
+use crate::model::Exposition;
+use crate::names::named;
+
+named! {
+    /// What a firing alert sets off.
+    pub enum AlertAction {
+        /// A human is paged: the `[manual]` delay starts when the alert fires.
+        Page = "page",
+        /// Automation rolls back at once.
+        Rollback = "rollback",
+    }
+}
+
+/// One alerting rule, resolved.
+#[derive(Debug, Clone)]
+pub struct AlertRule {
+    /// The alert's name (`alert:` in a rule file); `detected_by` reports it.
+    pub name: String,
+    /// The expression as written.
+    pub text: String,
+    /// The expression, compiled.
+    pub expr: Expr,
+    /// `for`: how long an alert stays pending before it fires.
+    pub hold: SimTime,
+    /// `keep_firing_for`: how long a firing alert outlives its expression.
+    pub keep_firing_for: SimTime,
+    /// What firing sets off.
+    pub action: AlertAction,
+}
+
+impl PartialEq for AlertRule {
+    fn eq(&self, o: &AlertRule) -> bool {
+        // The compiled tree follows from the text.
+        (
+            &self.name,
+            &self.text,
+            self.hold,
+            self.keep_firing_for,
+            self.action,
+        ) == (&o.name, &o.text, o.hold, o.keep_firing_for, o.action)
+    }
+}
+
+/// The scenario's alert rules and the monitoring that feeds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertsSpec {
+    /// Period of scrapes (the first at t = 0).
+    pub scrape_interval: SimTime,
+    /// Period of rule evaluations (the first at one interval).
+    pub evaluation_interval: SimTime,
+    /// Histogram bucket upper bounds, seconds, increasing (`+Inf` implied).
+    pub buckets_s: Vec<f64>,
+    /// The rules, in file order.
+    pub rules: Vec<AlertRule>,
+}
+
+impl AlertsSpec {
+    /// Whether a rule reads the latency histogram (only then is it kept).
+    pub fn needs_histogram(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.expr.reads(series::DURATION_BUCKET))
+    }
+
+    /// Whether some rule pages a human.
+    pub fn pages(&self) -> bool {
+        self.rules.iter().any(|r| r.action == AlertAction::Page)
+    }
+}
+
+/// An alert's state (`rules/alerting.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertState {
+    /// Returned by the expression for less than `for`.
+    Pending,
+    /// Firing: its action was set off.
+    Firing,
+}
+
+/// One alert (one series of a rule's result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alert {
+    /// Pending or firing.
+    pub state: AlertState,
+    /// The first evaluation that returned it.
+    pub active_at: SimTime,
+    /// The first evaluation, while firing, that no longer returned it.
+    pub keep_firing_since: Option<SimTime>,
+}
+
+/// The alerts of one rule, by labels.
+#[derive(Debug, Clone, Default)]
+pub struct RuleState {
+    /// Alerts pending or firing.
+    pub active: BTreeMap<Labels, Alert>,
+}
+
+impl RuleState {
+    /// One evaluation at `ts` that returned `result`; true when an alert started firing.
+    /// The transitions are those of `AlertingRule.Eval` (`rules/alerting.go`); resolved
+    /// alerts are forgotten at once (Prometheus keeps them 15 m only to notify).
+    pub fn step(
+        &mut self,
+        ts: SimTime,
+        result: &[Labels],
+        hold: SimTime,
+        keep_firing_for: SimTime,
+    ) -> bool {
+        for labels in result {
+            self.active.entry(labels.clone()).or_insert(Alert {
+                state: AlertState::Pending,
+                active_at: ts,
+                keep_firing_since: None,
+            });
+        }
+        let mut fired = false;
+        self.active.retain(|labels, a| {
+            if result.contains(labels) {
+                a.keep_firing_since = None;
+            } else {
+                let since = *a.keep_firing_since.get_or_insert(ts);
+                let keep = a.state == AlertState::Firing
+                    && keep_firing_for > SimTime::ZERO
+                    && ts - since < keep_firing_for;
+                if !keep {
+                    return false;
+                }
+            }
+            if a.state == AlertState::Pending && ts - a.active_at >= hold {
+                a.state = AlertState::Firing;
+                fired = true;
+            }
+            true
+        });
+        fired
+    }
+
+    /// Whether some alert of the rule is firing.
+    pub fn firing(&self) -> bool {
+        self.active.values().any(|a| a.state == AlertState::Firing)
+    }
+}
+
+/// The alert rules of one run: the scraped series and each rule's alerts.
+#[derive(Debug, Clone)]
+pub struct Alerts<'s> {
+    spec: &'s AlertsSpec,
+    store: SeriesStore,
+    states: Vec<RuleState>,
+}
+
+impl<'s> Alerts<'s> {
+    /// Rules of `spec` over a service whose versions are named `versions`.
+    pub fn new(spec: &'s AlertsSpec, versions: [&str; 2]) -> Alerts<'s> {
+        let buckets: &[f64] = if spec.needs_histogram() {
+            &spec.buckets_s
+        } else {
+            &[]
+        };
+        let reach = spec.rules.iter().map(|r| r.expr.reach()).max();
+        let retention = reach
+            .unwrap_or(SimTime::ZERO)
+            .saturating_add(spec.scrape_interval);
+        Alerts {
+            spec,
+            store: SeriesStore::for_service(versions, buckets, retention),
+            states: vec![RuleState::default(); spec.rules.len()],
+        }
+    }
+
+    /// The histogram bounds the service must count, µs (empty when no rule reads it).
+    pub fn bounds_us(&self) -> Vec<f64> {
+        if self.spec.needs_histogram() {
+            self.spec.buckets_s.iter().map(|b| b * 1e6).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The spec the rules come from.
+    pub fn spec(&self) -> &'s AlertsSpec {
+        self.spec
+    }
+
+    /// Scrapes the service at `now`.
+    pub fn scrape(&mut self, now: SimTime, x: &Exposition, candidate_weight_pct: f64) {
+        self.store.scrape(now, x, candidate_weight_pct);
+    }
+
+    /// Evaluates every rule at `now`; returns the rules with an alert that started firing.
+    /// A rule whose evaluation fails keeps its alerts as they were, as in Prometheus.
+    pub fn evaluate(&mut self, now: SimTime) -> Vec<usize> {
+        let mut fired = Vec::new();
+        for (i, rule) in self.spec.rules.iter().enumerate() {
+            let result = match eval::eval(&rule.expr, &self.store, now) {
+                Ok(eval::Value::Vector(v)) => v.into_iter().map(|(l, _)| l).collect(),
+                // A scalar result is one alert without labels (`EngineQueryFunc`).
+                Ok(eval::Value::Scalar(_)) => vec![Labels(vec![])],
+                Err(_) => continue,
+            };
+            if self.states[i].step(now, &result, rule.hold, rule.keep_firing_for) {
+                fired.push(i);
+            }
+        }
+        fired
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,208 @@
+//! The series a simulated service exposes, scraped every `scrape_interval` into a small
+//! in-memory time-series store that alert rules query.
+//!
+//! Names and labels are the ones real instrumentation uses: `http_requests_total{version,
+//! code}` (`code` is `"200"` or `"500"`), `http_request_duration_seconds_bucket{version, le}`
+//! (cumulative, `le` formatted as the Prometheus clients format it: `"0.005"`, `"1"`,
+//! `"+Inf"`) and rehearsal's own `rollout_weight{version}` (percent of traffic routed to the
+//! version). Every series exists from t = 0 at zero, as the Prometheus instrumentation
+//! guidelines recommend for labelled metrics ("avoid missing metrics").
+
+use std::collections::VecDeque;
+
+use promql_parser::label::Matcher;
+
+use crate::engine::SimTime;
+use crate::model::Exposition;
+
+/// Request counter, by `version` and `code`.
+pub const REQUESTS: &str = "http_requests_total";
+/// Latency histogram buckets, by `version` and `le`, seconds.
+pub const DURATION_BUCKET: &str = "http_request_duration_seconds_bucket";
+/// Percent of traffic routed to each `version`.
+pub const ROLLOUT_WEIGHT: &str = "rollout_weight";
+/// Every metric name the store holds.
+pub const METRICS: [&str; 3] = [REQUESTS, DURATION_BUCKET, ROLLOUT_WEIGHT];
+
+/// The Prometheus client libraries' default histogram buckets, seconds
+/// (`prometheus.DefBuckets` in client_golang, `Histogram.DEFAULT_BUCKETS` in client_python).
+pub const DEFAULT_BUCKETS_S: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// How long Prometheus looks back for an instant vector's latest sample (`--query.lookback-delta`
+/// default, 5 m).
+pub const LOOKBACK: SimTime = SimTime::from_secs(300);
+
+/// A series' labels, `__name__` included, sorted by label name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels(pub Vec<(String, String)>);
+
+impl Labels {
+    /// Labels from pairs, sorted by name.
+    pub fn new<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Labels {
+        let mut v: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        v.sort();
+        Labels(v)
+    }
+
+    /// The value of label `name` (`""` when absent, as PromQL reads a missing label).
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Whether every matcher accepts these labels.
+    pub fn matches(&self, matchers: &[Matcher]) -> bool {
+        matchers.iter().all(|m| m.is_match(self.get(&m.name)))
+    }
+
+    /// Only the labels named in `names` (`keep`) or all but those (`!keep`).
+    pub fn filter(&self, names: &[String], keep: bool) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|(k, _)| names.contains(k) == keep)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Without the metric name.
+    pub fn without_name(&self) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|(k, _)| k != "__name__")
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// One series: its labels and its samples, oldest first.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// The series' identity.
+    pub labels: Labels,
+    samples: VecDeque<(SimTime, f64)>,
+}
+
+impl Series {
+    /// A series with no sample yet.
+    pub fn new(labels: Labels) -> Series {
+        Series {
+            labels,
+            samples: VecDeque::new(),
+        }
+    }
+
+    /// Appends a sample at `at` (non-decreasing).
+    pub fn push(&mut self, at: SimTime, value: f64) {
+        self.samples.push_back((at, value));
+    }
+}
+
+/// The scraped series of one run, samples older than `retention` forgotten.
+#[derive(Debug, Clone)]
+pub struct SeriesStore {
+    series: Vec<Series>,
+    retention: SimTime,
+}
+
+impl SeriesStore {
+    /// The series of a service with versions named `versions` (stable, candidate): request
+    /// counters, histogram buckets with upper bounds `buckets_s` (seconds; empty for none)
+    /// and rollout weights, in the order [`SeriesStore::scrape`] fills them.
+    pub fn for_service(versions: [&str; 2], buckets_s: &[f64], retention: SimTime) -> Self {
+        let mut series = Vec::new();
+        for v in versions {
+            for code in ["200", "500"] {
+                let l = Labels::new([("__name__", REQUESTS), ("version", v), ("code", code)]);
+                series.push(Series::new(l));
+            }
+            let les = buckets_s.iter().map(|b| b.to_string());
+            let les = les.chain((!buckets_s.is_empty()).then(|| "+Inf".to_string()));
+            for le in les {
+                let l = Labels::new([("__name__", DURATION_BUCKET), ("version", v), ("le", &le)]);
+                series.push(Series::new(l));
+            }
+            let l = Labels::new([("__name__", ROLLOUT_WEIGHT), ("version", v)]);
+            series.push(Series::new(l));
+        }
+        SeriesStore { series, retention }
+    }
+
+    /// A store of the given series (for evaluating expressions on hand-made data).
+    pub fn of(series: Vec<Series>, retention: SimTime) -> SeriesStore {
+        SeriesStore { series, retention }
+    }
+
+    /// One scrape at `now`: the exposition's counters and the candidate's weight in percent.
+    pub fn scrape(&mut self, now: SimTime, x: &Exposition, candidate_weight_pct: f64) {
+        let mut values = Vec::with_capacity(self.series.len());
+        for v in 0..2 {
+            let (ok, failed) = x.requests(v);
+            values.extend([ok as f64, failed as f64]);
+            values.extend(x.cumulative_buckets(v).map(|c| c as f64));
+            let w = if v == 0 {
+                100.0 - candidate_weight_pct
+            } else {
+                candidate_weight_pct
+            };
+            values.push(w);
+        }
+        debug_assert_eq!(values.len(), self.series.len());
+        let oldest = now.saturating_sub(self.retention);
+        for (s, value) in self.series.iter_mut().zip(values) {
+            while s.samples.front().is_some_and(|&(t, _)| t < oldest) {
+                s.samples.pop_front();
+            }
+            s.push(now, value);
+        }
+    }
+
+    /// The instant vector of `matchers` at `at`: each matching series' latest sample in
+    /// `(at − 5 m, at]`.
+    pub fn instant(&self, matchers: &[Matcher], at: SimTime) -> Vec<(Labels, f64)> {
+        let from = at.saturating_sub(LOOKBACK);
+        self.matching(matchers)
+            .filter_map(|s| {
+                let last = s.samples.iter().rev().find(|&&(t, _)| t <= at)?;
+                // Before 5 m, the look-back reaches before the run: every sample counts.
+                (at < LOOKBACK || last.0 > from).then(|| (s.labels.clone(), last.1))
+            })
+            .collect()
+    }
+
+    /// The range vector of `matchers` over `(at − range, at]` (left-open, as Prometheus 3
+    /// selects): each matching series with its samples in the range.
+    pub fn range<'a>(
+        &'a self,
+        matchers: &'a [Matcher],
+        at: SimTime,
+        range: SimTime,
+    ) -> Vec<(&'a Labels, Vec<(SimTime, f64)>)> {
+        let from = at.micros().checked_sub(range.micros());
+        self.matching(matchers)
+            .map(|s| {
+                let samples = s
+                    .samples
+                    .iter()
+                    .filter(|&&(t, _)| t <= at && from.is_none_or(|f| t.micros() > f))
+                    .copied()
+                    .collect();
+                (&s.labels, samples)
+            })
+            .collect()
+    }
+
+    fn matching<'a>(&'a self, matchers: &'a [Matcher]) -> impl Iterator<Item = &'a Series> {
+        self.series.iter().filter(|s| s.labels.matches(matchers))
+    }
+}

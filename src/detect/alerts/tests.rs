@@ -1,0 +1,222 @@
+//! The evaluator against values worked out by hand from Prometheus' algorithms.
+
+use super::eval::{Value, bucket_quantile, eval, extrapolated_rate};
+use super::promql::compile;
+use super::series::{Labels, Series, SeriesStore};
+use super::{AlertState, RuleState};
+use crate::engine::SimTime;
+
+fn s(x: u64) -> SimTime {
+    SimTime::from_secs(x)
+}
+
+fn pts(v: &[(u64, f64)]) -> Vec<(SimTime, f64)> {
+    v.iter().map(|&(t, x)| (s(t), x)).collect()
+}
+
+fn close(a: f64, b: f64) {
+    assert!((a - b).abs() < 1e-9, "{a} != {b}");
+}
+
+#[test]
+fn rate_extrapolates_to_the_range_ends_but_not_below_zero() {
+    // Samples every 15 s in (0 s, 60 s]: 10, 25, 40, 55. Increase 45 over the 45 s sampled.
+    // To the start: 15 s (< 1.1 × 15 s, so all the way); but the counter would reach 0
+    // 45 × 10/45 = 10 s before the first sample, so 10 s. To the end: 0 s.
+    // increase = 45 × (45 + 10 + 0)/45 = 55; rate = 55/60.
+    let v = pts(&[(15, 10.0), (30, 25.0), (45, 40.0), (60, 55.0)]);
+    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 55.0);
+    close(
+        extrapolated_rate(&v, s(60), s(60), true).unwrap(),
+        55.0 / 60.0,
+    );
+    // Starting at 100, the zero point is 100 s away: extrapolate the full 15 s: 45 × 60/45.
+    let v = pts(&[(15, 100.0), (30, 115.0), (45, 130.0), (60, 145.0)]);
+    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 60.0);
+    // A series starting late: first sample 40 s after the range start, ≥ 1.1 × 10 s, so
+    // only half a spacing (5 s) is added: 20 × (20 + 5)/20 = 25.
+    let v = pts(&[(40, 100.0), (50, 110.0), (60, 120.0)]);
+    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 25.0);
+    // A series that stopped: the last sample 30 s before the end adds 7.5 s; it started
+    // at 0, so nothing before it: 15 × (15 + 0 + 7.5)/15 = 22.5.
+    let v = pts(&[(15, 0.0), (30, 15.0)]);
+    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 22.5);
+}
+
+#[test]
+fn rate_adds_counter_resets_back() {
+    // 10, 20, 5, 15: 15 − 10 + 20 (the reset after 20) = 25. Zero point 45 × 10/25 = 18 s
+    // before the first sample, more than the 15 s to the start: 25 × 60/45.
+    let v = pts(&[(15, 10.0), (30, 20.0), (45, 5.0), (60, 15.0)]);
+    close(
+        extrapolated_rate(&v, s(60), s(60), false).unwrap(),
+        25.0 * 60.0 / 45.0,
+    );
+    assert_eq!(
+        extrapolated_rate(&pts(&[(60, 1.0)]), s(60), s(60), true),
+        None
+    );
+}
+
+#[test]
+fn histogram_quantile_interpolates_linearly_inside_the_bucket() {
+    let b = vec![(0.1, 10.0), (0.5, 30.0), (1.0, 40.0), (f64::INFINITY, 40.0)];
+    // Median: rank 20 falls in (0.1, 0.5] holding 20, 10 of them below: 0.1 + 0.4 × 10/20.
+    close(bucket_quantile(0.5, b.clone()), 0.3);
+    // p99: rank 39.6 in (0.5, 1] holding 10, 30 below: 0.5 + 0.5 × 9.6/10.
+    close(bucket_quantile(0.99, b.clone()), 0.98);
+    // The first bucket starts at 0: 0.1 × 2/10.
+    close(bucket_quantile(0.05, b), 0.02);
+    // A rank in +Inf gives the highest finite bound; no +Inf bucket gives NaN.
+    close(
+        bucket_quantile(0.9, vec![(0.1, 10.0), (f64::INFINITY, 20.0)]),
+        0.1,
+    );
+    assert!(bucket_quantile(0.5, vec![(0.1, 10.0), (1.0, 20.0)]).is_nan());
+    assert!(bucket_quantile(0.5, vec![(0.1, 0.0), (f64::INFINITY, 0.0)]).is_nan());
+}
+
+/// Counters of two versions over 60 s, every 15 s: v1 serves 100/s with 1 % errors,
+/// v2 serves 10/s with 10 % errors (counts start at 0 at t = 0).
+fn two_versions() -> SeriesStore {
+    let mut series = Vec::new();
+    for (version, rps, err) in [("v1", 100.0, 0.01), ("v2", 10.0, 0.1)] {
+        for (code, share) in [("200", 1.0 - err), ("500", err)] {
+            let l = Labels::new([
+                ("__name__", "http_requests_total"),
+                ("version", version),
+                ("code", code),
+            ]);
+            let mut x = Series::new(l);
+            for t in (0..=60).step_by(15) {
+                x.push(s(t), rps * share * t as f64);
+            }
+            series.push(x);
+        }
+    }
+    SeriesStore::of(series, s(600))
+}
+
+fn vector(text: &str, store: &SeriesStore, at: u64) -> Vec<(Labels, f64)> {
+    match eval(&compile(text).unwrap(), store, s(at)).unwrap() {
+        Value::Vector(v) => v,
+        Value::Scalar(x) => panic!("scalar {x}"),
+    }
+}
+
+#[test]
+fn a_service_wide_ratio_dilutes_what_a_per_version_ratio_shows() {
+    let store = two_versions();
+    // Each series' rate extrapolates by the same factor (samples at 15..60, zero point at
+    // 0 s, 15 s before the first): the ratio is that of the counts: (60 + 60)/(6000 + 600).
+    let all =
+        "sum(rate(http_requests_total{code=\"500\"}[1m])) / sum(rate(http_requests_total[1m]))";
+    let v = vector(all, &store, 60);
+    assert_eq!(v.len(), 1);
+    close(v[0].1, 120.0 / 6600.0);
+    assert!(vector(&format!("{all} > 0.05"), &store, 60).is_empty());
+    // Per version, one-to-one on `version`: 1 % and 10 %.
+    let per = "sum by (version) (rate(http_requests_total{code=\"500\"}[1m])) / sum by (version) (rate(http_requests_total[1m]))";
+    let v = vector(per, &store, 60);
+    assert_eq!(v.len(), 2);
+    close(v[0].1, 0.01);
+    close(v[1].1, 0.1);
+    let fired = vector(&format!("{per} > 0.05"), &store, 60);
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].0.get("version"), "v2");
+    // Unaggregated rates matched one-to-one ignoring `code`: 500s over 200s per version;
+    // the result keeps the left labels but `code` and the metric name.
+    let v = vector(
+        "rate(http_requests_total{code=\"500\"}[1m]) / ignoring(code) rate(http_requests_total{code=\"200\"}[1m])",
+        &store,
+        60,
+    );
+    close(v[0].1, 0.01 / 0.99);
+    assert_eq!(v[0].0, Labels::new([("version", "v1")]));
+}
+
+#[test]
+fn set_operators_and_aggregations_follow_label_sets() {
+    let store = two_versions();
+    let by_version = "sum by (version) (http_requests_total)";
+    let v = vector(by_version, &store, 60);
+    close(v[0].1, 6000.0);
+    close(v[1].1, 600.0);
+    let big = format!("{by_version} > 1000");
+    assert_eq!(
+        vector(&format!("{by_version} and {big}"), &store, 60).len(),
+        1
+    );
+    assert_eq!(
+        vector(&format!("{by_version} unless {big}"), &store, 60)[0]
+            .0
+            .get("version"),
+        "v2"
+    );
+    assert_eq!(
+        vector(&format!("{big} or {by_version}"), &store, 60).len(),
+        2
+    );
+    close(vector("max(http_requests_total)", &store, 60)[0].1, 5940.0);
+    close(
+        vector("min without (code) (http_requests_total)", &store, 60)[1].1,
+        60.0,
+    );
+    close(vector("count(http_requests_total)", &store, 60)[0].1, 4.0);
+    // Regex matchers are anchored, as in Prometheus: "5.." matches 500, "v" no version.
+    close(
+        vector("sum(http_requests_total{code=~\"5..\"})", &store, 60)[0].1,
+        120.0,
+    );
+    assert!(vector("http_requests_total{version=~\"v\"}", &store, 60).is_empty());
+    assert_eq!(
+        vector("http_requests_total{version!~\"v1\"}", &store, 60).len(),
+        2
+    );
+    close(
+        vector("avg(http_requests_total{version=\"v2\"})", &store, 60)[0].1,
+        300.0,
+    );
+    // Scalar on the left of a comparison keeps the vector's value; bool gives 0/1.
+    close(
+        vector("1000 < sum(http_requests_total)", &store, 60)[0].1,
+        6600.0,
+    );
+    close(
+        vector("sum(http_requests_total) < bool 1000", &store, 60)[0].1,
+        0.0,
+    );
+    close(
+        vector("-sum(http_requests_total) * 2 + 1", &store, 60)[0].1,
+        -13199.0,
+    );
+}
+
+#[test]
+fn alerts_pend_for_their_hold_then_fire_and_keep_firing() {
+    let (hold, keep) = (s(120), s(120));
+    let a = Labels::new([("version", "v2")]);
+    let mut st = RuleState::default();
+    let present = std::slice::from_ref(&a);
+    // Pending at 60 s, still at 120 s (60 s < 2 m), firing at 180 s.
+    assert!(!st.step(s(60), present, hold, keep));
+    assert!(!st.step(s(120), present, hold, keep));
+    assert!(st.step(s(180), present, hold, keep));
+    assert!(st.firing());
+    // Gone from 240 s: kept firing at 240 s and 300 s (< 2 m since 240 s), resolved at 360 s.
+    assert!(!st.step(s(240), &[], hold, keep));
+    assert!(st.firing());
+    assert!(!st.step(s(300), &[], hold, keep));
+    assert!(st.firing());
+    st.step(s(360), &[], hold, keep);
+    assert!(!st.firing());
+    // A pending alert that disappears starts over.
+    st.step(s(420), present, hold, keep);
+    st.step(s(480), &[], hold, keep);
+    st.step(s(540), present, hold, keep);
+    assert_eq!(st.active[&a].state, AlertState::Pending);
+    assert_eq!(st.active[&a].active_at, s(540));
+    // With for = 0 it fires at the first evaluation that returns it.
+    let mut st = RuleState::default();
+    assert!(st.step(s(60), present, SimTime::ZERO, SimTime::ZERO));
+}
