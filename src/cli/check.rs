@@ -2,10 +2,12 @@
 //! nothing regressed, 1 otherwise, 2 on a usage or scenario error.
 
 use super::drill::load_suite;
-use super::run::execute;
+use super::output::{Format, OutputArgs, Progress};
+use super::run::execute_with;
 use crate::objectives::{Objective, ObjectiveMetric, Release, default_objectives, evaluate};
 use crate::outcome::RunOutcome;
 use crate::regression::{self, Comparison, REGRESSION_METRICS};
+use crate::replications::work_units;
 use crate::report::{Case, read_runs, write_junit};
 use crate::scenario::{self, Scenario, limits};
 use crate::strategy::StrategySpec;
@@ -48,6 +50,11 @@ pub struct CheckArgs {
     /// Master seed for every scenario, overriding each file's `seed`.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// `--format csv|json` prints every check (objective or regression, passed or failed) on
+    /// stdout, and the breach lines, notes and summary line on stderr; `-q` drops those and
+    /// the progress bar.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// The statistics a history line records, in order.
@@ -105,7 +112,13 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         writable("--junit", path, &created)?;
     }
     writable("--history", &history_path, &[])?;
-    let mut stdout = io::stdout().lock();
+    let mut real_stdout = io::stdout().lock();
+    // The lines for people: stdout for the table format, else stderr (nothing with -q).
+    let mut stdout: Box<dyn Write> = match (args.output.format, args.output.quiet) {
+        (Format::Table, _) => Box::new(&mut real_stdout),
+        (_, false) => Box::new(io::stderr().lock()),
+        (_, true) => Box::new(io::sink()),
+    };
     let (mut junit, mut history) = (Vec::new(), Vec::new());
     let mut tally = Tally {
         require_baseline: args.require_baseline,
@@ -114,7 +127,14 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     for (file, scenario) in &suite {
         let objectives = scenario.objectives.as_deref().unwrap_or(&suite_objectives);
         let baseline = args.baseline.as_deref();
-        let gate = check_scenario(&mut stdout, file, scenario, &out, objectives, baseline)?;
+        let gate = check_scenario(
+            &mut stdout,
+            (file, scenario),
+            &out,
+            objectives,
+            baseline,
+            args.output.quiet,
+        )?;
         tally.breaches += gate.breaches;
         tally.regressions += gate.regressions;
         for note in &gate.notes {
@@ -160,7 +180,69 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             ""
         }
     )?;
+    drop(stdout);
+    match args.output.format {
+        Format::Table => {}
+        Format::Csv => write_cases_csv(&junit, &mut real_stdout)?,
+        Format::Json => write_cases_json(&junit, &tally, &mut real_stdout)?,
+    }
     Ok(ExitCode::from(u8::from(tally.failed())))
+}
+
+/// `check --format csv`: one row per check, `scenario,strategy,check,status,message`.
+fn write_cases_csv(junit: &[(String, Vec<Case>)], out: &mut impl Write) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["scenario", "strategy", "check", "status", "message"])?;
+    for (scenario, cases) in junit {
+        for c in cases {
+            let strategy = strategy_of(scenario, &c.class);
+            let status = if c.failure.is_some() { "fail" } else { "pass" };
+            let message = c.failure.as_deref().unwrap_or("");
+            w.write_record([scenario.as_str(), strategy, &c.name, status, message])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `check --format json`: the verdict, the counts and every check.
+fn write_cases_json(
+    junit: &[(String, Vec<Case>)],
+    tally: &Tally,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let checks: Vec<serde_json::Value> = junit
+        .iter()
+        .flat_map(|(scenario, cases)| {
+            cases.iter().map(move |c| {
+                serde_json::json!({
+                    "scenario": scenario,
+                    "strategy": strategy_of(scenario, &c.class),
+                    "check": c.name,
+                    "passed": c.failure.is_none(),
+                    "message": c.failure,
+                })
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "passed": !tally.failed(),
+        "breaches": tally.breaches,
+        "regressions": tally.regressions,
+        "baseline_notes": tally.notes,
+        "require_baseline": tally.require_baseline,
+        "checks": checks,
+    });
+    writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    Ok(())
+}
+
+/// The strategy of a case whose class is `scenario.strategy`.
+fn strategy_of<'c>(scenario: &str, class: &'c str) -> &'c str {
+    class
+        .strip_prefix(scenario)
+        .and_then(|c| c.strip_prefix('.'))
+        .unwrap_or(class)
 }
 
 /// Errors (exit 2) unless `path` can take a file: not a folder, an existing file writable,
@@ -379,14 +461,18 @@ impl Subject<'_> {
 /// the baseline folder has this scenario, against it; prints every breach and regression.
 fn check_scenario(
     stdout: &mut impl Write,
-    file: &Path,
-    scenario: &Scenario,
+    (file, scenario): (&Path, &Scenario),
     out: &Path,
     objectives: &[Objective],
     baseline_dir: Option<&Path>,
+    quiet: bool,
 ) -> anyhow::Result<Gate> {
     let dir = out.join(&scenario.name);
-    let result = execute(scenario, file, &dir)?;
+    let progress = Progress::new(work_units(scenario), quiet);
+    progress.set_message(&scenario.name);
+    let done = execute_with(scenario, file, &dir, &progress);
+    progress.finish();
+    let result = done?.result;
     let reproduce = format!(
         "rehearsal run {} --seed {} --replications {}",
         file.display(),

@@ -122,20 +122,7 @@ pub(super) fn summary_rows<'s>(
 }
 
 /// Runs `scenario` and writes into `out`: `runs.csv`, `summary.csv`, `report.html` and the
-/// PNG plots, with a progress bar for runs longer than about a second.
-pub(super) fn execute(
-    scenario: &Scenario,
-    file: &Path,
-    out: &Path,
-) -> anyhow::Result<ScenarioResult> {
-    let progress = Progress::new(work_units(scenario), false);
-    progress.set_message(&scenario.name);
-    let done = execute_with(scenario, file, out, &progress);
-    progress.finish();
-    Ok(done?.result)
-}
-
-/// [`execute`] with the caller's progress bar, returning where everything went.
+/// PNG plots, behind the caller's progress bar; returns where everything went.
 pub(super) fn execute_with(
     scenario: &Scenario,
     file: &Path,

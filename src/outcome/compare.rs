@@ -172,8 +172,10 @@ pub struct MetricComparison {
     pub metric: CompareMetric,
     /// Per strategy, in scenario order (`None`: never defined).
     pub stats: Vec<Option<Stat>>,
-    /// The strategy with the best mean (ties: the first).
+    /// The best strategy on the paired replications (see [`best_on_pairs`]; ties: the first).
     pub best: Option<usize>,
+    /// The paired replications `best` was chosen on.
+    pub paired: usize,
     /// Per strategy, its paired test against the best (`None` for the best itself).
     pub versus_best: Vec<Option<PairedTest>>,
 }
@@ -193,13 +195,7 @@ pub fn compare(runs: &[RunOutcome], strategies: usize) -> Vec<MetricComparison> 
                 .iter()
                 .map(|v| metric.stat(&v.iter().flatten().copied().collect::<Vec<_>>()))
                 .collect();
-            let sign = if metric.higher_is_better() { -1.0 } else { 1.0 };
-            let best = stats
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.map(|s| (i, sign * s.mean)))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
-                .map(|(i, _)| i);
+            let (best, paired) = best_on_pairs(&values, metric.higher_is_better());
             let versus_best = (0..strategies)
                 .map(|s| {
                     let b = best.filter(|&b| b != s)?;
@@ -215,15 +211,62 @@ pub fn compare(runs: &[RunOutcome], strategies: usize) -> Vec<MetricComparison> 
                 metric,
                 stats,
                 best,
+                paired,
                 versus_best,
             }
         })
         .collect()
 }
 
+/// The best strategy on the paired difference: the best mean over the replications where
+/// every strategy with any value has one, so that each is judged on the same traffic (its
+/// mean paired difference to every other strategy is then in its favour). Strategies with no
+/// value at all take no part. Returns the strategy (ties: the first) and the number of
+/// paired replications; no best when no replication pairs them all.
+pub fn best_on_pairs(
+    values: &[Vec<Option<f64>>],
+    higher_is_better: bool,
+) -> (Option<usize>, usize) {
+    let taking: Vec<usize> = (0..values.len())
+        .filter(|&s| values[s].iter().any(Option::is_some))
+        .collect();
+    let reps = values.first().map_or(0, Vec::len);
+    let paired: Vec<usize> = (0..reps)
+        .filter(|&i| taking.iter().all(|&s| values[s][i].is_some()))
+        .collect();
+    if paired.is_empty() {
+        return (None, 0);
+    }
+    let sign = if higher_is_better { -1.0 } else { 1.0 };
+    let best = taking
+        .iter()
+        .map(|&s| {
+            let sum: f64 = paired.iter().filter_map(|&i| values[s][i]).sum();
+            (s, sign * sum / paired.len() as f64)
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(s, _)| s);
+    (best, paired.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn best_is_judged_on_the_replications_every_strategy_shares() {
+        // A detects in all three replications: 10, 10, 100 s (mean 40). B detects only in the
+        // first two, 20 s each (mean 20). On the pairs (1 and 2) A is 10 s faster: A is best.
+        let values = vec![
+            vec![Some(10.0), Some(10.0), Some(100.0)],
+            vec![Some(20.0), Some(20.0), None],
+            vec![None, None, None],
+        ];
+        assert_eq!(best_on_pairs(&values, false), (Some(0), 2));
+        assert_eq!(best_on_pairs(&values, true), (Some(1), 2));
+        let disjoint = vec![vec![Some(1.0), None], vec![None, Some(2.0)]];
+        assert_eq!(best_on_pairs(&disjoint, false), (None, 0));
+    }
 
     #[test]
     fn paired_test_sees_a_small_constant_shift_through_large_noise() {

@@ -80,36 +80,76 @@ pub fn compare_table(strategies: &[String], comparisons: &[MetricComparison]) ->
                 .unwrap_or(0)
         })
         .collect();
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let pad = " ".repeat(w - c.chars().count());
-                if i == 0 || i + 1 == cells.len() {
-                    format!("{c}{pad}")
-                } else {
-                    format!("{pad}{c}")
-                }
-            })
-            .collect();
-        padded.join("  ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(&header);
-    out.push_str(&line(
-        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
-    ));
-    for row in &rows {
-        out.push_str(&line(row));
+    let mut out = String::new();
+    for (b, block) in column_blocks(&widths).iter().enumerate() {
+        if b > 0 {
+            out.push('\n');
+        }
+        let pick = |cells: &[String]| -> Vec<(String, usize)> {
+            block
+                .iter()
+                .map(|&i| (cells[i].clone(), widths[i]))
+                .collect()
+        };
+        out.push_str(&table_line(&pick(&header)));
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        out.push_str(&table_line(&pick(&rule)));
+        for row in &rows {
+            out.push_str(&table_line(&pick(row)));
+        }
     }
     out.push_str(
-        "* best mean; ~ not significantly different from the best (paired t-test on common random numbers, 5 %);\n\
-         unmarked: significantly worse, or too few paired replications to tell. Detection probability: higher is\n\
-         better; every other metric: lower is better. '-': never defined (no detection, no completed rollout).\n\
-         Rates (detection probability, false rollbacks) show the share [its 95 % Wilson score interval].\n",
+        "\n* best: the best mean over the replications where every strategy has a value, so each is judged\n\
+         on the same traffic (its paired difference to every other strategy is in its favour); time to\n\
+         detect counts from each strategy's own onset. ~ not significantly different from the best\n\
+         (paired t-test, 5 %); unmarked: significantly worse, or too few pairs to tell. Detection\n\
+         probability: higher is better; every other metric: lower is better. '-': never defined (no\n\
+         detection, no completed rollout). Rates show the share [its 95 % Wilson score interval].\n",
     );
     out
+}
+
+/// The table's width limit, in columns.
+const WIDTH: usize = 100;
+
+/// The strategy columns split into blocks that fit in [`WIDTH`] columns with the metric
+/// column first and the best column last; each block is printed as its own table.
+fn column_blocks(widths: &[usize]) -> Vec<Vec<usize>> {
+    let last = widths.len() - 1;
+    let fixed = widths[0] + 2 + widths[last];
+    let mut blocks: Vec<Vec<usize>> = Vec::new();
+    let mut block = vec![0];
+    let mut used = fixed;
+    for (i, w) in widths.iter().enumerate().take(last).skip(1) {
+        if block.len() > 1 && used + w + 2 > WIDTH {
+            block.push(last);
+            blocks.push(std::mem::replace(&mut block, vec![0]));
+            used = fixed;
+        }
+        block.push(i);
+        used += w + 2;
+    }
+    block.push(last);
+    blocks.push(block);
+    blocks
+}
+
+/// One line of cells padded to their widths: the first and last left-aligned, the others
+/// right-aligned.
+fn table_line(cells: &[(String, usize)]) -> String {
+    let padded: Vec<String> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, (c, w))| {
+            let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+            if i == 0 || i + 1 == cells.len() {
+                format!("{c}{pad}")
+            } else {
+                format!("{pad}{c}")
+            }
+        })
+        .collect();
+    padded.join("  ").trim_end().to_string() + "\n"
 }
 
 /// `compare.csv`: one row per metric and strategy, with the paired test against the best.
@@ -156,4 +196,107 @@ pub fn write_compare(
     }
     w.flush()?;
     Ok(())
+}
+
+/// `compare --format json`: the comparison as one JSON document. Keys carry their unit as in
+/// `compare.csv`; an undefined value (and an infinite t) is `null`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CompareJson {
+    /// Scenario name.
+    pub scenario: String,
+    /// The scenario file as given on the command line.
+    pub file: String,
+    /// Master seed after any `--seed`.
+    pub seed: u64,
+    /// Paired replications per strategy.
+    pub replications: u32,
+    /// The command that reproduces the numbers.
+    pub reproduce: String,
+    /// How `best` is chosen, in words.
+    pub best_rule: &'static str,
+    /// One per metric, in the table's order.
+    pub metrics: Vec<MetricJson>,
+}
+
+/// One metric across the strategies.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MetricJson {
+    /// The metric's name, as in `compare.csv`.
+    pub metric: &'static str,
+    /// Whether a higher value is better (only detection probability).
+    pub higher_is_better: bool,
+    /// The best strategy (`null` when no replication pairs them all).
+    pub best: Option<String>,
+    /// The paired replications `best` was chosen on.
+    pub paired_replications: usize,
+    /// One per strategy, in scenario order.
+    pub strategies: Vec<CellJson>,
+}
+
+/// One strategy on one metric.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CellJson {
+    /// Strategy name.
+    pub strategy: String,
+    /// Replications where the metric is defined.
+    pub n: usize,
+    /// Mean (a share for a rate), `null` when never defined.
+    pub mean: Option<f64>,
+    /// Lower bound of the 95 % interval (Wilson's for a rate).
+    pub ci95_low: Option<f64>,
+    /// Upper bound of the 95 % interval.
+    pub ci95_high: Option<f64>,
+    /// Whether it is the best.
+    pub is_best: bool,
+    /// Pairs with the best (`null` for the best itself).
+    pub pairs: Option<usize>,
+    /// Mean of (this − best) over those pairs.
+    pub mean_diff_to_best: Option<f64>,
+    /// Paired t statistic (`null` when infinite: every difference the same).
+    pub t: Option<f64>,
+    /// Different from the best at the 5 % level.
+    pub significant: Option<bool>,
+}
+
+/// What the table's footnote and the JSON say `best` means.
+pub const BEST_RULE: &str = "the best mean over the replications where every strategy has a value (the paired difference to every other strategy is in its favour); time to detect counts from each strategy's own onset";
+
+/// The JSON document of a comparison (pretty-printed, ending in a newline).
+pub fn compare_json(
+    mut doc: CompareJson,
+    strategies: &[String],
+    comparisons: &[MetricComparison],
+) -> String {
+    doc.metrics = comparisons
+        .iter()
+        .map(|c| MetricJson {
+            metric: c.metric.name(),
+            higher_is_better: c.metric.higher_is_better(),
+            best: c.best.map(|b| strategies[b].clone()),
+            paired_replications: c.paired,
+            strategies: strategies
+                .iter()
+                .enumerate()
+                .map(|(s, name)| {
+                    let st = c.stats[s];
+                    let t = c.versus_best[s];
+                    CellJson {
+                        strategy: name.clone(),
+                        n: st.map_or(0, |st| st.n),
+                        mean: st.map(|st| st.mean),
+                        ci95_low: st.map(|st| st.ci95_low),
+                        ci95_high: st.map(|st| st.ci95_high),
+                        is_best: c.best == Some(s),
+                        pairs: t.map(|t| t.pairs),
+                        mean_diff_to_best: t.map(|t| t.mean_diff),
+                        t: t.map(|t| t.t).filter(|x| x.is_finite()),
+                        significant: t.map(|t| t.significant),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
 }

@@ -20,7 +20,7 @@ pub mod plot;
 mod sweep;
 mod table;
 
-pub use compare::{compare_table, write_compare};
+pub use compare::{BEST_RULE, CompareJson, compare_json, compare_table, write_compare};
 pub use csv::{SummaryRow, read_runs, write_runs, write_summaries};
 pub use junit::{Case, write_junit};
 pub use sweep::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};

@@ -61,8 +61,9 @@ fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
 
 impl std::error::Error for ScenarioError {}
 
-/// Every error found in one or more scenario files, in file order then field order, so that
-/// one `validate` shows them all. Never empty.
+/// Every error found in one or more scenario files, each file's in the order of its lines
+/// (those with no line, a missing field, last), so that one `validate` shows them all.
+/// Never empty.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioErrors(pub Vec<ScenarioError>);
 

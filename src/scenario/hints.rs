@@ -113,14 +113,14 @@ pub(super) fn strategy_field(key: &str, kind: Option<StrategyName>) -> Option<St
             .join(", ")
     );
     if snake != key && kind.fields().contains(&snake.as_str()) {
-        message.push_str(&format!(" (did you mean `{snake}`?)"));
+        message.push_str(&format!(" (did you mean \"{snake}\"?)"));
     } else if let Some(other) = other_kinds(&snake, kind) {
         message.push_str(&other);
     } else if let Some(m) = suggest(
         &snake,
         COMMON_STRATEGY_FIELDS.iter().chain(kind.fields()).copied(),
     ) {
-        message.push_str(&format!(" (did you mean `{m}`?)"));
+        message.push_str(&format!(" (did you mean \"{m}\"?)"));
     }
     Some(message)
 }

@@ -125,6 +125,8 @@ pub fn parse_all(text: &str, file: &Path) -> Result<Scenario, ScenarioErrors> {
         for e in &mut errors {
             e.location = e.location.or_else(|| spans.get(&e.field));
         }
+        // In the order of the file; those with no place (a missing field) after, as found.
+        errors.sort_by_key(|e| e.location.unwrap_or((usize::MAX, 0)));
         ScenarioErrors(errors)
     })
 }

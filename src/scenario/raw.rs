@@ -53,6 +53,7 @@ pub(crate) struct RawObjectives {
     pub affected_share_mean: Option<f64>,
     pub detection_probability: Option<f64>,
     pub false_rollback_rate: Option<f64>,
+    pub deploy_success: Option<f64>,
     pub inconsistent_records_max: Option<u64>,
 }
 

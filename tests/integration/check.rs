@@ -369,3 +369,82 @@ fn issue15_identical_regression_lines_are_merged() {
         "breaches and regressions apart: {stdout}"
     );
 }
+
+/// Issue 15 point 6: `deploy_success` is written in `[objectives]` like the other shares
+/// (a floor), and its value is checked as one.
+#[test]
+fn issue15_deploy_success_is_writable_in_objectives() {
+    use rehearsal::objectives::ObjectiveMetric;
+    let text = |x: &str| {
+        format!(
+            "name = \"d\"\nhorizon = \"10m\"\n[traffic]\nrate = 10.0\nusers = 100\n[versions.old]\n[versions.new]\n[[strategies]]\nname = \"c\"\nkind = \"canary\"\nsteps = [{{ weight = 10, pause = \"1m\" }}, {{ weight = 100 }}]\n[objectives]\ndeploy_success = {x}\n"
+        )
+    };
+    let s = rehearsal::scenario::parse(&text("0.95"), Path::new("d.toml")).unwrap();
+    let objectives = s.objectives.unwrap();
+    assert_eq!(objectives.len(), 1);
+    assert_eq!(objectives[0].metric, ObjectiveMetric::DeploySuccess);
+    assert_eq!(objectives[0].limit, 0.95);
+    let e = rehearsal::scenario::parse(&text("95"), Path::new("d.toml")).unwrap_err();
+    assert_eq!(e.field, "objectives.deploy_success", "{e}");
+}
+
+/// Issue 15 point 6: `check --format json|csv` prints every check on stdout (the lines for
+/// people go to stderr, or nowhere with `-q`), with the same exit code as the table.
+#[test]
+fn issue15_check_format_json_and_csv_with_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    // ttd_mean ≤ 1s cannot hold: one breach per strategy.
+    suite(
+        &dir,
+        1,
+        1,
+        "[objectives]\nttd_mean = \"1s\"\naffected_share_mean = 0.5",
+    );
+    let run = |args: &[&str]| {
+        let o = rehearsal()
+            .arg("check")
+            .arg(&dir)
+            .args(["-n", "3", "--out"])
+            .arg(tmp.path().join("out"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8(o.stdout).unwrap(),
+            String::from_utf8(o.stderr).unwrap(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["--format", "json", "-q"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr, "", "-q: nothing on stderr");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(doc["passed"], false);
+    assert_eq!(doc["breaches"], 1);
+    let checks = doc["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{stdout}");
+    assert_eq!(checks[0]["scenario"], "gate");
+    assert_eq!(checks[0]["strategy"], "canary");
+    assert_eq!(checks[0]["passed"], false);
+    assert_eq!(checks[1]["passed"], true);
+
+    let (code, stdout, stderr) = run(&["--format", "csv"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("scenario,strategy,check,status,message"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    assert!(
+        rows[0].starts_with("gate,canary,") && rows[0].contains(",fail,"),
+        "{stdout}"
+    );
+    assert!(rows[1].ends_with(",pass,"), "{stdout}");
+    // Without -q the breach line and the summary go to stderr.
+    assert!(stderr.contains("gate / canary: ttd_mean"), "{stderr}");
+    assert!(
+        stderr.contains("check: 1 scenario, 1 strategy, 1 breach"),
+        "{stderr}"
+    );
+}

@@ -302,7 +302,7 @@ fn issue10_flagger_bad_input_names_the_field() {
     );
     let e = rehearsal::scenario::parse(&text, std::path::Path::new("f.toml")).unwrap_err();
     assert_eq!(e.field, "strategies[0].stepWeight", "{e}");
-    assert!(e.message.contains("(did you mean `step_weight`?)"), "{e}");
+    assert!(e.message.contains("did you mean \"step_weight\"?"), "{e}");
 }
 
 #[test]

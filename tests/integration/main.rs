@@ -7,6 +7,7 @@ mod catalog;
 mod check;
 mod cli;
 mod common;
+mod compare;
 mod controllers;
 mod database;
 mod determinism;

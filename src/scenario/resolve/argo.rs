@@ -12,31 +12,38 @@ use crate::strategy::{ArgoCanarySpec, ArgoStep, Background, RunSpec};
 pub(super) type Templates = BTreeMap<String, Vec<RunMetric>>;
 
 impl Resolver<'_> {
-    /// Every `[analysis_templates.<name>]`, checked whether used or not.
-    pub(super) fn templates(&self, raw: &BTreeMap<String, RawTemplate>) -> Result<Templates> {
-        let mut out = Templates::new();
-        for (name, t) in raw {
-            let path = format!("analysis_templates.{name}");
-            if t.metrics.is_empty() {
+    /// Every `[analysis_templates.<name>]`, checked whether used or not. A template in error
+    /// (recorded) stands in with no metric, so that the runs naming it blame nothing else.
+    pub(super) fn templates(&self, raw: &BTreeMap<String, RawTemplate>) -> Templates {
+        raw.iter()
+            .map(|(name, t)| {
+                let metrics = self.keep(self.template(name, t)).unwrap_or_default();
+                (name.clone(), metrics)
+            })
+            .collect()
+    }
+
+    /// One template's metrics.
+    fn template(&self, name: &str, t: &RawTemplate) -> Result<Vec<RunMetric>> {
+        let path = format!("analysis_templates.{name}");
+        if t.metrics.is_empty() {
+            return self.err(
+                format!("{path}.metrics"),
+                "empty: a template needs at least one metric (Argo: \"no metrics specified\"), e.g. [[analysis_templates.success-rate.metrics]] name = \"success-rate\", measure = \"success_rate\", interval = \"5m\", success_condition = \"result[0] >= 0.95\"",
+            );
+        }
+        let mut metrics: Vec<RunMetric> = Vec::new();
+        for (i, m) in t.metrics.iter().enumerate() {
+            let metric = self.template_metric(&format!("{path}.metrics[{i}]"), name, m)?;
+            if metrics.iter().any(|o| o.name == metric.name) {
                 return self.err(
-                    format!("{path}.metrics"),
-                    "empty: a template needs at least one metric (Argo: \"no metrics specified\"), e.g. [[analysis_templates.success-rate.metrics]] name = \"success-rate\", measure = \"success_rate\", interval = \"5m\", success_condition = \"result[0] >= 0.95\"",
+                    format!("{path}.metrics[{i}].name"),
+                    format!("\"{}\" is used by another metric of the template; names must be unique (Argo: duplicate name)", m.name),
                 );
             }
-            let mut metrics: Vec<RunMetric> = Vec::new();
-            for (i, m) in t.metrics.iter().enumerate() {
-                let metric = self.template_metric(&format!("{path}.metrics[{i}]"), name, m)?;
-                if metrics.iter().any(|o| o.name == metric.name) {
-                    return self.err(
-                        format!("{path}.metrics[{i}].name"),
-                        format!("\"{}\" is used by another metric of the template; names must be unique (Argo: duplicate name)", m.name),
-                    );
-                }
-                metrics.push(metric);
-            }
-            out.insert(name.clone(), metrics);
+            metrics.push(metric);
         }
-        Ok(out)
+        Ok(metrics)
     }
 
     /// One template metric, with Argo's defaults and `ValidateMetric`'s rules

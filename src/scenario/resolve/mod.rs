@@ -534,9 +534,7 @@ impl Resolver<'_> {
                 .or_else(|| self.keep(self.analysis("analysis", &no_analysis()))),
             None => None,
         };
-        let templates = self
-            .keep(self.templates(&raw.analysis_templates))
-            .unwrap_or_default();
+        let templates = self.templates(&raw.analysis_templates);
         let strategies = self.strategies(
             &raw.strategies,
             (scenario_analysis.as_ref(), raw.analysis.as_ref()),

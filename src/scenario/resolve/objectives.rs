@@ -31,6 +31,7 @@ pub(in crate::scenario) fn resolve_objectives(
             o.detection_probability,
         ),
         (ObjectiveMetric::FalseRollbackRate, o.false_rollback_rate),
+        (ObjectiveMetric::DeploySuccess, o.deploy_success),
     ] {
         if let Some(x) = share {
             list.push(Objective {
