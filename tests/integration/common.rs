@@ -124,3 +124,17 @@ max = 0.01
 "#
     )
 }
+
+/// A proptest configuration for CI: `default_cases` cases from a fixed seed, unless
+/// `PROPTEST_CASES` or `PROPTEST_RNG_SEED` ask for a longer or other run; no persistence file.
+pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
+    let mut c = proptest::test_runner::Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        c.cases = default_cases;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        c.rng_seed = proptest::test_runner::RngSeed::Fixed(13);
+    }
+    c.failure_persistence = None;
+    c
+}

@@ -414,20 +414,18 @@ fn issue10_flagger_session_affinity_keeps_the_crash_to_a_sticky_cohort() {
     );
 }
 
-/// The podinfo canary as an A/B test (`analysis.iterations` 10 with a `match`): 10 % of the
-/// users (by hash, as a cookie or header match picks the same users every time).
-fn podinfo_ab(faults: &str) -> String {
+/// The podinfo canary in one of Flagger's iteration modes (`mode_lines`), checking the error
+/// rate ≤ 1 % every minute with threshold 2.
+fn podinfo_mode(mode_lines: &str, faults: &str) -> String {
     PODINFO.text(
         "30m",
-        4,
+        3,
         &format!(
             r#"{faults}
 [[strategies]]
-name = "ab"
+name = "mode"
 kind = "flagger"
-mode = "ab"
-iterations = 10
-match_share = 10
+{mode_lines}
 [strategies.analysis]
 interval = "1m"
 threshold = 2
@@ -437,6 +435,12 @@ max = 0.01
 "#
         ),
     )
+}
+
+/// The podinfo canary as an A/B test (`analysis.iterations` 10 with a `match`): 10 % of the
+/// users (by hash, as a cookie or header match picks the same users every time).
+fn podinfo_ab(faults: &str) -> String {
+    podinfo_mode("mode = \"ab\"\niterations = 10\nmatch_share = 10", faults)
 }
 
 #[test]
@@ -496,27 +500,11 @@ fn issue10_flagger_ab_mistakes_are_named() {
 }
 
 /// The podinfo canary in Flagger's blue/green mode: 5 iterations on the load tester's
-/// 10 req/s, threshold 2.
+/// 10 req/s.
 fn podinfo_blue_green(faults: &str) -> String {
-    PODINFO.text(
-        "30m",
-        3,
-        &format!(
-            r#"{faults}
-[[strategies]]
-name = "bg"
-kind = "flagger"
-mode = "blue_green"
-iterations = 5
-load_test_rate = 10
-[strategies.analysis]
-interval = "1m"
-threshold = 2
-[[strategies.analysis.metrics]]
-name = "error_rate"
-max = 0.01
-"#
-        ),
+    podinfo_mode(
+        "mode = \"blue_green\"\niterations = 5\nload_test_rate = 10",
+        faults,
     )
 }
 

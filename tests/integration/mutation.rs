@@ -222,20 +222,8 @@ fn problem(outcome: Result<(), ScenarioError>, file: &Path) -> Option<String> {
     }
 }
 
-fn config() -> ProptestConfig {
-    let mut c = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        c.cases = 2000;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        c.rng_seed = proptest::test_runner::RngSeed::Fixed(13);
-    }
-    c.failure_persistence = None;
-    c
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(crate::common::proptest_config(2000))]
 
     #[test]
     fn issue13_mutated_scenarios_parse_or_fail_with_a_located_error(

@@ -213,39 +213,13 @@ fn issue13_run_refuses_an_out_that_is_a_file_and_leaves_no_temporary_file() {
     );
 }
 
-/// A sweep of five grid points whose runs are short; `replications` sets its length.
+/// A sweep of five grid points whose runs are short (the sweep tests' closed-form canary);
+/// `replications` sets its length.
 fn tune(dir: &Path, replications: u32) -> std::path::PathBuf {
     let file = dir.join("tune.toml");
-    let text = format!(
-        r#"
-name = "tune"
-horizon = "105s"
-seed = 3
-replications = {replications}
-[traffic]
-rate = 2.0
-users = 1000
-[versions.old]
-[versions.new]
-[[faults]]
-kind = "error_rate"
-target = "new"
-rate = 1.0
-[analysis]
-interval = "10s"
-threshold = 1
-on_no_data = "fail"
-[[analysis.metrics]]
-name = "error_rate"
-max = 1.0
-[[strategies]]
-name = "canary"
-kind = "canary"
-prescaled = true
-steps = [{{ weight = 10, pause = "1h" }}, {{ weight = 100 }}]
-[sweep]
-"analysis.threshold" = [1, 2, 3, 4, 5]
-"#
+    let text = crate::sweep::CLOSED_FORM.replace(
+        "replications = 400",
+        &format!("replications = {replications}"),
     );
     fs::write(&file, text).unwrap();
     file

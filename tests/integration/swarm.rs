@@ -505,22 +505,8 @@ fn swarm() -> impl Strategy<Value = String> {
         )
 }
 
-/// `PROPTEST_CASES` cases (default 8) from `PROPTEST_RNG_SEED` (default a fixed seed, so that
-/// CI is reproducible; give another seed, or many cases, to explore).
-fn config() -> ProptestConfig {
-    let mut c = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        c.cases = 8;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        c.rng_seed = proptest::test_runner::RngSeed::Fixed(13);
-    }
-    c.failure_persistence = None;
-    c
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(crate::common::proptest_config(8))]
 
     #[test]
     fn issue13_swarm_random_scenarios_keep_every_invariant(text in swarm()) {

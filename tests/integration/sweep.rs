@@ -6,7 +6,7 @@ use std::path::Path;
 /// A canary whose every check fails independently with q = e^(−2): the canary gets 10 % of
 /// 2 req/s per request, so a 10 s window is empty with probability e^(−0.2·10), and an empty
 /// window fails (Flagger). Nothing else can fail. Ten checks (10 s … 100 s) fit the horizon.
-const CLOSED_FORM: &str = r#"
+pub const CLOSED_FORM: &str = r#"
 name = "tune"
 horizon = "105s"
 seed = 3
