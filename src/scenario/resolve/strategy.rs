@@ -423,9 +423,11 @@ impl Resolver<'_> {
                 .as_ref()
                 .map(|m| self.log_normal(&field("promotion_delay"), m, defaults::MANUAL_SIGMA))
                 .transpose()?,
-            post_promotion: match &s.post_promotion {
-                Some(p) => self.duration(&field("post_promotion"), p)?,
-                None => post_default,
+            // A post-promotion run replaces the timed analysis: no default duration then.
+            post_promotion: match (&s.post_promotion, post_run) {
+                (Some(p), _) => self.duration(&field("post_promotion"), p)?,
+                (None, Some(_)) => SimTime::ZERO,
+                (None, None) => post_default,
             },
             switch_delay: dur("switch_delay", &s.switch_delay, "0s")?,
             auto_promotion_delay: dur("auto_promotion_delay", &s.auto_promotion_delay, "0s")?,
