@@ -7,6 +7,7 @@ mod check;
 mod compare;
 mod drill;
 mod files;
+mod import;
 mod interrupt;
 mod output;
 mod resume;
@@ -52,6 +53,8 @@ enum Command {
     Merge(sweep::MergeArgs),
     /// Parse and check scenario files without running them.
     Validate(validate::ValidateArgs),
+    /// Write a first scenario around a Flagger Canary, an Argo Rollout or a Deployment.
+    Import(import::ImportArgs),
 }
 
 /// Runs the program and returns its exit code.
@@ -88,6 +91,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::compare_cmd(args),
         Command::Drill(args) => drill::drill(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Import(args) => import::import_cmd(args),
     }
 }
 

@@ -26,7 +26,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Treat the scenario's warnings (probable unit mistakes) as errors: exit 2 before running.
-    #[arg(long)]
+    #[arg(long, alias = "strict")]
     pub deny_warnings: bool,
 }
 

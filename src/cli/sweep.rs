@@ -78,6 +78,11 @@ pub struct SweepArgs {
     /// resumes the folder and a changed one is refused.
     #[arg(long)]
     pub restart: bool,
+    /// Write into DIR a copy of each swept manifest (and template file) with the recommended
+    /// grid point's values: only the swept values change, every other byte stays. A unified
+    /// diff of each is printed.
+    #[arg(long, value_name = "DIR")]
+    pub emit: Option<PathBuf>,
     #[command(flatten)]
     pub choice: Choice,
 }
@@ -199,7 +204,18 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
-    finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
+    let best = finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
+    if let Some(dir) = &args.emit {
+        emit(
+            &mut stdout,
+            dir,
+            &doc,
+            &args.scenario.file,
+            &axes,
+            &csv,
+            best,
+        )?;
+    }
     writeln!(stdout, "reproduce: {}", reproduce(&args))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -405,7 +421,7 @@ fn finish(
     out: &Path,
     choice: &Choice,
     max_fr: f64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<usize>> {
     let opt = optimize(choice);
     let on = choice.constraint_on.get();
     let (pareto_csv, best) = write_pareto(csv, opt, max_fr, on)?;
@@ -463,6 +479,77 @@ fn finish(
         "wrote {}/sweep.csv, pareto.csv, tradeoff.svg and tradeoff.png",
         out.display()
     )?;
+    Ok(best)
+}
+
+/// `--emit DIR`: the manifests of the recommended grid point (sweep.csv row `best`), each
+/// written to `dir` under its file name, with a unified diff against the original.
+fn emit(
+    w: &mut impl Write,
+    dir: &Path,
+    doc: &toml::Table,
+    file: &Path,
+    axes: &[overrides::Axis],
+    csv: &str,
+    best: Option<usize>,
+) -> anyhow::Result<()> {
+    let Some(row) = best else {
+        writeln!(
+            w,
+            "emit: no recommended grid point, so no manifest was written"
+        )?;
+        return Ok(());
+    };
+    let grid: usize = csv
+        .lines()
+        .nth(row + 1)
+        .and_then(|l| l.split(',').next())
+        .and_then(|g| g.parse().ok())
+        .context("sweep.csv: no grid index in the recommended row")?;
+    let values = sweep::combinations(axes)
+        .into_iter()
+        .nth(grid)
+        .context("sweep.csv: the recommended grid point is not in the grid")?;
+    let mut d = doc.clone();
+    d.remove("sweep");
+    crate::manifest::name_strategies(&mut d, file);
+    let mut d = toml::Value::Table(d);
+    for (axis, v) in axes.iter().zip(values) {
+        overrides::set(&mut d, &axis.path, v).map_err(anyhow::Error::msg)?;
+    }
+    let toml::Value::Table(d) = d else {
+        unreachable!("a document is a table")
+    };
+    let edited = crate::manifest::edited_files(&d, file)
+        .map_err(|e| anyhow::anyhow!("{}", crate::scenario::ScenarioErrors(e)))?;
+    if edited.is_empty() {
+        writeln!(
+            w,
+            "emit: no swept field is a manifest's (sweep strategies.<name>.spec.… to tune a manifest), so no manifest was written"
+        )?;
+        return Ok(());
+    }
+    fs::create_dir_all(dir).with_context(|| format!("--emit {}", dir.display()))?;
+    for e in &edited {
+        let name = e
+            .manifest
+            .path
+            .file_name()
+            .context("a manifest path without a file name")?;
+        let target = dir.join(name);
+        write_bytes(&target, &e.manifest.text)?;
+        write!(
+            w,
+            "{}",
+            crate::manifest::yaml::unified_diff(
+                &e.original,
+                &e.manifest.text,
+                &e.manifest.path.display().to_string(),
+                &target.display().to_string(),
+            )
+        )?;
+        writeln!(w, "emitted: {}", target.display())?;
+    }
     Ok(())
 }
 

@@ -14,7 +14,7 @@ pub struct ValidateArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Treat warnings (probable unit mistakes) as errors: exit 2.
-    #[arg(long)]
+    #[arg(long, alias = "strict")]
     pub deny_warnings: bool,
 }
 

@@ -36,7 +36,7 @@ mod resolve;
 mod spans;
 mod warnings;
 
-pub use error::{ScenarioError, ScenarioErrors};
+pub use error::{ScenarioError, ScenarioErrors, expected_one_of};
 pub use provenance::{Origin, Provenance};
 pub use resolve::{defaults, limits};
 pub use warnings::warnings;
@@ -81,6 +81,9 @@ pub struct Scenario {
     pub objectives: Option<Vec<Objective>>,
     /// Where each value came from: the file, a default, or a command-line override.
     pub provenance: Provenance,
+    /// What the manifests of manifest strategies say that rehearsal does not model, each
+    /// with its YAML file, place and path (printed with the other [`warnings`]).
+    pub manifest_warnings: Vec<ScenarioError>,
 }
 
 impl Scenario {
@@ -120,14 +123,43 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
 pub fn parse_all(text: &str, file: &Path) -> Result<Scenario, ScenarioErrors> {
     let raw: raw::RawScenario = deserialize(text, file)?;
     let doc: toml::Table = text.parse().map_err(|e| toml_error(&e, "", text, file))?;
-    resolve::resolve(raw, file, Provenance::of_document(&doc)).map_err(|mut errors| {
-        let spans = spans::Spans::of(text);
-        for e in &mut errors {
-            e.location = e.location.or_else(|| spans.get(&e.field));
-        }
-        // In the order of the file; those with no place (a missing field) after, as found.
-        errors.sort_by_key(|e| e.location.unwrap_or((usize::MAX, 0)));
-        ScenarioErrors(errors)
+    // Manifest strategies become the strategy tables they stand for.
+    let expanded = crate::manifest::expand(&doc, file).map_err(ScenarioErrors)?;
+    let (raw, doc) = if expanded.doc == doc {
+        (raw, doc)
+    } else {
+        (
+            deserialize_expanded(&expanded.doc, text, file)?,
+            expanded.doc,
+        )
+    };
+    let mut scenario =
+        resolve::resolve(raw, file, Provenance::of_document(&doc)).map_err(|mut errors| {
+            let spans = spans::Spans::of(text);
+            for e in &mut errors {
+                e.location = e.location.or_else(|| spans.get(&e.field));
+            }
+            // In the order of the file; those with no place (a missing field) after, as found.
+            errors.sort_by_key(|e| e.location.unwrap_or((usize::MAX, 0)));
+            ScenarioErrors(errors)
+        })?;
+    scenario.manifest_warnings = expanded.warnings;
+    Ok(scenario)
+}
+
+/// The raw scenario of a document whose manifest strategies were expanded; an error in what
+/// the scenario file writes keeps its place in the file.
+fn deserialize_expanded(
+    doc: &toml::Table,
+    text: &str,
+    file: &Path,
+) -> Result<raw::RawScenario, ScenarioError> {
+    serde_path_to_error::deserialize(toml::Value::Table(doc.clone())).map_err(|e| {
+        let field = e.path().to_string();
+        let mut err =
+            ScenarioError::new(file, field, hints::plain_types(e.inner().message().trim()));
+        err.location = spans::Spans::of(text).get(&err.field);
+        err
     })
 }
 

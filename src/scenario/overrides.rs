@@ -80,6 +80,9 @@ pub fn sweep_axes(doc: &Table, file: &Path) -> Result<Vec<Axis>, ScenarioError> 
 /// Sets the field at `path` of the document `doc` to `value`. The last segment may be a
 /// new key of an existing table; every other segment must exist.
 pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+    if let Some(done) = manifest_set(doc, path, &value) {
+        return done;
+    }
     let segments: Vec<&str> = path.split('.').collect();
     let (last, parents) = segments.split_last().ok_or("empty path")?;
     let mut node = doc;
@@ -112,6 +115,52 @@ pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
     })?;
     *slot = value;
     Ok(())
+}
+
+/// `strategies.<name>.<field>` on a manifest strategy (named, see
+/// [`crate::manifest::name_strategies`]): the field is the manifest's, by its YAML path
+/// (`spec.analysis.threshold`, `AnalysisTemplate/success-rate.spec.metrics[0].failureLimit`)
+/// or by a name of [`crate::manifest::SWEEP_NAMES`], and is recorded in the strategy's `set`
+/// table. `None` when `path` is not about a manifest strategy.
+fn manifest_set(doc: &mut Value, path: &str, value: &Value) -> Option<Result<(), String>> {
+    let rest = path.strip_prefix("strategies.")?;
+    let strategies = doc.get_mut("strategies")?.as_array_mut()?;
+    let table = strategies
+        .iter_mut()
+        .filter_map(Value::as_table_mut)
+        .filter(|t| t.contains_key("manifest"))
+        .find(|t| {
+            t.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| rest.starts_with(&format!("{n}.")))
+        })?;
+    let name = table.get("name")?.as_str()?.to_string();
+    let field = &rest[name.len() + 1..];
+    let yaml = crate::manifest::SWEEP_NAMES
+        .iter()
+        .find(|(m, _)| *m == field)
+        .map_or(field, |(_, y)| y);
+    let first = yaml.split('.').next().unwrap_or("");
+    if !(first == "spec" || first == "metadata" || first.contains('/')) {
+        let names: Vec<&str> = crate::manifest::SWEEP_NAMES
+            .iter()
+            .map(|(m, _)| *m)
+            .collect();
+        return Some(Err(format!(
+            "strategy \"{name}\" is read from a manifest: sweep its fields by their YAML path (strategies.{name}.spec.analysis.threshold, strategies.{name}.AnalysisTemplate/<name>.spec.metrics[0].failureLimit) or by one of {}",
+            names.join(", ")
+        )));
+    }
+    let set = table
+        .entry("set")
+        .or_insert_with(|| Value::Table(Table::new()));
+    match set.as_table_mut() {
+        Some(t) => {
+            t.insert(yaml.to_string(), value.clone());
+            Some(Ok(()))
+        }
+        None => Some(Err(format!("strategies.{name}.set: expected a table"))),
+    }
 }
 
 /// What a segment may name at `node`: its keys, or the names of its tables when it is an

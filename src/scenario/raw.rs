@@ -197,8 +197,22 @@ pub(crate) struct RawResponse {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStrategy {
+    /// Required, unless a manifest names the strategy (checked by `crate::manifest::expand`).
+    #[serde(default)]
     pub name: String,
+    /// Required, unless given by a manifest.
+    #[serde(default)]
     pub kind: String,
+    /// A manifest strategy (`manifest`, `templates`, `metrics`, `set`): expanded into the
+    /// fields below before resolving, so these are always `None` when resolving.
+    #[serde(rename = "manifest")]
+    pub _manifest: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "templates")]
+    pub _templates: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "metrics")]
+    pub _metrics: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "set")]
+    pub _set: Option<serde::de::IgnoredAny>,
     pub sticky: Option<bool>,
     pub prescaled: Option<bool>,
     #[serde(default)]

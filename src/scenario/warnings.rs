@@ -12,7 +12,7 @@ use std::path::Path;
 
 /// Every warning of `scenario` (read from `file`), in strategy order, each once.
 pub fn warnings(scenario: &Scenario, file: &Path) -> Vec<ScenarioError> {
-    let mut found: Vec<ScenarioError> = Vec::new();
+    let mut found: Vec<ScenarioError> = scenario.manifest_warnings.clone();
     let mut warn = |field: String, message: String| {
         let w = ScenarioError::new(file, field, message);
         if !found.contains(&w) {

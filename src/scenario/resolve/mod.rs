@@ -278,6 +278,7 @@ pub fn resolve(
             max_events: max_events?,
             objectives: sections.objectives?,
             provenance: Provenance::default(),
+            manifest_warnings: Vec::new(),
         })
     })();
     let errors = r.errors.take();
