@@ -43,7 +43,6 @@ pub mod cli;
 pub mod detect;
 pub mod engine;
 pub mod format;
-pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod objectives;

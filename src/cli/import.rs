@@ -1,7 +1,7 @@
 //! `rehearsal import MANIFEST.yaml`: a first scenario around a team's Flagger Canary, Argo
 //! Rollout or Deployment.
 
-use crate::manifest::import;
+use crate::scenario::manifest::import;
 use clap::Args;
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -174,7 +174,7 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
     let params = SweepParams {
         program: env!("CARGO_PKG_VERSION").to_string(),
-        scenario: content_hash(text.as_bytes()),
+        scenario: content_hash(&scenario_bytes(&doc, &text, &args.scenario.file)),
         grid: SweepParams::grid_of(&axes),
         grid_points: sweep::combinations(&axes).len(),
         seed: args.scenario.seed.unwrap_or(base.seed),
@@ -218,6 +218,18 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(stdout, "reproduce: {}", reproduce(&args))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the sweep's results depend on in files: the scenario's text and, for its manifest
+/// strategies, every manifest and template file's (a changed manifest is a different sweep).
+fn scenario_bytes(doc: &toml::Table, text: &str, file: &Path) -> Vec<u8> {
+    let mut bytes = text.as_bytes().to_vec();
+    if let Ok(x) = crate::scenario::manifest::expand(doc, file) {
+        for e in x.sources {
+            bytes.extend_from_slice(e.original.as_bytes());
+        }
+    }
+    bytes
 }
 
 /// Runs per grid point: both families of every strategy.
@@ -267,7 +279,18 @@ fn run_points(
 fn reproduce(args: &SweepArgs) -> String {
     let mut command = format!("rehearsal sweep {}", args.scenario.file.display());
     for s in &args.set {
-        command.push_str(&format!(" --set {s}"));
+        // Quoted when a shell would read it otherwise (`metrics[0]` is a glob).
+        let plain = s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.,=:/-%+".contains(c));
+        if plain {
+            command.push_str(&format!(" --set {s}"));
+        } else {
+            command.push_str(&format!(" --set '{}'", s.replace('\'', "'\\''")));
+        }
+    }
+    if let Some(dir) = &args.emit {
+        command.push_str(&format!(" --emit {}", dir.display()));
     }
     for (flag, value) in [
         ("-n", args.scenario.replications.map(|n| n.to_string())),
@@ -512,7 +535,7 @@ fn emit(
         .context("sweep.csv: the recommended grid point is not in the grid")?;
     let mut d = doc.clone();
     d.remove("sweep");
-    crate::manifest::name_strategies(&mut d, file);
+    crate::scenario::manifest::name_strategies(&mut d, file);
     let mut d = toml::Value::Table(d);
     for (axis, v) in axes.iter().zip(values) {
         overrides::set(&mut d, &axis.path, v).map_err(anyhow::Error::msg)?;
@@ -520,7 +543,7 @@ fn emit(
     let toml::Value::Table(d) = d else {
         unreachable!("a document is a table")
     };
-    let edited = crate::manifest::edited_files(&d, file)
+    let edited = crate::scenario::manifest::edited_files(&d, file)
         .map_err(|e| anyhow::anyhow!("{}", crate::scenario::ScenarioErrors(e)))?;
     if edited.is_empty() {
         writeln!(
@@ -541,7 +564,7 @@ fn emit(
         write!(
             w,
             "{}",
-            crate::manifest::yaml::unified_diff(
+            crate::scenario::manifest::yaml::unified_diff(
                 &e.original,
                 &e.manifest.text,
                 &e.manifest.path.display().to_string(),

@@ -29,6 +29,7 @@
 
 mod error;
 mod hints;
+pub mod manifest;
 pub mod overrides;
 mod provenance;
 mod raw;
@@ -124,7 +125,7 @@ pub fn parse_all(text: &str, file: &Path) -> Result<Scenario, ScenarioErrors> {
     let raw: raw::RawScenario = deserialize(text, file)?;
     let doc: toml::Table = text.parse().map_err(|e| toml_error(&e, "", text, file))?;
     // Manifest strategies become the strategy tables they stand for.
-    let expanded = crate::manifest::expand(&doc, file).map_err(ScenarioErrors)?;
+    let expanded = crate::scenario::manifest::expand(&doc, file).map_err(ScenarioErrors)?;
     let (raw, doc) = if expanded.doc == doc {
         (raw, doc)
     } else {

@@ -118,9 +118,9 @@ pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
 }
 
 /// `strategies.<name>.<field>` on a manifest strategy (named, see
-/// [`crate::manifest::name_strategies`]): the field is the manifest's, by its YAML path
+/// [`crate::scenario::manifest::name_strategies`]): the field is the manifest's, by its YAML path
 /// (`spec.analysis.threshold`, `AnalysisTemplate/success-rate.spec.metrics[0].failureLimit`)
-/// or by a name of [`crate::manifest::SWEEP_NAMES`], and is recorded in the strategy's `set`
+/// or by a name of [`crate::scenario::manifest::SWEEP_NAMES`], and is recorded in the strategy's `set`
 /// table. `None` when `path` is not about a manifest strategy.
 fn manifest_set(doc: &mut Value, path: &str, value: &Value) -> Option<Result<(), String>> {
     let rest = path.strip_prefix("strategies.")?;
@@ -136,13 +136,13 @@ fn manifest_set(doc: &mut Value, path: &str, value: &Value) -> Option<Result<(),
         })?;
     let name = table.get("name")?.as_str()?.to_string();
     let field = &rest[name.len() + 1..];
-    let yaml = crate::manifest::SWEEP_NAMES
+    let yaml = crate::scenario::manifest::SWEEP_NAMES
         .iter()
         .find(|(m, _)| *m == field)
         .map_or(field, |(_, y)| y);
     let first = yaml.split('.').next().unwrap_or("");
     if !(first == "spec" || first == "metadata" || first.contains('/')) {
-        let names: Vec<&str> = crate::manifest::SWEEP_NAMES
+        let names: Vec<&str> = crate::scenario::manifest::SWEEP_NAMES
             .iter()
             .map(|(m, _)| *m)
             .collect();

@@ -197,7 +197,7 @@ pub(crate) struct RawResponse {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawStrategy {
-    /// Required, unless a manifest names the strategy (checked by `crate::manifest::expand`).
+    /// Required, unless a manifest names the strategy (checked by `crate::scenario::manifest::expand`).
     #[serde(default)]
     pub name: String,
     /// Required, unless given by a manifest.

@@ -76,7 +76,7 @@ pub fn grid(
 ) -> Result<Vec<GridPoint>, ScenarioError> {
     let mut base = doc.clone();
     base.remove("sweep");
-    crate::manifest::name_strategies(&mut base, file);
+    crate::scenario::manifest::name_strategies(&mut base, file);
     combinations(axes)
         .into_iter()
         .enumerate()

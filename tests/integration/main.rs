@@ -14,6 +14,7 @@ mod determinism;
 mod errors;
 mod flagger;
 mod layout;
+mod manifests;
 mod metrics;
 mod mutation;
 mod reliability;

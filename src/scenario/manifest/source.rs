@@ -345,7 +345,18 @@ impl<'a> Cx<'a> {
 
     /// Records an error about the node at `path` (or the object, when it is missing).
     pub fn error(&self, o: &Obj, path: &str, message: impl Into<String>) {
-        let node = o.get(path).or(Some(o.root));
+        // A missing field is placed at the nearest enclosing node that is written.
+        let mut at = path;
+        let node = loop {
+            if let Some(n) = o.get(at) {
+                break n;
+            }
+            match at.rsplit_once('.') {
+                Some((parent, _)) => at = parent,
+                None => break o.root,
+            }
+        };
+        let node = Some(node);
         let e = Self::at(o, node, path, message.into());
         let mut errors = self.errors.borrow_mut();
         if !errors.contains(&e) {

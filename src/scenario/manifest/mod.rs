@@ -54,19 +54,6 @@ pub struct Expanded {
     pub sources: Vec<Edited>,
 }
 
-/// Whether any strategy of `doc` names a manifest.
-pub fn used(doc: &Table) -> bool {
-    strategy_tables(doc).any(|t| t.contains_key("manifest"))
-}
-
-fn strategy_tables(doc: &Table) -> impl Iterator<Item = &Table> {
-    doc.get("strategies")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_table)
-}
-
 /// Expands every manifest strategy of `doc`, the scenario read from `file`; manifest paths
 /// are relative to `file`'s folder. All errors at once, each with its file and place.
 pub fn expand(doc: &Table, file: &Path) -> Result<Expanded, Vec<ScenarioError>> {

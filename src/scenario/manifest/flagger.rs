@@ -33,7 +33,7 @@ impl Cx<'_> {
         if o.get("spec.analysis").is_none() {
             self.error(
                 o,
-                "spec",
+                "spec.analysis",
                 "missing `analysis`: a Canary needs spec.analysis (interval, threshold, stepWeight and maxWeight or stepWeights, metrics)",
             );
             return None;

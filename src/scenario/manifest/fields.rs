@@ -652,3 +652,24 @@ pub fn markdown() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// `REHEARSAL_BLESS=1 cargo test --lib manifest::fields` writes the table into
+    /// docs/manifests.md between its markers; the integration test checks it is there.
+    #[test]
+    fn bless_the_documented_table() {
+        if std::env::var_os("REHEARSAL_BLESS").is_none() {
+            return;
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manifests.md");
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let (head, rest) = doc.split_once("<!-- fields:begin -->\n").unwrap();
+        let (_, tail) = rest.split_once("<!-- fields:end -->").unwrap();
+        let doc = format!(
+            "{head}<!-- fields:begin -->\n{}<!-- fields:end -->{tail}",
+            super::markdown()
+        );
+        std::fs::write(&path, doc).unwrap();
+    }
+}
