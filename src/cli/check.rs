@@ -55,6 +55,8 @@ pub struct CheckArgs {
     /// the progress bar.
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub work: super::scenario_args::WorkArgs,
 }
 
 /// The statistics a history line records, in order.
@@ -104,6 +106,7 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             scenario.set_seed(seed);
         }
     }
+    args.work.check(super::drill::suite_work(&suite))?;
     // Before the suite runs: a bad path must not cost a whole drill. `check` creates the
     // `--out` folder and each scenario's folder in it, and the folders above `--history`.
     if let Some(path) = &args.junit {

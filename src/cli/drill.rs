@@ -3,9 +3,11 @@
 
 use super::output::{Format, OutputArgs, Progress, shell_word};
 use super::run::{Executed, execute_with, print_notes, print_result, summary_rows, write_csv};
+use super::scenario_args::WorkArgs;
 use crate::replications::work_units;
 use crate::report::html::{IndexEntry, index_page};
 use crate::report::{json, write_summaries};
+use crate::scenario::work::Work;
 use crate::scenario::{self, Scenario, ScenarioErrors};
 use anyhow::Context;
 use clap::Args;
@@ -29,6 +31,13 @@ pub struct DrillArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub work: WorkArgs,
+}
+
+/// The work of every scenario of a suite.
+pub(super) fn suite_work(suite: &[(PathBuf, Scenario)]) -> Work {
+    suite.iter().map(|(_, s)| Work::of(s)).sum()
 }
 
 /// Loads and validates every scenario of `dir` before anything runs: a typo in the last file
@@ -61,6 +70,7 @@ pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>>
 
 pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let suite = load_suite(&args.dir)?;
+    args.work.check(suite_work(&suite))?;
     let (files, scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
     let command = match &args.out {
         Some(out) => format!(

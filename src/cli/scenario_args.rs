@@ -1,6 +1,7 @@
 //! The arguments `run`, `compare` and `sweep` share: the scenario file, where its reports go,
 //! and what overrides it.
 
+use crate::scenario::work::{self, Work};
 use crate::scenario::{self, Scenario, limits};
 use clap::Args;
 use std::path::PathBuf;
@@ -19,6 +20,35 @@ pub struct ScenarioArgs {
     /// Master seed, overriding the scenario's `seed`.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub work: WorkArgs,
+}
+
+/// The ceiling on the work a command starts.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct WorkArgs {
+    /// Refuse, before running, work estimated above this many simulated requests (the
+    /// default, 2e10, is about five minutes on two cores); `validate` prints the estimate.
+    #[arg(long, value_name = "REQUESTS", default_value_t = work::DEFAULT_MAX_WORK,
+          value_parser = parse_work)]
+    pub max_work: f64,
+}
+
+impl WorkArgs {
+    /// `Err` when `w` is above `--max-work`, saying what to shrink.
+    pub fn check(&self, w: Work) -> anyhow::Result<()> {
+        w.within(self.max_work, rayon::current_num_threads())
+            .map_err(anyhow::Error::msg)
+    }
+}
+
+fn parse_work(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 => Ok(x),
+        _ => Err(format!(
+            "\"{text}\": expected a positive number of simulated requests, e.g. 2e10"
+        )),
+    }
 }
 
 impl ScenarioArgs {
@@ -49,6 +79,9 @@ impl ScenarioArgs {
         let mut scenario = scenario::load_all(&self.file)?;
         self.check()?;
         self.apply(&mut scenario);
+        self.work
+            .check(Work::of(&scenario))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", self.file.display()))?;
         Ok(scenario)
     }
 }

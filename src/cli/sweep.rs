@@ -5,6 +5,7 @@ use super::resume::Folder;
 use super::scenario_args::ScenarioArgs;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
+use crate::scenario::work::Work;
 use crate::scenario::{self, overrides};
 use crate::sweep::params::{self, SweepParams, content_hash};
 use crate::sweep::{self, ConstraintOn, GridPoint, Optimize, TradeOff, pareto};
@@ -171,6 +172,11 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
     check_out_dir("--out", &out)?;
     let total: usize = points.iter().map(runs_of).sum();
+    let work: Work = points
+        .iter()
+        .map(|p| Work::of(&p.faulty) + Work::of(&p.healthy))
+        .sum();
+    args.scenario.work.check(work)?;
     let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();
     let params = SweepParams {
         program: env!("CARGO_PKG_VERSION").to_string(),

@@ -2,6 +2,7 @@
 //! and the warnings of the valid ones.
 
 use crate::scenario;
+use crate::scenario::work::Work;
 use clap::Args;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ pub struct ValidateArgs {
     /// Treat warnings (probable unit mistakes) as errors: exit 2.
     #[arg(long, alias = "strict")]
     pub deny_warnings: bool,
+    #[command(flatten)]
+    pub work: super::scenario_args::WorkArgs,
 }
 
 pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -32,6 +35,12 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
                     ok = false;
                     continue;
                 }
+                let work = Work::of(&s);
+                if let Err(e) = args.work.check(work) {
+                    writeln!(stderr, "error: {}: {e}", file.display())?;
+                    ok = false;
+                    continue;
+                }
                 writeln!(
                     stdout,
                     "ok: {} ({}: {} strategies, {} faults, {} replications{})",
@@ -44,6 +53,11 @@ pub(super) fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
                         0 => String::new(),
                         n => format!(", {}", super::count(n, "warning", "warnings")),
                     }
+                )?;
+                writeln!(
+                    stdout,
+                    "  work: {}",
+                    work.describe(rayon::current_num_threads())
                 )?
             }
             Err(e) => {

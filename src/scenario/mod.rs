@@ -36,6 +36,7 @@ mod raw;
 mod resolve;
 mod spans;
 mod warnings;
+pub mod work;
 
 pub use error::{ScenarioError, ScenarioErrors, expected_one_of};
 pub use provenance::{Origin, Provenance};
@@ -188,6 +189,12 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 pub fn load_all(path: &Path) -> Result<Scenario, ScenarioErrors> {
     let bytes = std::fs::read(path)
         .map_err(|e| ScenarioError::new(path, "", format!("cannot read the file: {e}")))?;
+    parse_bytes(bytes, path)
+}
+
+/// Parses and validates the bytes of a scenario file (`path` names it in errors), with
+/// every error of the file; bytes that are not UTF-8 are an error with their offset and line.
+pub fn parse_bytes(bytes: Vec<u8>, path: &Path) -> Result<Scenario, ScenarioErrors> {
     let text = String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..at];

@@ -517,3 +517,102 @@ fn issue13_ctrl_c_ends_a_drill_after_the_scenario_under_way_and_writes_the_rest(
     assert_eq!(listed, ran);
     assert!(stdout.contains("(interrupted: not run: "), "{stdout}");
 }
+
+/// A minimal scenario with `extra` top-level lines and one canary strategy per name.
+fn work_case(head: &str, strategies: usize, tail: &str) -> String {
+    let mut s = format!("name = \"work\"\n{head}\n[versions.old]\n[versions.new]\n{tail}\n");
+    for i in 0..strategies {
+        s.push_str(&format!(
+            "[[strategies]]\nname = \"s{i}\"\nkind = \"canary\"\nsteps = [{{ weight = 100 }}]\n"
+        ));
+    }
+    s
+}
+
+#[test]
+fn issue13_validate_prints_the_work_and_refuses_runaway_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        // The budget with no ceiling and a 1 µs interval: two errors at once.
+        (
+            "unbounded-budget",
+            work_case(
+                "horizon = \"1h\"\n[traffic]\nrate = 10.0\nusers = 100\n[limits]\nmax_events = 9223372036854775807",
+                1,
+                "[analysis]\ninterval = \"1us\"",
+            ),
+        ),
+        // 5·10⁵ req/s for 1 h × 20 replications: 3.6e10 requests, above the default 2e10.
+        (
+            "huge-rate",
+            work_case(
+                "horizon = \"1h\"\nreplications = 20\n[traffic]\nrate = 500000.0\nusers = 100000",
+                1,
+                "",
+            ),
+        ),
+        // 30 days of 1 s checks: 2 592 000 checks, above half the default budget.
+        (
+            "exhausted-budget",
+            work_case(
+                "horizon = \"30d\"\n[traffic]\nrate = 0.01\nusers = 100",
+                1,
+                "[analysis]\ninterval = \"1s\"",
+            ),
+        ),
+        // 10 000 strategies.
+        (
+            "ten-thousand-strategies",
+            work_case(
+                "horizon = \"1h\"\n[traffic]\nrate = 1.0\nusers = 100",
+                10_000,
+                "",
+            ),
+        ),
+    ];
+    let mut messages = String::new();
+    for (name, text) in &cases {
+        let file = dir.path().join(format!("{name}.toml"));
+        fs::write(&file, text).unwrap();
+        let out = output(&[OsStr::new("validate"), file.as_os_str()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace(&dir.path().display().to_string(), "TMP");
+        messages.push_str(&format!("{name}:\n{stderr}\n"));
+    }
+    insta::assert_snapshot!("issue13_runaway_work", messages);
+    // A scenario within the limits: its estimate is printed, and --max-work refuses it.
+    let file = dir.path().join("fine.toml");
+    fs::write(
+        &file,
+        work_case(
+            "horizon = \"1h\"\nreplications = 10\n[traffic]\nrate = 100.0\nusers = 100",
+            2,
+            "",
+        ),
+    )
+    .unwrap();
+    let out = output(&[
+        OsStr::new("validate"),
+        OsStr::new("-j"),
+        OsStr::new("2"),
+        file.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // 2 strategies × 10 replications × 100 req/s × 3600 s = 7.2e6 requests; × 30 ns / 2 cores.
+    assert!(
+        stdout.contains("work: 20 runs, 7.20e6 simulated requests, about 0.1 s on 2 cores"),
+        "{stdout}"
+    );
+    let refused = output(&[
+        OsStr::new("run"),
+        file.as_os_str(),
+        OsStr::new("--max-work"),
+        OsStr::new("1e6"),
+        OsStr::new("--out"),
+        dir.path().join("out").as_os_str(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused before running"));
+    assert!(!dir.path().join("out").exists(), "nothing ran");
+}

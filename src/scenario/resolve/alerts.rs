@@ -96,7 +96,7 @@ impl Resolver<'_> {
             );
         }
         let interval = |name: &str, text: Option<&String>, default: &str| match text {
-            Some(t) => self.positive_duration(&format!("monitoring.{name}"), t),
+            Some(t) => self.periodic_duration(&format!("monitoring.{name}"), t),
             None => self.duration(&format!("monitoring.{name}"), default),
         };
         let buckets_s = match m.and_then(|m| m.buckets.as_ref()) {

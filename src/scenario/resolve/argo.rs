@@ -61,7 +61,7 @@ impl Resolver<'_> {
         let interval = m
             .interval
             .as_ref()
-            .map(|i| self.positive_duration(&field("interval"), i))
+            .map(|i| self.periodic_duration(&field("interval"), i))
             .transpose()?;
         let window = match (&m.window, interval) {
             (Some(w), _) => self.positive_duration(&field("window"), w)?,

@@ -43,6 +43,14 @@ pub mod limits {
     pub const MAX_NAME_CHARS: usize = 100;
     /// Most faults (a 64-bit mask tracks which ones hurt).
     pub const MAX_FAULTS: usize = 64;
+    /// Most strategies in one scenario: each one is a row of every table and a line of
+    /// every plot, and a comparison of more is not read by anyone.
+    pub const MAX_STRATEGIES: usize = 100;
+    /// Shortest period of a repeating event (analysis interval, measurement interval, SDK
+    /// polling, scrape and evaluation), seconds.
+    pub const MIN_PERIOD_S: u64 = 1;
+    /// Largest `limits.max_events`: 10⁸ control events take about ten seconds per run.
+    pub const MAX_EVENTS: u64 = 100_000_000;
 }
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -102,6 +110,24 @@ impl Resolver<'_> {
         let d = self.duration(field, text)?;
         if d == SimTime::ZERO {
             return self.err(field, format!("\"{text}\" must be longer than 0"));
+        }
+        Ok(d)
+    }
+
+    /// The period of something that repeats through a run (an analysis interval, a
+    /// measurement interval, SDK polling, scrapes and rule evaluations): at least
+    /// [`limits::MIN_PERIOD_S`], so that no run schedules more than one such event a second.
+    fn periodic_duration(&self, field: &str, text: &str) -> Result<SimTime> {
+        let d = self.positive_duration(field, text)?;
+        if d < SimTime::from_secs(limits::MIN_PERIOD_S) {
+            return self.err(
+                field,
+                format!(
+                    "\"{text}\" is below the {} s floor of periodic events (Flagger itself raises analysis intervals below 10 s to 10 s); expected at least \"{}s\"",
+                    limits::MIN_PERIOD_S,
+                    limits::MIN_PERIOD_S
+                ),
+            );
         }
         Ok(d)
     }
@@ -568,11 +594,22 @@ impl Resolver<'_> {
                 "no strategy; add at least one [[strategies]] table (kind = \"canary\")",
             ));
         }
+        if raw.len() > limits::MAX_STRATEGIES {
+            return self.keep(self.err(
+                "strategies",
+                format!(
+                    "{} strategies; at most {} fit in one scenario (each is a row of every table and a line of every plot): split them over several scenario files",
+                    raw.len(),
+                    limits::MAX_STRATEGIES
+                ),
+            ));
+        }
         let mut strategies = Vec::new();
+        let mut names = std::collections::HashSet::new();
         for (i, s) in raw.iter().enumerate() {
             let path = format!("strategies[{i}]");
             let spec = self.keep(self.strategy(&path, s, scenario_analysis, fleet, templates));
-            if raw[..i].iter().any(|o| o.name == s.name) {
+            if !names.insert(s.name.as_str()) {
                 self.keep::<()>(self.err(
                     format!("{path}.name"),
                     format!(
@@ -600,10 +637,13 @@ impl Resolver<'_> {
             .as_ref()
             .and_then(|l| l.max_events)
             .unwrap_or(defaults::MAX_EVENTS);
-        if max_events == 0 {
+        if max_events == 0 || max_events > limits::MAX_EVENTS {
             return self.err(
                 "limits.max_events",
-                "0 is not allowed; expected a positive count",
+                format!(
+                    "{max_events} is not allowed; expected a positive count up to {:.0e} (about ten seconds of control events per run)",
+                    limits::MAX_EVENTS as f64
+                ),
             );
         }
         for (i, s) in strategies.iter().enumerate() {

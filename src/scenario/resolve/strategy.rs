@@ -20,7 +20,7 @@ impl Resolver<'_> {
     pub(super) fn analysis(&self, path: &str, a: &RawAnalysis) -> Result<AnalysisSpec> {
         let field = |name: &str| format!("{path}.{name}");
         let interval = match &a.interval {
-            Some(i) => self.positive_duration(&field("interval"), i)?,
+            Some(i) => self.periodic_duration(&field("interval"), i)?,
             None => self.duration(&field("interval"), defaults::INTERVAL)?,
         };
         let mut metrics = self.metric_rules(path, a, None)?;
@@ -474,7 +474,7 @@ impl Resolver<'_> {
         Ok(match (mode, &x.interval, &x.delay) {
             (RefreshMode::Polling, interval, None) => Refresh::Polling {
                 interval: match interval {
-                    Some(i) => self.positive_duration(&format!("{path}.interval"), i)?,
+                    Some(i) => self.periodic_duration(&format!("{path}.interval"), i)?,
                     None => self.duration("", defaults::FLAG_POLLING)?,
                 },
             },
