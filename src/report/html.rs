@@ -251,6 +251,8 @@ pub struct ScenarioPage<'a> {
     pub file: &'a str,
     /// The command that reproduces the numbers.
     pub reproduce: &'a str,
+    /// How `--precision` settled the replications, one line (`None` without it).
+    pub precision: Option<String>,
     /// Its resolved parameters.
     pub params: &'a [Param],
     /// The comparison plot, shown after the summary.
@@ -279,6 +281,9 @@ pub fn scenario_page(p: &ScenarioPage) -> String {
         escape(p.file),
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(line) = &p.precision {
+        let _ = writeln!(b, "<p class=\"meta\">{}</p>", escape(line));
+    }
     let _ = writeln!(
         b,
         "<p>Reproduce these numbers exactly:</p>\n<pre>{}</pre>",

@@ -101,6 +101,12 @@ impl Scenario {
         self.provenance.set_override("seed", "--seed");
     }
 
+    /// Records the replication count `--precision` settled on (after the runs).
+    pub fn settle_replications(&mut self, replications: u32) {
+        self.replications = replications;
+        self.provenance.set_override("replications", "--precision");
+    }
+
     /// Replaces the file's replications (`--replications`), recording the override.
     pub fn set_replications(&mut self, replications: u32) {
         self.replications = replications;

@@ -16,6 +16,7 @@ mod flagger;
 mod layout;
 mod metrics;
 mod mutation;
+mod precision;
 mod reliability;
 
 mod report;
