@@ -326,7 +326,7 @@ pub fn scenario_page(p: &ScenarioPage) -> String {
     }
     b.push_str("</section>\n");
 
-    b.push_str("<section id=\"parameters\">\n<h2>Resolved parameters</h2>\n<p class=\"note\">Every value the runs used. Greyed rows came from built-in defaults (see the README's scenario reference for their sources); <q>[analysis]</q> marks a strategy that uses the scenario's analysis table.</p>\n");
+    b.push_str("<section id=\"parameters\">\n<h2>Resolved parameters</h2>\n<p class=\"note\">Every value the runs used. Greyed rows came from built-in defaults (see docs/reference.md, the scenario reference, for their sources); <q>[analysis]</q> marks a strategy that uses the scenario's analysis table.</p>\n");
     b.push_str(&params_html(p.params));
     b.push_str("</section>\n");
 

@@ -28,6 +28,8 @@
 //! ```
 
 mod error;
+#[cfg(test)]
+mod fields;
 mod hints;
 pub mod overrides;
 mod provenance;
@@ -254,8 +256,7 @@ fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> Scen
     } else if let Some(rest) = err.message.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or(rest).to_string();
         err.field = join(&err.field, &key);
-        err.message =
-            "missing: this field is required (see the README's scenario reference)".into();
+        err.message = "missing: this field is required (see docs/reference.md)".into();
         // The span is the enclosing table, not a place to edit.
         err.location = None;
     } else if err.message == "duplicate key" {

@@ -11,6 +11,7 @@ mod compare;
 mod controllers;
 mod database;
 mod determinism;
+mod docs;
 mod errors;
 mod flagger;
 mod layout;
