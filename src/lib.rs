@@ -47,6 +47,7 @@ pub mod model;
 pub mod names;
 pub mod objectives;
 pub mod outcome;
+pub mod precision;
 pub mod regression;
 pub mod replay;
 pub mod replications;

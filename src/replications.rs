@@ -3,9 +3,12 @@
 
 use crate::engine::{EngineError, SimTime};
 use crate::outcome::{RunOutcome, StrategySummary, Timeline, summarize};
+use crate::precision::{self, Precision, until_precise};
 use crate::replay::{replay, replay_with_timeline};
 use crate::scenario::Scenario;
 use rayon::prelude::*;
+use std::cell::RefCell;
+use std::ops::Range;
 
 /// Timeline step of a strategy without analysis.
 pub const DEFAULT_TIMELINE_STEP: SimTime = SimTime::from_secs(30);
@@ -20,6 +23,8 @@ pub struct ScenarioResult {
     /// One per strategy, in scenario order: its representative replication, replayed with a
     /// timeline (see [`Pick`]).
     pub timelines: Vec<Representative>,
+    /// How `--precision` settled the replication count (`None` without it).
+    pub precision: Option<precision::Settled>,
 }
 
 impl ScenarioResult {
@@ -212,6 +217,17 @@ pub fn run_scenario_with(
             })
             .collect(),
     )?;
+    finish(scenario, runs, reps, progress)
+}
+
+/// The summaries and timelines of `runs` (strategy-major, `reps` replications each, ascending),
+/// replaying one representative per strategy; `progress` is called after each replay.
+pub fn finish(
+    scenario: &Scenario,
+    runs: Vec<RunOutcome>,
+    reps: u32,
+    progress: &(dyn Fn() + Sync),
+) -> Result<ScenarioResult, RunError> {
     let summaries: Vec<StrategySummary> = runs.chunks(reps as usize).map(summarize).collect();
     let timelines = in_order(
         runs.chunks(reps as usize)
@@ -240,5 +256,63 @@ pub fn run_scenario_with(
         runs,
         summaries,
         timelines,
+        precision: None,
     })
+}
+
+/// Runs every strategy of `scenario` in batches until `precision` holds (see the module doc),
+/// on the current rayon pool; `progress` is called after each run, and `grow(n)` when a batch
+/// of `n` more runs is scheduled (a progress bar's length). The result's runs, summaries and
+/// timelines are those of `run_scenario` at the settled replication count, with
+/// [`ScenarioResult::precision`] set.
+pub fn run_to_precision(
+    scenario: &Scenario,
+    precision: &Precision,
+    progress: &(dyn Fn() + Sync),
+    grow: &dyn Fn(u64),
+) -> Result<ScenarioResult, RunError> {
+    let strategies = scenario.strategies.len();
+    // Both closures of the loop read the runs kept so far; one of them adds to them.
+    let runs: RefCell<Vec<Vec<RunOutcome>>> = RefCell::new(vec![Vec::new(); strategies]);
+    let settled = until_precise(
+        precision,
+        scenario.replications,
+        |range: Range<u32>| {
+            grow(strategies as u64 * u64::from(range.end - range.start));
+            let jobs: Vec<(usize, u32)> = (0..strategies)
+                .flat_map(|s| range.clone().map(move |r| (s, r)))
+                .collect();
+            let batch = in_order(
+                jobs.par_iter()
+                    .map(|&(s, r)| {
+                        let run = replay_run(scenario, s, r);
+                        progress();
+                        run
+                    })
+                    .collect(),
+            )?;
+            let mut runs = runs.borrow_mut();
+            for (&(s, _), run) in jobs.iter().zip(batch) {
+                runs[s].push(run);
+            }
+            Ok(())
+        },
+        || {
+            let reported: Vec<_> = runs
+                .borrow()
+                .iter()
+                .flat_map(|r| precision::reported(&summarize(r)))
+                .collect();
+            precision.shortfalls(&reported)
+        },
+    )?;
+    grow(strategies as u64);
+    let mut result = finish(
+        scenario,
+        runs.into_inner().concat(),
+        settled.replications,
+        progress,
+    )?;
+    result.precision = Some(settled);
+    Ok(result)
 }

@@ -3,11 +3,12 @@
 
 use super::drill::load_suite;
 use super::output::{Format, OutputArgs, Progress};
-use super::run::execute_with;
+use super::run::{execute_with, units};
+use super::scenario_args::PrecisionArgs;
 use crate::objectives::{Objective, ObjectiveMetric, Release, default_objectives, evaluate};
 use crate::outcome::RunOutcome;
+use crate::precision::Precision;
 use crate::regression::{self, Comparison, REGRESSION_METRICS};
-use crate::replications::work_units;
 use crate::report::{Case, read_runs, write_junit};
 use crate::scenario::{self, Scenario, limits};
 use crate::strategy::StrategySpec;
@@ -50,6 +51,8 @@ pub struct CheckArgs {
     /// Master seed for every scenario, overriding each file's `seed`.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
     /// `--format csv|json` prints every check (objective or regression, passed or failed) on
     /// stdout, and the breach lines, notes and summary line on stderr; `-q` drops those and
     /// the progress bar.
@@ -97,6 +100,7 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             limits::MAX_REPLICATIONS
         );
     }
+    let precision = args.precision.get()?;
     let mut suite = load_suite(&args.dir)?;
     for (_, scenario) in &mut suite {
         if let Some(n) = args.replications {
@@ -127,14 +131,17 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         require_baseline: args.require_baseline,
         ..Tally::default()
     };
-    for (file, scenario) in &suite {
-        let objectives = scenario.objectives.as_deref().unwrap_or(&suite_objectives);
+    for (file, scenario) in &mut suite {
+        let objectives = scenario
+            .objectives
+            .clone()
+            .unwrap_or_else(|| suite_objectives.clone());
         let baseline = args.baseline.as_deref();
         let gate = check_scenario(
             &mut stdout,
             (file, scenario),
             &out,
-            objectives,
+            (&objectives, precision.as_ref()),
             baseline,
             args.output.quiet,
         )?;
@@ -464,17 +471,18 @@ impl Subject<'_> {
 /// the baseline folder has this scenario, against it; prints every breach and regression.
 fn check_scenario(
     stdout: &mut impl Write,
-    (file, scenario): (&Path, &Scenario),
+    (file, scenario): (&Path, &mut Scenario),
     out: &Path,
-    objectives: &[Objective],
+    (objectives, precision): (&[Objective], Option<&Precision>),
     baseline_dir: Option<&Path>,
     quiet: bool,
 ) -> anyhow::Result<Gate> {
     let dir = out.join(&scenario.name);
-    let progress = Progress::new(work_units(scenario), quiet);
+    let progress = Progress::new(units(scenario, precision), quiet);
     progress.set_message(&scenario.name);
-    let done = execute_with(scenario, file, &dir, &progress);
+    let done = execute_with(scenario, precision, file, &dir, &progress, String::new());
     progress.finish();
+    let scenario = &*scenario;
     let result = done?.result;
     let reproduce = format!(
         "rehearsal run {} --seed {} --replications {}",

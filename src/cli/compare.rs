@@ -2,39 +2,53 @@
 //! output contract of `run` (`--format table|csv|json`, `-q`).
 
 use super::output::{Format, Progress, shell_word};
-use super::run::{RunArgs, execute_with, write_csv};
+use super::run::{RunArgs, execute_with, units, write_csv};
 use crate::outcome::compare;
-use crate::replications::work_units;
 use crate::report::{BEST_RULE, CompareJson, compare_json, compare_table, write_compare};
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = args.load()?;
+    let mut scenario = args.load()?;
     let (output, args) = (args.output, args.scenario);
+    let precision = args.precision.get()?;
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
     super::files::check_out_dir("--out", &out)?;
-    let progress = Progress::new(work_units(&scenario), output.quiet);
+    let progress = Progress::new(units(&scenario, precision.as_ref()), output.quiet);
     progress.set_message(&scenario.name);
-    let done = execute_with(&scenario, &args.file, &out, &progress);
+    // The report's reproduce line is this command, with the replications it started from.
+    let reproduce = format!(
+        "rehearsal compare {} --seed {} --replications {}{}",
+        shell_word(&args.file),
+        scenario.seed,
+        scenario.replications,
+        args.precision.flags()
+    );
+    let done = execute_with(
+        &mut scenario,
+        precision.as_ref(),
+        &args.file,
+        &out,
+        &progress,
+        reproduce.clone(),
+    );
     progress.finish();
     let result = done?.result;
+    let settled = result
+        .precision
+        .as_ref()
+        .map(|s| format!("{}\n", s.line()))
+        .unwrap_or_default();
     let names: Vec<String> = scenario.strategies.iter().map(|s| s.name.clone()).collect();
     let comparisons = compare(&result.runs, names.len());
     write_csv(&out.join("compare.csv"), |w| {
         write_compare(&names, &comparisons, w)
     })?;
-    let reproduce = format!(
-        "rehearsal compare {} --seed {} --replications {}",
-        shell_word(&args.file),
-        scenario.seed,
-        scenario.replications
-    );
     let notes = format!(
-        "wrote {}/compare.csv, runs.csv and summary.csv\nreproduce: {reproduce}\n",
+        "{settled}wrote {}/compare.csv, runs.csv and summary.csv\nreproduce: {reproduce}\n",
         out.display()
     );
     let mut stdout = io::stdout().lock();
@@ -64,6 +78,7 @@ pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
                 seed: scenario.seed,
                 replications: scenario.replications,
                 reproduce,
+                precision: result.precision.as_ref().map(Into::into),
                 best_rule: BEST_RULE,
                 metrics: Vec::new(),
             };

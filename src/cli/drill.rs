@@ -2,9 +2,11 @@
 //! then the suite's `summary.csv` and `index.html`.
 
 use super::output::{Format, OutputArgs, Progress, shell_word};
-use super::run::{Executed, execute_with, print_notes, print_result, summary_rows, write_csv};
-use super::scenario_args::WorkArgs;
-use crate::replications::work_units;
+use super::run::{
+    Executed, execute_with, print_notes, print_result, summary_rows, units, write_csv,
+};
+use super::scenario_args::{PrecisionArgs, WorkArgs};
+use crate::precision::Precision;
 use crate::report::html::{IndexEntry, index_page};
 use crate::report::{json, write_summaries};
 use crate::scenario::work::Work;
@@ -33,6 +35,8 @@ pub struct DrillArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub work: WorkArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
 }
 
 /// The work of every scenario of a suite.
@@ -71,14 +75,20 @@ pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>>
 pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let suite = load_suite(&args.dir)?;
     args.work.check(suite_work(&suite))?;
-    let (files, scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
+    let precision = args.precision.get()?;
+    let (files, mut scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
     let command = match &args.out {
         Some(out) => format!(
-            "rehearsal drill {} --out {}",
+            "rehearsal drill {} --out {}{}",
             shell_word(&args.dir),
-            shell_word(out)
+            shell_word(out),
+            args.precision.flags()
         ),
-        None => format!("rehearsal drill {}", shell_word(&args.dir)),
+        None => format!(
+            "rehearsal drill {}{}",
+            shell_word(&args.dir),
+            args.precision.flags()
+        ),
     };
     let out = args.out.unwrap_or_else(super::default_reports_dir);
     super::files::check_out_dir("--out", &out)?;
@@ -86,7 +96,14 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let quiet = args.output.quiet;
     let mut stdout = io::stdout().lock();
     super::interrupt::install("scenario");
-    let outcomes = run_suite(&mut stdout, &scenarios, &files, &out, &args.output)?;
+    let outcomes = run_suite(
+        &mut stdout,
+        &mut scenarios,
+        &files,
+        &out,
+        &args.output,
+        precision.as_ref(),
+    )?;
     // Ctrl-C: the scenarios after the last one run were not run.
     let not_run: Vec<&str> = scenarios[outcomes.len()..]
         .iter()
@@ -191,21 +208,24 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
 /// slot is `None`. After Ctrl-C no further scenario starts: the list is shorter.
 fn run_suite(
     stdout: &mut impl Write,
-    scenarios: &[Scenario],
+    scenarios: &mut [Scenario],
     files: &[PathBuf],
     out: &Path,
     output: &OutputArgs,
+    precision: Option<&Precision>,
 ) -> anyhow::Result<Vec<Option<Executed>>> {
     let (format, quiet) = (output.format, output.quiet);
-    let progress = Progress::new(scenarios.iter().map(work_units).sum(), quiet);
+    let total = scenarios.iter().map(|s| units(s, precision)).sum();
+    let progress = Progress::new(total, quiet);
     let mut done: Vec<Option<Executed>> = Vec::new();
-    for (scenario, file) in scenarios.iter().zip(files) {
+    for (scenario, file) in scenarios.iter_mut().zip(files) {
         if super::interrupt::requested() {
             break;
         }
         progress.set_message(&scenario.name);
         let dir = out.join(&scenario.name);
-        let executed = match execute_with(scenario, file, &dir, &progress) {
+        let executed = match execute_with(scenario, precision, file, &dir, &progress, String::new())
+        {
             Ok(e) => e,
             Err(e) => {
                 progress.suspend(|| writeln!(io::stderr(), "error: {e:#}"))?;

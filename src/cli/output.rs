@@ -80,6 +80,11 @@ impl Progress {
         }
     }
 
+    /// `n` more runs scheduled (a `--precision` batch).
+    pub fn grow(&self, n: u64) {
+        self.bar.inc_length(n);
+    }
+
     /// Names what is running.
     pub fn set_message(&self, message: &str) {
         self.bar.set_message(message.to_string());

@@ -5,7 +5,8 @@ use super::output::{Format, OutputArgs, Progress, shell_word};
 use super::scenario_args::ScenarioArgs;
 use crate::objectives::Verdict;
 use crate::outcome::StrategySummary;
-use crate::replications::{ScenarioResult, run_scenario_with, work_units};
+use crate::precision::Precision;
+use crate::replications::{ScenarioResult, run_scenario_with, run_to_precision, work_units};
 use crate::report::format::wrap;
 use crate::report::{
     self, Provenance, SummaryRow, TABLE_WIDTH, json, summary_table, write_runs, write_summaries,
@@ -48,15 +49,31 @@ impl RunArgs {
 }
 
 pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scenario = args.load()?;
+    let mut scenario = args.load()?;
+    let precision = args.scenario.precision.get()?;
     let out = args
         .scenario
         .out
+        .clone()
         .unwrap_or_else(|| super::default_reports_dir().join(&scenario.name));
     check_out_dir("--out", &out)?;
-    let progress = Progress::new(work_units(&scenario), args.output.quiet);
+    let progress = Progress::new(units(&scenario, precision.as_ref()), args.output.quiet);
     progress.set_message(&scenario.name);
-    let done = execute_with(&scenario, &args.scenario.file, &out, &progress);
+    let reproduce = format!(
+        "rehearsal run {} --seed {} --replications {}{}",
+        shell_word(&args.scenario.file),
+        scenario.seed,
+        scenario.replications,
+        args.scenario.precision.flags()
+    );
+    let done = execute_with(
+        &mut scenario,
+        precision.as_ref(),
+        &args.scenario.file,
+        &out,
+        &progress,
+        reproduce,
+    );
     progress.finish();
     let done = done?;
     let mut stdout = io::stdout().lock();
@@ -93,14 +110,16 @@ pub(super) struct Executed {
 impl Executed {
     /// The `--format json` form of this scenario.
     pub fn json(&self, scenario: &Scenario) -> json::ScenarioJson {
-        json::scenario_json(
+        let mut doc = json::scenario_json(
             scenario,
             &self.result.summaries,
             &self.verdicts,
             &self.file.display().to_string(),
             &self.reproduce,
             &self.dir.join("report.html").display().to_string(),
-        )
+        );
+        doc.precision = self.result.precision.as_ref().map(Into::into);
+        doc
     }
 }
 
@@ -121,28 +140,59 @@ pub(super) fn summary_rows<'s>(
         .collect()
 }
 
-/// Runs `scenario` and writes into `out`: `runs.csv`, `summary.csv`, `report.html` and the
-/// PNG plots, behind the caller's progress bar; returns where everything went.
+/// The progress bar's first length: every run, or nothing under `--precision` (each batch
+/// adds its runs as it is scheduled).
+pub(super) fn units(scenario: &Scenario, precision: Option<&Precision>) -> u64 {
+    if precision.is_some() {
+        0
+    } else {
+        work_units(scenario)
+    }
+}
+
+/// The reproduce line of a scenario run by `drill` or `check`: `run` with its seed and
+/// replications (the settled count under `--precision`, which replays the same runs).
+pub(super) fn run_line(file: &Path, scenario: &Scenario) -> String {
+    format!(
+        "rehearsal run {} --seed {} --replications {}",
+        shell_word(file),
+        scenario.seed,
+        scenario.replications
+    )
+}
+
+/// Runs `scenario` (to `precision` when given, then recording the settled replication count
+/// in it) and writes into `out`: `runs.csv`, `summary.csv`, `report.html` and the PNG plots,
+/// behind the caller's progress bar; returns where everything went. `reproduce` is the
+/// command the reports print; empty means [`run_line`] after the runs.
 pub(super) fn execute_with(
-    scenario: &Scenario,
+    scenario: &mut Scenario,
+    precision: Option<&Precision>,
     file: &Path,
     out: &Path,
     progress: &Progress,
+    reproduce: String,
 ) -> anyhow::Result<Executed> {
-    let result = run_scenario_with(scenario, &|| progress.tick())
-        .with_context(|| format!("{}: the run stopped", file.display()))?;
+    let result = match precision {
+        None => run_scenario_with(scenario, &|| progress.tick()),
+        Some(p) => run_to_precision(scenario, p, &|| progress.tick(), &|n| progress.grow(n)),
+    }
+    .with_context(|| format!("{}: the run stopped", file.display()))?;
+    if let Some(settled) = &result.precision {
+        scenario.settle_replications(settled.replications);
+    }
+    let reproduce = if reproduce.is_empty() {
+        run_line(file, scenario)
+    } else {
+        reproduce
+    };
+    let scenario = &*scenario;
     out_dir("--out", out)?;
     write_csv(&out.join("runs.csv"), |w| write_runs(&result.runs, w))?;
     write_csv(&out.join("summary.csv"), |w| {
         write_summaries(&summary_rows(scenario, &result.summaries), w)
     })?;
 
-    let reproduce = format!(
-        "rehearsal run {} --seed {} --replications {}",
-        shell_word(file),
-        scenario.seed,
-        scenario.replications
-    );
     let file_shown = file.display().to_string();
     let provenance = Provenance {
         file: &file_shown,
@@ -174,8 +224,16 @@ pub(super) fn write_csv(
     write_file(path, write)
 }
 
-/// Where the reports went and how to reproduce them.
+/// Where the reports went and how to reproduce them (and how `--precision` settled).
 pub(super) fn print_notes(w: &mut impl Write, done: &Executed) -> io::Result<()> {
+    if let Some(settled) = &done.result.precision {
+        writeln!(w, "{}", settled.line())?;
+    }
+    print_paths(w, done)
+}
+
+/// Where the reports went and how to reproduce them.
+fn print_paths(w: &mut impl Write, done: &Executed) -> io::Result<()> {
     writeln!(
         w,
         "report:    {} (+ runs.csv, summary.csv, {} plots)",
@@ -208,6 +266,9 @@ pub(super) fn print_result(
             wrap(scenario.description.trim(), TABLE_WIDTH as usize)
         )?;
     }
+    if let Some(settled) = &done.result.precision {
+        write!(w, "{}", wrap(&settled.line(), TABLE_WIDTH as usize))?;
+    }
     writeln!(w)?;
     write!(w, "{}", summary_table(&done.result.summaries))?;
     for line in report::semantics_lines(&scenario.strategies) {
@@ -218,6 +279,6 @@ pub(super) fn print_result(
         write!(w, "{}", wrap(&line, TABLE_WIDTH as usize))?;
     }
     writeln!(w)?;
-    print_notes(w, done)?;
+    print_paths(w, done)?;
     writeln!(w)
 }

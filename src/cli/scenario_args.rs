@@ -2,6 +2,7 @@
 //! and what overrides it.
 
 use crate::scenario::work::{self, Work};
+use crate::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use crate::scenario::{self, Scenario, limits};
 use clap::Args;
 use std::path::PathBuf;
@@ -22,6 +23,8 @@ pub struct ScenarioArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub work: WorkArgs,
+    #[command(flatten)]
+    pub precision: PrecisionArgs,
 }
 
 /// The ceiling on the work a command starts.
@@ -51,9 +54,63 @@ fn parse_work(text: &str) -> Result<f64, String> {
     }
 }
 
+/// `--precision` and `--max-replications`: replications chosen by the width of the intervals.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PrecisionArgs {
+    /// Run replications in deterministic batches (the first is -n) until every targeted 95 %
+    /// interval's half-width is at most its target: `1%` every rate and share, `5s` every
+    /// time, `METRIC=VALUE` one metric (`ttd_s=2s,false_rollback_rate=0.5%`); comma-separated.
+    /// `sweep` applies it per grid point. The count reached (or the cap) is reported.
+    #[arg(long, value_name = "TARGETS")]
+    pub precision: Option<String>,
+    /// Most replications per strategy under --precision [default: 2000].
+    #[arg(long, value_name = "N", requires = "precision")]
+    pub max_replications: Option<u32>,
+}
+
+impl PrecisionArgs {
+    /// The parsed targets, `None` without `--precision`.
+    pub fn get(&self) -> anyhow::Result<Option<Precision>> {
+        let Some(text) = &self.precision else {
+            return Ok(None);
+        };
+        let cap = self.max_replications.unwrap_or(DEFAULT_MAX_REPLICATIONS);
+        anyhow::ensure!(
+            (1..=limits::MAX_REPLICATIONS).contains(&cap),
+            "--max-replications {cap}: expected 1 to {}",
+            limits::MAX_REPLICATIONS
+        );
+        Precision::parse(text, cap)
+            .map(Some)
+            .map_err(anyhow::Error::msg)
+    }
+
+    /// The flags as a reproduce line repeats them (empty without `--precision`).
+    pub fn flags(&self) -> String {
+        let mut s = String::new();
+        if let Ok(Some(p)) = self.get() {
+            let text = p.to_string();
+            let word = if text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "%._=,".contains(c))
+            {
+                text
+            } else {
+                format!("'{}'", text.replace('\'', r"'\''"))
+            };
+            s.push_str(&format!(" --precision {word}"));
+            if let Some(n) = self.max_replications {
+                s.push_str(&format!(" --max-replications {n}"));
+            }
+        }
+        s
+    }
+}
+
 impl ScenarioArgs {
     /// Checks `--replications` against the limit.
     pub fn check(&self) -> anyhow::Result<()> {
+        self.precision.get()?;
         if let Some(n) = self.replications {
             anyhow::ensure!(
                 (1..=limits::MAX_REPLICATIONS).contains(&n),

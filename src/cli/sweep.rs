@@ -3,6 +3,7 @@
 use super::files::{check_out_dir, out_dir, write_bytes};
 use super::resume::Folder;
 use super::scenario_args::ScenarioArgs;
+use crate::precision::Precision;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
 use crate::scenario::work::Work;
@@ -157,6 +158,7 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let precision = args.scenario.precision.get()?;
     let max_fr = parse_rate(&args.choice.max_false_rollback)?;
     let points = sweep::grid(
         &doc,
@@ -185,11 +187,15 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         grid_points: sweep::combinations(&axes).len(),
         seed: args.scenario.seed.unwrap_or(base.seed),
         replications: args.scenario.replications.unwrap_or(base.replications),
+        precision: precision.as_ref().map_or_else(
+            || "none".to_string(),
+            |p| format!("{p} max {}", p.max_replications),
+        ),
         shard,
     };
     let folder = Folder::open(&out, &params, write_sweep(&paths, &[])?, args.restart)?;
     super::interrupt::install("grid point");
-    let Some(csv) = run_points(&points, &folder, &paths)
+    let Some(csv) = run_points(&points, &folder, &paths, precision.as_ref())
         .with_context(|| format!("{}: the sweep stopped", args.scenario.file.display()))?
     else {
         eprintln!(
@@ -250,6 +256,7 @@ fn run_points(
     points: &[GridPoint],
     folder: &Folder,
     paths: &[String],
+    precision: Option<&Precision>,
 ) -> anyhow::Result<Option<String>> {
     // The header alone first: a shard with no grid point still writes its header.
     let mut texts = vec![write_sweep(paths, &[])?];
@@ -267,18 +274,51 @@ fn run_points(
             points.len()
         );
     }
-    let progress = Progress::new(pending.iter().map(|p| runs_of(p)).sum());
+    // Under --precision each batch adds its runs to the bar as it is scheduled.
+    let total = match precision {
+        None => pending.iter().map(|p| runs_of(p)).sum(),
+        Some(_) => 0,
+    };
+    let progress = Progress::new(total);
     for p in pending {
         if super::interrupt::requested() {
             return Ok(None);
         }
-        let rows = sweep::run(std::slice::from_ref(p), &|| progress.tick())?;
+        let rows = match precision {
+            None => sweep::run(std::slice::from_ref(p), &|| progress.tick())?,
+            Some(precision) => {
+                let (rows, settled) =
+                    sweep::run_to_precision(p, precision, &|| progress.tick(), &|n| {
+                        progress.grow(n)
+                    })?;
+                if !settled.reached() {
+                    progress.clear();
+                    eprintln!(
+                        "warning: grid point {} ({}): {}",
+                        p.index + 1,
+                        grid_point_label(paths, &p.values),
+                        settled.line()
+                    );
+                }
+                rows
+            }
+        };
         let text = write_sweep(paths, &rows)?;
         folder.record(p.index, &text)?;
         texts.push(text);
     }
     progress.done();
     merge_sweeps(&texts).map(Some).map_err(anyhow::Error::msg)
+}
+
+/// `path=value, …` of one grid point.
+fn grid_point_label(paths: &[String], values: &[String]) -> String {
+    paths
+        .iter()
+        .zip(values)
+        .map(|(p, v)| format!("{p}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The command that repeats this sweep: the file and every option given.
@@ -306,6 +346,7 @@ fn reproduce(args: &SweepArgs) -> String {
             command.push_str(&format!(" {flag} {v}"));
         }
     }
+    command.push_str(&args.scenario.precision.flags());
     command.push_str(&format!(
         " --max-false-rollback {}",
         args.choice.max_false_rollback
@@ -732,7 +773,7 @@ fn print_grid(w: &mut impl Write, grid: &Grid) -> io::Result<()> {
 
 /// A progress line with an ETA on stderr, only when stderr is a terminal.
 struct Progress {
-    total: usize,
+    total: AtomicUsize,
     done: AtomicUsize,
     start: Instant,
     on: bool,
@@ -741,24 +782,37 @@ struct Progress {
 impl Progress {
     fn new(total: usize) -> Progress {
         Progress {
-            total,
+            total: AtomicUsize::new(total),
             done: AtomicUsize::new(0),
             start: Instant::now(),
             on: io::stderr().is_terminal(),
         }
     }
 
+    /// `n` more runs scheduled (a `--precision` batch).
+    fn grow(&self, n: u64) {
+        self.total
+            .fetch_add(usize::try_from(n).unwrap_or(usize::MAX), Ordering::Relaxed);
+    }
+
     fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        if self.on && (done * 100 / self.total.max(1)) != ((done - 1) * 100 / self.total.max(1)) {
+        let total = self.total.load(Ordering::Relaxed).max(done);
+        if self.on && (done * 100 / total) != ((done - 1) * 100 / total) {
             let elapsed = self.start.elapsed().as_secs_f64();
-            let eta = elapsed / done as f64 * (self.total - done) as f64;
+            let eta = elapsed / done as f64 * (total - done) as f64;
             eprint!(
-                "\rsweep: {done}/{} runs, {:.0}% (ETA {:.0}s)   ",
-                self.total,
-                100.0 * done as f64 / self.total as f64,
+                "\rsweep: {done}/{total} runs, {:.0}% (ETA {:.0}s)   ",
+                100.0 * done as f64 / total as f64,
                 eta
             );
+        }
+    }
+
+    /// Ends the current progress line so that a note can follow.
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r");
         }
     }
 

@@ -4,10 +4,10 @@
 //! with their types, defaults and meanings, the targets and user shares it accepts and when it
 //! acts. [`FaultName::build`] turns checked parameter values into a [`FaultKind`], and the
 //! methods of [`Fault`] give its effective end and its per-request effect. The scenario
-//! resolver, error messages, the parameter table of reports and the README test all read this
+//! resolver, error messages, the parameter table of reports and the docs/reference.md test all read this
 //! catalog; none restates it. Adding a kind: a variant of [`FaultName`] and of [`FaultKind`],
 //! its [`KindSpec`], its arm in [`FaultName::build`], [`FaultKind::describe`] and
-//! [`Fault::effect`] (the compiler lists every match that needs it), its tests and a README row.
+//! [`Fault::effect`] (the compiler lists every match that needs it), its tests and a row in docs/reference.md.
 
 use super::VersionId;
 use crate::engine::{Probability, SimTime};
@@ -86,7 +86,7 @@ pub enum FaultKind {
 }
 
 named! {
-    /// The fault kinds by name, in the order errors and the README list them.
+    /// The fault kinds by name, in the order errors and docs/reference.md list them.
     pub enum FaultName {
         /// `error_rate`: see [`FaultKind::ErrorRate`].
         ErrorRate = "error_rate",
@@ -181,7 +181,7 @@ pub enum Timing {
 /// Everything a fault kind is, except its behaviour (in [`Fault::effect`] and the model).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindSpec {
-    /// One line for errors, reports and the README.
+    /// One line for errors, reports and docs/reference.md.
     pub doc: &'static str,
     /// Its own parameters; any other key is an error.
     pub params: &'static [ParamSpec],

@@ -4,7 +4,7 @@
 //! events, drawing every random number from per-concern streams in a fixed order per
 //! request, so two strategies (or a run with and without a fault) see the same traffic.
 //! Each request is judged twice on the same draws, with and without the faults, and only
-//! the difference is attributed to the faults (counterfactual attribution, as the README's "Reported numbers" define it).
+//! the difference is attributed to the faults (counterfactual attribution, as docs/semantics.md's "Reported numbers" define it).
 
 mod database;
 mod fault;

@@ -1,7 +1,7 @@
 //! The columns of `runs.csv`: one table that names each column, gives its unit and meaning,
 //! and computes its cell from a [`RunOutcome`]. The CSV header, the CSV rows, the summary
 //! statistics (`summary.csv`, `--format json`), the metrics `check` compares with a baseline
-//! and the README's column table all follow it, so they cannot drift apart.
+//! and the column table of docs/semantics.md all follow it, so they cannot drift apart.
 
 use super::RunOutcome;
 use crate::engine::SimTime;
@@ -61,7 +61,7 @@ pub struct Column {
     pub name: &'static str,
     /// What its numbers are.
     pub unit: ColumnUnit,
-    /// One line of meaning (the README's table has the full definition).
+    /// One line of meaning (docs/semantics.md's table has the full definition).
     pub doc: &'static str,
     /// Whether `summary.csv` and `--format json` give its statistics across replications.
     pub summarized: bool,
@@ -314,9 +314,10 @@ mod tests {
     }
 
     #[test]
-    fn readme_lists_exactly_these_columns_in_order() {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-            .expect("README.md is readable");
+    fn docs_list_exactly_these_columns_in_order() {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/semantics.md"))
+                .expect("docs/semantics.md is readable");
         let table: Vec<(String, String)> = readme
             .lines()
             .skip_while(|l| !l.starts_with("| # | column |"))

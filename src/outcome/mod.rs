@@ -41,7 +41,7 @@ pub enum Response {
     RollForward,
 }
 
-/// One run: one strategy, one replication. Field meanings are the README's "Reported numbers".
+/// One run: one strategy, one replication. Field meanings are docs/semantics.md's "Reported numbers".
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutcome {
     /// Scenario name.

@@ -1,5 +1,5 @@
 //! The rules that turn a finished run into a [`RunOutcome`]: recovery, false rollback and
-//! the records left inconsistent (the README's "Reported numbers"). They read the world; they never change it.
+//! the records left inconsistent (docs/semantics.md's "Reported numbers"). They read the world; they never change it.
 
 use super::{Detector, Response, RunOutcome};
 use crate::engine::SimTime;

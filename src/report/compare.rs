@@ -212,6 +212,9 @@ pub struct CompareJson {
     pub replications: u32,
     /// The command that reproduces the numbers.
     pub reproduce: String,
+    /// How `--precision` settled `replications` (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<super::json::PrecisionJson>,
     /// How `best` is chosen, in words.
     pub best_rule: &'static str,
     /// One per metric, in the table's order.

@@ -251,6 +251,8 @@ pub struct ScenarioPage<'a> {
     pub file: &'a str,
     /// The command that reproduces the numbers.
     pub reproduce: &'a str,
+    /// How `--precision` settled the replications, one line (`None` without it).
+    pub precision: Option<String>,
     /// Its resolved parameters.
     pub params: &'a [Param],
     /// The comparison plot, shown after the summary.
@@ -279,6 +281,9 @@ pub fn scenario_page(p: &ScenarioPage) -> String {
         escape(p.file),
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(line) = &p.precision {
+        let _ = writeln!(b, "<p class=\"meta\">{}</p>", escape(line));
+    }
     let _ = writeln!(
         b,
         "<p>Reproduce these numbers exactly:</p>\n<pre>{}</pre>",
@@ -321,7 +326,7 @@ pub fn scenario_page(p: &ScenarioPage) -> String {
     }
     b.push_str("</section>\n");
 
-    b.push_str("<section id=\"parameters\">\n<h2>Resolved parameters</h2>\n<p class=\"note\">Every value the runs used. Greyed rows came from built-in defaults (see the README's scenario reference for their sources); <q>[analysis]</q> marks a strategy that uses the scenario's analysis table.</p>\n");
+    b.push_str("<section id=\"parameters\">\n<h2>Resolved parameters</h2>\n<p class=\"note\">Every value the runs used. Greyed rows came from built-in defaults (see docs/reference.md, the scenario reference, for their sources); <q>[analysis]</q> marks a strategy that uses the scenario's analysis table.</p>\n");
     b.push_str(&params_html(p.params));
     b.push_str("</section>\n");
 

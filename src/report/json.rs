@@ -27,8 +27,41 @@ pub struct ScenarioJson {
     pub reproduce: String,
     /// Where the HTML report was written.
     pub report: String,
+    /// How `--precision` settled `replications` (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionJson>,
     /// One per strategy, in scenario order.
     pub strategies: Vec<StrategyJson>,
+}
+
+/// How a `--precision` loop ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrecisionJson {
+    /// The targets as given (`1%,5s`).
+    pub targets: String,
+    /// The `--max-replications` cap.
+    pub max_replications: u32,
+    /// Replications per strategy at the end.
+    pub replications: u32,
+    /// Batches run (the first is `-n`).
+    pub batches: u32,
+    /// Whether every targeted interval is within its target (false: the cap stopped it).
+    pub reached: bool,
+    /// The intervals still wider than their target, one line each (empty when reached).
+    pub wider: Vec<String>,
+}
+
+impl From<&crate::precision::Settled> for PrecisionJson {
+    fn from(s: &crate::precision::Settled) -> PrecisionJson {
+        PrecisionJson {
+            targets: s.precision.clone(),
+            max_replications: s.max_replications,
+            replications: s.replications,
+            batches: s.batches,
+            reached: s.reached(),
+            wider: s.shortfalls.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 /// One strategy's summary.
@@ -170,6 +203,7 @@ pub fn scenario_json(
         horizon_s: scenario.horizon.as_secs_f64(),
         reproduce: reproduce.to_string(),
         report: report.to_string(),
+        precision: None,
         strategies: summaries
             .iter()
             .zip(&scenario.strategies)

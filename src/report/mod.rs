@@ -97,6 +97,7 @@ pub fn scenario_report(
         objectives_source,
         file: provenance.file,
         reproduce: provenance.reproduce,
+        precision: result.precision.as_ref().map(|s| s.line()),
         params: &params,
         comparison: figures.first(),
         timelines: &figures[1..1 + strategies],

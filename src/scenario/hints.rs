@@ -20,7 +20,7 @@ const ANALYSIS_FIELDS: [&str; 5] = [
 ];
 
 /// Keys whose value is a percentage written as a bare number (`weight = 10`).
-const PERCENT_KEYS: [&str; 9] = [
+pub(super) const PERCENT_KEYS: [&str; 9] = [
     "weight",
     "set_weight",
     "match_share",

@@ -28,6 +28,8 @@
 //! ```
 
 mod error;
+#[cfg(test)]
+mod fields;
 mod hints;
 pub mod manifest;
 pub mod overrides;
@@ -104,6 +106,12 @@ impl Scenario {
     pub fn set_seed(&mut self, seed: u64) {
         self.seed = seed;
         self.provenance.set_override("seed", "--seed");
+    }
+
+    /// Records the replication count `--precision` settled on (after the runs).
+    pub fn settle_replications(&mut self, replications: u32) {
+        self.replications = replications;
+        self.provenance.set_override("replications", "--precision");
     }
 
     /// Replaces the file's replications (`--replications`), recording the override.
@@ -288,8 +296,7 @@ fn toml_error(e: &toml::de::Error, field: &str, text: &str, file: &Path) -> Scen
     } else if let Some(rest) = err.message.strip_prefix("missing field `") {
         let key = rest.split('`').next().unwrap_or(rest).to_string();
         err.field = join(&err.field, &key);
-        err.message =
-            "missing: this field is required (see the README's scenario reference)".into();
+        err.message = "missing: this field is required (see docs/reference.md)".into();
         // The span is the enclosing table, not a place to edit.
         err.location = None;
     } else if err.message == "duplicate key" {

@@ -1,7 +1,7 @@
 //! Canary: shift traffic to the candidate in weighted steps, hold on failed checks, roll back
 //! to 0 % on abort.
 //!
-//! Semantics (Flagger and Argo Rollouts; the README's canary timeline):
+//! Semantics (Flagger and Argo Rollouts; docs/semantics.md's canary timeline):
 //! - Step `i` sets the candidate's weight and pauses (see [`Ladder`]). The candidate runs
 //!   `max(1, ⌈weight × instances⌉)` instances, scaled before the step.
 //! - After the last step's pause, or on reaching a 100 % step, the candidate is promoted: it

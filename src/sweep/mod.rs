@@ -10,10 +10,13 @@
 pub mod params;
 
 use crate::outcome::{RunOutcome, Stat, summarize};
+use crate::precision::{Precision, Settled, until_precise};
 use crate::replications::{RunError, in_order, replay_run};
 use crate::scenario::overrides::{self, Axis};
 use crate::scenario::{self, Scenario, ScenarioError};
 use rayon::prelude::*;
+use std::cell::RefCell;
+use std::ops::Range;
 use std::path::Path;
 use toml::Value;
 
@@ -170,25 +173,125 @@ pub fn run(points: &[GridPoint], progress: &(dyn Fn() + Sync)) -> Result<Vec<Row
     let mut at = 0;
     for gp in points {
         let reps = gp.faulty.replications as usize;
-        for strategy in &gp.faulty.strategies {
-            let faulty = summarize(&runs[at..at + reps]);
-            let healthy = summarize(&runs[at + reps..at + 2 * reps]);
-            rows.push(Row {
+        let families: Vec<(&[RunOutcome], &[RunOutcome])> = (0..gp.faulty.strategies.len())
+            .map(|s| {
+                let start = at + 2 * reps * s;
+                (
+                    &runs[start..start + reps],
+                    &runs[start + reps..start + 2 * reps],
+                )
+            })
+            .collect();
+        rows.extend(rows_of(gp, &families));
+        at += 2 * reps * gp.faulty.strategies.len();
+    }
+    Ok(rows)
+}
+
+/// The rows of grid point `gp`, one per strategy, from `(faulty, healthy)` runs of each.
+fn rows_of(gp: &GridPoint, families: &[(&[RunOutcome], &[RunOutcome])]) -> Vec<Row> {
+    gp.faulty
+        .strategies
+        .iter()
+        .zip(families)
+        .map(|(strategy, (faulty, healthy))| {
+            let faulty = summarize(faulty);
+            let healthy = summarize(healthy);
+            Row {
                 grid: gp.index,
                 strategy: strategy.name.clone(),
                 values: gp.values.clone(),
-                replications: reps,
+                replications: faulty.replications,
                 detection_probability: faulty.detection_probability,
                 ttd_s: faulty.ttd_s,
                 ttr_s: faulty.ttr_s,
                 affected_share: faulty.affected_share,
                 false_rollback: (healthy.replications > 0).then_some(healthy.false_rollback_rate),
                 rollout_s: healthy.rollout_s,
-            });
-            at += 2 * reps;
-        }
-    }
-    Ok(rows)
+            }
+        })
+        .collect()
+}
+
+/// The intervals a row reports, as `(strategy at grid point, metric, statistic)` for
+/// [`Precision::shortfalls`].
+fn reported(row: &Row) -> Vec<(String, &'static str, Option<Stat>)> {
+    let who = format!("{} at grid point {}", row.strategy, row.grid + 1);
+    vec![
+        (
+            who.clone(),
+            "detection_probability",
+            row.detection_probability,
+        ),
+        (who.clone(), "ttd_s", row.ttd_s),
+        (who.clone(), "ttr_s", row.ttr_s),
+        (who.clone(), "affected_share", row.affected_share),
+        (who.clone(), "false_rollback_rate", row.false_rollback),
+        (who, "rollout_s", row.rollout_s),
+    ]
+}
+
+/// Runs grid point `gp` (both families of every strategy) in batches until every interval
+/// its rows report is within `precision`, or its cap: the same loop as `run --precision`
+/// ([`crate::precision`]), per grid point, so a point's count depends only on its own runs.
+/// `grow(n)` is called as each batch of `n` runs is scheduled, `progress` after each run.
+pub fn run_to_precision(
+    gp: &GridPoint,
+    precision: &Precision,
+    progress: &(dyn Fn() + Sync),
+    grow: &dyn Fn(u64),
+) -> Result<(Vec<Row>, Settled), RunError> {
+    let strategies = gp.faulty.strategies.len();
+    // Per strategy: (faulty, healthy) runs so far, replications ascending.
+    type Families = Vec<(Vec<RunOutcome>, Vec<RunOutcome>)>;
+    let kept: RefCell<Families> = RefCell::new(vec![(Vec::new(), Vec::new()); strategies]);
+    let rows = || {
+        let kept = kept.borrow();
+        let families: Vec<(&[RunOutcome], &[RunOutcome])> = kept
+            .iter()
+            .map(|(f, h)| (f.as_slice(), h.as_slice()))
+            .collect();
+        rows_of(gp, &families)
+    };
+    let settled = until_precise(
+        precision,
+        gp.faulty.replications,
+        |range: Range<u32>| {
+            grow(2 * strategies as u64 * u64::from(range.end - range.start));
+            let jobs: Vec<(usize, bool, u32)> = (0..strategies)
+                .flat_map(|s| {
+                    let range = range.clone();
+                    [false, true]
+                        .into_iter()
+                        .flat_map(move |healthy| range.clone().map(move |r| (s, healthy, r)))
+                })
+                .collect();
+            let batch = in_order(
+                jobs.par_iter()
+                    .map(|&(s, healthy, r)| {
+                        let sc = if healthy { &gp.healthy } else { &gp.faulty };
+                        let out = replay_run(sc, s, r);
+                        progress();
+                        out
+                    })
+                    .collect(),
+            )?;
+            let mut kept = kept.borrow_mut();
+            for (&(s, healthy, _), run) in jobs.iter().zip(batch) {
+                if healthy {
+                    kept[s].1.push(run);
+                } else {
+                    kept[s].0.push(run);
+                }
+            }
+            Ok(())
+        },
+        || {
+            let reported: Vec<_> = rows().iter().flat_map(reported).collect();
+            precision.shortfalls(&reported)
+        },
+    )?;
+    Ok((rows(), settled))
 }
 
 /// What the recommendation minimises under the false-rollback constraint.

@@ -24,20 +24,24 @@ pub struct SweepParams {
     pub grid_points: usize,
     /// The master seed used (the file's or `--seed`).
     pub seed: u64,
-    /// Replications per family (the file's or `-n`).
+    /// Replications per family (the file's or `-n`); the first batch under `--precision`.
     pub replications: u32,
+    /// `--precision` and its cap as `1%,5s max 2000`, or `none`: each grid point's
+    /// replication count follows from it.
+    pub precision: String,
     /// `(I, N)` for `--shard I/N`.
     pub shard: Option<(usize, usize)>,
 }
 
 /// The fields, in file order.
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "program",
     "scenario",
     "grid",
     "grid_points",
     "seed",
     "replications",
+    "precision",
     "shard",
 ];
 
@@ -58,7 +62,7 @@ impl SweepParams {
         self.shard.is_none_or(|(i, n)| index % n == i - 1)
     }
 
-    fn values(&self) -> [String; 7] {
+    fn values(&self) -> [String; 8] {
         [
             self.program.clone(),
             self.scenario.clone(),
@@ -66,6 +70,7 @@ impl SweepParams {
             self.grid_points.to_string(),
             self.seed.to_string(),
             self.replications.to_string(),
+            self.precision.clone(),
             self.shard
                 .map_or_else(|| "none".to_string(), |(i, n)| format!("{i}/{n}")),
         ]
@@ -94,6 +99,12 @@ impl SweepParams {
                 .ok_or_else(|| format!("line {}: expected `key = value`", n + 1))?;
             got.push((k.to_string(), v.to_string()));
         }
+        // A folder written before `precision` was recorded ran without it.
+        if !got.iter().any(|(k, _)| k == "precision")
+            && let Some(at) = got.iter().position(|(k, _)| k == "shard")
+        {
+            got.insert(at, ("precision".into(), "none".into()));
+        }
         let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
         if keys != KEYS {
             return Err(format!(
@@ -107,7 +118,7 @@ impl SweepParams {
             v(i).parse::<u64>()
                 .map_err(|_| format!("{}: not a whole number: \"{}\"", KEYS[i], v(i)))
         };
-        let shard = match v(6) {
+        let shard = match v(7) {
             "none" => None,
             s => Some(
                 s.split_once('/')
@@ -124,6 +135,7 @@ impl SweepParams {
             seed: num(4)?,
             replications: u32::try_from(num(5)?)
                 .map_err(|_| format!("replications: too large: {}", v(5)))?,
+            precision: v(6).to_string(),
             shard,
         })
     }
@@ -161,6 +173,7 @@ mod tests {
             grid_points: 2,
             seed: 3,
             replications: 40,
+            precision: "1%,5s max 500".into(),
             shard: Some((2, 3)),
         }
     }
@@ -175,6 +188,10 @@ mod tests {
         assert_eq!(p.differences(&q, false), ["seed: 3 ≠ 4"]);
         assert_eq!(p.differences(&q, true), ["seed: 3 ≠ 4", "shard: 2/3 ≠ 1/3"]);
         assert!(SweepParams::parse("seed = 3\n").is_err());
+        // Written before `precision` was recorded: it ran without.
+        let old = p.to_text().replace("precision = 1%,5s max 500\n", "");
+        let read = SweepParams::parse(&old).unwrap();
+        assert_eq!(read.precision, "none");
     }
 
     #[test]

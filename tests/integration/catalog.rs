@@ -1,4 +1,4 @@
-//! Issue 9: the fault catalog is the one definition of the fault kinds. The README lists
+//! Issue 9: the fault catalog is the one definition of the fault kinds. docs/reference.md lists
 //! exactly what the parser accepts, and every kind's errors come from its catalog entry.
 
 use crate::common::Preamble;
@@ -35,14 +35,14 @@ fn error(fault: &str) -> ScenarioError {
     }
 }
 
-/// The rows of the README's table of fault kinds: (kind, parameters cell).
+/// The rows of the table of fault kinds in docs/reference.md: (kind, parameters cell).
 fn readme_kinds() -> Vec<(String, String)> {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md"))
+        .expect("docs/reference.md");
     let table = readme
         .split("| kind | parameters | `target` | effect |")
         .nth(1)
-        .expect("the README has the table of fault kinds");
+        .expect("docs/reference.md has the table of fault kinds");
     table
         .lines()
         .skip(2)
@@ -58,7 +58,11 @@ fn readme_kinds() -> Vec<(String, String)> {
 fn issue9_readme_lists_exactly_the_catalog_kinds_and_parameters() {
     let rows = readme_kinds();
     let listed: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(listed, FaultName::NAMES, "README kinds, in catalog order");
+    assert_eq!(
+        listed,
+        FaultName::NAMES,
+        "docs/reference.md kinds, in catalog order"
+    );
     for (kind, params) in &rows {
         let spec = FaultName::parse(kind).expect("a catalog kind").spec();
         let written: Vec<&str> = params
@@ -69,16 +73,19 @@ fn issue9_readme_lists_exactly_the_catalog_kinds_and_parameters() {
             .collect();
         let takes: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
         for p in &takes {
-            assert!(written.contains(p), "README row {kind} lacks `{p}`");
+            assert!(
+                written.contains(p),
+                "docs/reference.md row {kind} lacks `{p}`"
+            );
         }
         for w in written.iter().filter(|w| !["start", "end"].contains(w)) {
             assert!(
                 takes.contains(w),
-                "README row {kind} names `{w}`, not a parameter"
+                "docs/reference.md row {kind} names `{w}`, not a parameter"
             );
         }
         if takes.is_empty() {
-            assert_eq!(params, "none", "README row {kind}");
+            assert_eq!(params, "none", "docs/reference.md row {kind}");
         }
     }
 }

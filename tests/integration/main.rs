@@ -11,12 +11,14 @@ mod compare;
 mod controllers;
 mod database;
 mod determinism;
+mod docs;
 mod errors;
 mod flagger;
 mod layout;
 mod manifests;
 mod metrics;
 mod mutation;
+mod precision;
 mod reliability;
 
 mod report;

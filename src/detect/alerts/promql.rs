@@ -7,7 +7,7 @@ use promql_parser::parser::{self, Expr as Ast, LabelModifier, VectorMatchCardina
 
 use crate::engine::SimTime;
 
-/// Functions evaluated, in the order the README lists them.
+/// Functions evaluated, in the order docs/reference.md lists them.
 pub const FUNCTIONS: [&str; 3] = ["rate", "increase", "histogram_quantile"];
 /// Aggregation operators evaluated (each with `by (…)` or `without (…)`).
 pub const AGGREGATIONS: [&str; 5] = ["sum", "avg", "max", "min", "count"];

@@ -1,4 +1,4 @@
-//! Defaults of scenario fields, each with its source (the README's scenario reference
+//! Defaults of scenario fields, each with its source (docs/reference.md, the scenario reference
 //! repeats them).
 
 /// Replications per strategy (the example scenario).
