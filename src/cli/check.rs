@@ -110,7 +110,8 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             scenario.set_seed(seed);
         }
     }
-    args.work.check(super::drill::suite_work(&suite))?;
+    args.work
+        .check(super::drill::suite_work(&suite, &args.precision))?;
     // Before the suite runs: a bad path must not cost a whole drill. `check` creates the
     // `--out` folder and each scenario's folder in it, and the folders above `--history`.
     if let Some(path) = &args.junit {

@@ -40,8 +40,9 @@ pub struct DrillArgs {
 }
 
 /// The work of every scenario of a suite.
-pub(super) fn suite_work(suite: &[(PathBuf, Scenario)]) -> Work {
-    suite.iter().map(|(_, s)| Work::of(s)).sum()
+pub(super) fn suite_work(suite: &[(PathBuf, Scenario)], precision: &PrecisionArgs) -> Work {
+    let most = precision.most_replications();
+    suite.iter().map(|(_, s)| Work::at_most(s, most)).sum()
 }
 
 /// Loads and validates every scenario of `dir` before anything runs: a typo in the last file
@@ -74,7 +75,7 @@ pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>>
 
 pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let suite = load_suite(&args.dir)?;
-    args.work.check(suite_work(&suite))?;
+    args.work.check(suite_work(&suite, &args.precision))?;
     let precision = args.precision.get()?;
     let (files, mut scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
     let command = match &args.out {

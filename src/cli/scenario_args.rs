@@ -1,8 +1,8 @@
 //! The arguments `run`, `compare` and `sweep` share: the scenario file, where its reports go,
 //! and what overrides it.
 
-use crate::scenario::work::{self, Work};
 use crate::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
+use crate::scenario::work::{self, Work};
 use crate::scenario::{self, Scenario, limits};
 use clap::Args;
 use std::path::PathBuf;
@@ -69,6 +69,13 @@ pub struct PrecisionArgs {
 }
 
 impl PrecisionArgs {
+    /// The most replications a strategy may run: the cap under `--precision`, else `None`.
+    pub fn most_replications(&self) -> Option<u32> {
+        self.precision
+            .as_ref()
+            .map(|_| self.max_replications.unwrap_or(DEFAULT_MAX_REPLICATIONS))
+    }
+
     /// The parsed targets, `None` without `--precision`.
     pub fn get(&self) -> anyhow::Result<Option<Precision>> {
         let Some(text) = &self.precision else {
@@ -137,7 +144,7 @@ impl ScenarioArgs {
         self.check()?;
         self.apply(&mut scenario);
         self.work
-            .check(Work::of(&scenario))
+            .check(Work::at_most(&scenario, self.precision.most_replications()))
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.file.display()))?;
         Ok(scenario)
     }

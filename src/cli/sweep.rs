@@ -174,9 +174,10 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| super::default_reports_dir().join(&base.name).join("sweep"));
     check_out_dir("--out", &out)?;
     let total: usize = points.iter().map(runs_of).sum();
+    let most = args.scenario.precision.most_replications();
     let work: Work = points
         .iter()
-        .map(|p| Work::of(&p.faulty) + Work::of(&p.healthy))
+        .map(|p| Work::at_most(&p.faulty, most) + Work::at_most(&p.healthy, most))
         .sum();
     args.scenario.work.check(work)?;
     let paths: Vec<String> = axes.iter().map(|a| a.path.clone()).collect();

@@ -37,6 +37,16 @@ impl Work {
         }
     }
 
+    /// Every run of `s` when each strategy may run up to `replications` (a `--precision` cap).
+    pub fn at_most(s: &Scenario, replications: Option<u32>) -> Work {
+        let mut w = Work::of(s);
+        if let Some(n) = replications.filter(|&n| n > s.replications) {
+            w.runs = s.strategies.len() as u64 * u64::from(n);
+            w.requests = w.runs as f64 * requests_per_run(s);
+        }
+        w
+    }
+
     /// This work `k` times over (a sweep's grid points and healthy twins).
     pub fn times(self, k: u64) -> Work {
         Work {
