@@ -474,3 +474,29 @@ fn issue11_template_fields_are_set_by_document_and_path() {
         "strategies[0].set.\"spec.strategy.canary.scaleDownDelaySeconds\""
     );
 }
+
+#[test]
+fn issue11_import_takes_a_base_scenario_and_maps_custom_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("shop.toml");
+    let manifest = repo("tests/fixtures/manifests/canary-custom-metric.yaml");
+    let base = repo("scenarios/error-regression-3pct.toml");
+    let run = succeed(&[
+        OsStr::new("import"),
+        manifest.as_os_str(),
+        OsStr::new("--scenario"),
+        base.as_os_str(),
+        OsStr::new("--out"),
+        out.as_os_str(),
+    ]);
+    let notes = String::from_utf8_lossy(&run.stderr);
+    assert!(notes.contains("query \"error-rate\" mapped to"), "{notes}");
+    let text = fs::read_to_string(&out).unwrap();
+    // The base's traffic and faults, not its strategies; the query guessed from its text.
+    assert!(text.contains("rate = 1000.0"), "{text}");
+    assert!(!text.contains("canary-10-t5"), "{text}");
+    assert!(text.contains("[strategies.metrics.error-rate]"), "{text}");
+    let s = scenario::load(&out).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(s.strategies.len(), 1);
+    assert_eq!(s.strategies[0].name, "shop");
+}

@@ -319,6 +319,13 @@ pub fn guess(query: &str) -> (&'static str, Option<String>) {
         } else {
             "success_rate"
         };
+    // `100 - <success> * 100` and `1 - <success>` are error rates, and the other way round.
+    let complement = q.starts_with("100-") || q.starts_with("1-");
+    let measure = match (measure, complement) {
+        ("success_rate", true) => "error_rate",
+        ("error_rate", true) => "success_rate",
+        (m, _) => m,
+    };
     let window = q
         .split('[')
         .nth(1)
@@ -417,6 +424,9 @@ mod tests {
             guess("sum(rate(x{code=~\"5..\"}[2m]))/sum(rate(x[2m]))").0,
             "error_rate"
         );
+        // Flagger's error-rate MetricTemplate: 100 − the success percentage.
+        let flagger = "100 - sum(rate(r{code!~\"5.*\"}[1m])) / sum(rate(r[1m])) * 100";
+        assert_eq!(guess(flagger).0, "error_rate");
     }
 
     #[test]
