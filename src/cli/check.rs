@@ -55,6 +55,8 @@ pub struct CheckArgs {
     /// the progress bar.
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub mode: super::mode::ModeArgs,
 }
 
 /// The statistics a history line records, in order.
@@ -102,6 +104,12 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(seed) = args.seed {
             scenario.set_seed(seed);
+        }
+        if let Some(note) = args
+            .mode
+            .apply_lenient(scenario, crate::modes::Mode::Requests)
+        {
+            eprintln!("{note}");
         }
     }
     // Before the suite runs: a bad path must not cost a whole drill. `check` creates the

@@ -29,6 +29,8 @@ pub struct DrillArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub mode: super::mode::ModeArgs,
 }
 
 /// Loads and validates every scenario of `dir` before anything runs: a typo in the last file
@@ -61,7 +63,15 @@ pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>>
 
 pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     let suite = load_suite(&args.dir)?;
-    let (files, scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
+    let (files, mut scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
+    for scenario in &mut scenarios {
+        if let Some(note) = args
+            .mode
+            .apply_lenient(scenario, crate::modes::Mode::Requests)
+        {
+            eprintln!("{note}");
+        }
+    }
     let command = match &args.out {
         Some(out) => format!(
             "rehearsal drill {} --out {}",

@@ -8,6 +8,7 @@ mod compare;
 mod drill;
 mod files;
 mod interrupt;
+mod mode;
 mod output;
 mod resume;
 mod run;

@@ -3,6 +3,7 @@
 use super::files::{check_out_dir, out_dir, write_bytes, write_file};
 use super::output::{Format, OutputArgs, Progress, shell_word};
 use super::scenario_args::ScenarioArgs;
+use crate::modes::Mode;
 use crate::objectives::Verdict;
 use crate::outcome::StrategySummary;
 use crate::replications::{ScenarioResult, run_scenario_with, work_units};
@@ -137,12 +138,15 @@ pub(super) fn execute_with(
         write_summaries(&summary_rows(scenario, &result.summaries), w)
     })?;
 
-    let reproduce = format!(
+    let mut reproduce = format!(
         "rehearsal run {} --seed {} --replications {}",
         shell_word(file),
         scenario.seed,
         scenario.replications
     );
+    if scenario.mode == Mode::Windows {
+        reproduce.push_str(" --mode windows");
+    }
     let file_shown = file.display().to_string();
     let provenance = Provenance {
         file: &file_shown,
@@ -206,6 +210,12 @@ pub(super) fn print_result(
             w,
             "{}",
             wrap(scenario.description.trim(), TABLE_WIDTH as usize)
+        )?;
+    }
+    if scenario.mode == Mode::Windows {
+        writeln!(
+            w,
+            "mode: windows (requests drawn as per-window counts; timelines replay in requests mode)"
         )?;
     }
     writeln!(w)?;

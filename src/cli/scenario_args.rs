@@ -1,6 +1,7 @@
 //! The arguments `run`, `compare` and `sweep` share: the scenario file, where its reports go,
 //! and what overrides it.
 
+use super::mode::ModeArgs;
 use crate::scenario::{self, Scenario, limits};
 use clap::Args;
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ pub struct ScenarioArgs {
     /// Master seed, overriding the scenario's `seed`.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub mode: ModeArgs,
 }
 
 impl ScenarioArgs {
@@ -49,6 +52,7 @@ impl ScenarioArgs {
         let mut scenario = scenario::load_all(&self.file)?;
         self.check()?;
         self.apply(&mut scenario);
+        self.mode.apply_strict(&mut scenario)?;
         Ok(scenario)
     }
 }

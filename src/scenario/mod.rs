@@ -81,6 +81,8 @@ pub struct Scenario {
     pub objectives: Option<Vec<Objective>>,
     /// Where each value came from: the file, a default, or a command-line override.
     pub provenance: Provenance,
+    /// How runs produce their requests (set by the command line, never by the file).
+    pub mode: crate::modes::Mode,
 }
 
 impl Scenario {

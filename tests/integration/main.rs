@@ -22,3 +22,4 @@ mod report;
 mod strategies;
 mod swarm;
 mod sweep;
+mod windows;
