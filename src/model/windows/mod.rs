@@ -368,7 +368,10 @@ impl World<'_> {
         // it): an exponential wait on the affected rate, the requests before it unaffected.
         let mut span_us = end - start;
         let mut onset_at = None;
-        if self.stop_at_onset && self.recorder.onset.is_none() {
+        // Before the onset the exponential wait decides: no affected request at all in the
+        // piece when it ends first.
+        let before_onset = self.stop_at_onset && self.recorder.onset.is_none();
+        if before_onset {
             let aff_rate: f64 = sm
                 .slices
                 .iter()
@@ -440,6 +443,7 @@ impl World<'_> {
                 let v = usize::from(sm.users.random::<f64>() * per_user_aff(q) < pc);
                 affected_v[v] = 1;
             }
+            None if before_onset => {}
             None => {
                 let per_user = rate_per_us * span_us / n_users;
                 for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
