@@ -44,6 +44,7 @@ pub mod detect;
 pub mod engine;
 pub mod format;
 pub mod model;
+pub mod modes;
 pub mod names;
 pub mod objectives;
 pub mod outcome;

@@ -12,6 +12,7 @@ use crate::engine::{
     self, EngineError, Limits, Phase, Process, Rng, RngStreams, Scheduler, SimTime,
 };
 use crate::model::{DataPolicy, VersionId, World, streams};
+use crate::modes::Mode;
 use crate::outcome::{
     self, Detector, Marker, Response, RunLog, RunOutcome, Sample, Timeline, VersionSample,
 };
@@ -255,6 +256,9 @@ fn run(
     }
     if timeline_step.is_some() {
         world.record_timeline();
+    } else if scenario.mode == Mode::Windows {
+        // A timeline is one run's per-request story: timeline replays serve requests.
+        world.sample_windows(&streams);
     }
     let names = scenario
         .service
@@ -528,9 +532,9 @@ impl Replay<'_> {
         let Some(analysis) = self.checks.analysis.as_mut() else {
             return;
         };
-        let window = &mut self.world.windows[VersionId::Candidate.index()];
-        let verdict = analysis.check(window);
-        window.reset();
+        self.world.settle_window();
+        let verdict = analysis.check(&self.world.windows[VersionId::Candidate.index()]);
+        self.world.reset_window(VersionId::Candidate);
         let tripped = analysis.tripped();
         let interval = analysis.spec().interval;
         if verdict == Verdict::Fail {
@@ -705,7 +709,7 @@ impl Replay<'_> {
                 if let Some(a) = &mut self.checks.analysis {
                     a.restart();
                     self.checks.running = true;
-                    self.world.windows[VersionId::Candidate.index()].reset();
+                    self.world.reset_window(VersionId::Candidate);
                     if a.spec().windows == Windows::SincePreviousCheck {
                         let generation = self.checks.generation;
                         sched.at(
@@ -785,6 +789,7 @@ impl Replay<'_> {
             verify: scenario.response.verify,
             horizon: scenario.horizon,
         };
+        self.world.finish_windows();
         let outcome = RunOutcome::conclude(&mut self.world, log);
         let recovered = outcome.recovered;
         let timeline = self.timeline.take().map(|mut t| {

@@ -60,6 +60,8 @@ pub struct CheckArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub work: super::scenario_args::WorkArgs,
+    #[command(flatten)]
+    pub mode: super::mode::ModeArgs,
 }
 
 /// The statistics a history line records, in order.
@@ -108,6 +110,12 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(seed) = args.seed {
             scenario.set_seed(seed);
+        }
+        if let Some(note) = args
+            .mode
+            .apply_lenient(scenario, crate::modes::Mode::Requests)
+        {
+            eprintln!("{note}");
         }
     }
     args.work

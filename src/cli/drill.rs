@@ -36,6 +36,8 @@ pub struct DrillArgs {
     #[command(flatten)]
     pub work: WorkArgs,
     #[command(flatten)]
+    pub mode: super::mode::ModeArgs,
+    #[command(flatten)]
     pub precision: PrecisionArgs,
 }
 
@@ -78,6 +80,14 @@ pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
     args.work.check(suite_work(&suite, &args.precision))?;
     let precision = args.precision.get()?;
     let (files, mut scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
+    for scenario in &mut scenarios {
+        if let Some(note) = args
+            .mode
+            .apply_lenient(scenario, crate::modes::Mode::Requests)
+        {
+            eprintln!("{note}");
+        }
+    }
     let command = match &args.out {
         Some(out) => format!(
             "rehearsal drill {} --out {}{}",

@@ -9,6 +9,7 @@ mod drill;
 mod files;
 mod import;
 mod interrupt;
+mod mode;
 mod output;
 mod resume;
 mod run;

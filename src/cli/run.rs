@@ -3,6 +3,7 @@
 use super::files::{check_out_dir, out_dir, write_bytes, write_file};
 use super::output::{Format, OutputArgs, Progress, shell_word};
 use super::scenario_args::ScenarioArgs;
+use crate::modes::Mode;
 use crate::objectives::Verdict;
 use crate::outcome::StrategySummary;
 use crate::precision::Precision;
@@ -60,10 +61,11 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let progress = Progress::new(units(&scenario, precision.as_ref()), args.output.quiet);
     progress.set_message(&scenario.name);
     let reproduce = format!(
-        "rehearsal run {} --seed {} --replications {}{}",
+        "rehearsal run {} --seed {} --replications {}{}{}",
         shell_word(&args.scenario.file),
         scenario.seed,
         scenario.replications,
+        mode_flag(&scenario),
         args.scenario.precision.flags()
     );
     let done = execute_with(
@@ -154,11 +156,21 @@ pub(super) fn units(scenario: &Scenario, precision: Option<&Precision>) -> u64 {
 /// replications (the settled count under `--precision`, which replays the same runs).
 pub(super) fn run_line(file: &Path, scenario: &Scenario) -> String {
     format!(
-        "rehearsal run {} --seed {} --replications {}",
+        "rehearsal run {} --seed {} --replications {}{}",
         shell_word(file),
         scenario.seed,
-        scenario.replications
+        scenario.replications,
+        mode_flag(scenario)
     )
+}
+
+/// ` --mode windows` when the scenario runs in windows mode (requests mode is the default).
+fn mode_flag(scenario: &Scenario) -> &'static str {
+    if scenario.mode == Mode::Windows {
+        " --mode windows"
+    } else {
+        ""
+    }
 }
 
 /// Runs `scenario` (to `precision` when given, then recording the settled replication count
@@ -268,6 +280,12 @@ pub(super) fn print_result(
     }
     if let Some(settled) = &done.result.precision {
         write!(w, "{}", wrap(&settled.line(), TABLE_WIDTH as usize))?;
+    }
+    if scenario.mode == Mode::Windows {
+        writeln!(
+            w,
+            "mode: windows (requests drawn as per-window counts; timelines replay in requests mode)"
+        )?;
     }
     writeln!(w)?;
     write!(w, "{}", summary_table(&done.result.summaries))?;

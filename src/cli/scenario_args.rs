@@ -1,6 +1,7 @@
 //! The arguments `run`, `compare` and `sweep` share: the scenario file, where its reports go,
 //! and what overrides it.
 
+use super::mode::ModeArgs;
 use crate::precision::{DEFAULT_MAX_REPLICATIONS, Precision};
 use crate::scenario::work::{self, Work};
 use crate::scenario::{self, Scenario, limits};
@@ -25,6 +26,8 @@ pub struct ScenarioArgs {
     pub work: WorkArgs,
     #[command(flatten)]
     pub precision: PrecisionArgs,
+    #[command(flatten)]
+    pub mode: ModeArgs,
 }
 
 /// The ceiling on the work a command starts.
@@ -143,6 +146,7 @@ impl ScenarioArgs {
         let mut scenario = scenario::load_all(&self.file)?;
         self.check()?;
         self.apply(&mut scenario);
+        self.mode.apply_strict(&mut scenario)?;
         self.work
             .check(Work::at_most(&scenario, self.precision.most_replications()))
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.file.display()))?;

@@ -3,6 +3,7 @@
 use super::files::{check_out_dir, out_dir, write_bytes};
 use super::resume::Folder;
 use super::scenario_args::ScenarioArgs;
+use crate::modes::Mode;
 use crate::precision::Precision;
 use crate::report::plot::tradeoff;
 use crate::report::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
@@ -160,13 +161,14 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let precision = args.scenario.precision.get()?;
     let max_fr = parse_rate(&args.choice.max_false_rollback)?;
-    let points = sweep::grid(
+    let mut points = sweep::grid(
         &doc,
         &args.scenario.file,
         &axes,
         |i| shard.is_none_or(|(k, n)| i % n == k - 1),
         |s| args.scenario.apply(s),
     )?;
+    let mode = choose_modes(&args, &mut points)?;
     let out = args
         .scenario
         .out
@@ -229,7 +231,11 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
             best,
         )?;
     }
-    writeln!(stdout, "reproduce: {}", reproduce(&args))?;
+    let mut command = reproduce(&args);
+    if args.scenario.mode.mode.is_none() {
+        command.push_str(&format!(" --mode {}", mode.name()));
+    }
+    writeln!(stdout, "reproduce: {command}")?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -243,6 +249,29 @@ fn scenario_bytes(doc: &toml::Table, text: &str, file: &Path) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// Sets the mode of every grid point (both families alike): windows by default where the
+/// point allows it, else requests with a note on stderr; `--mode windows` on a point windows
+/// mode cannot run is an error naming the feature. Returns the mode of the first point, for
+/// the reproduce line.
+fn choose_modes(args: &SweepArgs, points: &mut [GridPoint]) -> anyhow::Result<Mode> {
+    let mut notes: Vec<String> = Vec::new();
+    for p in points.iter_mut() {
+        if args.scenario.mode.mode == Some(Mode::Windows) {
+            args.scenario.mode.apply_strict(&mut p.faulty)?;
+        } else if let Some(note) = args
+            .scenario
+            .mode
+            .apply_lenient(&mut p.faulty, Mode::Windows)
+            && !notes.contains(&note)
+        {
+            eprintln!("sweep: {note}");
+            notes.push(note);
+        }
+        p.healthy.mode = p.faulty.mode;
+    }
+    Ok(points.first().map_or(Mode::Requests, |p| p.faulty.mode))
 }
 
 /// Runs per grid point: both families of every strategy.
@@ -342,6 +371,10 @@ fn reproduce(args: &SweepArgs) -> String {
     for (flag, value) in [
         ("-n", args.scenario.replications.map(|n| n.to_string())),
         ("--seed", args.scenario.seed.map(|s| s.to_string())),
+        (
+            "--mode",
+            args.scenario.mode.mode.map(|m| m.name().to_string()),
+        ),
     ] {
         if let Some(v) = value {
             command.push_str(&format!(" {flag} {v}"));

@@ -17,6 +17,7 @@ mod routing;
 pub mod streams;
 mod traffic;
 mod window;
+pub mod windows;
 
 pub use database::{
     AppSchema, DataPolicy, Database, DatabaseSpec, Inconsistencies, InitialData, Migration,
@@ -278,6 +279,8 @@ pub struct World<'s> {
     pub exposition: Option<Exposition>,
     /// Per-request tallies.
     pub recorder: Recorder,
+    /// Windows mode's state (`None`: every request is served one by one).
+    sampler: Option<Box<windows::Sampler>>,
 }
 
 impl<'s> World<'s> {
@@ -347,6 +350,7 @@ impl<'s> World<'s> {
             probe: Probe::idle(streams),
             exposition: None,
             recorder: Recorder::new(spec.traffic.users),
+            sampler: None,
         };
         world.refresh(SimTime::ZERO);
         world
@@ -400,6 +404,9 @@ impl<'s> World<'s> {
     /// request (the onset), so that the caller can react to it before time moves on.
     pub fn advance(&mut self, from: SimTime, to: SimTime) -> SimTime {
         debug_assert!(from <= to);
+        if self.sampler.is_some() {
+            return self.advance_windows(from, to);
+        }
         loop {
             let next = self.next_source(to);
             if let Some(t) = self.probe.due_before(next.map_or(to, |n| n.1)) {

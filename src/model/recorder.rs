@@ -21,6 +21,16 @@ impl UserSet {
         self.0[(user >> 6) as usize] |= 1 << (user & 63);
     }
 
+    /// Adds users `0..k` (windows mode keeps counts, not ids; only the count is read).
+    pub fn fill_first(&mut self, k: u64) {
+        let k = k.min(self.0.len() as u64 * 64);
+        let full = (k / 64) as usize;
+        self.0[..full].fill(u64::MAX);
+        if !k.is_multiple_of(64) {
+            self.0[full] |= (1u64 << (k % 64)) - 1;
+        }
+    }
+
     /// Number of users in the set.
     pub fn len(&self) -> u64 {
         self.0.iter().map(|w| u64::from(w.count_ones())).sum()

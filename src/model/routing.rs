@@ -110,6 +110,12 @@ impl Routing {
         }
     }
 
+    /// `(sticky, thr32, thr64)`: how [`Routing::pick`] decides outside flag routing, for
+    /// windows mode, which routes counts rather than requests.
+    pub(super) fn thresholds(&self) -> (bool, u64, u64) {
+        (self.sticky, self.thr32, self.thr64)
+    }
+
     /// The version serving a request of `user` at `t`, given the request's 32-bit routing draw.
     #[inline]
     pub fn pick(&mut self, user: u64, draw32: u32, t: SimTime) -> VersionId {

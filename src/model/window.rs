@@ -53,6 +53,14 @@ impl Window {
         }
     }
 
+    /// Records `count` latencies of `us` µs at once (windows mode fills the histogram so that
+    /// its nearest-rank quantile reads a drawn order statistic).
+    pub(super) fn record_latency_n(&mut self, us: f64, count: u64) {
+        if let (Some(h), true) = (&mut self.latency_us, count > 0) {
+            h.saturating_record_n((us as u64).max(1), count);
+        }
+    }
+
     /// Counts one request; `latency_us` is recorded when the window keeps latencies.
     #[inline]
     pub fn record(&mut self, failed: bool, write: bool, corrupted: bool, latency_us: Option<f64>) {

@@ -88,6 +88,8 @@ pub struct Scenario {
     /// What the manifests of manifest strategies say that rehearsal does not model, each
     /// with its YAML file, place and path (printed with the other [`warnings`]).
     pub manifest_warnings: Vec<ScenarioError>,
+    /// How runs produce their requests (set by the command line, never by the file).
+    pub mode: crate::modes::Mode,
 }
 
 impl Scenario {

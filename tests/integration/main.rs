@@ -25,3 +25,4 @@ mod report;
 mod strategies;
 mod swarm;
 mod sweep;
+mod windows;

@@ -305,6 +305,7 @@ pub fn resolve(
             objectives: sections.objectives?,
             provenance: Provenance::default(),
             manifest_warnings: Vec::new(),
+            mode: crate::modes::Mode::Requests,
         })
     })();
     let errors = r.errors.take();

@@ -1,0 +1,131 @@
+//! The two execution modes and what windows mode cannot (yet) do.
+//!
+//! `requests` serves every simulated request: one run's exact story, its timeline, every
+//! feature. `windows` draws the requests between two control events as counts per outcome cell
+//! ([`crate::model::windows`]): the same distributions of every reported number, for sweeps,
+//! precision-driven replication counts and big suites. The strategies, detectors and the
+//! control loop are the same in both; only how requests are produced differs.
+//!
+//! [`unsupported`] is the single place that says which scenarios windows mode refuses, so a
+//! feature added later is refused by adding one line here.
+
+use crate::detect::Windows;
+use crate::engine::Probability;
+use crate::model::{FaultName, RoutingSpec};
+use crate::names::named;
+use crate::scenario::Scenario;
+use crate::strategy::StrategyKind;
+
+named! {
+    /// How a run produces its requests.
+    pub enum Mode {
+        /// Every request drawn and served one by one.
+        Requests = "requests",
+        /// Requests drawn as counts per window, exact in distribution.
+        Windows = "windows",
+    }
+}
+
+/// Largest total-variation distance allowed for windows mode's active-user draw,
+/// `2·users·e^(−requests/users)` (see [`crate::model::windows`]): above it windows mode
+/// refuses the scenario rather than approximate.
+pub const MAX_ACTIVE_USERS_BOUND: f64 = 0.01;
+
+/// The first feature of `scenario` that windows mode cannot produce exactly, named as the
+/// scenario file writes it; `None` when windows mode supports the whole scenario.
+pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
+    let service = &scenario.service;
+    let traffic = &service.traffic;
+    if traffic.user_skew.is_some() {
+        return Some("traffic.user_skew (Zipf-skewed users)");
+    }
+    if traffic
+        .diurnal
+        .as_ref()
+        .is_some_and(|d| d.amplitude > Probability::ZERO)
+    {
+        return Some("traffic.diurnal (a continuously varying rate)");
+    }
+    if service.database.is_some() {
+        return Some("[database] (the migrated table and its ledger)");
+    }
+    if scenario.alerts.is_some() {
+        return Some("[[alerts]] (Prometheus series)");
+    }
+    for f in &service.faults {
+        if f.users < Probability::ONE {
+            return Some("faults.users below 1 (a fault scoped to some users)");
+        }
+        match f.kind.name_of() {
+            FaultName::ErrorRate
+            | FaultName::Latency
+            | FaultName::CrashLoop
+            | FaultName::DependencyOutage
+            | FaultName::InstanceKill => {}
+            FaultName::MemoryLeak => return Some("faults.kind = \"memory_leak\""),
+            FaultName::DataCorruption => return Some("faults.kind = \"data_corruption\""),
+            FaultName::TrafficSpike => return Some("faults.kind = \"traffic_spike\""),
+            FaultName::FlagStall => return Some("faults.kind = \"flag_stall\""),
+            FaultName::MigrationLock => return Some("faults.kind = \"migration_lock\""),
+            FaultName::SchemaIncompatibility => {
+                return Some("faults.kind = \"schema_incompatibility\"");
+            }
+        }
+    }
+    for s in &scenario.strategies {
+        if matches!(s.routing(), RoutingSpec::Flag { .. }) {
+            return Some("strategies.kind = \"feature_flag\" (per-user flag cohorts)");
+        }
+        if s.analysis
+            .as_ref()
+            .is_some_and(|a| a.windows == Windows::PerMetric)
+        {
+            return Some("analysis metrics with windows of their own (per-metric intervals)");
+        }
+        if !s.runs().is_empty() {
+            return Some("analysis runs (Argo AnalysisTemplates)");
+        }
+        match &s.kind {
+            StrategyKind::Flagger(f) if f.load_test_rate > 0.0 => {
+                return Some("strategies.load_test_rate (synthetic load-test requests)");
+            }
+            StrategyKind::BlueGreen(b) if b.preview_rate > 0.0 => {
+                return Some("strategies.preview_rate (synthetic preview requests)");
+            }
+            _ => {}
+        }
+    }
+    let requests = traffic.rate_per_s * scenario.horizon.as_secs_f64();
+    let users = traffic.users as f64;
+    if 2.0 * users * (-requests / users.max(1.0)).exp() > MAX_ACTIVE_USERS_BOUND {
+        return Some(
+            "traffic.users too many for the traffic (some users may send no request: 2·users·e^(−requests/users) > 0.01)",
+        );
+    }
+    None
+}
+
+/// The mode a command runs `scenario` in: `asked` when given (an error naming the feature
+/// when windows mode cannot run it), else `default` when supported, else requests with the
+/// note to print.
+pub fn choose(
+    scenario: &Scenario,
+    asked: Option<Mode>,
+    default: Mode,
+) -> Result<(Mode, Option<String>), String> {
+    match (asked, unsupported(scenario)) {
+        (Some(Mode::Windows), Some(feature)) => Err(format!(
+            "{}: --mode windows: windows mode does not support {feature}; use --mode requests",
+            scenario.name
+        )),
+        (Some(mode), _) => Ok((mode, None)),
+        (None, Some(feature)) if default == Mode::Windows => Ok((
+            Mode::Requests,
+            Some(format!(
+                "note: {}: running in requests mode: windows mode does not support {feature}",
+                scenario.name
+            )),
+        )),
+        (None, _) => Ok((default, None)),
+    }
+}

@@ -1,0 +1,267 @@
+//! Issue 16: windows mode (requests drawn as per-window counts) gives the same distributions
+//! as the request mode, refuses what it cannot do, and keeps the determinism contract.
+//!
+//! The equivalence checks compare, per strategy, the means of every reported number within 4
+//! standard errors of the difference and the distributions of `ttd_s` and `affected_share`
+//! with a two-sample Kolmogorov–Smirnov test at α = 0.001. The bundled scenarios run at a
+//! reduced rate (the equivalence is a property of the mode, not of the rate) so the request
+//! mode's side stays affordable; the `#[ignore]`d versions with n = 2,000 per mode run in
+//! release from `.ci/run`.
+
+use rayon::prelude::*;
+use rehearsal::modes::{Mode, unsupported};
+use rehearsal::outcome::RunOutcome;
+use rehearsal::replay::replay;
+use rehearsal::scenario::{Scenario, load};
+use std::path::Path;
+
+use super::common::{output, rehearsal, secs};
+
+/// The bundled scenarios windows mode runs (the others are refused, see
+/// [`issue16_windows_mode_refuses_what_it_cannot_do_exactly`]).
+const SUPPORTED: &[&str] = &[
+    "blue-green-cold-rollback",
+    "crash-loop",
+    "dependency-outage",
+    "error-regression-3pct",
+    "healthy-release",
+    "latency-p99-regression",
+    "rolling-crash-loop",
+];
+
+fn bundled(name: &str) -> Scenario {
+    load(Path::new(&format!("scenarios/{name}.toml"))).expect("bundled scenario loads")
+}
+
+/// `name` at a reduced rate (at most `rate` req/s) and population (`users`), so one
+/// request-mode run costs milliseconds; everything else as bundled.
+fn reduced(name: &str, rate: f64, users: u64) -> Scenario {
+    let mut s = bundled(name);
+    let t = &mut s.service.traffic;
+    t.rate_per_s = t.rate_per_s.min(rate);
+    t.users = t.users.min(users);
+    s
+}
+
+fn runs(scenario: &Scenario, mode: Mode, strategy: usize, n: u32) -> Vec<RunOutcome> {
+    let mut s = scenario.clone();
+    s.mode = mode;
+    (0..n)
+        .into_par_iter()
+        .map(|r| replay(&s, strategy, r).expect("run completes"))
+        .collect()
+}
+
+fn mean_sd(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let m = xs.iter().sum::<f64>() / n;
+    let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0);
+    (m, v.sqrt())
+}
+
+/// Two-sample Kolmogorov–Smirnov statistic.
+fn ks(a: &[f64], b: &[f64]) -> f64 {
+    let mut a = a.to_vec();
+    let mut b = b.to_vec();
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let (mut i, mut j, mut d) = (0, 0, 0.0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        d = d.max((i as f64 / a.len() as f64 - j as f64 / b.len() as f64).abs());
+    }
+    d
+}
+
+/// Critical value of the two-sample KS statistic at α = 0.001: c(α)·√((n+m)/(nm)),
+/// c = √(−ln(α/2)/2) = 1.9495.
+fn ks_critical(n: usize, m: usize) -> f64 {
+    let (n, m) = (n as f64, m as f64);
+    1.9495 * ((n + m) / (n * m)).sqrt()
+}
+
+type Extract = fn(&RunOutcome) -> Option<f64>;
+
+const METRICS: &[(&str, Extract)] = &[
+    ("ttd_s", |r| secs(r.ttd())),
+    ("ttr_s", |r| secs(r.ttr())),
+    ("affected_share", |r| Some(r.affected_share())),
+    ("failed_requests", |r| Some(r.failed_requests as f64)),
+    ("inconsistent_records", |r| {
+        Some(r.inconsistent_records as f64)
+    }),
+    ("detected", |r| {
+        Some(f64::from(u8::from(r.detected.is_some())))
+    }),
+    ("false_rollback", |r| {
+        Some(f64::from(u8::from(r.false_rollback)))
+    }),
+    ("rolled_back", |r| Some(f64::from(u8::from(r.rolled_back)))),
+    ("rollout_s", |r| secs(r.rollout)),
+    ("onset_s", |r| secs(r.onset)),
+];
+
+/// Compares the two modes on every strategy of `scenario` with `n` runs per mode; returns the
+/// failures (empty when equivalent) and prints the table of differences.
+fn compare_modes(scenario: &Scenario, n: u32) -> Vec<String> {
+    assert_eq!(unsupported(scenario), None, "{}", scenario.name);
+    let mut failures = Vec::new();
+    for (s, spec) in scenario.strategies.iter().enumerate() {
+        let req = runs(scenario, Mode::Requests, s, n);
+        let win = runs(scenario, Mode::Windows, s, n);
+        for &(name, f) in METRICS {
+            let a: Vec<f64> = req.iter().filter_map(f).collect();
+            let b: Vec<f64> = win.iter().filter_map(f).collect();
+            // How often the value exists (a detection, a rollout) is itself compared.
+            let (pa, pb) = (a.len() as f64 / f64::from(n), b.len() as f64 / f64::from(n));
+            let p = (pa + pb) / 2.0;
+            let se_p = (2.0 * p * (1.0 - p) / f64::from(n)).sqrt();
+            if (pa - pb).abs() > 4.0 * se_p + 1e-12 {
+                failures.push(format!(
+                    "{}/{}: {name} present in {pa:.4} vs {pb:.4} of runs (4 se = {:.4})",
+                    scenario.name,
+                    spec.name,
+                    4.0 * se_p
+                ));
+            }
+            if a.len() < 2 || b.len() < 2 {
+                continue;
+            }
+            let (ma, sa) = mean_sd(&a);
+            let (mb, sb) = mean_sd(&b);
+            let se = (sa * sa / a.len() as f64 + sb * sb / b.len() as f64).sqrt();
+            let ok = (ma - mb).abs() <= 4.0 * se + 1e-9 * ma.abs().max(1.0);
+            eprintln!(
+                "{}/{}: {name}: requests {ma:.6} windows {mb:.6} (4 se of the difference {:.6}, {:.2} % of the mean)",
+                scenario.name,
+                spec.name,
+                4.0 * se,
+                if ma != 0.0 {
+                    400.0 * se / ma.abs()
+                } else {
+                    0.0
+                }
+            );
+            if !ok {
+                failures.push(format!(
+                    "{}/{}: mean {name}: requests {ma} vs windows {mb}, beyond 4 se = {}",
+                    scenario.name,
+                    spec.name,
+                    4.0 * se
+                ));
+            }
+            if matches!(name, "ttd_s" | "affected_share") {
+                let d = ks(&a, &b);
+                let c = ks_critical(a.len(), b.len());
+                if d > c {
+                    failures.push(format!(
+                        "{}/{}: KS on {name}: D = {d:.4} > {c:.4} (α = 0.001)",
+                        scenario.name, spec.name
+                    ));
+                }
+            }
+        }
+    }
+    failures
+}
+
+#[test]
+fn issue16_windows_mode_refuses_what_it_cannot_do_exactly() {
+    let mut supported = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for f in files {
+        let s = load(&f).unwrap();
+        match unsupported(&s) {
+            None => supported.push(s.name.clone()),
+            Some(feature) => assert!(!feature.is_empty()),
+        }
+    }
+    assert_eq!(supported, SUPPORTED);
+    let flag = bundled("flag-kill-switch");
+    assert_eq!(
+        unsupported(&flag),
+        Some("strategies.kind = \"feature_flag\" (per-user flag cohorts)")
+    );
+}
+
+#[test]
+fn issue16_run_mode_windows_on_an_unsupported_scenario_exits_2_naming_the_feature() {
+    let out = output(&[
+        "run".as_ref(),
+        "scenarios/db-release-1-expand.toml".as_ref(),
+        "--mode".as_ref(),
+        "windows".as_ref(),
+        "-q".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("windows mode does not support [database]"),
+        "{err}"
+    );
+    let out = output(&[
+        "run".as_ref(),
+        "scenarios/healthy-release.toml".as_ref(),
+        "--mode".as_ref(),
+        "window".as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected one of requests, windows"), "{err}");
+}
+
+#[test]
+fn issue16_windows_mode_is_byte_identical_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csvs = Vec::new();
+    for jobs in ["1", "2"] {
+        let out = dir.path().join(jobs);
+        rehearsal()
+            .args(["-j", jobs, "run", "scenarios/error-regression-3pct.toml"])
+            .args(["--mode", "windows", "-n", "20", "-q", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        csvs.push(std::fs::read(out.join("runs.csv")).unwrap());
+    }
+    assert_eq!(csvs[0], csvs[1]);
+    assert!(!csvs[0].is_empty());
+}
+
+#[test]
+fn issue16_windows_mode_equals_requests_mode_quick() {
+    // A smoke version for debug builds: few runs, the two modes still within 4 se.
+    let mut failures = Vec::new();
+    for &(name, rate, users) in &[
+        ("healthy-release", 20.0, 5_000),
+        ("error-regression-3pct", 50.0, 2_000),
+    ] {
+        failures.extend(compare_modes(&reduced(name, rate, users), 60));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// n = 2,000 runs per mode and strategy: for a metric with coefficient of variation 0.5 the
+/// difference of means has a standard error of 0.5·√(2/2000) ≈ 1.6 % of the mean, so a 4 se
+/// band is ±6 % and a systematic 2 % bias in a low-variance metric (detection times at a fixed
+/// check cadence have CV ≈ 0.1–0.3) is caught. Run in release: `.ci/run`.
+#[test]
+#[ignore = "slow: run in release by .ci/run"]
+fn issue16_windows_mode_equals_requests_mode_on_every_supported_bundled_scenario() {
+    let mut failures = Vec::new();
+    for &name in SUPPORTED {
+        failures.extend(compare_modes(&reduced(name, 100.0, 5_000), 2_000));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
