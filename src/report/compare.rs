@@ -1,13 +1,12 @@
 //! `compare`: the side-by-side table an architecture review reads, and `compare.csv`.
 
-use crate::engine::SimTime;
 use crate::outcome::{MetricComparison, Unit};
 use std::io::Write;
 
 /// A value in its unit: durations as `2m30s`, shares as percentages.
 fn show(unit: Unit, x: f64) -> String {
     match unit {
-        Unit::Seconds => SimTime((x.max(0.0) * 1e6).round() as u64).human(),
+        Unit::Seconds => crate::format::duration(x),
         Unit::Share => format!("{:.2}%", x * 100.0),
         Unit::Count if x.abs() >= 10_000.0 => format!("{:.1}k", x / 1000.0),
         Unit::Count => format!("{x:.1}"),
