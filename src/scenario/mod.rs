@@ -128,7 +128,9 @@ pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
 pub fn parse_all(text: &str, file: &Path) -> Result<Scenario, ScenarioErrors> {
     let raw: raw::RawScenario = deserialize(text, file)?;
     let doc: toml::Table = text.parse().map_err(|e| toml_error(&e, "", text, file))?;
-    resolve::resolve(raw, file, Provenance::of_document(&doc)).map_err(|mut errors| {
+    let mut provenance = Provenance::of_document(&doc);
+    provenance.set_locations(spans::Spans::of(text).into_map());
+    resolve::resolve(raw, file, provenance).map_err(|mut errors| {
         let spans = spans::Spans::of(text);
         for e in &mut errors {
             e.location = e.location.or_else(|| spans.get(&e.field));
