@@ -480,7 +480,14 @@ fn check_scenario(
     let dir = out.join(&scenario.name);
     let progress = Progress::new(units(scenario, precision), quiet);
     progress.set_message(&scenario.name);
-    let done = execute_with(scenario, precision, file, &dir, &progress, String::new());
+    let done = execute_with(
+        scenario,
+        precision,
+        file,
+        &dir,
+        &progress,
+        (String::new(), false),
+    );
     progress.finish();
     let scenario = &*scenario;
     let result = done?.result;

@@ -234,8 +234,14 @@ fn run_suite(
         }
         progress.set_message(&scenario.name);
         let dir = out.join(&scenario.name);
-        let executed = match execute_with(scenario, precision, file, &dir, &progress, String::new())
-        {
+        let executed = match execute_with(
+            scenario,
+            precision,
+            file,
+            &dir,
+            &progress,
+            (String::new(), false),
+        ) {
             Ok(e) => e,
             Err(e) => {
                 progress.suspend(|| writeln!(io::stderr(), "error: {e:#}"))?;
