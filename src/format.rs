@@ -1,10 +1,8 @@
 //! Numbers as people read them: `2m30s`, `7.8%`, `14,982`. Used by tables, HTML and plots;
 //! the CSV and JSON keep full precision.
 
-/// A duration in seconds, compact: `250ms`, `2.5s`, `45s`, `2m30s`, `1h5m`.
-///
-/// Below 1 s whole milliseconds, below 10 s tenths, below 1 h whole seconds, above whole
-/// minutes, each rounded to the nearest.
+/// A duration in seconds, compact: `250ms`, `2.5s`, `45s`, `2m30s`, `1h5m`: the one rule of
+/// [`crate::engine::human_duration`] (rounded to the nearest at the unit shown).
 ///
 /// ```
 /// use rehearsal::report::format::duration;
@@ -13,33 +11,7 @@
 /// assert_eq!(duration(3900.0), "1h5m");
 /// ```
 pub fn duration(secs: f64) -> String {
-    if !secs.is_finite() || secs <= 0.0 {
-        return "0s".into();
-    }
-    if secs < 0.9995 {
-        return format!("{}ms", (secs * 1000.0).round().max(1.0));
-    }
-    if secs < 9.95 {
-        let tenths = (secs * 10.0).round() as u64;
-        return if tenths.is_multiple_of(10) {
-            format!("{}s", tenths / 10)
-        } else {
-            format!("{}.{}s", tenths / 10, tenths % 10)
-        };
-    }
-    let s = secs.round() as u64;
-    if s < 3600 {
-        return match (s / 60, s % 60) {
-            (0, s) => format!("{s}s"),
-            (m, 0) => format!("{m}m"),
-            (m, s) => format!("{m}m{s}s"),
-        };
-    }
-    let m = (secs / 60.0).round() as u64;
-    match (m / 60, m % 60) {
-        (h, 0) => format!("{h}h"),
-        (h, m) => format!("{h}h{m}m"),
-    }
+    crate::engine::human_duration(secs)
 }
 
 /// A share in [0, 1] as a percentage: `0%`, `<0.01%`, `0.43%`, `7.8%`, `100%`.
@@ -139,7 +111,8 @@ mod tests {
     #[test]
     fn durations_round_to_their_unit() {
         assert_eq!(duration(0.0), "0s");
-        assert_eq!(duration(0.0004), "1ms");
+        assert_eq!(duration(0.0004), "400µs");
+        assert_eq!(duration(292.787), "4m53s");
         assert_eq!(duration(2.5), "2.5s");
         assert_eq!(duration(9.99), "10s");
         assert_eq!(duration(59.6), "1m");

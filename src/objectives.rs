@@ -158,10 +158,7 @@ impl Objective {
             "never".into()
         } else if self.metric.is_duration() {
             // Exact seconds too: `30m` alone could hide 30m0.4s against a 30m limit.
-            format!(
-                "{} ({x:.1}s)",
-                SimTime((x.max(0.0) * 1e6).round() as u64).human()
-            )
+            format!("{} ({x:.1}s)", crate::format::duration(x))
         } else if self.metric == ObjectiveMetric::InconsistentRecordsMax {
             format!("{x:.0}")
         } else {

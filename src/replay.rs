@@ -304,6 +304,7 @@ fn run(
             step,
             samples: Vec::new(),
             markers: Vec::new(),
+            shares: Vec::new(),
         }),
     };
     let sched = first_events(scenario, timeline_step);
@@ -384,6 +385,27 @@ impl Process for Replay<'_> {
     }
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
+        self.handle_event(now, event, sched);
+        self.record_share(now);
+    }
+}
+
+impl Replay<'_> {
+    /// Records the candidate's traffic share when it changed (timelines only): routing
+    /// changes only at events, so the plot draws each change at its true time.
+    fn record_share(&mut self, now: SimTime) {
+        if self.timeline.is_none() {
+            return;
+        }
+        let share = self.world.routing().share(VersionId::Candidate) * 100.0;
+        if let Some(t) = &mut self.timeline
+            && t.shares.last().is_none_or(|&(_, last)| last != share)
+        {
+            t.shares.push((now, share));
+        }
+    }
+
+    fn handle_event(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
         match event {
             Event::Start => self.tell(now, Observation::Start, sched),
             Event::Refresh { periodic } => {
@@ -445,9 +467,7 @@ impl Process for Replay<'_> {
             | Event::Timer { .. } => {}
         }
     }
-}
 
-impl Replay<'_> {
     /// Whether a rollback was decided (it cancels the migrations not started yet).
     fn rolled_back(&self) -> bool {
         self.decision.response == Some(Response::Rollback)

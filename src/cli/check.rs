@@ -53,6 +53,9 @@ pub struct CheckArgs {
     pub seed: Option<u64>,
     #[command(flatten)]
     pub precision: PrecisionArgs,
+    /// Treat the scenarios' warnings (probable unit mistakes) as errors: exit 2 before running.
+    #[arg(long)]
+    pub deny_warnings: bool,
     /// `--format csv|json` prints every check (objective or regression, passed or failed) on
     /// stdout, and the breach lines, notes and summary line on stderr; `-q` drops those and
     /// the progress bar.
@@ -103,7 +106,7 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let precision = args.precision.get()?;
-    let mut suite = load_suite(&args.dir)?;
+    let mut suite = load_suite(&args.dir, args.deny_warnings)?;
     for (_, scenario) in &mut suite {
         if let Some(n) = args.replications {
             scenario.set_replications(n);
@@ -489,7 +492,14 @@ fn check_scenario(
     let dir = out.join(&scenario.name);
     let progress = Progress::new(units(scenario, precision), quiet);
     progress.set_message(&scenario.name);
-    let done = execute_with(scenario, precision, file, &dir, &progress, String::new());
+    let done = execute_with(
+        scenario,
+        precision,
+        file,
+        &dir,
+        &progress,
+        (String::new(), false),
+    );
     progress.finish();
     let scenario = &*scenario;
     let result = done?.result;

@@ -33,7 +33,7 @@ pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         &args.file,
         &out,
         &progress,
-        reproduce.clone(),
+        (reproduce.clone(), true),
     );
     progress.finish();
     let result = done?.result;

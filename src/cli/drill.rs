@@ -39,6 +39,9 @@ pub struct DrillArgs {
     pub mode: super::mode::ModeArgs,
     #[command(flatten)]
     pub precision: PrecisionArgs,
+    /// Treat the scenarios' warnings (probable unit mistakes) as errors: exit 2 before running.
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
 /// The work of every scenario of a suite.
@@ -48,9 +51,13 @@ pub(super) fn suite_work(suite: &[(PathBuf, Scenario)], precision: &PrecisionArg
 }
 
 /// Loads and validates every scenario of `dir` before anything runs: a typo in the last file
-/// should not cost a long run, and every error of every file is reported at once. Returns
-/// `(file, scenario)` pairs in file-name order.
-pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>> {
+/// should not cost a long run, and every error of every file is reported at once. Prints each
+/// file's warnings on stderr, or with `deny_warnings` refuses the suite when there is any.
+/// Returns `(file, scenario)` pairs in file-name order.
+pub(super) fn load_suite(
+    dir: &Path,
+    deny_warnings: bool,
+) -> anyhow::Result<Vec<(PathBuf, Scenario)>> {
     let files = scenario::discover(dir)?;
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
@@ -62,6 +69,18 @@ pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>>
     }
     if !errors.is_empty() {
         return Err(ScenarioErrors(errors).into());
+    }
+    let warnings: Vec<_> = files
+        .iter()
+        .zip(&scenarios)
+        .flat_map(|(file, s)| scenario::warnings(s, file))
+        .collect();
+    if deny_warnings && !warnings.is_empty() {
+        return Err(ScenarioErrors(warnings).into());
+    }
+    let mut stderr = io::stderr().lock();
+    for w in &warnings {
+        writeln!(stderr, "warning: {w}")?;
     }
     let mut names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
     names.sort_unstable();
@@ -76,7 +95,7 @@ pub(super) fn load_suite(dir: &Path) -> anyhow::Result<Vec<(PathBuf, Scenario)>>
 }
 
 pub(super) fn drill(args: DrillArgs) -> anyhow::Result<ExitCode> {
-    let suite = load_suite(&args.dir)?;
+    let suite = load_suite(&args.dir, args.deny_warnings)?;
     args.work.check(suite_work(&suite, &args.precision))?;
     let precision = args.precision.get()?;
     let (files, mut scenarios): (Vec<PathBuf>, Vec<Scenario>) = suite.into_iter().unzip();
@@ -235,8 +254,14 @@ fn run_suite(
         }
         progress.set_message(&scenario.name);
         let dir = out.join(&scenario.name);
-        let executed = match execute_with(scenario, precision, file, &dir, &progress, String::new())
-        {
+        let executed = match execute_with(
+            scenario,
+            precision,
+            file,
+            &dir,
+            &progress,
+            (String::new(), false),
+        ) {
             Ok(e) => e,
             Err(e) => {
                 progress.suspend(|| writeln!(io::stderr(), "error: {e:#}"))?;

@@ -74,7 +74,7 @@ pub(super) fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &args.scenario.file,
         &out,
         &progress,
-        reproduce,
+        (reproduce, false),
     );
     progress.finish();
     let done = done?;
@@ -176,14 +176,15 @@ fn mode_flag(scenario: &Scenario) -> &'static str {
 /// Runs `scenario` (to `precision` when given, then recording the settled replication count
 /// in it) and writes into `out`: `runs.csv`, `summary.csv`, `report.html` and the PNG plots,
 /// behind the caller's progress bar; returns where everything went. `reproduce` is the
-/// command the reports print; empty means [`run_line`] after the runs.
+/// command the reports print; empty means [`run_line`] after the runs. `compare` adds the
+/// compare table, with its best and significance marks, to `report.html`.
 pub(super) fn execute_with(
     scenario: &mut Scenario,
     precision: Option<&Precision>,
     file: &Path,
     out: &Path,
     progress: &Progress,
-    reproduce: String,
+    (reproduce, compare): (String, bool),
 ) -> anyhow::Result<Executed> {
     let result = match precision {
         None => run_scenario_with(scenario, &|| progress.tick()),
@@ -206,9 +207,15 @@ pub(super) fn execute_with(
     })?;
 
     let file_shown = file.display().to_string();
+    // `compare` adds its table, marks and best to the report.
+    let compare_section = compare.then(|| {
+        let names: Vec<String> = scenario.strategies.iter().map(|s| s.name.clone()).collect();
+        report::compare_html(&names, &crate::outcome::compare(&result.runs, names.len()))
+    });
     let provenance = Provenance {
         file: &file_shown,
         reproduce: &reproduce,
+        compare: compare_section.as_deref(),
     };
     let files = report::scenario_report(scenario, &result, &provenance)
         .with_context(|| format!("{}: cannot draw the report", scenario.name))?;

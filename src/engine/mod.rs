@@ -24,7 +24,7 @@ pub use delay::LogNormalDelay;
 pub use probability::{NotAProbability, Probability};
 pub use queue::{EventQueue, Phase};
 pub use rng::{Rng, RngStreams, splitmix64};
-pub use time::SimTime;
+pub use time::{SimTime, human_duration};
 
 /// A simulated system driven by the engine.
 pub trait Process {

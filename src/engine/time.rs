@@ -66,26 +66,57 @@ impl SimTime {
             .map_err(|_| "duration too long".into())
     }
 
-    /// A compact human form for tables: `2m30s`, `150ms`, `1h5m`.
+    /// A compact human form for tables: `2m30s`, `150ms`, `1h5m`, by the one rounding rule
+    /// of every table, report and message ([`human_duration`]).
     pub fn human(self) -> String {
-        let us = self.0;
-        if us < 1_000 {
-            return format!("{us}µs");
-        }
-        if us < Self::MICROS_PER_SEC {
-            return format!("{}ms", us / 1_000);
-        }
-        let total_s = us / Self::MICROS_PER_SEC;
-        let (h, m, s) = (total_s / 3600, total_s / 60 % 60, total_s % 60);
-        let frac_ds = (us % Self::MICROS_PER_SEC) / 100_000;
-        match (h, m) {
-            (0, 0) if frac_ds > 0 => format!("{s}.{frac_ds}s"),
-            (0, 0) => format!("{s}s"),
-            (0, _) if s == 0 => format!("{m}m"),
-            (0, _) => format!("{m}m{s}s"),
-            _ if m == 0 => format!("{h}h"),
-            _ => format!("{h}h{m}m"),
-        }
+        human_duration(self.as_secs_f64())
+    }
+}
+
+/// A duration in seconds, compact: `400µs`, `250ms`, `2.5s`, `45s`, `2m30s`, `1h5m`.
+///
+/// The one rounding rule of every duration rehearsal prints (tables, `index.html`, reports,
+/// objectives, messages), so that 292.787 s reads `4m53s` everywhere: below 1 ms whole
+/// microseconds, below 1 s whole milliseconds, below 10 s tenths, below 1 h whole seconds,
+/// above whole minutes, each rounded to the nearest (never truncated). Zero, negative and
+/// non-finite values read `0s`.
+///
+/// ```
+/// use rehearsal::engine::human_duration;
+/// assert_eq!(human_duration(292.787), "4m53s");
+/// assert_eq!(human_duration(149.9997), "2m30s");
+/// assert_eq!(human_duration(0.25), "250ms");
+/// ```
+pub fn human_duration(secs: f64) -> String {
+    if !secs.is_finite() || secs <= 0.0 {
+        return "0s".into();
+    }
+    if secs < 0.000_999_5 {
+        return format!("{}µs", (secs * 1e6).round().max(1.0));
+    }
+    if secs < 0.9995 {
+        return format!("{}ms", (secs * 1000.0).round());
+    }
+    if secs < 9.95 {
+        let tenths = (secs * 10.0).round() as u64;
+        return if tenths.is_multiple_of(10) {
+            format!("{}s", tenths / 10)
+        } else {
+            format!("{}.{}s", tenths / 10, tenths % 10)
+        };
+    }
+    let s = secs.round() as u64;
+    if s < 3600 {
+        return match (s / 60, s % 60) {
+            (0, s) => format!("{s}s"),
+            (m, 0) => format!("{m}m"),
+            (m, s) => format!("{m}m{s}s"),
+        };
+    }
+    let m = (secs / 60.0).round() as u64;
+    match (m / 60, m % 60) {
+        (h, 0) => format!("{h}h"),
+        (h, m) => format!("{h}h{m}m"),
     }
 }
 
@@ -144,5 +175,9 @@ mod tests {
         assert_eq!(SimTime::from_millis(250).human(), "250ms");
         assert_eq!(SimTime::from_millis(2500).human(), "2.5s");
         assert_eq!(SimTime::from_secs(600).human(), "10m");
+        // Rounded to the nearest, never truncated: the same text in every table.
+        assert_eq!(SimTime(292_787_000).human(), "4m53s");
+        assert_eq!(SimTime(400).human(), "400µs");
+        assert_eq!(SimTime::from_millis(12_500).human(), "13s");
     }
 }

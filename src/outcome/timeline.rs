@@ -82,4 +82,8 @@ pub struct Timeline {
     pub samples: Vec<Sample>,
     /// Markers sorted by time (ties in the order they happened).
     pub markers: Vec<(SimTime, Marker)>,
+    /// The candidate's traffic share (percent) from each moment it changed, in time order:
+    /// the first entry is its share after the first event (t = 0). Routing changes only at
+    /// events, so these are the true times of every switch, step and rollback.
+    pub shares: Vec<(SimTime, f64)>,
 }

@@ -1,13 +1,12 @@
 //! `compare`: the side-by-side table an architecture review reads, and `compare.csv`.
 
-use crate::engine::SimTime;
 use crate::outcome::{MetricComparison, Unit};
 use std::io::Write;
 
 /// A value in its unit: durations as `2m30s`, shares as percentages.
 fn show(unit: Unit, x: f64) -> String {
     match unit {
-        Unit::Seconds => SimTime((x.max(0.0) * 1e6).round() as u64).human(),
+        Unit::Seconds => crate::format::duration(x),
         Unit::Share => format!("{:.2}%", x * 100.0),
         Unit::Count if x.abs() >= 10_000.0 => format!("{:.1}k", x / 1000.0),
         Unit::Count => format!("{x:.1}"),
@@ -15,9 +14,14 @@ fn show(unit: Unit, x: f64) -> String {
     }
 }
 
-/// The table: one row per metric, one column per strategy, each cell the mean ± its 95 %
-/// CI half-width, marked against the best strategy by a paired test.
-pub fn compare_table(strategies: &[String], comparisons: &[MetricComparison]) -> String {
+/// The cells of the compare table: the header (metric, one column per strategy, best), then
+/// one row per metric, each cell the mean ± its 95 % CI half-width (rates: their Wilson
+/// interval) and its mark: ` *` best, ` ~` not significantly different from the best.
+/// The terminal table and `report.html` both print these cells.
+pub fn compare_cells(
+    strategies: &[String],
+    comparisons: &[MetricComparison],
+) -> (Vec<String>, Vec<Vec<String>>) {
     let mut rows: Vec<Vec<String>> = vec![];
     let mut header = vec!["metric (mean ± 95% CI)".to_string()];
     header.extend(strategies.iter().cloned());
@@ -71,6 +75,13 @@ pub fn compare_table(strategies: &[String], comparisons: &[MetricComparison]) ->
         });
         rows.push(row);
     }
+    (header, rows)
+}
+
+/// The table: one row per metric, one column per strategy, each cell the mean ± its 95 %
+/// CI half-width, marked against the best strategy by a paired test.
+pub fn compare_table(strategies: &[String], comparisons: &[MetricComparison]) -> String {
+    let (header, rows) = compare_cells(strategies, comparisons);
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -98,15 +109,53 @@ pub fn compare_table(strategies: &[String], comparisons: &[MetricComparison]) ->
             out.push_str(&table_line(&pick(row)));
         }
     }
-    out.push_str(
-        "\n* best: the best mean over the replications where every strategy has a value, so each is judged\n\
-         on the same traffic (its paired difference to every other strategy is in its favour); time to\n\
-         detect counts from each strategy's own onset. ~ not significantly different from the best\n\
-         (paired t-test, 5 %); unmarked: significantly worse, or too few pairs to tell. Detection\n\
-         probability: higher is better; every other metric: lower is better. '-': never defined (no\n\
-         detection, no completed rollout). Rates show the share [its 95 % Wilson score interval].\n",
-    );
+    out.push('\n');
+    out.push_str(COMPARE_LEGEND);
     out
+}
+
+/// How the compare table's marks and "best" read, for the terminal and `report.html`.
+pub const COMPARE_LEGEND: &str = "* best: the best mean over the replications where every strategy has a value, so each is judged\n\
+    on the same traffic (its paired difference to every other strategy is in its favour); time to\n\
+    detect counts from each strategy's own onset. ~ not significantly different from the best\n\
+    (paired t-test, 5 %); unmarked: significantly worse, or too few pairs to tell. Detection\n\
+    probability: higher is better; every other metric: lower is better. '-': never defined (no\n\
+    detection, no completed rollout). Rates show the share [its 95 % Wilson score interval].\n";
+
+/// The compare table as an HTML section of `report.html` (`compare` only): the same cells,
+/// marks and "best" column as the terminal table, then the legend.
+pub fn compare_html(strategies: &[String], comparisons: &[MetricComparison]) -> String {
+    use super::html::escape;
+    let (header, rows) = compare_cells(strategies, comparisons);
+    let mut b = String::from(
+        "<section id=\"compare\">\n<h2>Compare: best and significance</h2>\n<table>\n<thead><tr>",
+    );
+    for h in &header {
+        b.push_str(&format!("<th>{}</th>", escape(h)));
+    }
+    b.push_str("</tr></thead>\n<tbody>\n");
+    for row in &rows {
+        b.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let class = if i == 0 || i + 1 == row.len() {
+                ""
+            } else if cell.ends_with(" *") {
+                " class=\"best\""
+            } else if cell.ends_with(" ~") {
+                " class=\"tie\""
+            } else {
+                ""
+            };
+            b.push_str(&format!("<td{class}>{}</td>", escape(cell)));
+        }
+        b.push_str("</tr>\n");
+    }
+    b.push_str("</tbody>\n</table>\n");
+    b.push_str(&format!(
+        "<p class=\"note\">{} The same comparison is in <a href=\"compare.csv\">compare.csv</a>.</p>\n</section>\n",
+        escape(COMPARE_LEGEND.replace('\n', " ").trim_end())
+    ));
+    b
 }
 
 /// The table's width limit, in columns.

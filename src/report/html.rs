@@ -51,6 +51,8 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 14px; }
 th, td { border-bottom: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
 th { background: var(--soft); font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.best { font-weight: 700; }
+td.tie { font-style: italic; }
 td.name { white-space: nowrap; font-weight: 600; }
 td.name .meta { font-weight: 400; }
 table.summary { font-size: 13.5px; }
@@ -253,6 +255,8 @@ pub struct ScenarioPage<'a> {
     pub reproduce: &'a str,
     /// How `--precision` settled the replications, one line (`None` without it).
     pub precision: Option<String>,
+    /// `compare`'s section: its table with the best and significance marks.
+    pub compare: Option<&'a str>,
     /// Its resolved parameters.
     pub params: &'a [Param],
     /// The comparison plot, shown after the summary.
@@ -308,6 +312,9 @@ pub fn scenario_page(p: &ScenarioPage) -> String {
         b.push_str(&figure(c));
     }
     b.push_str("</section>\n");
+    if let Some(section) = p.compare {
+        b.push_str(section);
+    }
 
     b.push_str("<section id=\"objectives\">\n<h2>Objectives</h2>\n");
     let names: Vec<String> = p.summaries.iter().map(|s| s.strategy.clone()).collect();

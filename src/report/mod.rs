@@ -20,7 +20,10 @@ pub mod plot;
 mod sweep;
 mod table;
 
-pub use compare::{BEST_RULE, CompareJson, compare_json, compare_table, write_compare};
+pub use compare::{
+    BEST_RULE, COMPARE_LEGEND, CompareJson, compare_cells, compare_html, compare_json,
+    compare_table, write_compare,
+};
 pub use csv::{SummaryRow, read_runs, write_runs, write_summaries};
 pub use junit::{Case, write_junit};
 pub use sweep::{merge_sweeps, sweep_row, trade_offs, write_pareto, write_sweep};
@@ -40,6 +43,8 @@ pub struct Provenance<'a> {
     pub file: &'a str,
     /// The command that reproduces the numbers.
     pub reproduce: &'a str,
+    /// `compare`'s section (best and significance marks), placed after the summary.
+    pub compare: Option<&'a str>,
 }
 
 /// Folder of the PNGs, relative to the scenario's report folder.
@@ -98,6 +103,7 @@ pub fn scenario_report(
         file: provenance.file,
         reproduce: provenance.reproduce,
         precision: result.precision.as_ref().map(|s| s.line()),
+        compare: provenance.compare,
         params: &params,
         comparison: figures.first(),
         timelines: &figures[1..1 + strategies],

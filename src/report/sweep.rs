@@ -142,8 +142,9 @@ pub fn trade_offs(text: &str, optimize: Optimize) -> csv::Result<Vec<TradeOff>> 
         Optimize::AffectedShare => "affected_share_mean",
         Optimize::Ttd => "ttd_s_mean",
     });
-    let (fr, fr_high, rollout) = (
+    let (fr, fr_low, fr_high, rollout) = (
         col("false_rollback_mean"),
+        col("false_rollback_ci95_low"),
         col("false_rollback_ci95_high"),
         col("rollout_s_mean"),
     );
@@ -158,6 +159,7 @@ pub fn trade_offs(text: &str, optimize: Optimize) -> csv::Result<Vec<TradeOff>> 
         .map(|(i, r)| TradeOff {
             row: i,
             false_rollback: value(r, fr),
+            false_rollback_low: value(r, fr_low),
             false_rollback_high: value(r, fr_high),
             objective: value(r, objective),
             rollout: value(r, rollout),

@@ -145,16 +145,17 @@ pub fn parse_all(text: &str, file: &Path) -> Result<Scenario, ScenarioErrors> {
             expanded.doc,
         )
     };
-    let mut scenario =
-        resolve::resolve(raw, file, Provenance::of_document(&doc)).map_err(|mut errors| {
-            let spans = spans::Spans::of(text);
-            for e in &mut errors {
-                e.location = e.location.or_else(|| spans.get(&e.field));
-            }
-            // In the order of the file; those with no place (a missing field) after, as found.
-            errors.sort_by_key(|e| e.location.unwrap_or((usize::MAX, 0)));
-            ScenarioErrors(errors)
-        })?;
+    let mut provenance = Provenance::of_document(&doc);
+    provenance.set_locations(spans::Spans::of(text).into_map());
+    let mut scenario = resolve::resolve(raw, file, provenance).map_err(|mut errors| {
+        let spans = spans::Spans::of(text);
+        for e in &mut errors {
+            e.location = e.location.or_else(|| spans.get(&e.field));
+        }
+        // In the order of the file; those with no place (a missing field) after, as found.
+        errors.sort_by_key(|e| e.location.unwrap_or((usize::MAX, 0)));
+        ScenarioErrors(errors)
+    })?;
     scenario.manifest_warnings = expanded.warnings;
     Ok(scenario)
 }

@@ -25,6 +25,9 @@ pub struct Provenance {
     defaulted: BTreeSet<String>,
     /// Paths replaced on the command line, with the flag.
     overrides: BTreeMap<String, &'static str>,
+    /// 1-based line and column of each value written in the file, by field path, so that a
+    /// warning about a valid file points at the value like an error does.
+    locations: BTreeMap<String, (usize, usize)>,
 }
 
 impl Provenance {
@@ -60,6 +63,24 @@ impl Provenance {
     }
 
     /// The resolver applied the default at `field` although the file wrote it.
+    /// Records where each value of the file is written.
+    pub(super) fn set_locations(&mut self, locations: BTreeMap<String, (usize, usize)>) {
+        self.locations = locations;
+    }
+
+    /// The line and column of `field` in the file, else of the closest table above it that
+    /// is written (`analysis` for a defaulted `analysis.min_requests`), else `None`.
+    pub fn location(&self, field: &str) -> Option<(usize, usize)> {
+        let mut path = field;
+        loop {
+            if let Some(at) = self.locations.get(path) {
+                return Some(*at);
+            }
+            let cut = path.rfind(['.', '['])?;
+            path = &path[..cut];
+        }
+    }
+
     pub(super) fn defaulted(&mut self, field: &str) {
         self.defaulted.insert(field.to_string());
     }

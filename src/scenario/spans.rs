@@ -20,6 +20,11 @@ impl Spans {
         spans
     }
 
+    /// Every field path with its line and column.
+    pub(super) fn into_map(self) -> BTreeMap<String, (usize, usize)> {
+        self.0
+    }
+
     /// Where `field` is written, if it is.
     pub(super) fn get(&self, field: &str) -> Option<(usize, usize)> {
         self.0.get(field).copied()

@@ -1,8 +1,9 @@
 //! Unit mistakes that still make a valid scenario: each is probably not what was meant, so
 //! `validate` and `run` print it (and `--deny-warnings` refuses the file).
 //!
-//! A warning names the file and the field path like an error; it reads the resolved
-//! scenario only, so every number it quotes is the one the run would use.
+//! A warning names the file, the line and column, and the field path like an error (a
+//! defaulted field points at its table); it reads the resolved scenario only, so every
+//! number it quotes is the one the run would use.
 
 use super::{Scenario, ScenarioError};
 use crate::detect::{AnalysisSpec, Metric, Windows};
@@ -14,7 +15,8 @@ use std::path::Path;
 pub fn warnings(scenario: &Scenario, file: &Path) -> Vec<ScenarioError> {
     let mut found: Vec<ScenarioError> = scenario.manifest_warnings.clone();
     let mut warn = |field: String, message: String| {
-        let w = ScenarioError::new(file, field, message);
+        let mut w = ScenarioError::new(file, field, message);
+        w.location = scenario.provenance.location(&w.field);
         if !found.contains(&w) {
             found.push(w);
         }

@@ -320,6 +320,8 @@ pub struct TradeOff {
     pub row: usize,
     /// Healthy family's false-rollback rate (share in [0, 1]).
     pub false_rollback: f64,
+    /// Lower bound of its 95 % Wilson interval (share in [0, 1]).
+    pub false_rollback_low: f64,
     /// Upper bound of its 95 % Wilson interval (share in [0, 1]).
     pub false_rollback_high: f64,
     /// Mean affected share or TTD (seconds).
@@ -381,6 +383,7 @@ mod tests {
         TradeOff {
             row,
             false_rollback: fr,
+            false_rollback_low: fr,
             false_rollback_high: fr,
             objective: obj,
             rollout,

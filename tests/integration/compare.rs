@@ -157,3 +157,47 @@ sys.exit(p.returncode)
     let stdout = std::fs::read_to_string(tmp.path().join("stdout.txt")).unwrap();
     assert!(stdout.contains("time to detect"), "{stdout}");
 }
+
+/// Issue 15 point 3: `compare`'s report.html carries the compare table with its best and
+/// significance marks, and its reproduce line is `rehearsal compare`, not `run`.
+#[test]
+fn issue15_compare_report_has_best_marks_and_its_own_reproduce_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.toml");
+    std::fs::write(&file, crate::sweep::CLOSED_FORM.replace("replications = 400", "replications = 20")
+        .replace("[[strategies]]\nname = \"canary\"", "[[strategies]]\nname = \"slow\"\nkind = \"canary\"\nprescaled = true\nsteps = [{ weight = 50, pause = \"1h\" }, { weight = 100 }]\n[[strategies]]\nname = \"canary\"")).unwrap();
+    let out = tmp.path().join("out");
+    let o = crate::common::rehearsal()
+        .arg("compare")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<section id=\"compare\">"),
+        "no compare section"
+    );
+    assert!(html.contains("class=\"best\""), "no best mark");
+    assert!(html.contains("paired t-test, 5 %"), "no legend");
+    assert!(
+        html.contains("rehearsal compare "),
+        "no compare reproduce line"
+    );
+    assert!(!html.contains("rehearsal run "), "a run reproduce line");
+    // `run` keeps its own report, without the compare section.
+    let o = crate::common::rehearsal()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(tmp.path().join("run"))
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let html = std::fs::read_to_string(tmp.path().join("run/report.html")).unwrap();
+    assert!(!html.contains("<section id=\"compare\">"));
+}

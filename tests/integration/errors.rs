@@ -687,3 +687,50 @@ fn issue15_deny_warnings_fails_validate_and_run() {
         "{stderr}"
     );
 }
+
+/// Issue 15: a warning points at its value with `file:line:col` like an error, and `drill`
+/// and `check` print the warnings of every file of the suite (and refuse them under
+/// `--deny-warnings`, exit 2, nothing run).
+#[test]
+fn issue15_warnings_have_line_and_column_and_drill_and_check_print_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("suite")).unwrap();
+    let text = BASE.replace("threshold = 2", "threshold = 2\nmin_requests = 301");
+    std::fs::write(tmp.path().join("suite/w.toml"), &text).unwrap();
+    // The value `301` on its own line, after `min_requests = `.
+    let line = text
+        .lines()
+        .position(|l| l == "min_requests = 301")
+        .unwrap()
+        + 1;
+    let at = format!("suite/w.toml:{line}:16: analysis.min_requests: 301 requests per check");
+    let stderr_of = |args: &[&str]| {
+        let o = rehearsal()
+            .current_dir(tmp.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = stderr_of(&["validate", "suite/w.toml"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("warning: {at}")), "{stderr}");
+    for command in ["drill", "check"] {
+        let (code, stderr) = stderr_of(&[command, "suite", "--out", "out", "-q"]);
+        assert!(code == Some(0) || code == Some(1), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("warning: {at}")),
+            "{command}: {stderr}"
+        );
+        let (code, stderr) = stderr_of(&[command, "suite", "--out", "denied", "--deny-warnings"]);
+        assert_eq!(code, Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("error: {at}")),
+            "{command}: {stderr}"
+        );
+        assert!(!tmp.path().join("denied").exists(), "{command} ran");
+    }
+}

@@ -431,3 +431,37 @@ fn issue3_compare_cli_prints_the_table_and_writes_compare_csv() {
     assert_eq!(lines.count(), 9 * 4, "9 metrics × 4 strategies");
     assert!(out.join("runs.csv").exists() && out.join("summary.csv").exists());
 }
+
+#[test]
+fn issue15_timelines_record_each_traffic_switch_at_its_true_time() {
+    // Green is ready at 30 s and takes all traffic then; analysis fails its first check at
+    // 60 s and traffic returns to blue at once. The timeline's sampling step is 45 s, so
+    // neither moment falls on a sample's end: the recorded shares must still say 30 s and
+    // 60 s, not 0 s (the start of the first step) or 90 s.
+    let text = FLEET.text(
+        "5m",
+        1,
+        &format!(
+            r#"{CRASH}{}
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+"#,
+            analysis("30s", 1)
+        ),
+    );
+    let s = crate::common::scenario(&text);
+    let (_, timeline) = rehearsal::replay::replay_with_timeline(
+        &s,
+        0,
+        0,
+        rehearsal::engine::SimTime::from_secs(45),
+    )
+    .unwrap();
+    let changes: Vec<(f64, f64)> = timeline
+        .shares
+        .iter()
+        .map(|(at, w)| (at.as_secs_f64(), *w))
+        .collect();
+    assert_eq!(changes, [(0.0, 0.0), (30.0, 100.0), (60.0, 0.0)]);
+}

@@ -275,16 +275,29 @@ fn metric_panels(scenario: &Scenario, spec: &StrategySpec, view: &View) -> Vec<P
     panels
 }
 
-/// The shaded spans of the faults in force (an instance kill until its replacement is up).
+/// The shaded spans of the faults in force (an instance kill until its replacement is up). A
+/// fault of the candidate ends at recovery at the latest: once the candidate serves no one
+/// and the service is verified, it hurts no request.
 fn fault_bands(scenario: &Scenario, view: &View) -> Vec<(f64, f64)> {
     let x_max = view.x(view.view_end);
+    let recovered = view
+        .t
+        .markers
+        .iter()
+        .find(|(_, m)| *m == Marker::Recovered)
+        .map(|(at, _)| *at);
     scenario
         .service
         .faults
         .iter()
         .map(|f| {
-            let end = f.effective_end(scenario.service.fleet.startup);
-            (view.x(f.start), end.map_or(x_max, |e| view.x(e)))
+            let mut end = f.effective_end(scenario.service.fleet.startup);
+            if f.is_candidates()
+                && let Some(r) = recovered
+            {
+                end = Some(end.map_or(r, |e| e.min(r)));
+            }
+            (view.x(f.start), end.map_or(x_max, |e| view.x(e).min(x_max)))
         })
         .filter(|(a, b)| a < b)
         .collect()
@@ -308,8 +321,16 @@ fn marker_lines(view: &View) -> (Vec<VLine>, Vec<Marker>) {
         if *at > view.view_end {
             continue;
         }
+        // Markers at the same moment (a detection and an instant rollback) would hide each
+        // other: each one after the first is drawn half a percent of the axis to the right.
+        let gap = view.x(view.view_end) * 0.005;
+        let x = view.x(*at);
+        let x = match vlines.last() {
+            Some(VLine { at: prev, .. }) if x - prev < gap => prev + gap,
+            _ => x,
+        };
         vlines.push(VLine {
-            at: view.x(*at),
+            at: x,
             color,
             dashed,
         });
@@ -473,10 +494,11 @@ fn caption(
     let faults = fault_descriptions(scenario);
     let caption = format!(
         "{chosen} Each value holds over one sampling step of {} (the strategy's analysis \
-         interval, or 30s without analysis). Traffic share: the candidate's routing weight at \
-         the end of each step. Error rate and p99 latency: every request the version served in \
-         the step, errors included. Dashed red lines: the analysis thresholds. Shaded: {}. \
-         Events: {}.",
+         interval, or 30s without analysis). Traffic share: the candidate's routing weight, \
+         each change drawn at its exact time. Error rate and p99 latency: every request the \
+         version served in the step, errors included. Dashed red lines: the analysis \
+         thresholds. Shaded: {} (a fault of the candidate until recovery at the latest). \
+         Events: {} (markers at the same moment are drawn side by side).",
         duration(view.t.step.as_secs_f64()),
         if faults.is_empty() {
             "no fault".to_string()
@@ -659,30 +681,21 @@ fn view_end(scenario: &Scenario, t: &Timeline) -> SimTime {
     end.min(horizon)
 }
 
-/// The candidate's weight as a step line. A sample holds the weight at its end; a promotion
-/// or rollback inside a step moves the line at its exact time, the rest (step changes at
-/// timers and checks, which fall on sample ends when the step is the analysis interval) at
-/// the step's start.
+/// The candidate's weight as a step line, each change at its true time (the timeline
+/// records the share after every event that changed it), up to the end of the view.
 fn weight_steps(view: &View) -> Vec<Vec<(f64, f64)>> {
     let t = view.t;
-    let mut points = Vec::new();
-    let mut previous = 0.0;
-    for s in visible(&t.samples, t.step, view.view_end) {
-        let start = s.end.saturating_sub(t.step);
-        let w = s.candidate_weight_pct;
-        let switch = t.markers.iter().find(|(at, m)| {
-            matches!(m, Marker::Promoted | Marker::RolledBack) && *at > start && *at < s.end
-        });
-        match switch {
-            Some((at, _)) if w != previous => {
-                points.push((view.x(start), previous));
-                points.push((view.x(*at), previous));
-                points.push((view.x(*at), w));
-            }
-            _ => points.push((view.x(start), w)),
+    let end = view.x(view.view_end);
+    let mut points = vec![(0.0, 0.0)];
+    for &(at, share) in t.shares.iter().take_while(|(at, _)| *at <= view.view_end) {
+        let x = view.x(at);
+        let previous = points.last().map_or(0.0, |p| p.1);
+        if share != previous {
+            points.push((x, previous));
+            points.push((x, share));
         }
-        points.push((view.x(s.end), w));
-        previous = w;
     }
+    let last = points.last().map_or(0.0, |p| p.1);
+    points.push((end, last));
     vec![points]
 }

@@ -25,6 +25,9 @@ const LIMIT: RGBColor = RGBColor(214, 39, 40);
 #[derive(Debug, Clone)]
 struct Dot {
     x: f64,
+    /// The 95 % Wilson interval of the false-rollback rate, in % (the error bar).
+    x_low: f64,
+    x_high: f64,
     y: f64,
     label: String,
     front: bool,
@@ -77,6 +80,9 @@ pub fn tradeoff(
         .iter()
         .map(|p| Dot {
             x: p.false_rollback * 100.0,
+            // A bound that is not a number (an old sweep.csv) draws no bar.
+            x_low: finite_or(p.false_rollback_low, p.false_rollback) * 100.0,
+            x_high: finite_or(p.false_rollback_high, p.false_rollback) * 100.0,
             y: p.objective * axis.scale,
             label: labels
                 .get(p.row)
@@ -89,7 +95,11 @@ pub fn tradeoff(
     let limit = max_false_rollback
         .filter(|l| l.is_finite())
         .map(|l| l * 100.0);
-    let x_hi = dots.iter().map(|d| d.x).chain(limit).fold(0.0, f64::max);
+    let x_hi = dots
+        .iter()
+        .map(|d| d.x_high.max(d.x))
+        .chain(limit)
+        .fold(0.0, f64::max);
     let (y_min, y_max) = y_range(&dots);
     let rows = Rows {
         total: points.len(),
@@ -122,6 +132,11 @@ pub fn tradeoff(
             empty,
         }),
     }
+}
+
+/// `x`, or `fallback` when `x` is not finite.
+fn finite_or(x: f64, fallback: f64) -> f64 {
+    if x.is_finite() { x } else { fallback }
 }
 
 /// The y axis: the optimised objective, the TTD (in a readable time unit) or the affected
@@ -260,7 +275,9 @@ fn caption(
          that no other row beats on false rollbacks, {objective} and rollout time at once (the \
          rows of pareto.csv), joined in order of false-rollback rate and labelled with their \
          strategy and swept values; a front point that looks beaten here has the faster rollout. \
-         Labels that would overlap are left out; rows drawn at the same spot share one label. \
+         Grey labels name the rows off the front. Horizontal bars: the 95 % Wilson interval of \
+         each false-rollback rate. Labels that would overlap are left out (front labels first); \
+         rows drawn at the same spot share one label. \
          {recommendation}{}{}{}",
         limit.map_or(String::new(), |_| {
             "Dashed red line: --max-false-rollback. ".to_string()
@@ -363,6 +380,14 @@ impl ScatterChart {
     where
         DB::ErrorType: 'static,
     {
+        // Each rate's 95 % Wilson interval as a horizontal bar, under the markers.
+        for d in self.dots.iter().filter(|d| d.x_high > d.x_low) {
+            let color = if d.front { FRONT } else { POINT };
+            chart.draw_series(LineSeries::new(
+                [(d.x_low, d.y), (d.x_high, d.y)],
+                color.mix(0.6).stroke_width(2),
+            ))?;
+        }
         chart.draw_series(
             self.dots
                 .iter()
@@ -389,9 +414,10 @@ impl ScatterChart {
         Ok(())
     }
 
-    /// Labels the front points (the recommended one first, in bold), each at the first of a
-    /// few spots around its marker that stays inside the plot and clear of the labels and
-    /// front markers already there; a label with no such spot is left out.
+    /// Labels the front points (the recommended one first, in bold), then the other rows in
+    /// grey, each at the first of a few spots around its marker that stays inside the plot and
+    /// clear of the labels and front markers already there; a label with no such spot is left
+    /// out (front labels have the first pick).
     fn draw_labels<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
@@ -411,8 +437,9 @@ impl ScatterChart {
                 (px - r, py - r, px + r, py + r)
             })
             .collect();
-        let mut order: Vec<&Dot> = self.dots.iter().filter(|d| d.front || d.best).collect();
-        order.sort_by_key(|d| !d.best);
+        let mut order: Vec<&Dot> = self.dots.iter().collect();
+        // The recommendation, then the front, then the rest (stable: row order within each).
+        order.sort_by_key(|d| (!d.best, !d.front));
         for (k, d) in order.iter().enumerate() {
             // Markers within 3 px of each other look like one: they share one label.
             let (px, py) = chart.backend_coord(&(d.x, d.y));
@@ -429,12 +456,18 @@ impl ScatterChart {
             };
             let style = if d.best {
                 bold_style(14.0, BEST)
-            } else {
+            } else if d.front {
                 text_style(14.0, INK)
+            } else {
+                text_style(12.0, MUTED)
             };
             let (w, h) = root.estimate_text_size(&label, &style)?;
             let (w, h) = (w as i32, h as i32);
-            let gap = if d.best { 17 } else { 11 };
+            let gap = match (d.best, d.front) {
+                (true, _) => 17,
+                (false, true) => 11,
+                (false, false) => 8,
+            };
             // Top-left corners: right, left, above and below, then diagonals further out.
             let spots = [
                 (px + gap, py - h / 2),
@@ -476,5 +509,40 @@ impl ScatterChart {
             taken.push((b.0 - 3, b.1 - 2, b.2 + 3, b.3 + 2));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_carry_their_wilson_bars_and_off_front_rows_their_labels() {
+        // Row 1 is beaten by row 0 on every axis: off the front, still labelled.
+        let t = |row: usize, fr: f64, low: f64, high: f64, obj: f64| TradeOff {
+            row,
+            false_rollback: fr,
+            false_rollback_low: low,
+            false_rollback_high: high,
+            objective: obj,
+            rollout: 300.0,
+        };
+        let points = [t(0, 0.05, 0.01, 0.2, 0.1), t(1, 0.1, 0.03, 0.3, 0.2)];
+        let labels = ["a".to_string(), "b".to_string()];
+        let plot = tradeoff("s", &labels, &points, &[0], Some(0), "affected", Some(0.25));
+        let Body::Scatter(chart) = &plot.body else {
+            panic!("a scatter")
+        };
+        assert_eq!((chart.dots[0].x_low, chart.dots[0].x_high), (1.0, 20.0));
+        assert_eq!((chart.dots[1].x_low, chart.dots[1].x_high), (3.0, 30.0));
+        // The axis reaches the widest bar.
+        assert!(chart.x_max >= 30.0, "{}", chart.x_max);
+        let svg = plot.svg().unwrap();
+        // The off-front row's label, in the smaller grey style, after the front's.
+        let last = svg.rsplit("<text").next().unwrap_or("");
+        assert!(
+            last.contains("font-size=\"9.67") && last.contains(">\nb\n</text>"),
+            "{last}"
+        );
     }
 }
