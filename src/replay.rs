@@ -4,7 +4,7 @@
 //! changes, analysis ticks into verdicts and detections into the response the scenario's
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::alerts::{AlertAction, Alerts};
+use crate::detect::alerts::{AlertAction, Alerts, Steady};
 use crate::detect::{
     Analysis, AnalysisRun, ManualTrigger, Measure, RunPhase, Scope, Verdict, Windows, manual,
 };
@@ -261,7 +261,16 @@ fn run(
         .versions
         .each_ref()
         .map(|v| v.name.as_str());
-    let alerts = scenario.alerts.as_ref().map(|a| Alerts::new(a, names));
+    let stable = &scenario.service.versions[VersionId::Stable.index()];
+    let steady = Steady {
+        rate_per_s: scenario.service.traffic.rate_at(SimTime::ZERO),
+        error_rate: stable.error_rate.get(),
+        latency: stable.latency,
+    };
+    let alerts = scenario
+        .alerts
+        .as_ref()
+        .map(|a| Alerts::new(a, names, &steady));
     if let Some(a) = &alerts {
         world.expose(a.bounds_us());
     }
@@ -513,6 +522,8 @@ impl Replay<'_> {
                     }
                     self.declare(now, Detector::Alert, sched);
                 }
+                // Worked on in business hours: nothing happens within the drill.
+                AlertAction::Ticket => {}
                 AlertAction::Page => {
                     if self.scenario.manual_trigger == ManualTrigger::Page
                         && let Some(delay) = self.manual_delay.take()
@@ -785,7 +796,10 @@ impl Replay<'_> {
             verify: scenario.response.verify,
             horizon: scenario.horizon,
         };
-        let outcome = RunOutcome::conclude(&mut self.world, log);
+        let mut outcome = RunOutcome::conclude(&mut self.world, log);
+        outcome.budget_consumed = scenario.slo.as_ref().and_then(|s| {
+            s.budget_consumed(outcome.failed_requests, scenario.service.traffic.rate_per_s)
+        });
         let recovered = outcome.recovered;
         let timeline = self.timeline.take().map(|mut t| {
             for (i, f) in scenario.service.faults.iter().enumerate() {

@@ -3,6 +3,7 @@
 pub mod alerts;
 mod analysis;
 mod analysis_run;
+pub mod burn_rate;
 mod condition;
 pub mod manual;
 

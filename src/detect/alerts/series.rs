@@ -12,8 +12,9 @@ use std::collections::VecDeque;
 
 use promql_parser::label::Matcher;
 
+use crate::detect::burn_rate::normal_cdf;
 use crate::engine::SimTime;
-use crate::model::Exposition;
+use crate::model::{Exposition, LatencyModel};
 
 /// Request counter, by `version` and `code`.
 pub const REQUESTS: &str = "http_requests_total";
@@ -108,11 +109,32 @@ impl Series {
     }
 }
 
+/// What the service served before the rollout, all of it on the stable version: the steady
+/// state a store's history is made of (expected counts, not draws: history is context, and
+/// drawing it would spend random numbers the run does not have).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Steady {
+    /// Requests per second (the offered rate at t = 0).
+    pub rate_per_s: f64,
+    /// The stable's baseline error probability.
+    pub error_rate: f64,
+    /// The stable's latency.
+    pub latency: LatencyModel,
+}
+
 /// The scraped series of one run, samples older than `retention` forgotten.
+///
+/// With a history ([`SeriesStore::prefill`]) the store's clock runs `shift` ahead of the
+/// run's: sample times are `now + shift`, so the history lies in `[0, shift)` and every
+/// counter continues from the count the history reached.
 #[derive(Debug, Clone)]
 pub struct SeriesStore {
     series: Vec<Series>,
     retention: SimTime,
+    /// How far the store's clock is ahead of the run's (the history's length).
+    shift: SimTime,
+    /// What each series had counted when the run began (0 for gauges).
+    base: Vec<f64>,
 }
 
 impl SeriesStore {
@@ -135,12 +157,79 @@ impl SeriesStore {
             let l = Labels::new([("__name__", ROLLOUT_WEIGHT), ("version", v)]);
             series.push(Series::new(l));
         }
-        SeriesStore { series, retention }
+        let base = vec![0.0; series.len()];
+        SeriesStore {
+            series,
+            retention,
+            shift: SimTime::ZERO,
+            base,
+        }
     }
 
     /// A store of the given series (for evaluating expressions on hand-made data).
     pub fn of(series: Vec<Series>, retention: SimTime) -> SeriesStore {
-        SeriesStore { series, retention }
+        let base = vec![0.0; series.len()];
+        SeriesStore {
+            series,
+            retention,
+            shift: SimTime::ZERO,
+            base,
+        }
+    }
+
+    /// How far the store's clock runs ahead of the run's: evaluate at `now + shift`.
+    pub fn shift(&self) -> SimTime {
+        self.shift
+    }
+
+    /// Fills `history` (rounded up to whole `scrape` intervals) of scrapes before the run,
+    /// at the steady state `steady`: the stable's counters grow at `rate × (1 − error)` and
+    /// `rate × error` per second, its `le` buckets at `rate × Φ(z(le))` (the log-normal's
+    /// CDF at the bound), the candidate's stay at 0, and the stable's weight is 100 %.
+    /// A store built by [`SeriesStore::for_service`] only, before its first scrape.
+    pub fn prefill(&mut self, history: SimTime, scrape: SimTime, steady: &Steady) {
+        let step = scrape.micros().max(1);
+        let n = history.micros().div_ceil(step);
+        self.shift = SimTime(n * step);
+        let per_s: Vec<(f64, bool)> = self
+            .series
+            .iter()
+            .map(|s| {
+                let l = &s.labels;
+                let stable = self.series[0].labels.get("version") == l.get("version");
+                let rate = steady.rate_per_s * f64::from(u8::from(stable));
+                match l.get("__name__") {
+                    REQUESTS if l.get("code") == "500" => (rate * steady.error_rate, true),
+                    REQUESTS => (rate * (1.0 - steady.error_rate), true),
+                    DURATION_BUCKET => {
+                        let share = match l.get("le").parse::<f64>() {
+                            Ok(b) if l.get("le") != "+Inf" => {
+                                normal_cdf(steady.latency.z_above(b * 1e6))
+                            }
+                            _ => 1.0,
+                        };
+                        (rate * share, true)
+                    }
+                    _ => (if stable { 100.0 } else { 0.0 }, false),
+                }
+            })
+            .collect();
+        let secs = self.shift.as_secs_f64();
+        self.base = per_s
+            .iter()
+            .map(|&(x, counter)| if counter { x * secs } else { 0.0 })
+            .collect();
+        let oldest = self.shift.saturating_sub(self.retention);
+        for k in 0..n {
+            let t = SimTime(k * step);
+            if t < oldest {
+                continue;
+            }
+            for (s, &(x, counter)) in self.series.iter_mut().zip(&per_s) {
+                let value = if counter { x * t.as_secs_f64() } else { x };
+                s.push(t, value);
+            }
+        }
     }
 
     /// One scrape at `now`: the exposition's counters and the candidate's weight in percent.
@@ -158,8 +247,10 @@ impl SeriesStore {
             values.push(w);
         }
         debug_assert_eq!(values.len(), self.series.len());
+        let now = now.saturating_add(self.shift);
         let oldest = now.saturating_sub(self.retention);
-        for (s, value) in self.series.iter_mut().zip(values) {
+        for ((s, value), base) in self.series.iter_mut().zip(values).zip(&self.base) {
+            let value = value + base;
             while s.samples.front().is_some_and(|&(t, _)| t < oldest) {
                 s.samples.pop_front();
             }
