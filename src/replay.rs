@@ -236,6 +236,13 @@ fn run(
         record_latency,
         scenario.horizon,
     );
+    if spec
+        .analysis
+        .as_ref()
+        .is_some_and(|a| a.needs_baseline_latency())
+    {
+        world.windows[VersionId::Stable.index()].keep_latency();
+    }
     if let Some(a) = spec
         .analysis
         .as_ref()
@@ -539,9 +546,11 @@ impl Replay<'_> {
         let Some(analysis) = self.checks.analysis.as_mut() else {
             return;
         };
-        let window = &mut self.world.windows[VersionId::Candidate.index()];
-        let verdict = analysis.check(window);
+        let [baseline, window] = &mut self.world.windows;
+        let verdict = analysis.check(window, baseline);
         window.reset();
+        // The stable's window is what judges compare with: the same interval.
+        baseline.reset();
         let tripped = analysis.tripped();
         let interval = analysis.spec().interval;
         if verdict == Verdict::Fail {
@@ -717,6 +726,7 @@ impl Replay<'_> {
                     a.restart();
                     self.checks.running = true;
                     self.world.windows[VersionId::Candidate.index()].reset();
+                    self.world.windows[VersionId::Stable.index()].reset();
                     if a.spec().windows == Windows::SincePreviousCheck {
                         let generation = self.checks.generation;
                         sched.at(

@@ -171,6 +171,28 @@ pub(crate) struct RawAnalysis {
     pub on_no_data: Option<String>,
     #[serde(default)]
     pub metrics: Vec<RawMetric>,
+    /// `[[analysis.judges]]`: comparisons with a baseline.
+    #[serde(default)]
+    pub judges: Vec<RawJudge>,
+}
+
+/// One `[[analysis.judges]]` table; which fields apply depends on `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJudge {
+    pub kind: String,
+    pub baseline: Option<String>,
+    pub metrics: Option<Vec<String>>,
+    pub confidence: Option<f64>,
+    pub tolerance: Option<f64>,
+    pub allowed_increase: Option<f64>,
+    pub pass: Option<f64>,
+    pub marginal: Option<f64>,
+    pub metric: Option<String>,
+    pub regression_threshold: Option<f64>,
+    pub alpha: Option<f64>,
+    pub tau: Option<f64>,
+    pub min_requests: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

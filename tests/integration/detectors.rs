@@ -193,3 +193,111 @@ fn issue14_bad_slo_and_burn_rate_fields_are_errors() {
         "{e}"
     );
 }
+
+/// 200 req/s, a canary held at `weight` % for 20 minutes, both versions alike, analysis
+/// every 30 s with `threshold` and the judge table `judge` (no absolute metric).
+fn judged(replications: u32, weight: u32, threshold: u32, judge: &str, body: &str) -> String {
+    format!(
+        r#"
+name = "judged"
+horizon = "25m"
+seed = 6
+replications = {replications}
+[traffic]
+rate = 200.0
+users = 20000
+[versions.old]
+error_rate = 0.001
+latency = {{ median = "50ms", p99 = "250ms" }}
+[versions.new]
+error_rate = 0.001
+latency = {{ median = "50ms", p99 = "250ms" }}
+[[strategies]]
+name = "canary"
+kind = "canary"
+prescaled = true
+steps = [{{ weight = {weight}, pause = "20m" }}, {{ weight = 100 }}]
+[strategies.analysis]
+interval = "30s"
+threshold = {threshold}
+min_requests = 50
+[[strategies.analysis.judges]]
+{judge}
+{body}
+"#
+    )
+}
+
+#[test]
+fn issue14_kayenta_fails_a_30_percent_slower_canary_and_passes_an_equal_one() {
+    // The log-normal of median 50 ms and p99 250 ms (σ = ln 5 / 2.326 = 0.692) has a mean of
+    // 50 × e^(σ²/2) = 63.7 ms: 19 ms more is 30 % slower. From 60 s every canary request
+    // takes 19 ms more. Checks at 30 s and 60 s judge windows without the delay; the check
+    // at 90 s compares ≈ 3000 slow canary requests with ≈ 3000 stable ones: the shift
+    // estimate ≈ 19 ms, its 98 % interval far above 0.25 × 19 ms, the mean ratio 1.3: High,
+    // score 0 < 75: the check fails and, with threshold 1, rolls back at 90 s.
+    let slow =
+        "[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"19ms\"\nstart = \"60s\"\n";
+    let judge = "kind = \"kayenta\"\nmetrics = [\"latency\"]";
+    for r in &run(&judged(3, 50, 1, judge, slow)).runs {
+        assert_eq!(secs(r.detected), Some(90.0));
+        assert_eq!(r.detected_by, Some(Detector::Analysis));
+        assert!(!r.false_rollback);
+    }
+    // Equal latencies: each check is a two-sided 98 % test, so about 1 % of checks classify
+    // the canary High by chance. 5 runs × 40 checks (threshold 1000 never trips): 200 checks,
+    // ≈ 2 expected to fail; at most 10 (5 %) allowed.
+    let healthy = run(&judged(5, 50, 1000, judge, ""));
+    let checks: u32 = healthy.runs.iter().map(|r| r.checks).sum();
+    let failed: u32 = healthy.runs.iter().map(|r| r.failed_checks).sum();
+    assert_eq!(checks, 200);
+    assert!(failed <= 10, "{failed} of {checks} checks failed");
+}
+
+#[test]
+fn issue14_kayenta_ignores_a_dependency_outage_that_an_absolute_threshold_rolls_back() {
+    // The database fails half of every version's requests from 5 to 15 min. An absolute
+    // `error_rate ≤ 1 %` fails every check of the outage (threshold 5: a rollback at
+    // 5 min + 5 × 30 s = 7.5 min), a false rollback since the release is fine. The judge
+    // sees the same 50 % on both sides: Pass, and the canary promotes at 20 min.
+    let outage =
+        "[[faults]]\nkind = \"dependency_outage\"\nstart = \"5m\"\nend = \"15m\"\nrate = 0.5\n";
+    let judge = "kind = \"kayenta\"\nmetrics = [\"error_rate\"]";
+    for r in &run(&judged(3, 10, 5, judge, outage)).runs {
+        assert!(!r.rolled_back, "{r:?}");
+        assert_eq!(secs(r.rollout), Some(1200.0));
+    }
+    let absolute = judged(3, 10, 5, judge, outage).replace(
+        "[[strategies.analysis.judges]]\nkind = \"kayenta\"\nmetrics = [\"error_rate\"]",
+        "[[strategies.analysis.metrics]]\nname = \"error_rate\"\nmax = 0.01",
+    );
+    for r in &run(&absolute).runs {
+        assert!(r.false_rollback);
+        assert_eq!(secs(r.detected), Some(450.0));
+    }
+}
+
+#[test]
+fn issue14_the_sequential_judges_false_rollback_rate_stays_below_alpha() {
+    // A healthy canary (both versions fail 1 %) looked at every 30 s for 20 minutes (40 looks)
+    // with alpha = 0.05 and threshold 1: the mSPRT is always valid, so the probability of
+    // ever rolling back is at most 0.05 however often it is read. Over 200 replications the
+    // observed rate must stay at or below alpha (the bound is conservative: its expected
+    // rate here is well under 0.05, so ≤ 10 of 200 is not a coin flip).
+    let judge = "kind = \"sequential\"\nalpha = 0.05";
+    let healthy = judged(200, 50, 1, judge, "")
+        .replace("error_rate = 0.001", "error_rate = 0.01")
+        .replace("horizon = \"25m\"", "horizon = \"20m\"");
+    let result = run(&healthy);
+    let false_rollbacks = result.runs.iter().filter(|r| r.false_rollback).count();
+    assert_eq!(result.runs.len(), 200);
+    assert!(false_rollbacks <= 10, "{false_rollbacks} of 200");
+    // A 3-point regression (4 % against 1 %) from 60 s is caught, every time, within minutes.
+    let bad = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 0.04\nstart = \"60s\"\n";
+    let regress = judged(5, 50, 1, judge, bad).replace("error_rate = 0.001", "error_rate = 0.01");
+    for r in &run(&regress).runs {
+        let d = secs(r.detected).expect("detected");
+        assert!((90.0..=300.0).contains(&d), "{d}");
+        assert!(!r.false_rollback);
+    }
+}

@@ -8,6 +8,7 @@ mod argo;
 mod database;
 pub mod defaults;
 mod fault;
+mod judges;
 mod objectives;
 mod strategy;
 mod traffic;
@@ -324,6 +325,7 @@ fn no_analysis() -> RawAnalysis {
         min_requests: None,
         on_no_data: None,
         metrics: Vec::new(),
+        judges: Vec::new(),
     }
 }
 
