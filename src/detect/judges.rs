@@ -322,13 +322,24 @@ pub fn kayenta_score(candidate: &Window, baseline: &Window, k: &KayentaSpec) -> 
     100.0 * f64::from(pass) / f64::from(pass + high)
 }
 
-/// The counts a sequential judge accumulates since its analysis (re)started.
+/// What a sequential judge accumulates since its analysis (re)started, window by window.
+///
+/// Each window is a stratum: its difference of error ratios `d_k = p̂c_k − p̂b_k` enters with
+/// the weight `w_k = nc_k·nb_k / (nc_k + nb_k)` (the Cochran–Mantel–Haenszel weight), and
+/// `Δ̂ = Σ w_k d_k / Σ w_k` with variance `V = Σ w_k p̄_k(1 − p̄_k) / (Σ w_k)²`, `p̄_k` the
+/// window's pooled ratio. Pooling the raw counts instead would compare a candidate whose
+/// share of traffic grew during an outage with a stable whose share shrank (Simpson's
+/// paradox): a dependency outage alone would read as a regression.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SequentialState {
-    /// Candidate requests and failures.
-    pub candidate: (u64, u64),
-    /// Baseline requests and failures.
-    pub baseline: (u64, u64),
+    /// Candidate and baseline requests so far.
+    pub requests: (u64, u64),
+    /// `Σ w_k`.
+    weight: f64,
+    /// `Σ w_k d_k`.
+    weighted_diff: f64,
+    /// `Σ w_k p̄_k (1 − p̄_k)`.
+    weighted_var: f64,
 }
 
 /// What a sequential judge concludes at one look.
@@ -345,26 +356,40 @@ pub enum Look {
 impl SequentialState {
     /// Adds one window of each side.
     pub fn add(&mut self, candidate: &Window, baseline: &Window) {
-        self.candidate.0 += candidate.requests;
-        self.candidate.1 += candidate.errors;
-        self.baseline.0 += baseline.requests;
-        self.baseline.1 += baseline.errors;
+        self.add_counts(
+            (candidate.requests, candidate.errors),
+            (baseline.requests, baseline.errors),
+        );
     }
 
-    /// One look (Johari et al., §4, the two-sample normal mSPRT with the plug-in variance
-    /// `V = p̂c(1−p̂c)/nc + p̂b(1−p̂b)/nb` of `Δ̂ = p̂c − p̂b`):
-    /// `Λ = √(V/(V+τ²)) · exp(τ²(Δ̂−θ₀)² / (2V(V+τ²)))`, a regression when `Δ̂ > θ₀` and
-    /// `Λ ≥ 1/α`, with `θ₀ = regression_threshold`.
+    /// Adds one window given as `(requests, failures)` of each side; a window with no
+    /// request on a side adds only its requests.
+    pub fn add_counts(&mut self, (nc, ec): (u64, u64), (nb, eb): (u64, u64)) {
+        self.requests.0 += nc;
+        self.requests.1 += nb;
+        if nc == 0 || nb == 0 {
+            return;
+        }
+        let (ncf, nbf) = (nc as f64, nb as f64);
+        let w = ncf * nbf / (ncf + nbf);
+        let pooled = (ec + eb) as f64 / (ncf + nbf);
+        self.weight += w;
+        self.weighted_diff += w * (ec as f64 / ncf - eb as f64 / nbf);
+        self.weighted_var += w * pooled * (1.0 - pooled);
+    }
+
+    /// One look: the two-sample normal mSPRT of Johari et al. (§4) on `Δ̂` with variance
+    /// `V` (see the type): `Λ = √(V/(V+τ²)) · exp(τ²(Δ̂−θ₀)² / (2V(V+τ²)))`, a regression
+    /// when `Δ̂ > θ₀` and `Λ ≥ 1/α`, with `θ₀ = regression_threshold`.
     pub fn look(&self, s: &SequentialSpec) -> Look {
-        let ((nc, ec), (nb, eb)) = (self.candidate, self.baseline);
-        if nc < s.min_requests.max(1) || nb < s.min_requests.max(1) {
+        let min = s.min_requests.max(1);
+        if self.requests.0 < min || self.requests.1 < min || self.weight <= 0.0 {
             return Look::Early;
         }
-        let (pc, pb) = (ec as f64 / nc as f64, eb as f64 / nb as f64);
-        let delta = pc - pb - s.regression_threshold;
-        let v = pc * (1.0 - pc) / nc as f64 + pb * (1.0 - pb) / nb as f64;
+        let delta = self.weighted_diff / self.weight - s.regression_threshold;
+        let v = self.weighted_var / (self.weight * self.weight);
         if v <= 0.0 {
-            // No variance: both ratios are 0 or 1; the difference is exact.
+            // No variance: every window's ratios are 0 or 1 alike; the difference is exact.
             return if delta > 0.0 {
                 Look::Regression(f64::INFINITY)
             } else {
@@ -459,17 +484,19 @@ mod tests {
             tau: 0.01,
             min_requests: 100,
         };
-        let st = |c: (u64, u64), b: (u64, u64)| SequentialState {
-            candidate: c,
-            baseline: b,
+        let st = |c: (u64, u64), b: (u64, u64)| {
+            let mut s = SequentialState::default();
+            s.add_counts(c, b);
+            s
         };
         assert_eq!(st((50, 0), (5000, 5)).look(&s), Look::Early);
-        // 3 % against 0.1 % over 5000 requests each: Δ̂ = 0.029, V = 6.02e-6,
-        // log Λ = ½ ln(V/(V+τ²)) + τ²Δ̂²/(2V(V+τ²)) = −2.56 + 69.4 ≫ ln 20 = 3.0.
-        assert!(matches!(
-            st((5000, 150), (5000, 5)).look(&s),
-            Look::Regression(_)
-        ));
+        // One window, 3 % against 0.1 % over 5000 requests each: w = 5000·5000/10000 = 2500,
+        // Δ̂ = 0.029, p̄ = 155/10000, V = p̄(1 − p̄)/w = 6.1039e-6, τ² = 1e-4:
+        // log Λ = ½ ln(V/(V+τ²)) + τ²Δ̂²/(2V(V+τ²)) = −1.4277 + 64.9273 = 63.4995 ≫ ln 20.
+        match st((5000, 150), (5000, 5)).look(&s) {
+            Look::Regression(l) => assert!((l - 63.4995).abs() < 1e-3, "{l}"),
+            other => panic!("{other:?}"),
+        }
         // Equal ratios: Δ̂ = 0, log Λ < 0.
         assert!(matches!(st((5000, 5), (5000, 5)).look(&s), Look::Continue(l) if l < 0.0));
         // Better than the baseline: never a regression, however strong the evidence.
@@ -477,6 +504,17 @@ mod tests {
             st((5000, 0), (5000, 150)).look(&s),
             Look::Continue(_)
         ));
+        // Simpson: an outage (50 % on both sides) in the window where the candidate has
+        // 5× the share it had before. Pooled counts would give the candidate 2501 of 6000
+        // failed (41.7 %) against 2545 of 50 000 (5.1 %): a "regression". Window by window
+        // both differences are 0: no regression.
+        let mut strat = SequentialState::default();
+        strat.add_counts((1000, 1), (45_000, 45));
+        strat.add_counts((5000, 2500), (5000, 2500));
+        assert!(
+            matches!(strat.look(&s), Look::Continue(l) if l < 0.0),
+            "{strat:?}"
+        );
     }
 
     #[test]

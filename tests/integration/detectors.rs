@@ -301,3 +301,49 @@ fn issue14_the_sequential_judges_false_rollback_rate_stays_below_alpha() {
         assert!(!r.false_rollback);
     }
 }
+
+#[test]
+fn issue14_bundled_judge_drill_promotes_where_the_threshold_rolls_back() {
+    use crate::common::shortened;
+    let text = shortened(
+        "scenarios/judge-dependency-outage.toml",
+        &[("replications = 20", "replications = 3")],
+    );
+    let result = run(&text);
+    for r in &result.runs {
+        match r.strategy.as_str() {
+            // 5 failed checks from the first one inside the outage (330 s): 450 s.
+            "canary-absolute-1pct" => {
+                assert!(r.false_rollback, "{r:?}");
+                assert_eq!(secs(r.detected), Some(450.0));
+            }
+            // The canary steps from 10 % to 50 % inside the outage: pooled counts would read
+            // it as a regression (Simpson); window-by-window strata do not.
+            _ => {
+                assert!(!r.rolled_back, "{}: {r:?}", r.strategy);
+                assert!(r.rollout.is_some(), "{}", r.strategy);
+            }
+        }
+    }
+}
+
+#[test]
+fn issue14_bundled_burn_rate_drill_pages_after_promotion() {
+    use crate::common::shortened;
+    let text = shortened(
+        "scenarios/burn-rate-slow-regression.toml",
+        &[("replications = 10", "replications = 2")],
+    );
+    let result = run(&text);
+    for r in &result.runs {
+        // The 30 s threshold rarely fails (0.5 % is below 1 %; a 10 % canary's 600 requests
+        // reach 7 errors with probability 3 %) and never 3 times: the rollout completes, and
+        // the human the 14.4× page called rolls back. For blue-green the whole service
+        // burns from the switch on: 14.4 × 0.0001 × 3600 s / 0.005 = 1036.8 s after it.
+        assert!(r.failed_checks < 3, "{r:?}");
+        assert!(r.rollout.is_some());
+        assert_eq!(r.detected_by, Some(Detector::Manual));
+        let budget = r.budget_consumed.expect("[slo]");
+        assert!(budget > 0.0 && budget < 0.1, "{budget}");
+    }
+}
