@@ -93,9 +93,9 @@ pub const DEFAULT_WINDOWS: [(f64, &str, &str, AlertAction); 3] = [
     (1.0, "3d", "6h", AlertAction::Ticket),
 ];
 
-/// A number as PromQL text, without float noise (`1 − 0.999` is written `0.001`).
+/// A number as PromQL text, to 9 decimals without float noise (`1 − 0.999` is written `0.001`).
 pub fn number(x: f64) -> String {
-    let s = format!("{x:.12}");
+    let s = format!("{x:.9}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s.is_empty() || s == "-" {
         "0".into()

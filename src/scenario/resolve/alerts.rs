@@ -308,10 +308,10 @@ impl Resolver<'_> {
                             at("factor"),
                             format!(
                                 "{} × the budget {} = {} ≥ 1: a bad-request ratio can never exceed it; expected a factor below {}",
-                                short(w.factor),
-                                short(budget),
-                                short(w.factor * budget),
-                                short(1.0 / budget)
+                                burn_rate::number(w.factor),
+                                burn_rate::number(budget),
+                                burn_rate::number(w.factor * budget),
+                                burn_rate::number(1.0 / budget)
                             ),
                         );
                     }
@@ -392,7 +392,11 @@ impl Resolver<'_> {
                         "{} is not allowed; expected a share strictly between 0 and 1, e.g. 0.999 for 99.9 %{}",
                         short(x),
                         if x > 1.0 && x < 100.0 {
-                            format!(" (for {} %, write {})", short(x), short(x / 100.0))
+                            format!(
+                                " (for {} %, write {})",
+                                short(x),
+                                burn_rate::number(x / 100.0)
+                            )
                         } else {
                             String::new()
                         }
