@@ -347,3 +347,55 @@ fn issue14_bundled_burn_rate_drill_pages_after_promotion() {
         assert!(budget > 0.0 && budget < 0.1, "{budget}");
     }
 }
+
+#[test]
+fn issue14_judges_and_burn_rates_change_no_draw_and_no_byte_across_threads() {
+    use crate::common::shortened;
+    // A judge that never trips and an [slo] change no draw: the outcomes are those of the same
+    // runs without them (budget_consumed aside, which only [slo] defines).
+    let quiet = "kind = \"sequential\"\nalpha = 0.000001";
+    let fault = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 0.002\n";
+    let plain = run(&judged(2, 10, 1000, quiet, fault)).runs;
+    let with_slo = format!("{fault}[slo]\navailability = 0.999\n");
+    let watched = run(&judged(2, 10, 1000, quiet, &with_slo)).runs;
+    for (a, b) in plain.iter().zip(&watched) {
+        assert_eq!(a.failed_requests, b.failed_requests);
+        assert_eq!(a.affected_users, b.affected_users);
+        assert_eq!(a.detected, b.detected);
+        assert!(b.budget_consumed.is_some());
+    }
+    // Same bytes whatever the thread count, for both bundled drills.
+    // (Shortened: the burn-rate drill's 3-day windows make each evaluation read 17 280
+    // samples per series, slow in a debug build.)
+    for (path, cut) in [
+        (
+            "scenarios/judge-dependency-outage.toml",
+            [
+                ("replications = 20", "replications = 2"),
+                ("horizon = \"40m\"", "horizon = \"25m\""),
+            ],
+        ),
+        (
+            "scenarios/burn-rate-slow-regression.toml",
+            [
+                ("replications = 10", "replications = 2"),
+                ("horizon = \"2h\"", "horizon = \"30m\""),
+            ],
+        ),
+    ] {
+        let s = scenario(&shortened(path, &cut));
+        let csv = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let result = pool
+                .install(|| rehearsal::replications::run_scenario(&s))
+                .unwrap();
+            let mut out = Vec::new();
+            rehearsal::report::write_runs(&result.runs, &mut out).unwrap();
+            out
+        };
+        assert_eq!(csv(1), csv(2), "{path}");
+    }
+}
