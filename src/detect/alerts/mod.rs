@@ -96,7 +96,7 @@ impl AlertsSpec {
     pub fn needs_histogram(&self) -> bool {
         self.rules
             .iter()
-            .any(|r| r.expr.reads(series::DURATION_BUCKET))
+            .any(|r| r.expr.reads(series::DURATION_BUCKET) || r.expr.reads(series::DURATION_COUNT))
     }
 
     /// Whether some rule pages a human.

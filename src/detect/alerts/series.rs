@@ -18,10 +18,13 @@ use crate::model::{Exposition, LatencyModel};
 pub const REQUESTS: &str = "http_requests_total";
 /// Latency histogram buckets, by `version` and `le`, seconds.
 pub const DURATION_BUCKET: &str = "http_request_duration_seconds_bucket";
+/// Latency histogram observation count, by `version` (equal to the `+Inf` bucket, as every
+/// Prometheus client exposes it beside the buckets).
+pub const DURATION_COUNT: &str = "http_request_duration_seconds_count";
 /// Percent of traffic routed to each `version`.
 pub const ROLLOUT_WEIGHT: &str = "rollout_weight";
 /// Every metric name the store holds.
-pub const METRICS: [&str; 3] = [REQUESTS, DURATION_BUCKET, ROLLOUT_WEIGHT];
+pub const METRICS: [&str; 4] = [REQUESTS, DURATION_BUCKET, DURATION_COUNT, ROLLOUT_WEIGHT];
 
 /// The Prometheus client libraries' default histogram buckets, seconds
 /// (`prometheus.DefBuckets` in client_golang, `Histogram.DEFAULT_BUCKETS` in client_python).
@@ -172,6 +175,10 @@ impl SeriesStore {
                 let l = Labels::new([("__name__", DURATION_BUCKET), ("version", v), ("le", &le)]);
                 series.push(Series::new(l));
             }
+            if !buckets_s.is_empty() {
+                let l = Labels::new([("__name__", DURATION_COUNT), ("version", v)]);
+                series.push(Series::new(l));
+            }
             let l = Labels::new([("__name__", ROLLOUT_WEIGHT), ("version", v)]);
             series.push(Series::new(l));
         }
@@ -219,6 +226,7 @@ impl SeriesStore {
                 match l.get("__name__") {
                     REQUESTS if l.get("code") == "500" => (rate * steady.error_rate, true),
                     REQUESTS => (rate * (1.0 - steady.error_rate), true),
+                    DURATION_COUNT => (rate, true),
                     DURATION_BUCKET => {
                         let share = match l.get("le").parse::<f64>() {
                             Ok(b) if l.get("le") != "+Inf" => {
@@ -256,7 +264,12 @@ impl SeriesStore {
         for v in 0..2 {
             let (ok, failed) = x.requests(v);
             values.extend([ok as f64, failed as f64]);
+            let before = values.len();
             values.extend(x.cumulative_buckets(v).map(|c| c as f64));
+            // `_count` is the `+Inf` bucket, the last one (none without a histogram).
+            if values.len() > before {
+                values.push(values[values.len() - 1]);
+            }
             let w = if v == 0 {
                 100.0 - candidate_weight_pct
             } else {
