@@ -83,8 +83,8 @@ pub struct BurnWindow {
     pub action: AlertAction,
 }
 
-/// The Workbook's recommended table (section 6, Table 5-8: "Recommended parameters for a
-/// 99.9 % SLO alerting configuration", with the short windows at 1/12 of the long ones):
+/// The Workbook's recommended parameters for a 99.9 % SLO (approach 6, "Multiwindow,
+/// Multi-Burn-Rate Alerts", with the short windows at 1/12 of the long ones):
 /// 14.4× over 1 h and 5 m pages (2 % of the 30-day budget), 6× over 6 h and 30 m pages (5 %),
 /// 1× over 3 d and 6 h opens a ticket (10 %).
 pub const DEFAULT_WINDOWS: [(f64, &str, &str, AlertAction); 3] = [
