@@ -85,6 +85,9 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if !s.runs().is_empty() {
             return Some("analysis runs (Argo AnalysisTemplates)");
         }
+        if s.analysis.as_ref().is_some_and(|a| !a.judges.is_empty()) {
+            return Some("analysis.judges (the stable's per-request latencies)");
+        }
         match &s.kind {
             StrategyKind::Flagger(f) if f.load_test_rate > 0.0 => {
                 return Some("strategies.load_test_rate (synthetic load-test requests)");

@@ -31,6 +31,9 @@ named! {
         DeploySuccess = "deploy_success",
         /// Largest inconsistent-record count of any run.
         InconsistentRecordsMax = "inconsistent_records_max",
+        /// Mean share of the `[slo]` error budget the faults burned (`budget_consumed`); a
+        /// share of the budget, 1 being all of it.
+        BudgetConsumedMean = "budget_consumed_mean",
     }
 }
 
@@ -119,6 +122,12 @@ impl ObjectiveMetric {
                 .iter()
                 .map(|r| r.inconsistent_records as f64)
                 .reduce(f64::max),
+            ObjectiveMetric::BudgetConsumedMean => mean(
+                &runs
+                    .iter()
+                    .filter_map(|r| r.budget_consumed)
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 }

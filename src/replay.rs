@@ -4,7 +4,7 @@
 //! changes, analysis ticks into verdicts and detections into the response the scenario's
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::alerts::{AlertAction, Alerts};
+use crate::detect::alerts::{AlertAction, Alerts, Steady};
 use crate::detect::{
     Analysis, AnalysisRun, ManualTrigger, Measure, RunPhase, Scope, Verdict, Windows, manual,
 };
@@ -237,6 +237,13 @@ fn run(
         record_latency,
         scenario.horizon,
     );
+    if spec
+        .analysis
+        .as_ref()
+        .is_some_and(|a| a.needs_baseline_latency())
+    {
+        world.windows[VersionId::Stable.index()].keep_latency();
+    }
     if let Some(a) = spec
         .analysis
         .as_ref()
@@ -265,7 +272,16 @@ fn run(
         .versions
         .each_ref()
         .map(|v| v.name.as_str());
-    let alerts = scenario.alerts.as_ref().map(|a| Alerts::new(a, names));
+    let stable = &scenario.service.versions[VersionId::Stable.index()];
+    let steady = Steady {
+        rate_per_s: scenario.service.traffic.rate_at(SimTime::ZERO),
+        error_rate: stable.error_rate.get(),
+        latency: stable.latency,
+    };
+    let alerts = scenario
+        .alerts
+        .as_ref()
+        .map(|a| Alerts::new(a, names, &steady));
     if let Some(a) = &alerts {
         world.expose(a.bounds_us());
     }
@@ -537,6 +553,8 @@ impl Replay<'_> {
                     }
                     self.declare(now, Detector::Alert, sched);
                 }
+                // Worked on in business hours: nothing happens within the drill.
+                AlertAction::Ticket => {}
                 AlertAction::Page => {
                     if self.scenario.manual_trigger == ManualTrigger::Page
                         && let Some(delay) = self.manual_delay.take()
@@ -553,8 +571,11 @@ impl Replay<'_> {
             return;
         };
         self.world.settle_window();
-        let verdict = analysis.check(&self.world.windows[VersionId::Candidate.index()]);
+        let [baseline, window] = &mut self.world.windows;
+        let verdict = analysis.check(window, baseline);
         self.world.reset_window(VersionId::Candidate);
+        // The stable's window is what judges compare with: the same interval.
+        self.world.reset_window(VersionId::Stable);
         let tripped = analysis.tripped();
         let interval = analysis.spec().interval;
         if verdict == Verdict::Fail {
@@ -730,6 +751,7 @@ impl Replay<'_> {
                     a.restart();
                     self.checks.running = true;
                     self.world.reset_window(VersionId::Candidate);
+                    self.world.reset_window(VersionId::Stable);
                     if a.spec().windows == Windows::SincePreviousCheck {
                         let generation = self.checks.generation;
                         sched.at(
@@ -810,7 +832,10 @@ impl Replay<'_> {
             horizon: scenario.horizon,
         };
         self.world.finish_windows();
-        let outcome = RunOutcome::conclude(&mut self.world, log);
+        let mut outcome = RunOutcome::conclude(&mut self.world, log);
+        outcome.budget_consumed = scenario.slo.as_ref().and_then(|s| {
+            s.budget_consumed(outcome.failed_requests, scenario.service.traffic.rate_per_s)
+        });
         let recovered = outcome.recovered;
         let timeline = self.timeline.take().map(|mut t| {
             for (i, f) in scenario.service.faults.iter().enumerate() {

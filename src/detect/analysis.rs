@@ -1,5 +1,6 @@
 //! Flagger-style metric analysis: periodic checks, cumulative failed-check threshold.
 
+use super::judges::{JudgeSpec, Look, SequentialState, kayenta_score};
 use crate::engine::SimTime;
 use crate::model::{History, Window};
 use crate::names::named;
@@ -86,12 +87,21 @@ pub struct AnalysisSpec {
     pub metrics: Vec<MetricRule>,
     /// When checks run and what each metric reads.
     pub windows: Windows,
+    /// Judges comparing the candidate with the stable's requests of the same window
+    /// (`[[analysis.judges]]`); a check fails when a judge fails it.
+    pub judges: Vec<JudgeSpec>,
 }
 
 impl AnalysisSpec {
     /// Whether any metric needs latency histograms.
     pub fn needs_latency(&self) -> bool {
         self.metrics.iter().any(|r| r.metric == Metric::LatencyP99)
+            || self.judges.iter().any(JudgeSpec::needs_latency)
+    }
+
+    /// Whether a judge reads the stable's latencies.
+    pub fn needs_baseline_latency(&self) -> bool {
+        self.judges.iter().any(JudgeSpec::needs_latency)
     }
 
     /// The longest per-metric window (zero when no metric has one).
@@ -127,12 +137,15 @@ pub struct Analysis {
     pub inconclusive: u32,
     /// Failed checks of the current analysis run, the count the threshold applies to.
     run_failed: u32,
+    /// What each sequential judge accumulated since the run started (one per judge).
+    sequential: Vec<SequentialState>,
 }
 
 impl Analysis {
     /// A fresh analysis with no check run.
     pub fn new(spec: AnalysisSpec) -> Analysis {
         Analysis {
+            sequential: vec![SequentialState::default(); spec.judges.len()],
             spec,
             checks: 0,
             failed: 0,
@@ -145,6 +158,7 @@ impl Analysis {
     /// from zero again; the totals keep counting.
     pub fn restart(&mut self) {
         self.run_failed = 0;
+        self.sequential.fill(SequentialState::default());
     }
 
     /// The configuration.
@@ -152,9 +166,46 @@ impl Analysis {
         &self.spec
     }
 
-    /// Judges one window and counts the verdict.
-    pub fn check(&mut self, w: &Window) -> Verdict {
-        let verdict = self.judge(w);
+    /// Judges one window of the candidate, `baseline` being the stable's requests of the
+    /// same window (read only by judges), and counts the verdict: the metrics' verdict, then
+    /// each judge's, Fail over Inconclusive over Pass.
+    pub fn check(&mut self, w: &Window, baseline: &Window) -> Verdict {
+        let mut verdict = self.judge(w);
+        {
+            for (judge, state) in self.spec.judges.iter().zip(&mut self.sequential) {
+                let v = match judge {
+                    JudgeSpec::Kayenta(k) => {
+                        if w.requests < self.spec.min_requests.max(1) {
+                            Verdict::Inconclusive
+                        } else {
+                            let score = kayenta_score(w, baseline, k);
+                            if score >= k.pass {
+                                Verdict::Pass
+                            } else if score >= k.marginal {
+                                Verdict::Inconclusive
+                            } else {
+                                Verdict::Fail
+                            }
+                        }
+                    }
+                    JudgeSpec::Sequential(s) => {
+                        state.add(w, baseline);
+                        match state.look(s) {
+                            Look::Early => Verdict::Inconclusive,
+                            Look::Continue(_) => Verdict::Pass,
+                            Look::Regression(_) => Verdict::Fail,
+                        }
+                    }
+                };
+                verdict = match (verdict, v) {
+                    (_, Verdict::Fail) | (Verdict::Fail, _) => Verdict::Fail,
+                    (_, Verdict::Inconclusive) | (Verdict::Inconclusive, _) => {
+                        Verdict::Inconclusive
+                    }
+                    _ => Verdict::Pass,
+                };
+            }
+        }
         self.count(verdict);
         verdict
     }
@@ -238,7 +289,13 @@ mod tests {
                 window: None,
             }],
             windows: Windows::SincePreviousCheck,
+            judges: Vec::new(),
         }
+    }
+
+    /// An empty baseline (no judge reads it here).
+    fn w0() -> Window {
+        Window::new(false)
     }
 
     fn window(requests: u64, errors: u64) -> Window {
@@ -251,10 +308,10 @@ mod tests {
     #[test]
     fn failed_checks_accumulate_and_are_not_reset_by_passes() {
         let mut a = Analysis::new(spec(NoData::Inconclusive));
-        assert_eq!(a.check(&window(100, 5)), Verdict::Fail);
-        assert_eq!(a.check(&window(100, 0)), Verdict::Pass);
+        assert_eq!(a.check(&window(100, 5), &w0()), Verdict::Fail);
+        assert_eq!(a.check(&window(100, 0), &w0()), Verdict::Pass);
         assert!(!a.tripped());
-        assert_eq!(a.check(&window(100, 2)), Verdict::Fail);
+        assert_eq!(a.check(&window(100, 2), &w0()), Verdict::Fail);
         assert!(a.tripped());
         assert_eq!((a.checks, a.failed, a.inconclusive), (3, 2, 0));
     }
@@ -262,16 +319,16 @@ mod tests {
     #[test]
     fn exactly_at_the_limit_passes() {
         let mut a = Analysis::new(spec(NoData::Inconclusive));
-        assert_eq!(a.check(&window(100, 1)), Verdict::Pass);
+        assert_eq!(a.check(&window(100, 1), &w0()), Verdict::Pass);
     }
 
     #[test]
     fn thin_windows_are_inconclusive_and_empty_ones_follow_on_no_data() {
         let mut argo = Analysis::new(spec(NoData::Inconclusive));
-        assert_eq!(argo.check(&window(9, 9)), Verdict::Inconclusive);
-        assert_eq!(argo.check(&window(0, 0)), Verdict::Inconclusive);
+        assert_eq!(argo.check(&window(9, 9), &w0()), Verdict::Inconclusive);
+        assert_eq!(argo.check(&window(0, 0), &w0()), Verdict::Inconclusive);
         let mut flagger = Analysis::new(spec(NoData::Fail));
-        assert_eq!(flagger.check(&window(9, 9)), Verdict::Inconclusive);
-        assert_eq!(flagger.check(&window(0, 0)), Verdict::Fail);
+        assert_eq!(flagger.check(&window(9, 9), &w0()), Verdict::Inconclusive);
+        assert_eq!(flagger.check(&window(0, 0), &w0()), Verdict::Fail);
     }
 }

@@ -3,7 +3,9 @@
 pub mod alerts;
 mod analysis;
 mod analysis_run;
+pub mod burn_rate;
 mod condition;
+pub mod judges;
 pub mod manual;
 
 pub use analysis::{Analysis, AnalysisSpec, Metric, MetricRule, NoData, Verdict, Windows};

@@ -89,6 +89,22 @@ impl Window {
         (!h.is_empty()).then(|| h.value_at_quantile(0.99) as f64 / 1000.0)
     }
 
+    /// The recorded latencies as `(µs, count)` per histogram bucket, increasing (empty when
+    /// the window keeps no latency): what judges compare, bucket by bucket.
+    pub fn latency_counts(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.latency_us.iter().flat_map(|h| {
+            h.iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_since_last_iteration()))
+        })
+    }
+
+    /// Keeps latencies from now on (a judge compares this version's with the candidate's).
+    pub fn keep_latency(&mut self) {
+        if self.latency_us.is_none() {
+            *self = Window::new(true);
+        }
+    }
+
     /// Empties the window for the next interval.
     pub fn reset(&mut self) {
         self.requests = 0;

@@ -180,6 +180,8 @@ pub struct StrategySummary {
     pub rollout_s: Option<Stat>,
     /// Instance-seconds.
     pub instance_seconds: Option<Stat>,
+    /// Share of the `[slo]` error budget burned (`None` without `[slo]`).
+    pub budget_consumed: Option<Stat>,
 }
 
 impl StrategySummary {
@@ -195,6 +197,7 @@ impl StrategySummary {
             "inconsistent_records" => self.inconsistent_records,
             "rollout_s" => self.rollout_s,
             "instance_seconds" => self.instance_seconds,
+            "budget_consumed" => self.budget_consumed,
             _ => None,
         }
     }
@@ -226,6 +229,7 @@ pub fn summarize(runs: &[RunOutcome]) -> StrategySummary {
         inconsistent_records: stat(&|r| Some(r.inconsistent_records as f64)),
         rollout_s: stat(&|r| r.rollout.map(|t| t.as_secs_f64())),
         instance_seconds: stat(&|r| Some(r.instance_seconds)),
+        budget_consumed: stat(&|r| r.budget_consumed),
     }
 }
 
@@ -244,12 +248,13 @@ mod tests {
             inconsistent_records: one,
             rollout_s: one,
             instance_seconds: one,
+            budget_consumed: one,
             ..summarize(&[])
         };
         for c in super::super::summarized_columns() {
             assert_eq!(s.stat(c.name), one, "{}", c.name);
         }
-        assert_eq!(super::super::summarized_columns().count(), 7);
+        assert_eq!(super::super::summarized_columns().count(), 8);
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum Cell {
     Int(u64),
     /// A real number, written with six decimals.
     Real(f64),
+    /// A real number that may be undefined (empty).
+    MaybeReal(Option<f64>),
     /// A boolean.
     Flag(bool),
 }
@@ -49,6 +51,7 @@ impl Cell {
             Cell::Time(t) => t.map(|t| t.to_string()).unwrap_or_default(),
             Cell::Int(n) => n.to_string(),
             Cell::Real(x) => format!("{x:.6}"),
+            Cell::MaybeReal(x) => x.map(|x| format!("{x:.6}")).unwrap_or_default(),
             Cell::Flag(b) => b.to_string(),
         }
     }
@@ -100,7 +103,7 @@ const fn stat(
 use ColumnUnit::{Count, Flag, Id, InstanceSeconds, Seconds, Share, Text};
 
 /// Every column of `runs.csv`, in file order: the reported numbers first, then diagnostics.
-pub static RUN_COLUMNS: [Column; 34] = [
+pub static RUN_COLUMNS: [Column; 35] = [
     col("scenario", Text, "Scenario name.", |r| {
         Cell::Text(r.scenario.clone())
     }),
@@ -283,6 +286,12 @@ pub static RUN_COLUMNS: [Column; 34] = [
         Count,
         "Other reads of records the reader cannot see.",
         |r| Cell::Int(r.invisible_reads),
+    ),
+    stat(
+        "budget_consumed",
+        Share,
+        "Share of the [slo] availability error budget of the SLO window the faults burned (may exceed 1).",
+        |r| Cell::MaybeReal(r.budget_consumed),
     ),
 ];
 

@@ -100,6 +100,10 @@ pub struct RunOutcome {
     pub failed_checks: u32,
     /// Checks with too few requests to judge (or no data, under `on_no_data = "inconclusive"`).
     pub inconclusive_checks: u32,
+    /// Share of the `[slo]` availability error budget of the SLO window that the faults
+    /// burned: fault-caused failed requests over `(1 − availability) × rate × window`
+    /// (may exceed 1); `None` without `[slo]`.
+    pub budget_consumed: Option<f64>,
 }
 
 impl RunOutcome {

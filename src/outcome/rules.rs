@@ -154,6 +154,7 @@ impl RunOutcome {
             failed_checks,
             inconclusive_checks,
             instance_seconds,
+            budget_consumed: None,
         }
     }
 }

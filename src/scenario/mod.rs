@@ -74,6 +74,8 @@ pub struct Scenario {
     pub manual_trigger: ManualTrigger,
     /// Prometheus alert rules over the run's series, if any.
     pub alerts: Option<AlertsSpec>,
+    /// The service's objectives (`[slo]`), for burn-rate alerts and `budget_consumed`.
+    pub slo: Option<crate::detect::burn_rate::SloSpec>,
     /// What happens after the rollback decision.
     pub response: ResponseSpec,
     /// The strategies to replay, in file order.

@@ -37,6 +37,8 @@ pub(crate) struct RawScenario {
     /// `[[alerts]]` tables, or `alerts = "rules.yaml"`.
     pub alerts: Option<RawAlerts>,
     pub monitoring: Option<RawMonitoring>,
+    /// `[slo]`: the service's objectives, for burn-rate alerts and `budget_consumed`.
+    pub slo: Option<RawSlo>,
     /// The sweep grid: read from the document by `rehearsal sweep`, accepted here so that
     /// every command parses the same file.
     #[serde(rename = "sweep")]
@@ -55,6 +57,7 @@ pub(crate) struct RawObjectives {
     pub false_rollback_rate: Option<f64>,
     pub deploy_success: Option<f64>,
     pub inconsistent_records_max: Option<u64>,
+    pub budget_consumed_mean: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +171,28 @@ pub(crate) struct RawAnalysis {
     pub on_no_data: Option<String>,
     #[serde(default)]
     pub metrics: Vec<RawMetric>,
+    /// `[[analysis.judges]]`: comparisons with a baseline.
+    #[serde(default)]
+    pub judges: Vec<RawJudge>,
+}
+
+/// One `[[analysis.judges]]` table; which fields apply depends on `kind`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawJudge {
+    pub kind: String,
+    pub baseline: Option<String>,
+    pub metrics: Option<Vec<String>>,
+    pub confidence: Option<f64>,
+    pub tolerance: Option<f64>,
+    pub allowed_increase: Option<f64>,
+    pub pass: Option<f64>,
+    pub marginal: Option<f64>,
+    pub metric: Option<String>,
+    pub regression_threshold: Option<f64>,
+    pub alpha: Option<f64>,
+    pub tau: Option<f64>,
+    pub min_requests: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -420,6 +445,34 @@ pub(crate) struct RawMonitoring {
     pub scrape_interval: Option<String>,
     pub evaluation_interval: Option<String>,
     pub buckets: Option<Vec<f64>>,
+    pub history: Option<String>,
+}
+
+/// `[slo]`: availability (and optionally latency) objectives over a window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSlo {
+    pub availability: f64,
+    pub window: Option<String>,
+    pub latency: Option<RawLatencySlo>,
+}
+
+/// `[slo] latency = { threshold = "300ms", objective = 0.99 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLatencySlo {
+    pub threshold: String,
+    pub objective: f64,
+}
+
+/// One row of a burn-rate alert's `windows`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBurnWindow {
+    pub factor: f64,
+    pub long: String,
+    pub short: String,
+    pub action: Option<String>,
 }
 
 /// `alerts`: rules written in the scenario (`[[alerts]]`) or a Prometheus rule file's path.
@@ -457,7 +510,13 @@ impl<'de> Deserialize<'de> for RawAlerts {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAlert {
     pub name: String,
-    pub expr: String,
+    /// `"rule"` (the default: `expr` is the rule) or `"burn_rate"` (rules generated from `[slo]`).
+    pub kind: Option<String>,
+    pub expr: Option<String>,
+    /// A burn-rate alert's objective: `"availability"` (default) or `"latency"`.
+    pub slo: Option<String>,
+    /// A burn-rate alert's table (default: the SRE Workbook's three rows).
+    pub windows: Option<Vec<RawBurnWindow>>,
     #[serde(rename = "for")]
     pub hold: Option<String>,
     pub keep_firing_for: Option<String>,

@@ -10,6 +10,7 @@ mod common;
 mod compare;
 mod controllers;
 mod database;
+mod detectors;
 mod determinism;
 mod docs;
 mod errors;

@@ -281,6 +281,7 @@ fn summary(strategy: &str) -> StrategySummary {
         inconsistent_records: stat(20, 0.0, 0.0),
         rollout_s: stat(6, 1_200.0, 1_200.0),
         instance_seconds: stat(20, 36_000.0, 36_000.0),
+        budget_consumed: None,
     }
 }
 

@@ -31,7 +31,7 @@ pub fn eval(e: &Expr, store: &SeriesStore, at: SimTime) -> Result<Value, String>
                 .range(matchers, at, *range)
                 .into_iter()
                 .filter_map(|(labels, samples)| {
-                    let x = extrapolated_rate(&samples, at, *range, *per_second)?;
+                    let x = extrapolated_rate(samples, at, *range, *per_second)?;
                     Some((labels.without_name(), x))
                 })
                 .collect(),

@@ -14,7 +14,7 @@ pub mod series;
 use std::collections::BTreeMap;
 
 pub use promql::Expr;
-pub use series::{Labels, SeriesStore};
+pub use series::{Labels, SeriesStore, Steady};
 
 use crate::engine::SimTime;
 use crate::model::Exposition;
@@ -27,6 +27,20 @@ named! {
         Page = "page",
         /// Automation rolls back at once.
         Rollback = "rollback",
+        /// A ticket is opened: it is worked on in business hours, so nothing acts on it
+        /// within a drill (the Workbook's slowest burn-rate alert). It is still evaluated,
+        /// so that its firing time is known to the timeline and to tests.
+        Ticket = "ticket",
+    }
+}
+
+named! {
+    /// What an `[[alerts]]` table is.
+    pub enum AlertKind {
+        /// A Prometheus alerting rule: `expr` in PromQL.
+        Rule = "rule",
+        /// The multiwindow, multi-burn-rate alerts of an `[slo]` objective.
+        BurnRate = "burn_rate",
     }
 }
 
@@ -71,6 +85,10 @@ pub struct AlertsSpec {
     pub buckets_s: Vec<f64>,
     /// The rules, in file order.
     pub rules: Vec<AlertRule>,
+    /// How much of the service's past Prometheus holds at t = 0 (`[monitoring] history`):
+    /// the stable's steady state, so that a long window (a burn-rate alert's 6 h) is not
+    /// read as if the service had been born with the rollout. Zero keeps no history.
+    pub history: SimTime,
 }
 
 impl AlertsSpec {
@@ -78,7 +96,7 @@ impl AlertsSpec {
     pub fn needs_histogram(&self) -> bool {
         self.rules
             .iter()
-            .any(|r| r.expr.reads(series::DURATION_BUCKET))
+            .any(|r| r.expr.reads(series::DURATION_BUCKET) || r.expr.reads(series::DURATION_COUNT))
     }
 
     /// Whether some rule pages a human.
@@ -169,8 +187,9 @@ pub struct Alerts<'s> {
 }
 
 impl<'s> Alerts<'s> {
-    /// Rules of `spec` over a service whose versions are named `versions`.
-    pub fn new(spec: &'s AlertsSpec, versions: [&str; 2]) -> Alerts<'s> {
+    /// Rules of `spec` over a service whose versions are named `versions`, which served
+    /// `steady` before the rollout (read only when the spec keeps history).
+    pub fn new(spec: &'s AlertsSpec, versions: [&str; 2], steady: &Steady) -> Alerts<'s> {
         let buckets: &[f64] = if spec.needs_histogram() {
             &spec.buckets_s
         } else {
@@ -180,9 +199,13 @@ impl<'s> Alerts<'s> {
         let retention = reach
             .unwrap_or(SimTime::ZERO)
             .saturating_add(spec.scrape_interval);
+        let mut store = SeriesStore::for_service(versions, buckets, retention);
+        if spec.history > SimTime::ZERO {
+            store.prefill(spec.history, spec.scrape_interval, steady);
+        }
         Alerts {
             spec,
-            store: SeriesStore::for_service(versions, buckets, retention),
+            store,
             states: vec![RuleState::default(); spec.rules.len()],
         }
     }
@@ -211,7 +234,8 @@ impl<'s> Alerts<'s> {
     pub fn evaluate(&mut self, now: SimTime) -> Vec<usize> {
         let mut fired = Vec::new();
         for (i, rule) in self.spec.rules.iter().enumerate() {
-            let result = match eval::eval(&rule.expr, &self.store, now) {
+            let at = now.saturating_add(self.store.shift());
+            let result = match eval::eval(&rule.expr, &self.store, at) {
                 Ok(eval::Value::Vector(v)) => v.into_iter().map(|(l, _)| l).collect(),
                 // A scalar result is one alert without labels (`EngineQueryFunc`).
                 Ok(eval::Value::Scalar(_)) => vec![Labels(vec![])],

@@ -8,21 +8,23 @@
 //! version). Every series exists from t = 0 at zero, as the Prometheus instrumentation
 //! guidelines recommend for labelled metrics ("avoid missing metrics").
 
-use std::collections::VecDeque;
-
 use promql_parser::label::Matcher;
 
+use crate::detect::burn_rate::normal_cdf;
 use crate::engine::SimTime;
-use crate::model::Exposition;
+use crate::model::{Exposition, LatencyModel};
 
 /// Request counter, by `version` and `code`.
 pub const REQUESTS: &str = "http_requests_total";
 /// Latency histogram buckets, by `version` and `le`, seconds.
 pub const DURATION_BUCKET: &str = "http_request_duration_seconds_bucket";
+/// Latency histogram observation count, by `version` (equal to the `+Inf` bucket, as every
+/// Prometheus client exposes it beside the buckets).
+pub const DURATION_COUNT: &str = "http_request_duration_seconds_count";
 /// Percent of traffic routed to each `version`.
 pub const ROLLOUT_WEIGHT: &str = "rollout_weight";
 /// Every metric name the store holds.
-pub const METRICS: [&str; 3] = [REQUESTS, DURATION_BUCKET, ROLLOUT_WEIGHT];
+pub const METRICS: [&str; 4] = [REQUESTS, DURATION_BUCKET, DURATION_COUNT, ROLLOUT_WEIGHT];
 
 /// The Prometheus client libraries' default histogram buckets, seconds
 /// (`prometheus.DefBuckets` in client_golang, `Histogram.DEFAULT_BUCKETS` in client_python).
@@ -86,11 +88,16 @@ impl Labels {
 }
 
 /// One series: its labels and its samples, oldest first.
+///
+/// The samples are one contiguous `Vec` whose first `start` entries are forgotten (dropped in
+/// bulk once they are half of it), so that a range is a slice: a 3-day burn-rate window
+/// reads its 17 280 samples in place, with no copy.
 #[derive(Debug, Clone)]
 pub struct Series {
     /// The series' identity.
     pub labels: Labels,
-    samples: VecDeque<(SimTime, f64)>,
+    samples: Vec<(SimTime, f64)>,
+    start: usize,
 }
 
 impl Series {
@@ -98,21 +105,57 @@ impl Series {
     pub fn new(labels: Labels) -> Series {
         Series {
             labels,
-            samples: VecDeque::new(),
+            samples: Vec::new(),
+            start: 0,
+        }
+    }
+
+    /// The samples kept, oldest first.
+    fn kept(&self) -> &[(SimTime, f64)] {
+        &self.samples[self.start..]
+    }
+
+    /// Forgets the samples older than `oldest`.
+    fn forget_before(&mut self, oldest: SimTime) {
+        self.start += self.kept().partition_point(|&(t, _)| t < oldest);
+        if self.start > 0 && self.start * 2 >= self.samples.len() {
+            self.samples.drain(..self.start);
+            self.start = 0;
         }
     }
 
     /// Appends a sample at `at` (non-decreasing).
     pub fn push(&mut self, at: SimTime, value: f64) {
-        self.samples.push_back((at, value));
+        self.samples.push((at, value));
     }
 }
 
+/// What the service served before the rollout, all of it on the stable version: the steady
+/// state a store's history is made of (expected counts, not draws: history is context, and
+/// drawing it would spend random numbers the run does not have).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Steady {
+    /// Requests per second (the offered rate at t = 0).
+    pub rate_per_s: f64,
+    /// The stable's baseline error probability.
+    pub error_rate: f64,
+    /// The stable's latency.
+    pub latency: LatencyModel,
+}
+
 /// The scraped series of one run, samples older than `retention` forgotten.
+///
+/// With a history ([`SeriesStore::prefill`]) the store's clock runs `shift` ahead of the
+/// run's: sample times are `now + shift`, so the history lies in `[0, shift)` and every
+/// counter continues from the count the history reached.
 #[derive(Debug, Clone)]
 pub struct SeriesStore {
     series: Vec<Series>,
     retention: SimTime,
+    /// How far the store's clock is ahead of the run's (the history's length).
+    shift: SimTime,
+    /// What each series had counted when the run began (0 for gauges).
+    base: Vec<f64>,
 }
 
 impl SeriesStore {
@@ -132,15 +175,87 @@ impl SeriesStore {
                 let l = Labels::new([("__name__", DURATION_BUCKET), ("version", v), ("le", &le)]);
                 series.push(Series::new(l));
             }
+            if !buckets_s.is_empty() {
+                let l = Labels::new([("__name__", DURATION_COUNT), ("version", v)]);
+                series.push(Series::new(l));
+            }
             let l = Labels::new([("__name__", ROLLOUT_WEIGHT), ("version", v)]);
             series.push(Series::new(l));
         }
-        SeriesStore { series, retention }
+        let base = vec![0.0; series.len()];
+        SeriesStore {
+            series,
+            retention,
+            shift: SimTime::ZERO,
+            base,
+        }
     }
 
     /// A store of the given series (for evaluating expressions on hand-made data).
     pub fn of(series: Vec<Series>, retention: SimTime) -> SeriesStore {
-        SeriesStore { series, retention }
+        let base = vec![0.0; series.len()];
+        SeriesStore {
+            series,
+            retention,
+            shift: SimTime::ZERO,
+            base,
+        }
+    }
+
+    /// How far the store's clock runs ahead of the run's: evaluate at `now + shift`.
+    pub fn shift(&self) -> SimTime {
+        self.shift
+    }
+
+    /// Fills `history` (rounded up to whole `scrape` intervals) of scrapes before the run,
+    /// at the steady state `steady`: the stable's counters grow at `rate × (1 − error)` and
+    /// `rate × error` per second, its `le` buckets at `rate × Φ(z(le))` (the log-normal's
+    /// CDF at the bound), the candidate's stay at 0, and the stable's weight is 100 %.
+    /// A store built by [`SeriesStore::for_service`] only, before its first scrape.
+    pub fn prefill(&mut self, history: SimTime, scrape: SimTime, steady: &Steady) {
+        let step = scrape.micros().max(1);
+        let n = history.micros().div_ceil(step);
+        self.shift = SimTime(n * step);
+        let per_s: Vec<(f64, bool)> = self
+            .series
+            .iter()
+            .map(|s| {
+                let l = &s.labels;
+                let stable = self.series[0].labels.get("version") == l.get("version");
+                let rate = steady.rate_per_s * f64::from(u8::from(stable));
+                match l.get("__name__") {
+                    REQUESTS if l.get("code") == "500" => (rate * steady.error_rate, true),
+                    REQUESTS => (rate * (1.0 - steady.error_rate), true),
+                    DURATION_COUNT => (rate, true),
+                    DURATION_BUCKET => {
+                        let share = match l.get("le").parse::<f64>() {
+                            Ok(b) if l.get("le") != "+Inf" => {
+                                normal_cdf(steady.latency.z_above(b * 1e6))
+                            }
+                            _ => 1.0,
+                        };
+                        (rate * share, true)
+                    }
+                    _ => (if stable { 100.0 } else { 0.0 }, false),
+                }
+            })
+            .collect();
+        let secs = self.shift.as_secs_f64();
+        self.base = per_s
+            .iter()
+            .map(|&(x, counter)| if counter { x * secs } else { 0.0 })
+            .collect();
+        let oldest = self.shift.saturating_sub(self.retention);
+        for k in 0..n {
+            let t = SimTime(k * step);
+            if t < oldest {
+                continue;
+            }
+            for (s, &(x, counter)) in self.series.iter_mut().zip(&per_s) {
+                let value = if counter { x * t.as_secs_f64() } else { x };
+                s.push(t, value);
+            }
+        }
     }
 
     /// One scrape at `now`: the exposition's counters and the candidate's weight in percent.
@@ -149,7 +264,12 @@ impl SeriesStore {
         for v in 0..2 {
             let (ok, failed) = x.requests(v);
             values.extend([ok as f64, failed as f64]);
+            let before = values.len();
             values.extend(x.cumulative_buckets(v).map(|c| c as f64));
+            // `_count` is the `+Inf` bucket, the last one (none without a histogram).
+            if values.len() > before {
+                values.push(values[values.len() - 1]);
+            }
             let w = if v == 0 {
                 100.0 - candidate_weight_pct
             } else {
@@ -158,11 +278,11 @@ impl SeriesStore {
             values.push(w);
         }
         debug_assert_eq!(values.len(), self.series.len());
+        let now = now.saturating_add(self.shift);
         let oldest = now.saturating_sub(self.retention);
-        for (s, value) in self.series.iter_mut().zip(values) {
-            while s.samples.front().is_some_and(|&(t, _)| t < oldest) {
-                s.samples.pop_front();
-            }
+        for ((s, value), base) in self.series.iter_mut().zip(values).zip(&self.base) {
+            let value = value + base;
+            s.forget_before(oldest);
             s.push(now, value);
         }
     }
@@ -173,7 +293,8 @@ impl SeriesStore {
         let from = at.saturating_sub(LOOKBACK);
         self.matching(matchers)
             .filter_map(|s| {
-                let last = s.samples.iter().rev().find(|&&(t, _)| t <= at)?;
+                let kept = s.kept();
+                let last = kept[..kept.partition_point(|&(t, _)| t <= at)].last()?;
                 // Before 5 m, the look-back reaches before the run: every sample counts.
                 (at < LOOKBACK || last.0 > from).then(|| (s.labels.clone(), last.1))
             })
@@ -187,17 +308,15 @@ impl SeriesStore {
         matchers: &'a [Matcher],
         at: SimTime,
         range: SimTime,
-    ) -> Vec<(&'a Labels, Vec<(SimTime, f64)>)> {
+    ) -> Vec<(&'a Labels, &'a [(SimTime, f64)])> {
         let from = at.micros().checked_sub(range.micros());
         self.matching(matchers)
             .map(|s| {
-                let samples = s
-                    .samples
-                    .iter()
-                    .filter(|&&(t, _)| t <= at && from.is_none_or(|f| t.micros() > f))
-                    .copied()
-                    .collect();
-                (&s.labels, samples)
+                let kept = s.kept();
+                let end = kept.partition_point(|&(t, _)| t <= at);
+                let begin =
+                    kept[..end].partition_point(|&(t, _)| from.is_some_and(|f| t.micros() <= f));
+                (&s.labels, &kept[begin..end])
             })
             .collect()
     }

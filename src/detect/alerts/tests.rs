@@ -220,3 +220,68 @@ fn alerts_pend_for_their_hold_then_fire_and_keep_firing() {
     let mut st = RuleState::default();
     assert!(st.step(s(60), present, SimTime::ZERO, SimTime::ZERO));
 }
+
+#[test]
+fn the_histogram_count_is_the_inf_bucket_and_continues_the_history() {
+    use crate::detect::alerts::Steady;
+    use crate::model::{Exposition, LatencyModel};
+    // 10 minutes of history at 15 s scrapes: 40 samples before the run, the store's clock
+    // 600 s ahead. The steady state serves 10 req/s, so every counter of the stable starts
+    // the run at 10 × 600 = 6000 (the `_count` and `+Inf` bucket alike); 2 % of them failed.
+    let latency =
+        LatencyModel::from_median_p99(SimTime::from_millis(50), SimTime::from_millis(250));
+    let steady = Steady {
+        rate_per_s: 10.0,
+        error_rate: 0.02,
+        latency,
+    };
+    let mut store = SeriesStore::for_service(["old", "new"], &[0.1, 0.5], s(3600));
+    store.prefill(s(600), s(15), &steady);
+    assert_eq!(store.shift(), s(600));
+    let mut x = Exposition::new(vec![100_000.0, 500_000.0], [&latency, &latency]);
+    // Three requests of the stable in the first 15 s: one slow (0.3 s) failure.
+    x.record(0, false, Some(20_000.0), 0.0);
+    x.record(0, false, Some(40_000.0), 0.0);
+    x.record(0, true, Some(300_000.0), 0.0);
+    store.scrape(s(15), &x, 0.0);
+    let at = 15 + 600;
+    let count = vector(
+        "http_request_duration_seconds_count{version=\"old\"}",
+        &store,
+        at,
+    );
+    let inf = vector(
+        "http_request_duration_seconds_bucket{version=\"old\", le=\"+Inf\"}",
+        &store,
+        at,
+    );
+    assert_eq!(count[0].1, 6003.0);
+    assert_eq!(inf[0].1, 6003.0);
+    let failed = vector(
+        "http_requests_total{version=\"old\", code=\"500\"}",
+        &store,
+        at,
+    );
+    assert!((failed[0].1 - (0.02 * 6000.0 + 1.0)).abs() < 1e-9);
+    // Under 0.1 s: Φ(z(100 ms)) of the history, z = ln(100/50)/σ with σ = ln 5 / 2.326348,
+    // plus the two fast requests.
+    let z = (2.0f64).ln() / ((5.0f64).ln() / 2.326_348);
+    let under = vector(
+        "http_request_duration_seconds_bucket{version=\"old\", le=\"0.1\"}",
+        &store,
+        at,
+    );
+    let expected = 6000.0 * crate::detect::burn_rate::normal_cdf(z) + 2.0;
+    assert!(
+        (under[0].1 - expected).abs() < 1e-3,
+        "{} vs {expected}",
+        under[0].1
+    );
+    // The candidate has no history.
+    let new = vector(
+        "http_request_duration_seconds_count{version=\"new\"}",
+        &store,
+        at,
+    );
+    assert_eq!(new[0].1, 0.0);
+}

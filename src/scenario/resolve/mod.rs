@@ -8,6 +8,7 @@ mod argo;
 mod database;
 pub mod defaults;
 mod fault;
+mod judges;
 mod objectives;
 mod strategy;
 mod traffic;
@@ -263,6 +264,17 @@ pub fn resolve(
     if let (Some(t), Some(f), Some(h)) = (&traffic, &faults, horizon) {
         r.keep(r.request_limit(&raw, t, f, h));
     }
+    let slo = r.keep(r.slo(raw.slo.as_ref()));
+    // A section in error stands in as the Workbook's 99.9 %, so its alerts blame nothing else.
+    let slo_for_alerts = match (&slo, &raw.slo) {
+        (Some(s), _) => s.clone(),
+        (None, Some(_)) => Some(crate::detect::burn_rate::SloSpec {
+            availability: 0.999,
+            latency: None,
+            window: SimTime::from_secs(30 * 86_400),
+        }),
+        (None, None) => None,
+    };
     let sections = Sections {
         manual: r.keep(
             raw.manual
@@ -270,7 +282,7 @@ pub fn resolve(
                 .map(|m| r.log_normal("manual", m, defaults::MANUAL_SIGMA))
                 .transpose(),
         ),
-        alerts: r.keep(r.alerts(&raw, raw.manual.is_some())),
+        alerts: r.keep(r.alerts(&raw, raw.manual.is_some(), slo_for_alerts.as_ref())),
         response: r.keep(r.response(raw.response.as_ref())),
         objectives: r.keep(
             raw.objectives
@@ -299,6 +311,7 @@ pub fn resolve(
             manual: sections.manual?,
             manual_trigger: sections.alerts.as_ref()?.1,
             alerts: sections.alerts?.0,
+            slo: slo?,
             response: sections.response?,
             strategies: strategies?,
             max_events: max_events?,
@@ -340,6 +353,7 @@ fn no_analysis() -> RawAnalysis {
         min_requests: None,
         on_no_data: None,
         metrics: Vec::new(),
+        judges: Vec::new(),
     }
 }
 

@@ -48,6 +48,18 @@ pub(in crate::scenario) fn resolve_objectives(
             limit: n as f64,
         });
     }
+    if let Some(x) = o.budget_consumed_mean {
+        if !(x.is_finite() && x >= 0.0) {
+            return r.err(
+                format!("{path}.budget_consumed_mean"),
+                format!("{x} is not allowed; expected a share of the error budget ≥ 0 (1 is the whole budget, 0.02 is 2 %)"),
+            );
+        }
+        list.push(Objective {
+            metric: ObjectiveMetric::BudgetConsumedMean,
+            limit: x,
+        });
+    }
     if list.is_empty() {
         return r.err(path, "empty: state at least one objective, or remove the table to use the defaults (ttr_mean ≤ 30m, affected_share_mean ≤ 1 %, false_rollback_rate ≤ 5 % on its upper bound, deploy_success ≥ 95 %)");
     }

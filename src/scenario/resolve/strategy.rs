@@ -24,7 +24,8 @@ impl Resolver<'_> {
             None => self.duration(&field("interval"), defaults::INTERVAL)?,
         };
         let mut metrics = self.metric_rules(path, a, None)?;
-        if metrics.is_empty() {
+        // Judges alone judge: no built-in thresholds are added beside them.
+        if metrics.is_empty() && a.judges.is_empty() {
             // An empty list, or none, means the built-in metrics.
             self.provenance
                 .borrow_mut()
@@ -66,7 +67,15 @@ impl Resolver<'_> {
         }
         let on_no_data =
             self.named_or(&field("on_no_data"), a.on_no_data.as_deref(), NoData::Fail)?;
+        let judges = self.judges(path, &a.judges)?;
+        if windows == Windows::PerMetric && !judges.is_empty() {
+            return self.err(
+                field("judges"),
+                "judges compare windows since the previous check, which a flagger strategy does not keep; use them with canary, blue_green, feature_flag or rolling",
+            );
+        }
         Ok(AnalysisSpec {
+            judges,
             interval,
             threshold,
             min_requests: a.min_requests.unwrap_or(defaults::MIN_REQUESTS),
@@ -133,6 +142,7 @@ impl Resolver<'_> {
             min_requests: None,
             on_no_data: None,
             metrics: Vec::new(),
+            judges: Vec::new(),
         };
         let a = a.unwrap_or(&empty);
         let field = format!("{path}.interval");
