@@ -285,9 +285,9 @@ impl<'de> MapAccess<'de> for Entries<'_> {
 mod tests {
     use super::*;
 
-    /// The section of docs/reference.md that documents the table at `path`: the one whose
+    /// The sections of the reference pages that document the table at `path`: those whose
     /// heading names its first segment (`[traffic]`, `[[strategies]]`), or "Top level".
-    fn section<'d>(doc: &'d str, path: &str) -> &'d str {
+    fn section(doc: &str, path: &str) -> String {
         let top = path.split(['.', '[']).next().unwrap_or("");
         let headings: Vec<(usize, &str)> = doc
             .match_indices("\n## ")
@@ -303,20 +303,38 @@ mod tests {
                     || h.contains(&format!("[[{top}."))
             }
         };
-        let (k, &(start, _)) = headings
+        let found: Vec<&str> = headings
             .iter()
             .enumerate()
-            .find(|(_, (_, h))| wanted(h))
-            .unwrap_or_else(|| panic!("docs/reference.md has no section for [{top}]"));
-        let end = headings.get(k + 1).map_or(doc.len(), |&(e, _)| e);
-        &doc[start..end]
+            .filter(|(_, (_, h))| wanted(h))
+            .map(|(k, &(start, _))| {
+                let end = headings.get(k + 1).map_or(doc.len(), |&(e, _)| e);
+                &doc[start..end]
+            })
+            .collect();
+        assert!(
+            !found.is_empty(),
+            "docs/reference.md has no section for [{top}]"
+        );
+        found.concat()
+    }
+
+    /// The reference pages: docs/reference.md, and the pages of the detectors and of
+    /// manifest strategies, which hold their own tables' references.
+    fn reference() -> String {
+        ["reference.md", "detectors.md", "manifests.md"]
+            .iter()
+            .map(|page| {
+                let path = format!("{}/docs/{page}", env!("CARGO_MANIFEST_DIR"));
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
     fn issue15_docs_reference_documents_every_field_the_parser_accepts() {
-        let doc =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md"))
-                .expect("docs/reference.md is readable");
+        let doc = reference();
         let tables = accepted_fields();
         // Written as a key: `field`, `field = …`, `parent.field`, `[table.field]`, `[[field]]`.
         let documented_in = |text: &str, field: &str| {
@@ -340,11 +358,11 @@ mod tests {
                 // In its table's section, or in the section of another table the same struct
                 // reads (a strategy's `analysis` has "the same fields as `[analysis]`"), or, for
                 // a field that is itself a table, in that table's own section.
-                let here = documented_in(section(&doc, &t.path), field);
+                let here = documented_in(&section(&doc, &t.path), field);
                 let shared = tables
                     .iter()
                     .filter(|o| o.reader == t.reader && o.path != t.path)
-                    .any(|o| documented_in(section(&doc, &o.path), field));
+                    .any(|o| documented_in(&section(&doc, &o.path), field));
                 let own_section = t.path.is_empty()
                     && tables.iter().any(|o| o.path == *field)
                     && doc.lines().any(|l| {
