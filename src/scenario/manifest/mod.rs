@@ -284,21 +284,14 @@ fn fill_fleet(
 ) -> Result<(), ScenarioError> {
     let written = doc.get("fleet").and_then(Value::as_table).cloned();
     let mut fleet = written.clone().unwrap_or_default();
-    for (key, value_of) in [
-        (
-            "instances",
-            (|h: &source::FleetHints| h.instances.map(Value::Integer)) as fn(&_) -> _,
-        ),
-        ("startup", |h: &source::FleetHints| {
-            h.startup.clone().map(Value::String)
-        }),
-    ] {
+    let keys = source::FleetHints::default().entries().map(|(key, _)| key);
+    for (k, key) in keys.into_iter().enumerate() {
         if fleet.contains_key(key) {
             continue;
         }
         let given: Vec<(&PathBuf, Value)> = hints
             .iter()
-            .filter_map(|(p, h)| value_of(h).map(|v| (p, v)))
+            .filter_map(|(p, h)| h.entries()[k].1.clone().map(|v| (p, v)))
             .collect();
         if let Some((_, first)) = given.first() {
             if let Some((other, v)) = given.iter().find(|(_, v)| v != first) {

@@ -277,6 +277,16 @@ pub(super) struct FleetHints {
     pub startup: Option<String>,
 }
 
+impl FleetHints {
+    /// The `[fleet]` keys and their values as the scenario would write them, in a fixed order.
+    pub fn entries(&self) -> [(&'static str, Option<Value>); 2] {
+        [
+            ("instances", self.instances.map(Value::Integer)),
+            ("startup", self.startup.clone().map(Value::String)),
+        ]
+    }
+}
+
 /// One object of a file: where its nodes were read.
 #[derive(Clone, Copy)]
 pub(super) struct Obj<'a> {
