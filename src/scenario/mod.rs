@@ -82,7 +82,7 @@ pub struct Scenario {
     /// Where each value came from: the file, a default, or a command-line override.
     pub provenance: Provenance,
     /// How runs produce their requests (set by the command line, never by the file).
-    pub mode: crate::modes::Mode,
+    pub mode: crate::model::windows::Mode,
 }
 
 impl Scenario {

@@ -278,7 +278,7 @@ pub fn resolve(
             max_events: max_events?,
             objectives: sections.objectives?,
             provenance: Provenance::default(),
-            mode: crate::modes::Mode::Requests,
+            mode: crate::model::windows::Mode::Requests,
         })
     })();
     let errors = r.errors.take();
