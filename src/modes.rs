@@ -12,19 +12,10 @@
 use crate::detect::Windows;
 use crate::engine::Probability;
 use crate::model::{FaultName, RoutingSpec};
-use crate::names::named;
 use crate::scenario::Scenario;
 use crate::strategy::StrategyKind;
 
-named! {
-    /// How a run produces its requests.
-    pub enum Mode {
-        /// Every request drawn and served one by one.
-        Requests = "requests",
-        /// Requests drawn as counts per window, exact in distribution.
-        Windows = "windows",
-    }
-}
+pub use crate::model::windows::Mode;
 
 /// Largest total-variation distance allowed for windows mode's active-user draw,
 /// `2·users·e^(−requests/users)` (see [`crate::model::windows`]): above it windows mode

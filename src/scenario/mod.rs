@@ -91,7 +91,7 @@ pub struct Scenario {
     /// with its YAML file, place and path (printed with the other [`warnings`]).
     pub manifest_warnings: Vec<ScenarioError>,
     /// How runs produce their requests (set by the command line, never by the file).
-    pub mode: crate::modes::Mode,
+    pub mode: crate::model::windows::Mode,
 }
 
 impl Scenario {

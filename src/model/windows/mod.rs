@@ -36,6 +36,16 @@ use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
 
 pub use normal::{inverse_survival, survival};
 
+crate::names::named! {
+    /// How a run produces its requests (see [`crate::modes`]).
+    pub enum Mode {
+        /// Every request drawn and served one by one.
+        Requests = "requests",
+        /// Requests drawn as counts per window, exact in distribution.
+        Windows = "windows",
+    }
+}
+
 /// The random streams of windows mode, each derived from `(seed, replication, name)`.
 pub mod stream_names {
     /// Request counts per piece, version and outcome cell.
@@ -346,22 +356,7 @@ impl World<'_> {
         let rate_per_us = self.spec.traffic.rate_at(from) / 1e6;
         let n_users = self.spec.traffic.users.max(1) as f64;
         let cells = [self.cells(0, from), self.cells(1, from)];
-        // The candidate's share of each slice's requests.
-        let share_c: Vec<f64> = sm
-            .slices
-            .iter()
-            .map(|s| {
-                if thr32 == 0 && thr64 == 0 {
-                    0.0
-                } else if sticky {
-                    f64::from(u8::from(
-                        thr64 == u64::MAX || s.hi.is_some_and(|h| h <= thr64),
-                    ))
-                } else {
-                    thr32 as f64 / TWO_32
-                }
-            })
-            .collect();
+        let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
         let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
 
         // Before the onset, the first affected request ends the piece (the caller reacts to
@@ -403,26 +398,11 @@ impl World<'_> {
             s.quiet_mean += per_user * (1.0 - per_user_aff(q));
         }
         for v in 0..2 {
-            let mean_v = per_user * users_v[v];
-            for &(p, kind, k) in &cells[v].quiet {
-                let c = poisson(&mut sm.counts, mean_v * p);
-                if c == 0 {
-                    continue;
-                }
-                n[v] += c;
-                zone_counts[v][k] += c;
-                match kind {
-                    Quiet::Baseline => {
-                        failed_window[v] += c;
-                        rec.baseline_failed += c;
-                    }
-                    Quiet::FaultFailedSlow => {
-                        failed_window[v] += c;
-                        rec.failed += c;
-                    }
-                    Quiet::Ok => ok[v] += c,
-                }
-            }
+            let t = draw_quiet(&mut sm.counts, &cells[v], per_user * users_v[v], rec);
+            n[v] += t.0;
+            failed_window[v] += t.1;
+            ok[v] += t.2;
+            zone_counts[v] = t.3;
         }
 
         // Affected requests, per user.
@@ -463,45 +443,12 @@ impl World<'_> {
             }
         }
         for v in 0..2 {
-            let mut left = affected_v[v];
-            if left == 0 {
-                continue;
-            }
-            let cs = &cells[v];
-            let mut p_left = cs.p_affected;
-            let mut hurt = false;
-            let mut capacity = false;
-            for (j, &(p, fault_error, fault_shed, k)) in cs.affected.iter().enumerate() {
-                let c = if j + 1 == cs.affected.len() {
-                    left
-                } else {
-                    binomial(&mut sm.users, left, (p / p_left).min(1.0))
-                };
-                left -= c;
-                p_left -= p;
-                if c == 0 {
-                    continue;
-                }
-                n[v] += c;
-                zone_counts[v][k] += c;
-                if fault_error || fault_shed {
-                    failed_window[v] += c;
-                    rec.failed += c;
-                } else {
-                    ok[v] += c;
-                }
-                // An error drawn under the fault's threshold, or a delay that made it slow.
-                hurt |= fault_error || (!fault_shed && k == 1);
-                capacity |= fault_shed;
-                if left == 0 {
-                    break;
-                }
-            }
-            if hurt {
-                rec.hurt |= cs.bits;
-            }
-            if capacity {
-                rec.hurt_capacity |= cs.causes;
+            let t = spread_affected(&mut sm.users, &cells[v], affected_v[v], rec);
+            n[v] += t.0;
+            failed_window[v] += t.1;
+            ok[v] += t.2;
+            for (z, add) in zone_counts[v].iter_mut().zip(t.3) {
+                *z += add;
             }
         }
 
@@ -578,6 +525,106 @@ impl World<'_> {
         self.recorder.affected.fill_first(affected);
         self.recorder.active.fill_first(active);
     }
+}
+
+/// The candidate's share of each slice's requests, as [`super::Routing::pick`] routes them.
+fn candidate_shares(slices: &[Slice], sticky: bool, thr32: u64, thr64: u64) -> Vec<f64> {
+    slices
+        .iter()
+        .map(|s| {
+            if thr32 == 0 && thr64 == 0 {
+                0.0
+            } else if sticky {
+                f64::from(u8::from(
+                    thr64 == u64::MAX || s.hi.is_some_and(|h| h <= thr64),
+                ))
+            } else {
+                thr32 as f64 / TWO_32
+            }
+        })
+        .collect()
+}
+
+/// Draws the unaffected requests of one version, `mean` expected in all, cell by cell;
+/// returns `(requests, failed, succeeded, per z zone)`.
+fn draw_quiet(
+    rng: &mut Rng,
+    cs: &Cells,
+    mean: f64,
+    rec: &mut super::Recorder,
+) -> (u64, u64, u64, [u64; 3]) {
+    let (mut n, mut failed, mut ok, mut zones) = (0, 0, 0, [0u64; 3]);
+    for &(p, kind, k) in &cs.quiet {
+        let c = poisson(rng, mean * p);
+        if c == 0 {
+            continue;
+        }
+        n += c;
+        zones[k] += c;
+        match kind {
+            Quiet::Baseline => {
+                failed += c;
+                rec.baseline_failed += c;
+            }
+            Quiet::FaultFailedSlow => {
+                failed += c;
+                rec.failed += c;
+            }
+            Quiet::Ok => ok += c,
+        }
+    }
+    (n, failed, ok, zones)
+}
+
+/// Spreads `affected` requests of one version over its affected cells (conditional binomials)
+/// and marks which faults hurt someone; returns `(requests, failed, succeeded, per z zone)`.
+fn spread_affected(
+    rng: &mut Rng,
+    cs: &Cells,
+    affected: u64,
+    rec: &mut super::Recorder,
+) -> (u64, u64, u64, [u64; 3]) {
+    let (mut n, mut failed, mut ok, mut zones) = (0, 0, 0, [0u64; 3]);
+    let mut left = affected;
+    if left == 0 {
+        return (n, failed, ok, zones);
+    }
+    let mut p_left = cs.p_affected;
+    let mut hurt = false;
+    let mut capacity = false;
+    for (j, &(p, fault_error, fault_shed, k)) in cs.affected.iter().enumerate() {
+        let c = if j + 1 == cs.affected.len() {
+            left
+        } else {
+            binomial(rng, left, (p / p_left).min(1.0))
+        };
+        left -= c;
+        p_left -= p;
+        if c == 0 {
+            continue;
+        }
+        n += c;
+        zones[k] += c;
+        if fault_error || fault_shed {
+            failed += c;
+            rec.failed += c;
+        } else {
+            ok += c;
+        }
+        // An error drawn under the fault's threshold, or a delay that made it slow.
+        hurt |= fault_error || (!fault_shed && k == 1);
+        capacity |= fault_shed;
+        if left == 0 {
+            break;
+        }
+    }
+    if hurt {
+        rec.hurt |= cs.bits;
+    }
+    if capacity {
+        rec.hurt_capacity |= cs.causes;
+    }
+    (n, failed, ok, zones)
 }
 
 /// An index drawn with probability proportional to `weights`.

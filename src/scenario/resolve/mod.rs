@@ -318,7 +318,7 @@ pub fn resolve(
             objectives: sections.objectives?,
             provenance: Provenance::default(),
             manifest_warnings: Vec::new(),
-            mode: crate::modes::Mode::Requests,
+            mode: crate::model::windows::Mode::Requests,
         })
     })();
     let errors = r.errors.take();
