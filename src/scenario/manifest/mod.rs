@@ -144,7 +144,7 @@ fn check_written(table: &Table, path: &str, file: &Path) -> Vec<ScenarioError> {
             errors.push(ScenarioError::new(
                 file,
                 format!("{path}.{key}"),
-                "missing: this field is required (see the README's scenario reference)",
+                "missing: this field is required (see docs/reference.md)",
             ));
         }
     }
