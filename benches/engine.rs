@@ -1,5 +1,6 @@
-//! Benchmarks of the simulation core: the event queue, the arrival loop, one full replay and a
-//! whole drill.
+//! Benchmarks of the simulation core: the event queue, the arrival loop, one full replay, a
+//! whole drill, and one run in each execution mode (`modes_*`: the ratio of the `requests` and
+//! `windows` times is windows mode's speed-up, docs/modes.md).
 //!
 //! Run with `cargo bench --bench engine`. Every group reports elements/s, so the per-element
 //! cost (ns per event, per arrival, per simulated request) reads straight off the output.
@@ -7,6 +8,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rehearsal::engine::{EventQueue, Probability, RngStreams, SimTime, splitmix64};
 use rehearsal::model::{Arrivals, TrafficSpec};
+use rehearsal::modes::{Mode, unsupported};
 use rehearsal::scenario::{self, Scenario};
 use std::hint::black_box;
 use std::path::Path;
@@ -197,5 +199,28 @@ fn drill(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, queue, arrivals, canary_run, drill);
+/// The canary with error-rate and p99 checks, healthy and faulty, in each mode (so windows
+/// mode also draws the p99 order statistics).
+fn modes(c: &mut Criterion) {
+    for (name, faults) in [("modes_healthy", ""), ("modes_faulty", ERROR_FAULT)] {
+        let mut group = c.benchmark_group(name);
+        group.sample_size(10);
+        for mode in Mode::ALL {
+            let mut scenario = canary_scenario(faults);
+            assert_eq!(unsupported(&scenario), None);
+            scenario.mode = *mode;
+            let mut replication = 0u32;
+            group.bench_function(mode.name(), |b| {
+                b.iter(|| {
+                    // A new replication each iteration: windows mode's cost depends on the draws.
+                    replication = replication.wrapping_add(1) % 1000;
+                    rehearsal::replay::replay(black_box(&scenario), 0, replication).expect("runs")
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, queue, arrivals, canary_run, drill, modes);
 criterion_main!(benches);

@@ -1,34 +1,9 @@
 //! Issue 14 points 1–2: Prometheus alert rules, in PromQL, evaluated on the run's own series
 //! (scraped every 15 s, evaluated every 1 m), against hand-computed firing times.
 
-use crate::common::{output, run, scenario, secs, shortened};
+use crate::common::{held_canary as service, output, run, scenario, secs, shortened};
 use rehearsal::outcome::Detector;
 use std::ffi::OsStr;
-
-/// 100 req/s, no baseline errors, a canary held at 10 % for the whole run.
-fn service(horizon: &str, replications: u32, body: &str) -> String {
-    format!(
-        r#"
-name = "alerts"
-horizon = "{horizon}"
-seed = 14
-replications = {replications}
-[traffic]
-rate = 100.0
-users = 10000
-[versions.old]
-error_rate = 0.0
-[versions.new]
-error_rate = 0.0
-[[strategies]]
-name = "canary"
-kind = "canary"
-prescaled = true
-steps = [{{ weight = 10, pause = "2h" }}, {{ weight = 100 }}]
-{body}
-"#
-    )
-}
 
 /// The service's 5xx ratio over 5 m.
 const SERVICE_RATIO: &str = "sum(rate(http_requests_total{code=\\\"500\\\"}[5m])) / sum(rate(http_requests_total[5m])) > 0.01";

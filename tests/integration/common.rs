@@ -138,3 +138,29 @@ pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
     c.failure_persistence = None;
     c
 }
+
+/// A scenario of 100 req/s with no baseline errors and a canary held at 10 % for two hours
+/// (no analysis), with `body` appended: the service the alert and detector tests watch.
+pub fn held_canary(horizon: &str, replications: u32, body: &str) -> String {
+    format!(
+        r#"
+name = "held-canary"
+horizon = "{horizon}"
+seed = 14
+replications = {replications}
+[traffic]
+rate = 100.0
+users = 10000
+[versions.old]
+error_rate = 0.0
+[versions.new]
+error_rate = 0.0
+[[strategies]]
+name = "canary"
+kind = "canary"
+prescaled = true
+steps = [{{ weight = 10, pause = "2h" }}, {{ weight = 100 }}]
+{body}
+"#
+    )
+}

@@ -1,36 +1,11 @@
 //! Issue 14 points 3–7: SLO burn-rate alerts, the error budget a drill burns, probes and
 //! judges against a baseline, against hand-computed answers.
 
-use crate::common::{run, scenario, secs};
+use crate::common::{held_canary as service, run, scenario, secs};
 use rehearsal::detect::alerts::AlertAction;
 use rehearsal::outcome::Detector;
 use rehearsal::scenario::parse;
 use std::path::Path;
-
-/// 100 req/s, no baseline errors, a canary held at 10 % for the whole run, no analysis.
-fn service(horizon: &str, replications: u32, body: &str) -> String {
-    format!(
-        r#"
-name = "detectors"
-horizon = "{horizon}"
-seed = 14
-replications = {replications}
-[traffic]
-rate = 100.0
-users = 10000
-[versions.old]
-error_rate = 0.0
-[versions.new]
-error_rate = 0.0
-[[strategies]]
-name = "canary"
-kind = "canary"
-prescaled = true
-steps = [{{ weight = 10, pause = "2h" }}, {{ weight = 100 }}]
-{body}
-"#
-    )
-}
 
 /// Every request fails with probability `rate` from t = 0.
 fn outage(rate: f64) -> String {
