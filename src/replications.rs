@@ -182,6 +182,31 @@ pub fn replay_run(
         .map_err(|e| RunError::new(scenario, strategy, replication, e))
 }
 
+/// Every (strategy, replication) of `strategies` strategies × `replications`, strategy-major.
+fn jobs(strategies: usize, replications: Range<u32>) -> Vec<(usize, u32)> {
+    (0..strategies)
+        .flat_map(|s| replications.clone().map(move |r| (s, r)))
+        .collect()
+}
+
+/// Replays `jobs` on the current rayon pool, in job order whatever the thread count;
+/// `progress` is called after each run.
+fn run_jobs(
+    scenario: &Scenario,
+    jobs: &[(usize, u32)],
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<RunOutcome>, RunError> {
+    in_order(
+        jobs.par_iter()
+            .map(|&(s, r)| {
+                let run = replay_run(scenario, s, r);
+                progress();
+                run
+            })
+            .collect(),
+    )
+}
+
 /// The results in order, or the first error in job order (not the first to happen on some
 /// thread), so that the error reported does not depend on the thread count.
 pub fn in_order<T, E>(results: Vec<Result<T, E>>) -> Result<Vec<T>, E> {
@@ -206,18 +231,8 @@ pub fn run_scenario_with(
     progress: &(dyn Fn() + Sync),
 ) -> Result<ScenarioResult, RunError> {
     let reps = scenario.replications;
-    let jobs: Vec<(usize, u32)> = (0..scenario.strategies.len())
-        .flat_map(|s| (0..reps).map(move |r| (s, r)))
-        .collect();
-    let runs = in_order(
-        jobs.par_iter()
-            .map(|&(s, r)| {
-                let run = replay_run(scenario, s, r);
-                progress();
-                run
-            })
-            .collect(),
-    )?;
+    let jobs = jobs(scenario.strategies.len(), 0..reps);
+    let runs = run_jobs(scenario, &jobs, progress)?;
     finish(scenario, runs, reps, progress)
 }
 
@@ -284,18 +299,8 @@ pub fn run_to_precision(
         scenario.replications,
         |range: Range<u32>| {
             grow(strategies as u64 * u64::from(range.end - range.start));
-            let jobs: Vec<(usize, u32)> = (0..strategies)
-                .flat_map(|s| range.clone().map(move |r| (s, r)))
-                .collect();
-            let batch = in_order(
-                jobs.par_iter()
-                    .map(|&(s, r)| {
-                        let run = replay_run(scenario, s, r);
-                        progress();
-                        run
-                    })
-                    .collect(),
-            )?;
+            let jobs = jobs(strategies, range);
+            let batch = run_jobs(scenario, &jobs, progress)?;
             let mut runs = runs.borrow_mut();
             for (&(s, _), run) in jobs.iter().zip(batch) {
                 runs[s].push(run);

@@ -267,17 +267,6 @@ fn issue14_alerts_change_no_draw_and_no_byte_across_threads() {
         path,
         &[("replications = 20", "replications = 4")],
     ));
-    let csv = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let result = pool
-            .install(|| rehearsal::replications::run_scenario(&s))
-            .unwrap();
-        let mut out = Vec::new();
-        rehearsal::report::write_runs(&result.runs, &mut out).unwrap();
-        out
-    };
+    let csv = |threads: usize| crate::common::runs_csv_on(&s, threads);
     assert_eq!(csv(1), csv(3));
 }

@@ -164,3 +164,16 @@ steps = [{{ weight = 10, pause = "2h" }}, {{ weight = 100 }}]
 "#
     )
 }
+
+/// `runs.csv` of every run of `s` on a pool of `threads` workers (for the determinism checks:
+/// the bytes must not depend on the thread count).
+pub fn runs_csv_on(s: &Scenario, threads: usize) -> Vec<u8> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    let result = pool.install(|| run_scenario(s)).expect("run");
+    let mut out = Vec::new();
+    rehearsal::report::write_runs(&result.runs, &mut out).expect("write runs.csv");
+    out
+}

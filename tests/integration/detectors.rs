@@ -359,18 +359,7 @@ fn issue14_judges_and_burn_rates_change_no_draw_and_no_byte_across_threads() {
         ),
     ] {
         let s = scenario(&shortened(path, &cut));
-        let csv = |threads: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let result = pool
-                .install(|| rehearsal::replications::run_scenario(&s))
-                .unwrap();
-            let mut out = Vec::new();
-            rehearsal::report::write_runs(&result.runs, &mut out).unwrap();
-            out
-        };
+        let csv = |threads: usize| crate::common::runs_csv_on(&s, threads);
         assert_eq!(csv(1), csv(2), "{path}");
     }
 }

@@ -57,15 +57,7 @@ steps = [{ weight = 5, pause = "1m" }, { weight = 50, pause = "1m" }]
 "#;
 
 fn csv_with_threads(threads: usize) -> Vec<u8> {
-    let s = scenario(SCENARIO);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    let result = pool.install(|| run_scenario(&s)).unwrap();
-    let mut out = Vec::new();
-    write_runs(&result.runs, &mut out).unwrap();
-    out
+    crate::common::runs_csv_on(&scenario(SCENARIO), threads)
 }
 
 #[test]
