@@ -189,7 +189,7 @@ impl Analysis {
                         }
                     }
                     JudgeSpec::Sequential(s) => {
-                        state.add(w, baseline);
+                        state.add(s.metric, w, baseline);
                         match state.look(s) {
                             Look::Early => Verdict::Inconclusive,
                             Look::Continue(_) => Verdict::Pass,

@@ -13,8 +13,9 @@
 //! - `sequential`: the mixture sequential probability ratio test (mSPRT) of Johari, Koomen,
 //!   Pekelis and Walsh, "Always Valid Inference: Continuous Monitoring of A/B Tests",
 //!   *Operations Research* 70(3), 2022 (arXiv:1512.04922), on the difference of error ratios
-//!   accumulated since the analysis started: it may be read at every check and still rejects
-//!   a candidate no worse than `regression_threshold` with probability at most `alpha`.
+//!   or of mean log-latencies accumulated since the analysis started: it may be read at every
+//!   check and still rejects a candidate no worse than `regression_threshold` with
+//!   probability at most `alpha`.
 //!
 //! Latency samples are histogram bins, never per-request vectors: U is computed from bin
 //! counts, requests in one bin being ties.
@@ -78,12 +79,16 @@ pub struct KayentaSpec {
 /// A sequential judge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SequentialSpec {
-    /// The difference of error ratios (candidate − baseline) that counts as a regression.
+    /// What is compared: the error ratios, or the means of ln(latency in ms) (whose
+    /// difference is the log of the ratio of geometric-mean latencies).
+    pub metric: JudgeMetric,
+    /// The difference (candidate − baseline) that counts as a regression, in the metric's
+    /// unit: error ratio, or ln of the latency ratio (`ln 1.05` for 5 % slower).
     pub regression_threshold: f64,
     /// Bound on the probability of ever rejecting a candidate that is not a regression.
     pub alpha: f64,
     /// Standard deviation of the mixing distribution of the difference (the effect sizes
-    /// the test is tuned to detect), in error-ratio units.
+    /// the test is tuned to detect), in the metric's unit.
     pub tau: f64,
     /// Requests each side needs before the normal approximation is read.
     pub min_requests: u64,
@@ -101,7 +106,10 @@ pub enum JudgeSpec {
 impl JudgeSpec {
     /// Whether the judge reads latencies (the baseline must then record them).
     pub fn needs_latency(&self) -> bool {
-        matches!(self, JudgeSpec::Kayenta(k) if k.metrics.contains(&JudgeMetric::Latency))
+        match self {
+            JudgeSpec::Kayenta(k) => k.metrics.contains(&JudgeMetric::Latency),
+            JudgeSpec::Sequential(s) => s.metric == JudgeMetric::Latency,
+        }
     }
 }
 
@@ -146,6 +154,18 @@ impl Bins {
 
     fn mean(&self) -> f64 {
         self.0.iter().map(|&(v, c)| v * c as f64).sum::<f64>() / self.n()
+    }
+
+    /// The count, mean and sum of squared deviations of `ln v` (values > 0).
+    fn log_moments(&self) -> (f64, f64, f64) {
+        let n = self.n();
+        let mean = self.0.iter().map(|&(v, c)| v.ln() * c as f64).sum::<f64>() / n;
+        let ss = self
+            .0
+            .iter()
+            .map(|&(v, c)| (v.ln() - mean).powi(2) * c as f64)
+            .sum();
+        (n, mean, ss)
     }
 }
 
@@ -324,12 +344,15 @@ pub fn kayenta_score(candidate: &Window, baseline: &Window, k: &KayentaSpec) -> 
 
 /// What a sequential judge accumulates since its analysis (re)started, window by window.
 ///
-/// Each window is a stratum: its difference of error ratios `d_k = p̂c_k − p̂b_k` enters with
-/// the weight `w_k = nc_k·nb_k / (nc_k + nb_k)` (the Cochran–Mantel–Haenszel weight), and
-/// `Δ̂ = Σ w_k d_k / Σ w_k` with variance `V = Σ w_k p̄_k(1 − p̄_k) / (Σ w_k)²`, `p̄_k` the
-/// window's pooled ratio. Pooling the raw counts instead would compare a candidate whose
-/// share of traffic grew during an outage with a stable whose share shrank (Simpson's
-/// paradox): a dependency outage alone would read as a regression.
+/// Each window is a stratum: its difference `d_k` (of error ratios `p̂c_k − p̂b_k`, or of
+/// mean log-latencies) enters with the weight `w_k = nc_k·nb_k / (nc_k + nb_k)` (the
+/// Cochran–Mantel–Haenszel weight, the inverse of `d_k`'s variance in units of the
+/// per-request variance), and `Δ̂ = Σ w_k d_k / Σ w_k` with variance
+/// `V = Σ w_k s²_k / (Σ w_k)²`, `s²_k` the window's pooled per-request variance: `p̄_k(1 − p̄_k)`
+/// for error ratios (`p̄_k` the pooled ratio), the pooled sample variance of ln-latency for
+/// latencies. Pooling the raw counts instead would compare a candidate whose share of traffic
+/// grew during an outage with a stable whose share shrank (Simpson's paradox): a dependency
+/// outage alone would read as a regression.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SequentialState {
     /// Candidate and baseline requests so far.
@@ -338,7 +361,7 @@ pub struct SequentialState {
     weight: f64,
     /// `Σ w_k d_k`.
     weighted_diff: f64,
-    /// `Σ w_k p̄_k (1 − p̄_k)`.
+    /// `Σ w_k s²_k`.
     weighted_var: f64,
 }
 
@@ -354,12 +377,17 @@ pub enum Look {
 }
 
 impl SequentialState {
-    /// Adds one window of each side.
-    pub fn add(&mut self, candidate: &Window, baseline: &Window) {
-        self.add_counts(
-            (candidate.requests, candidate.errors),
-            (baseline.requests, baseline.errors),
-        );
+    /// Adds one window of each side, read as `metric`.
+    pub fn add(&mut self, metric: JudgeMetric, candidate: &Window, baseline: &Window) {
+        match metric {
+            JudgeMetric::ErrorRate => self.add_counts(
+                (candidate.requests, candidate.errors),
+                (baseline.requests, baseline.errors),
+            ),
+            JudgeMetric::Latency => {
+                self.add_latencies(&Bins::latency(candidate), &Bins::latency(baseline));
+            }
+        }
     }
 
     /// Adds one window given as `(requests, failures)` of each side; a window with no
@@ -371,11 +399,35 @@ impl SequentialState {
             return;
         }
         let (ncf, nbf) = (nc as f64, nb as f64);
-        let w = ncf * nbf / (ncf + nbf);
         let pooled = (ec + eb) as f64 / (ncf + nbf);
+        self.stratum(
+            ncf,
+            nbf,
+            ec as f64 / ncf - eb as f64 / nbf,
+            pooled * (1.0 - pooled),
+        );
+    }
+
+    /// Adds one window of latencies (ms, as bins) of each side: the difference of the means
+    /// of ln(latency), with the pooled sample variance `(SS_c + SS_b) / (n_c + n_b − 2)`; a
+    /// window with fewer than two requests in all adds only its requests.
+    pub fn add_latencies(&mut self, candidate: &Bins, baseline: &Bins) {
+        let (nc, nb) = (candidate.n(), baseline.n());
+        self.requests.0 += nc as u64;
+        self.requests.1 += nb as u64;
+        if nc == 0.0 || nb == 0.0 || nc + nb < 3.0 {
+            return;
+        }
+        let (_, mc, ssc) = candidate.log_moments();
+        let (_, mb, ssb) = baseline.log_moments();
+        self.stratum(nc, nb, mc - mb, (ssc + ssb) / (nc + nb - 2.0));
+    }
+
+    fn stratum(&mut self, nc: f64, nb: f64, diff: f64, var: f64) {
+        let w = nc * nb / (nc + nb);
         self.weight += w;
-        self.weighted_diff += w * (ec as f64 / ncf - eb as f64 / nbf);
-        self.weighted_var += w * pooled * (1.0 - pooled);
+        self.weighted_diff += w * diff;
+        self.weighted_var += w * var;
     }
 
     /// One look: the two-sample normal mSPRT of Johari et al. (§4) on `Δ̂` with variance
@@ -479,6 +531,7 @@ mod tests {
     #[test]
     fn the_msprt_rejects_a_clear_regression_and_not_an_equal_candidate() {
         let s = SequentialSpec {
+            metric: JudgeMetric::ErrorRate,
             regression_threshold: 0.0,
             alpha: 0.05,
             tau: 0.01,
@@ -515,6 +568,48 @@ mod tests {
             matches!(strat.look(&s), Look::Continue(l) if l < 0.0),
             "{strat:?}"
         );
+    }
+
+    #[test]
+    fn the_msprt_on_log_latency_by_hand() {
+        let s = SequentialSpec {
+            metric: JudgeMetric::Latency,
+            regression_threshold: 0.0,
+            alpha: 0.05,
+            tau: 0.1,
+            min_requests: 1,
+        };
+        let e = f64::exp;
+        let look = |c: &[(f64, u64)], b: &[(f64, u64)], s: &SequentialSpec| {
+            let mut st = SequentialState::default();
+            st.add_latencies(&bins(c), &bins(b));
+            st.look(s)
+        };
+        // ln candidate = {1, 1, 2, 2}: mean 1.5, SS 1; ln baseline = {1, 1, 1, 2}: mean 1.25,
+        // SS 0.75. w = 4·4/8 = 2, d = 0.25, s² = (1 + 0.75)/6, V = w·s²/w² = 0.145833;
+        // τ² = 0.01: log Λ = ½ ln(V/(V+τ²)) + τ²d²/(2V(V+τ²)) = −0.033161 + 0.013751 = −0.019410.
+        match look(&[(e(1.0), 2), (e(2.0), 2)], &[(e(1.0), 3), (e(2.0), 1)], &s) {
+            Look::Continue(l) => assert!((l + 0.019_410).abs() < 1e-6, "{l}"),
+            other => panic!("{other:?}"),
+        }
+        // 1000 requests a side, the candidate 30 % slower at every value: ln values {3, 4}
+        // (500 each) against {3, 4} + ln 1.3. d = ln 1.3 = 0.262364, SS = 250 a side,
+        // s² = 500/1998, w = 500, V = s²/w = 5.005e-4: log Λ = 63.9667 ≫ ln 20.
+        let base = [(e(3.0), 500), (e(4.0), 500)];
+        let slow = [(1.3 * e(3.0), 500), (1.3 * e(4.0), 500)];
+        match look(&slow, &base, &s) {
+            Look::Regression(l) => assert!((l - 63.9667).abs() < 1e-3, "{l}"),
+            other => panic!("{other:?}"),
+        }
+        // The same 30 % is no regression against a threshold of 50 % slower (θ₀ = ln 1.5):
+        // Δ̂ − θ₀ < 0 whatever Λ says.
+        let lenient = SequentialSpec {
+            regression_threshold: 1.5f64.ln(),
+            ..s.clone()
+        };
+        assert!(matches!(look(&slow, &base, &lenient), Look::Continue(_)));
+        // Equal latencies: d = 0, log Λ = ½ ln(V/(V+τ²)) < 0.
+        assert!(matches!(look(&base, &base, &s), Look::Continue(l) if l < 0.0));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! A path walks the TOML document: `analysis.threshold`, `analysis.interval`,
 //! `fleet.startup`. A segment `key[i]` indexes an array; a segment that names no key of an
 //! array of tables selects the element whose `name` is that segment, so
-//! `analysis.metrics.error_rate.max` and `strategies.canary-10.steps[0].pause` work. The
+//! `analysis.metrics.error_rate.max` and `strategies.canary-10.steps[0].pause` work; a
+//! number selects an element of an array by index (`analysis.judges.0.alpha`). The
 //! overridden document is parsed and validated like any scenario file.
 
 use super::ScenarioError;
@@ -163,14 +164,15 @@ fn manifest_set(doc: &mut Value, path: &str, value: &Value) -> Option<Result<(),
     }
 }
 
-/// What a segment may name at `node`: its keys, or the names of its tables when it is an
-/// array of tables.
+/// What a segment may name at `node`: its keys, or, on an array, the names of its tables
+/// and its indices.
 fn choices(node: &Value) -> Vec<String> {
     match node {
         Value::Table(t) => t.keys().cloned().collect(),
         Value::Array(a) => a
             .iter()
             .filter_map(|v| v.get("name").and_then(Value::as_str).map(String::from))
+            .chain((0..a.len()).map(|i| i.to_string()))
             .collect(),
         _ => Vec::new(),
     }
@@ -197,9 +199,12 @@ fn step<'v>(node: &'v mut Value, seg: &str) -> Option<&'v mut Value> {
     let child = match node {
         Value::Table(t) if t.contains_key(key) => t.get_mut(key)?,
         Value::Array(a) => {
-            let named = a
-                .iter_mut()
-                .find(|v| v.get("name").and_then(Value::as_str) == Some(key))?;
+            // The element named `key`, else (`judges.0.alpha`) the element at index `key`.
+            let at = a
+                .iter()
+                .position(|v| v.get("name").and_then(Value::as_str) == Some(key))
+                .or_else(|| key.parse().ok())?;
+            let named = a.get_mut(at)?;
             return match index {
                 None => Some(named),
                 Some(_) => None,
@@ -262,10 +267,15 @@ steps = [{ weight = 10, pause = "5m" }, { weight = 100 }]
         assert!(set(&mut d, "analysis.metrics.latency.max", parse_value("1")).is_err());
         let e = set(&mut d, "analysis.metrics.error_rat.max", parse_value("1")).unwrap_err();
         assert!(
-            e.ends_with("expected one of error_rate (did you mean \"error_rate\"?)"),
+            e.ends_with("expected one of error_rate, 0 (did you mean \"error_rate\"?)"),
             "{e}"
         );
         assert!(set(&mut d, "nowhere.threshold", parse_value("1")).is_err());
+        // An array of unnamed tables: by index, and the error lists the indices.
+        set(&mut d, "analysis.metrics.0.max", parse_value("0.03")).unwrap();
+        assert_eq!(d["analysis"]["metrics"][0]["max"].as_float(), Some(0.03));
+        let e = set(&mut d, "analysis.metrics.7.max", parse_value("1")).unwrap_err();
+        assert!(e.contains("expected one of error_rate, 0"), "{e}");
     }
 
     #[test]

@@ -278,6 +278,30 @@ fn issue14_the_sequential_judges_false_rollback_rate_stays_below_alpha() {
 }
 
 #[test]
+fn issue14_the_sequential_latency_judge_catches_a_slower_canary_and_stays_below_alpha() {
+    // `metric = "latency"`: the mSPRT on the difference of mean ln(latency), window by window.
+    // From 60 s every canary request takes 19 ms more (median 50 ms: ln(69/50) = 0.32 at the
+    // median, less in the tail). The checks at 30 s and 60 s add strata with d ≈ 0 (w = 1500
+    // each: 3000 requests a side); the 90 s window adds d ≈ 0.28, so Δ̂ ≈ 0.09 with
+    // V ≈ 0.45/4500 = 1e-4 and τ = 0.1: log Λ ≈ ½ ln(1e-4/0.0101) + 0.01·0.0081/(2·1e-4·0.0101)
+    // ≈ −2.3 + 40 ≫ ln 20: a rollback at the 90 s check.
+    let slow =
+        "[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"19ms\"\nstart = \"60s\"\n";
+    let judge = "kind = \"sequential\"\nmetric = \"latency\"\nalpha = 0.05";
+    for r in &run(&judged(3, 50, 1, judge, slow)).runs {
+        assert_eq!(secs(r.detected), Some(90.0), "{r:?}");
+        assert!(!r.false_rollback);
+    }
+    // Equal latencies, 40 looks over 20 minutes: the probability of ever rolling back is at
+    // most alpha = 0.05, so at most 10 of 200 replications (expected well below: the bound is
+    // conservative).
+    let healthy =
+        run(&judged(200, 50, 1, judge, "").replace("horizon = \"25m\"", "horizon = \"20m\""));
+    let false_rollbacks = healthy.runs.iter().filter(|r| r.false_rollback).count();
+    assert!(false_rollbacks <= 10, "{false_rollbacks} of 200");
+}
+
+#[test]
 fn issue14_bundled_judge_drill_promotes_where_the_threshold_rolls_back() {
     use crate::common::shortened;
     let text = shortened(
@@ -300,6 +324,31 @@ fn issue14_bundled_judge_drill_promotes_where_the_threshold_rolls_back() {
             }
         }
     }
+}
+
+#[test]
+fn issue14_bundled_sequential_drill_detects_sooner_than_the_threshold() {
+    use crate::common::shortened;
+    // Both detectors roll back 5 % of healthy releases (the sweep in the scenario's comment).
+    // Against the 3 % regression the threshold needs 3 failed 30 s checks: never detected
+    // before 90 s. The sequential test can reject at the first check (30 s) and on average
+    // does within about one window: its mean detection time is below the threshold's
+    // earliest possible one.
+    let text = shortened(
+        "scenarios/sequential-vs-threshold-3pct.toml",
+        &[("replications = 20", "replications = 10")],
+    );
+    let result = run(&text);
+    let detected = |name: &str| -> Vec<f64> {
+        let runs = result.runs.iter().filter(|r| r.strategy == name);
+        runs.map(|r| secs(r.detected).expect("detected")).collect()
+    };
+    let threshold = detected("canary-threshold-3");
+    let sequential = detected("canary-sequential");
+    assert_eq!((threshold.len(), sequential.len()), (10, 10));
+    assert!(threshold.iter().all(|&t| t >= 90.0), "{threshold:?}");
+    let mean = sequential.iter().sum::<f64>() / 10.0;
+    assert!(mean < 90.0, "{sequential:?}");
 }
 
 #[test]

@@ -10,16 +10,19 @@ use crate::detect::judges::{
 const MAX_JUDGES: usize = 10;
 
 /// The sequential judge's defaults: `alpha` 0.05 (the false-alarm bound of a 95 % test),
-/// a regression being any increase (`regression_threshold` 0), `tau` 0.01 (an error-ratio
-/// difference of one point, the size of regression the test is tuned for), and 100 requests
-/// per side before the normal approximation is read.
+/// a regression being any increase (`regression_threshold` 0), `tau` 0.01 for error ratios
+/// (a difference of one point, the size of regression the test is tuned for) and 0.1 for
+/// log-latencies (about 10 % slower), and 100 requests per side before the normal
+/// approximation is read.
 pub mod sequential_defaults {
     /// Bound on the false-regression probability.
     pub const ALPHA: f64 = 0.05;
-    /// Difference of error ratios that counts as a regression.
+    /// Difference that counts as a regression.
     pub const REGRESSION_THRESHOLD: f64 = 0.0;
-    /// Mixing standard deviation.
+    /// Mixing standard deviation on error ratios.
     pub const TAU: f64 = 0.01;
+    /// Mixing standard deviation on ln-latency (ln of the latency ratio).
+    pub const TAU_LATENCY: f64 = 0.1;
     /// Requests per side before the first look.
     pub const MIN_REQUESTS: u64 = 100;
 }
@@ -177,24 +180,34 @@ impl Resolver<'_> {
     /// A `sequential` judge's fields.
     fn sequential(&self, path: &str, j: &RawJudge) -> Result<SequentialSpec> {
         let field = |name: &str| format!("{path}.{name}");
-        if let Some(m) = &j.metric
-            && m != "error_rate"
-        {
-            return self.err(
-                field("metric"),
-                format!("unknown metric \"{m}\"; the sequential judge tests \"error_rate\" (the difference of error ratios)"),
-            );
-        }
+        let metric = match &j.metric {
+            None => JudgeMetric::ErrorRate,
+            Some(m) => self.named(&field("metric"), m, "judge metric")?,
+        };
         let threshold = j
             .regression_threshold
             .unwrap_or(sequential_defaults::REGRESSION_THRESHOLD);
-        if !(0.0..1.0).contains(&threshold) {
-            return self.err(
-                field("regression_threshold"),
-                format!("{} is not allowed; expected a difference of error ratios in [0, 1), e.g. 0.01 for one point", short(threshold)),
-            );
-        }
-        let tau = j.tau.unwrap_or(sequential_defaults::TAU);
+        let regression_threshold = match metric {
+            JudgeMetric::ErrorRate if (0.0..1.0).contains(&threshold) => threshold,
+            JudgeMetric::ErrorRate => {
+                return self.err(
+                    field("regression_threshold"),
+                    format!("{} is not allowed; expected a difference of error ratios in [0, 1), e.g. 0.01 for one point", short(threshold)),
+                );
+            }
+            // A relative increase of the geometric-mean latency, tested on the log scale.
+            JudgeMetric::Latency if threshold.is_finite() && threshold >= 0.0 => threshold.ln_1p(),
+            JudgeMetric::Latency => {
+                return self.err(
+                    field("regression_threshold"),
+                    format!("{} is not allowed; expected a relative latency increase ≥ 0, e.g. 0.05 for 5 % slower", short(threshold)),
+                );
+            }
+        };
+        let tau = j.tau.unwrap_or(match metric {
+            JudgeMetric::ErrorRate => sequential_defaults::TAU,
+            JudgeMetric::Latency => sequential_defaults::TAU_LATENCY,
+        });
         if !(tau.is_finite() && tau > 0.0) {
             return self.err(
                 field("tau"),
@@ -205,7 +218,8 @@ impl Resolver<'_> {
             );
         }
         Ok(SequentialSpec {
-            regression_threshold: threshold,
+            metric,
+            regression_threshold,
             alpha: self.open01(&field("alpha"), j.alpha, sequential_defaults::ALPHA)?,
             tau,
             min_requests: j.min_requests.unwrap_or(sequential_defaults::MIN_REQUESTS),
