@@ -5,13 +5,14 @@
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
 use crate::detect::alerts::{AlertAction, Alerts, Steady};
+use crate::detect::judges::Baseline;
 use crate::detect::{
     Analysis, AnalysisRun, ManualTrigger, Measure, RunPhase, Scope, Verdict, Windows, manual,
 };
 use crate::engine::{
     self, EngineError, Limits, Phase, Process, Rng, RngStreams, Scheduler, SimTime,
 };
-use crate::model::{DataPolicy, VersionId, World, streams};
+use crate::model::{DataPolicy, VersionId, Window, World, streams};
 use crate::modes::Mode;
 use crate::outcome::{
     self, Detector, Marker, Response, RunLog, RunOutcome, Sample, Timeline, VersionSample,
@@ -237,12 +238,13 @@ fn run(
         record_latency,
         scenario.horizon,
     );
-    if spec
-        .analysis
-        .as_ref()
-        .is_some_and(|a| a.needs_baseline_latency())
-    {
-        world.windows[VersionId::Stable.index()].keep_latency();
+    if let Some(a) = &spec.analysis {
+        if a.needs_baseline_latency(Baseline::Stable) {
+            world.windows[VersionId::Stable.index()].keep_latency();
+        }
+        if a.needs_experiment() {
+            world.run_experiment(&streams, a.needs_baseline_latency(Baseline::Experiment));
+        }
     }
     if let Some(a) = spec
         .analysis
@@ -571,11 +573,17 @@ impl Replay<'_> {
             return;
         };
         self.world.settle_window();
-        let [baseline, window] = &mut self.world.windows;
-        let verdict = analysis.check(window, baseline);
+        let [stable, window] = &self.world.windows;
+        let verdict = match &self.world.experiment {
+            Some(e) => analysis.check(window, stable, &e.window),
+            None => analysis.check(window, stable, &Window::new(false)),
+        };
         self.world.reset_window(VersionId::Candidate);
-        // The stable's window is what judges compare with: the same interval.
+        // The baselines' windows are what judges compare with: the same interval.
         self.world.reset_window(VersionId::Stable);
+        if let Some(e) = &mut self.world.experiment {
+            e.window.reset();
+        }
         let tripped = analysis.tripped();
         let interval = analysis.spec().interval;
         if verdict == Verdict::Fail {

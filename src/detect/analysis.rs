@@ -1,6 +1,6 @@
 //! Flagger-style metric analysis: periodic checks, cumulative failed-check threshold.
 
-use super::judges::{JudgeSpec, Look, SequentialState, kayenta_score};
+use super::judges::{Baseline, JudgeSpec, Look, SequentialState, kayenta_score};
 use crate::engine::SimTime;
 use crate::model::{History, Window};
 use crate::names::named;
@@ -99,9 +99,18 @@ impl AnalysisSpec {
             || self.judges.iter().any(JudgeSpec::needs_latency)
     }
 
-    /// Whether a judge reads the stable's latencies.
-    pub fn needs_baseline_latency(&self) -> bool {
-        self.judges.iter().any(JudgeSpec::needs_latency)
+    /// Whether a judge reads latencies of `baseline`.
+    pub fn needs_baseline_latency(&self, baseline: Baseline) -> bool {
+        self.judges
+            .iter()
+            .any(|j| j.baseline() == baseline && j.needs_latency())
+    }
+
+    /// Whether a judge compares with an experiment baseline (the world must run one).
+    pub fn needs_experiment(&self) -> bool {
+        self.judges
+            .iter()
+            .any(|j| j.baseline() == Baseline::Experiment)
     }
 
     /// The longest per-metric window (zero when no metric has one).
@@ -166,13 +175,18 @@ impl Analysis {
         &self.spec
     }
 
-    /// Judges one window of the candidate, `baseline` being the stable's requests of the
-    /// same window (read only by judges), and counts the verdict: the metrics' verdict, then
-    /// each judge's, Fail over Inconclusive over Pass.
-    pub fn check(&mut self, w: &Window, baseline: &Window) -> Verdict {
+    /// Judges one window of the candidate, `stable` and `experiment` being the stable's and
+    /// the experiment baseline's requests of the same window (read only by judges, each its
+    /// [`Baseline`]), and counts the verdict: the metrics' verdict, then each judge's, Fail
+    /// over Inconclusive over Pass.
+    pub fn check(&mut self, w: &Window, stable: &Window, experiment: &Window) -> Verdict {
         let mut verdict = self.judge(w);
         {
             for (judge, state) in self.spec.judges.iter().zip(&mut self.sequential) {
+                let baseline = match judge.baseline() {
+                    Baseline::Stable => stable,
+                    Baseline::Experiment => experiment,
+                };
                 let v = match judge {
                     JudgeSpec::Kayenta(k) => {
                         if w.requests < self.spec.min_requests.max(1) {
@@ -293,7 +307,7 @@ mod tests {
         }
     }
 
-    /// An empty baseline (no judge reads it here).
+    /// An empty baseline window (no judge reads one here).
     fn w0() -> Window {
         Window::new(false)
     }
@@ -308,10 +322,10 @@ mod tests {
     #[test]
     fn failed_checks_accumulate_and_are_not_reset_by_passes() {
         let mut a = Analysis::new(spec(NoData::Inconclusive));
-        assert_eq!(a.check(&window(100, 5), &w0()), Verdict::Fail);
-        assert_eq!(a.check(&window(100, 0), &w0()), Verdict::Pass);
+        assert_eq!(a.check(&window(100, 5), &w0(), &w0()), Verdict::Fail);
+        assert_eq!(a.check(&window(100, 0), &w0(), &w0()), Verdict::Pass);
         assert!(!a.tripped());
-        assert_eq!(a.check(&window(100, 2), &w0()), Verdict::Fail);
+        assert_eq!(a.check(&window(100, 2), &w0(), &w0()), Verdict::Fail);
         assert!(a.tripped());
         assert_eq!((a.checks, a.failed, a.inconclusive), (3, 2, 0));
     }
@@ -319,16 +333,25 @@ mod tests {
     #[test]
     fn exactly_at_the_limit_passes() {
         let mut a = Analysis::new(spec(NoData::Inconclusive));
-        assert_eq!(a.check(&window(100, 1), &w0()), Verdict::Pass);
+        assert_eq!(a.check(&window(100, 1), &w0(), &w0()), Verdict::Pass);
     }
 
     #[test]
     fn thin_windows_are_inconclusive_and_empty_ones_follow_on_no_data() {
         let mut argo = Analysis::new(spec(NoData::Inconclusive));
-        assert_eq!(argo.check(&window(9, 9), &w0()), Verdict::Inconclusive);
-        assert_eq!(argo.check(&window(0, 0), &w0()), Verdict::Inconclusive);
+        assert_eq!(
+            argo.check(&window(9, 9), &w0(), &w0()),
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            argo.check(&window(0, 0), &w0(), &w0()),
+            Verdict::Inconclusive
+        );
         let mut flagger = Analysis::new(spec(NoData::Fail));
-        assert_eq!(flagger.check(&window(9, 9), &w0()), Verdict::Inconclusive);
-        assert_eq!(flagger.check(&window(0, 0), &w0()), Verdict::Fail);
+        assert_eq!(
+            flagger.check(&window(9, 9), &w0(), &w0()),
+            Verdict::Inconclusive
+        );
+        assert_eq!(flagger.check(&window(0, 0), &w0(), &w0()), Verdict::Fail);
     }
 }

@@ -35,6 +35,17 @@ named! {
 }
 
 named! {
+    /// Whose requests of the same window a judge compares the candidate with.
+    pub enum Baseline {
+        /// The stable version's requests.
+        Stable = "stable",
+        /// A baseline group of the stable's code at the candidate's traffic share, started
+        /// with the candidate (a Kayenta / Argo experiment's baseline).
+        Experiment = "experiment",
+    }
+}
+
+named! {
     /// What a judge compares.
     pub enum JudgeMetric {
         /// Each request is a 0 (success) or a 1 (failure).
@@ -62,6 +73,8 @@ pub mod kayenta_defaults {
 /// A Kayenta judge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KayentaSpec {
+    /// What the candidate is compared with.
+    pub baseline: Baseline,
     /// Metrics judged, each in the direction "increase is bad".
     pub metrics: Vec<JudgeMetric>,
     /// Confidence level of the interval, in (0, 1).
@@ -79,6 +92,8 @@ pub struct KayentaSpec {
 /// A sequential judge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SequentialSpec {
+    /// What the candidate is compared with.
+    pub baseline: Baseline,
     /// What is compared: the error ratios, or the means of ln(latency in ms) (whose
     /// difference is the log of the ratio of geometric-mean latencies).
     pub metric: JudgeMetric,
@@ -104,6 +119,14 @@ pub enum JudgeSpec {
 }
 
 impl JudgeSpec {
+    /// What the judge compares the candidate with.
+    pub fn baseline(&self) -> Baseline {
+        match self {
+            JudgeSpec::Kayenta(k) => k.baseline,
+            JudgeSpec::Sequential(s) => s.baseline,
+        }
+    }
+
     /// Whether the judge reads latencies (the baseline must then record them).
     pub fn needs_latency(&self) -> bool {
         match self {
@@ -253,8 +276,19 @@ pub fn normal_quantile(p: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// The shift in `[lo, hi]` at which the (decreasing) statistic crosses `zq`, by bisection.
+/// The shift in `[lo, hi]` at which the (decreasing) statistic crosses `zq`, by bisection,
+/// with R's end rule (`wilcox.test.default`'s `root`: `if (f.lower <= 0) return(mumin)`,
+/// `if (f.upper >= 0) return(mumax)`): when the statistic is already at or below `zq` at
+/// `lo`, the root is `lo`. Without it, a baseline with no failure (errors as 0/1 samples:
+/// `lo = 0`) would put every bound a rounding step above 0, and one failed request against
+/// none would read as High.
 fn root(x: &Bins, y: &Bins, zq: f64, mut lo: f64, mut hi: f64) -> f64 {
+    if !z_at(x, y, lo).is_some_and(|z| z > zq) {
+        return lo;
+    }
+    if z_at(x, y, hi).is_some_and(|z| z >= zq) {
+        return hi;
+    }
     for _ in 0..100 {
         let mid = 0.5 * (lo + hi);
         if z_at(x, y, mid).is_some_and(|z| z > zq) {
@@ -490,6 +524,7 @@ mod tests {
     #[test]
     fn equal_latencies_pass_and_thirty_percent_slower_is_high() {
         let k = KayentaSpec {
+            baseline: Baseline::Stable,
             metrics: vec![JudgeMetric::Latency],
             confidence: kayenta_defaults::CONFIDENCE,
             tolerance: kayenta_defaults::TOLERANCE,
@@ -531,6 +566,7 @@ mod tests {
     #[test]
     fn the_msprt_rejects_a_clear_regression_and_not_an_equal_candidate() {
         let s = SequentialSpec {
+            baseline: Baseline::Stable,
             metric: JudgeMetric::ErrorRate,
             regression_threshold: 0.0,
             alpha: 0.05,
@@ -573,6 +609,7 @@ mod tests {
     #[test]
     fn the_msprt_on_log_latency_by_hand() {
         let s = SequentialSpec {
+            baseline: Baseline::Stable,
             metric: JudgeMetric::Latency,
             regression_threshold: 0.0,
             alpha: 0.05,
@@ -610,6 +647,32 @@ mod tests {
         assert!(matches!(look(&slow, &base, &lenient), Look::Continue(_)));
         // Equal latencies: d = 0, log Λ = ½ ln(V/(V+τ²)) < 0.
         assert!(matches!(look(&base, &base, &s), Look::Continue(l) if l < 0.0));
+    }
+
+    #[test]
+    fn one_failure_against_none_is_no_regression_thirty_are() {
+        // Errors as 0/1 samples, 600 a side, the baseline with no failure: shifts run from
+        // lo = 0 − 0 = 0 to hi = 1 − 0 = 1. With one failure z(0) = 0.998 < z₀.₉₉ = 2.326: by
+        // R's end rule the lower bound is lo = 0, and 0 > 0.25 × |estimate| is false: Pass.
+        // With 30 failures z(0) > 2.326: both the lower bound and the estimate sit just above
+        // 0 (where the step function jumps), the bound clears 0.25 × estimate: High.
+        let k = KayentaSpec {
+            baseline: Baseline::Stable,
+            metrics: vec![JudgeMetric::ErrorRate],
+            confidence: kayenta_defaults::CONFIDENCE,
+            tolerance: kayenta_defaults::TOLERANCE,
+            allowed_increase: kayenta_defaults::ALLOWED_INCREASE,
+            pass: kayenta_defaults::PASS,
+            marginal: kayenta_defaults::MARGINAL,
+        };
+        let errors = |n: u64, e: u64| bins(&[(0.0, n - e), (1.0, e)]);
+        let none = bins(&[(0.0, 600)]);
+        let mw = mann_whitney(&errors(600, 1), &none, 0.98).unwrap();
+        assert!((mw.z - 0.998_333).abs() < 1e-6, "{mw:?}");
+        assert_eq!(mw.lower, 0.0);
+        assert_eq!(classify(&errors(600, 1), &none, &k), Classification::Pass);
+        assert_eq!(classify(&none, &errors(600, 1), &k), Classification::Pass);
+        assert_eq!(classify(&errors(600, 30), &none, &k), Classification::High);
     }
 
     #[test]

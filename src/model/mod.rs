@@ -7,6 +7,7 @@
 //! the difference is attributed to the faults (counterfactual attribution, as docs/semantics.md's "Reported numbers" define it).
 
 mod database;
+mod experiment;
 mod fault;
 mod flag;
 mod fleet;
@@ -23,6 +24,7 @@ pub use database::{
     AppSchema, DataPolicy, Database, DatabaseSpec, Inconsistencies, InitialData, Migration,
     MigrationKind, MigrationKindName, PolicyName, ReadMode, TableAccess, WriteMode,
 };
+pub use experiment::Experiment;
 pub use fault::{
     Fault, FaultKind, FaultName, KindSpec, Need, ParamError, ParamSpec, ParamType, ParamValue,
     Params, Target, Targets, Timing,
@@ -267,6 +269,8 @@ pub struct World<'s> {
     fixed_at: Option<SimTime>,
     /// Analysis windows per version.
     pub windows: [Window; 2],
+    /// A judge's experiment baseline, when one compares with it (see [`World::run_experiment`]).
+    pub experiment: Option<Experiment>,
     /// Timeline windows per version, when a timeline is recorded (see [`World::record_timeline`]).
     pub timeline_windows: Option<[Window; 2]>,
     /// The candidate's recent requests, for metrics with windows of their own (see
@@ -345,6 +349,7 @@ impl<'s> World<'s> {
             stop_at_onset: true,
             // Only the candidate is analysed, so only its window needs latency histograms.
             windows: [Window::new(false), Window::new(record_latency)],
+            experiment: None,
             timeline_windows: None,
             history: None,
             probe: Probe::idle(streams),
@@ -510,7 +515,15 @@ impl<'s> World<'s> {
         let fail_with = fail_without || err < fault_err_thr || shed_by_fault || table_fail;
 
         let version = &self.spec.versions[v];
-        let window = &mut self.windows[v];
+        let window = match self.experiment.as_mut() {
+            Some(e)
+                if v == VersionId::Stable.index()
+                    && e.takes(d.z, self.routing.share(VersionId::Candidate)) =>
+            {
+                &mut e.window
+            }
+            _ => &mut self.windows[v],
+        };
         // Slower than the SLO without any fault: a comparison of the normal draw, no exp().
         let slow_base = d.z > self.slow_z[v];
         let slow_without = !fail_without && slow_base;
@@ -755,6 +768,13 @@ impl<'s> World<'s> {
     pub fn expose(&mut self, bounds_us: Vec<f64>) {
         let latency = self.spec.versions.each_ref().map(|v| &v.latency);
         self.exposition = Some(Exposition::new(bounds_us, latency));
+    }
+
+    /// Runs an experiment baseline beside the candidate (see [`Experiment`]): its window
+    /// records latencies when `with_latency`.
+    pub fn run_experiment(&mut self, streams: &RngStreams, with_latency: bool) {
+        let salt = streams.derive(streams::EXPERIMENT);
+        self.experiment = Some(Experiment::new(salt, with_latency));
     }
 
     /// Routes `weight_pct` % of traffic to the candidate from `now` on.

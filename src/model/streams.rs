@@ -29,3 +29,5 @@ pub const FLAG_REFRESH: &str = "flag_refresh";
 pub const HOTFIX: &str = "hotfix";
 /// Synthetic load-test traffic to one version (arrivals, errors and latency of its requests).
 pub const PROBE: &str = "probe";
+/// Salt of the hash that diverts stable requests to a judge's experiment baseline.
+pub const EXPERIMENT: &str = "experiment";

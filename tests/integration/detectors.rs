@@ -302,6 +302,42 @@ fn issue14_the_sequential_latency_judge_catches_a_slower_canary_and_stays_below_
 }
 
 #[test]
+fn issue14_an_experiment_baseline_judges_like_the_stable_and_takes_no_draw() {
+    // `baseline = "experiment"`: a group of the stable's code at the candidate's share, fed
+    // by diverting stable requests with a hash (no random draw). At 10 % the candidate and
+    // the baseline each see ≈ 600 requests a window.
+    // 1. A canary 19 ms slower from 60 s is High against it too: rolled back at 90 s.
+    let slow =
+        "[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"19ms\"\nstart = \"60s\"\n";
+    let judge = "kind = \"kayenta\"\nbaseline = \"experiment\"\nmetrics = [\"latency\"]";
+    for r in &run(&judged(3, 10, 1, judge, slow)).runs {
+        assert_eq!(secs(r.detected), Some(90.0), "{r:?}");
+    }
+    // 2. A dependency outage fails the baseline group's requests as it fails the stable's:
+    // the judge passes, the canary promotes at 20 min.
+    let outage =
+        "[[faults]]\nkind = \"dependency_outage\"\nstart = \"5m\"\nend = \"15m\"\nrate = 0.5\n";
+    let judge = "kind = \"kayenta\"\nbaseline = \"experiment\"\nmetrics = [\"error_rate\"]";
+    for r in &run(&judged(3, 10, 5, judge, outage)).runs {
+        assert!(!r.rolled_back, "{r:?}");
+        assert_eq!(secs(r.rollout), Some(1200.0));
+    }
+    // 3. The diversion takes no draw: a judge that never trips gives the outcomes of the
+    // same runs judged against the stable.
+    let quiet = "kind = \"sequential\"\nalpha = 0.000001";
+    let fault = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 0.002\n";
+    let stable = run(&judged(2, 10, 1000, quiet, fault)).runs;
+    let quiet = format!("{quiet}\nbaseline = \"experiment\"");
+    let experiment = run(&judged(2, 10, 1000, &quiet, fault)).runs;
+    for (a, b) in stable.iter().zip(&experiment) {
+        assert_eq!(
+            (a.failed_requests, a.affected_users, a.detected),
+            (b.failed_requests, b.affected_users, b.detected)
+        );
+    }
+}
+
+#[test]
 fn issue14_bundled_judge_drill_promotes_where_the_threshold_rolls_back() {
     use crate::common::shortened;
     let text = shortened(

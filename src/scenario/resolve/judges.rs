@@ -3,7 +3,7 @@
 use super::super::raw::RawJudge;
 use super::{Resolver, Result, short};
 use crate::detect::judges::{
-    JudgeKind, JudgeMetric, JudgeSpec, KayentaSpec, SequentialSpec, kayenta_defaults,
+    Baseline, JudgeKind, JudgeMetric, JudgeSpec, KayentaSpec, SequentialSpec, kayenta_defaults,
 };
 
 /// Most judges per analysis.
@@ -45,14 +45,10 @@ impl Resolver<'_> {
     fn judge(&self, path: &str, j: &RawJudge) -> Result<JudgeSpec> {
         let field = |name: &str| format!("{path}.{name}");
         let kind: JudgeKind = self.named(&field("kind"), &j.kind, "judge kind")?;
-        if let Some(b) = &j.baseline
-            && b != "stable"
-        {
-            return self.err(
-                field("baseline"),
-                format!("unknown baseline \"{b}\"; expected \"stable\" (the stable's requests of the same window)"),
-            );
-        }
+        let baseline: Baseline = match &j.baseline {
+            None => Baseline::Stable,
+            Some(b) => self.named(&field("baseline"), b, "judge baseline")?,
+        };
         let foreign: &[(&str, bool)] = match kind {
             JudgeKind::Kayenta => &[
                 ("metric", j.metric.is_some()),
@@ -77,8 +73,10 @@ impl Resolver<'_> {
             );
         }
         match kind {
-            JudgeKind::Kayenta => self.kayenta(path, j).map(JudgeSpec::Kayenta),
-            JudgeKind::Sequential => self.sequential(path, j).map(JudgeSpec::Sequential),
+            JudgeKind::Kayenta => self.kayenta(path, j, baseline).map(JudgeSpec::Kayenta),
+            JudgeKind::Sequential => self
+                .sequential(path, j, baseline)
+                .map(JudgeSpec::Sequential),
         }
     }
 
@@ -99,7 +97,7 @@ impl Resolver<'_> {
     }
 
     /// A `kayenta` judge's fields.
-    fn kayenta(&self, path: &str, j: &RawJudge) -> Result<KayentaSpec> {
+    fn kayenta(&self, path: &str, j: &RawJudge, baseline: Baseline) -> Result<KayentaSpec> {
         let field = |name: &str| format!("{path}.{name}");
         let metrics = match &j.metrics {
             None => vec![JudgeMetric::ErrorRate, JudgeMetric::Latency],
@@ -164,6 +162,7 @@ impl Resolver<'_> {
             );
         }
         Ok(KayentaSpec {
+            baseline,
             metrics,
             confidence: self.open01(
                 &field("confidence"),
@@ -178,7 +177,7 @@ impl Resolver<'_> {
     }
 
     /// A `sequential` judge's fields.
-    fn sequential(&self, path: &str, j: &RawJudge) -> Result<SequentialSpec> {
+    fn sequential(&self, path: &str, j: &RawJudge, baseline: Baseline) -> Result<SequentialSpec> {
         let field = |name: &str| format!("{path}.{name}");
         let metric = match &j.metric {
             None => JudgeMetric::ErrorRate,
@@ -218,6 +217,7 @@ impl Resolver<'_> {
             );
         }
         Ok(SequentialSpec {
+            baseline,
             metric,
             regression_threshold,
             alpha: self.open01(&field("alpha"), j.alpha, sequential_defaults::ALPHA)?,
