@@ -500,6 +500,19 @@ mod tests {
         Bins(v.to_vec())
     }
 
+    /// Kayenta's defaults against the stable, on one metric.
+    fn kayenta(metric: JudgeMetric) -> KayentaSpec {
+        KayentaSpec {
+            baseline: Baseline::Stable,
+            metrics: vec![metric],
+            confidence: kayenta_defaults::CONFIDENCE,
+            tolerance: kayenta_defaults::TOLERANCE,
+            allowed_increase: kayenta_defaults::ALLOWED_INCREASE,
+            pass: kayenta_defaults::PASS,
+            marginal: kayenta_defaults::MARGINAL,
+        }
+    }
+
     #[test]
     fn u_by_hand_on_a_tiny_window_with_ties() {
         // Candidate x = {1, 2, 2, 5}, baseline y = {2, 3}: m = 4, n = 2.
@@ -523,15 +536,7 @@ mod tests {
 
     #[test]
     fn equal_latencies_pass_and_thirty_percent_slower_is_high() {
-        let k = KayentaSpec {
-            baseline: Baseline::Stable,
-            metrics: vec![JudgeMetric::Latency],
-            confidence: kayenta_defaults::CONFIDENCE,
-            tolerance: kayenta_defaults::TOLERANCE,
-            allowed_increase: kayenta_defaults::ALLOWED_INCREASE,
-            pass: kayenta_defaults::PASS,
-            marginal: kayenta_defaults::MARGINAL,
-        };
+        let k = kayenta(JudgeMetric::Latency);
         // 1000 requests spread over 50 ms … 149 ms on each side (uniform bins): identical.
         let base: Vec<(f64, u64)> = (50..150).map(|ms| (f64::from(ms), 10)).collect();
         let y = bins(&base);
@@ -656,15 +661,7 @@ mod tests {
         // R's end rule the lower bound is lo = 0, and 0 > 0.25 × |estimate| is false: Pass.
         // With 30 failures z(0) > 2.326: both the lower bound and the estimate sit just above
         // 0 (where the step function jumps), the bound clears 0.25 × estimate: High.
-        let k = KayentaSpec {
-            baseline: Baseline::Stable,
-            metrics: vec![JudgeMetric::ErrorRate],
-            confidence: kayenta_defaults::CONFIDENCE,
-            tolerance: kayenta_defaults::TOLERANCE,
-            allowed_increase: kayenta_defaults::ALLOWED_INCREASE,
-            pass: kayenta_defaults::PASS,
-            marginal: kayenta_defaults::MARGINAL,
-        };
+        let k = kayenta(JudgeMetric::ErrorRate);
         let errors = |n: u64, e: u64| bins(&[(0.0, n - e), (1.0, e)]);
         let none = bins(&[(0.0, 600)]);
         let mw = mann_whitney(&errors(600, 1), &none, 0.98).unwrap();
