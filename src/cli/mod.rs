@@ -6,6 +6,7 @@
 mod check;
 mod compare;
 mod drill;
+mod export;
 mod files;
 mod import;
 mod interrupt;
@@ -56,6 +57,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Write a first scenario around a Flagger Canary, an Argo Rollout or a Deployment.
     Import(import::ImportArgs),
+    /// One run's monitoring: OpenMetrics for backfill, a `promtool test rules` file.
+    Export(export::ExportArgs),
 }
 
 /// Runs the program and returns its exit code.
@@ -93,6 +96,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Drill(args) => drill::drill(args),
         Command::Validate(args) => validate::validate(args),
         Command::Import(args) => import::import_cmd(args),
+        Command::Export(args) => export::export(args),
     }
 }
 
