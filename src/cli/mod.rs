@@ -15,6 +15,8 @@ mod output;
 mod resume;
 mod run;
 mod scenario_args;
+#[cfg(feature = "serve")]
+mod serve;
 mod sweep;
 mod validate;
 
@@ -59,6 +61,9 @@ enum Command {
     Import(import::ImportArgs),
     /// One run's monitoring: OpenMetrics for backfill, a `promtool test rules` file.
     Export(export::ExportArgs),
+    /// Play one run in real time as live Prometheus metrics, JSON state and a live page.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the program and returns its exit code.
@@ -97,6 +102,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::validate(args),
         Command::Import(args) => import::import_cmd(args),
         Command::Export(args) => export::export(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::serve(args),
     }
 }
 

@@ -6,11 +6,13 @@
 //! [`promtool`] writes the scenario's rules and a `promtool test rules` file whose expected
 //! alerts are rehearsal's own evaluation, so that Prometheus itself judges it.
 
+pub mod live;
 pub mod openmetrics;
 pub mod promtool;
 
-use crate::detect::alerts::series::{DEFAULT_BUCKETS_S, Series};
-use crate::detect::alerts::{AlertsSpec, Labels};
+use crate::detect::alerts::eval::{self, Value};
+use crate::detect::alerts::series::{self as metric, DEFAULT_BUCKETS_S, Series};
+use crate::detect::alerts::{AlertRule, AlertState, AlertsSpec, Labels, RuleState, SeriesStore};
 use crate::engine::{EngineError, SimTime};
 use crate::outcome::{Marker, RunOutcome};
 use crate::replay;
@@ -21,6 +23,101 @@ pub const DETECTED: &str = "rehearsal_detected";
 /// Gauge, 0 then 1 from the moment the candidate serves no traffic after a rollback.
 pub const ROLLED_BACK: &str = "rehearsal_rolled_back";
 
+/// The help line of a metric family (base name), for the expositions.
+pub fn help(family: &str) -> String {
+    let known = [
+        (
+            "http_requests",
+            "Requests served, by version and status code (200 or 500).",
+        ),
+        (
+            "http_request_duration_seconds",
+            "Request latency in seconds, by version.",
+        ),
+        (
+            metric::ROLLOUT_WEIGHT,
+            "Percent of traffic the rollout routes to each version.",
+        ),
+        (
+            DETECTED,
+            "1 from rehearsal's failure declaration (the rollback decision) on.",
+        ),
+        (
+            ROLLED_BACK,
+            "1 once the candidate serves no traffic after a rollback.",
+        ),
+    ];
+    known
+        .iter()
+        .find(|(name, _)| *name == family)
+        .map_or_else(|| format!("rehearsal series {family}."), |(_, h)| h.to_string())
+}
+
+/// Steps `rules` over `store` at each of `times` (the store's clock), as a Prometheus rule
+/// group evaluates them; `each(at, i, state)` sees rule `i`'s alerts after its evaluation at
+/// `at`. A rule whose evaluation fails keeps its alerts, as in Prometheus.
+pub fn evaluate(
+    store: &SeriesStore,
+    rules: &[&AlertRule],
+    times: impl IntoIterator<Item = SimTime>,
+    mut each: impl FnMut(SimTime, usize, &RuleState),
+) {
+    let mut states = vec![RuleState::default(); rules.len()];
+    for at in times {
+        for (i, (rule, state)) in rules.iter().zip(&mut states).enumerate() {
+            let result = match eval::eval(&rule.expr, store, at) {
+                Ok(Value::Vector(v)) => Some(v.into_iter().map(|(l, _)| l).collect::<Vec<_>>()),
+                // A scalar result is one alert without labels (`EngineQueryFunc`).
+                Ok(Value::Scalar(_)) => Some(vec![Labels(vec![])]),
+                Err(_) => None,
+            };
+            if let Some(result) = result {
+                state.step(at, &result, rule.hold, rule.keep_firing_for);
+            }
+            each(at, i, state);
+        }
+    }
+}
+
+/// One alert after an evaluation: its rule (as the scenario names it), labels and state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertNow {
+    /// The rule's name.
+    pub rule: String,
+    /// The alert's labels (the expression's result, without `__name__`).
+    pub labels: Labels,
+    /// Pending or firing.
+    pub state: AlertState,
+}
+
+/// The alerts after each of the run's evaluations (`evaluation_interval`, 2 ×, … before the
+/// horizon), on the run's clock: what the run's own evaluator saw.
+pub fn alert_states(rec: &Recording, horizon: SimTime) -> Vec<(SimTime, Vec<AlertNow>)> {
+    let store = SeriesStore::of(rec.series.clone(), SimTime(u64::MAX));
+    let rules: Vec<&AlertRule> = rec.spec.rules.iter().collect();
+    let every = rec.spec.evaluation_interval.micros().max(1);
+    let times = (1..)
+        .map(|k| SimTime(k * every))
+        .take_while(|&t| t < horizon)
+        .map(|t| t.saturating_add(rec.run_start));
+    let mut out: Vec<(SimTime, Vec<AlertNow>)> = Vec::new();
+    evaluate(&store, &rules, times, |at, i, state| {
+        let at = at - rec.run_start;
+        if out.last().is_none_or(|(t, _)| *t != at) {
+            out.push((at, Vec::new()));
+        }
+        let alerts = &mut out.last_mut().unwrap_or_else(|| unreachable!()).1;
+        for (labels, a) in &state.active {
+            alerts.push(AlertNow {
+                rule: rules[i].name.clone(),
+                labels: labels.without_name(),
+                state: a.state,
+            });
+        }
+    });
+    out
+}
+
 /// Every sample of one run's monitoring, on the store's clock: the history (if any) lies in
 /// `[0, run_start)` and the run's `t` is at `run_start + t`.
 #[derive(Debug, Clone)]
@@ -29,6 +126,8 @@ pub struct Recording {
     pub series: Vec<Series>,
     /// The store time of the run's t = 0 (the history's length).
     pub run_start: SimTime,
+    /// When the candidate stopped serving after a rollback (the run's clock), if it did.
+    pub rolled_back: Option<SimTime>,
     /// The monitoring the run was scraped and evaluated with (the scenario's, or the
     /// `[monitoring]` defaults with no rule when it has no `[[alerts]]`).
     pub spec: AlertsSpec,
@@ -94,6 +193,7 @@ pub fn record(
     let recording = Recording {
         series,
         run_start,
+        rolled_back: first(Marker::RolledBack),
         spec,
     };
     Ok((outcome, recording))

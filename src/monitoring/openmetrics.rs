@@ -19,14 +19,18 @@ use crate::engine::SimTime;
 
 /// What one OpenMetrics family is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// A monotonic count (`*_total`).
     Counter,
+    /// Cumulative buckets and their count.
     Histogram,
+    /// A value that goes up and down.
     Gauge,
 }
 
 impl Kind {
-    fn name(self) -> &'static str {
+    /// The type's name in `# TYPE` lines.
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Counter => "counter",
             Kind::Histogram => "histogram",
@@ -35,8 +39,9 @@ impl Kind {
     }
 }
 
-/// The family of metric `name` among `names` (all the recording's metric names).
-fn family<'a>(name: &'a str, names: &[&str]) -> (&'a str, Kind) {
+/// The family of metric `name` among `names` (all the recording's metric names): its base
+/// name and type.
+pub fn family<'a>(name: &'a str, names: &[&str]) -> (&'a str, Kind) {
     if let Some(base) = name.strip_suffix("_total") {
         return (base, Kind::Counter);
     }
@@ -78,6 +83,7 @@ pub fn write(rec: &Recording, start_ms: i64, w: &mut impl Write) -> io::Result<(
     };
     let mut out = String::new();
     for (base, kind, series) in families {
+        writeln!(out, "# HELP {base} {}", super::help(base)).ok();
         writeln!(out, "# TYPE {base} {}", kind.name()).ok();
         if kind == Kind::Histogram {
             // One point per (labels but `le`, timestamp): its buckets, then its count.

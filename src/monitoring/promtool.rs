@@ -6,7 +6,7 @@
 //! their evaluations), placed so that the run's t = 0 falls on one of promtool's evaluations
 //! (promtool evaluates at 0, `evaluation_interval`, 2 × …); empty slots are `_`. Its
 //! `alert_rule_test` cases state, at every evaluation time, which alerts rehearsal's
-//! evaluator ([`crate::detect::alerts::eval`] and [`RuleState`]) has firing, with their
+//! evaluator ([`super::evaluate`]) has firing, with their
 //! labels: `promtool test rules` passing means Prometheus agrees, evaluation by evaluation.
 //! Expectations follow the [`Semantics`] of the Prometheus major version whose promtool checks
 //! them (the run itself follows Prometheus 3). A rule whose window holds more samples than a
@@ -15,14 +15,12 @@
 //! Format: <https://prometheus.io/docs/prometheus/latest/configuration/unit_testing_rules/>.
 //! Every YAML string is written as a JSON string (a valid YAML double-quoted scalar).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::Recording;
 use super::openmetrics::{selector, value};
-use crate::detect::alerts::eval::{self, Value};
 use crate::detect::alerts::series::Series;
-use crate::detect::alerts::{AlertRule, AlertState, Labels, RuleState, Semantics, SeriesStore};
+use crate::detect::alerts::{AlertRule, AlertState, Labels, Semantics, SeriesStore};
 use crate::engine::SimTime;
 
 /// The alerts firing at one evaluation, by alert name (in rule order), each with the labels
@@ -198,7 +196,6 @@ impl<'r> TestPlan<'r> {
             .max()
             .unwrap_or(SimTime::ZERO);
         let store = SeriesStore::of(input, SimTime(u64::MAX)).with_semantics(semantics);
-        let mut states = vec![RuleState::default(); self.rules.len()];
         let every = self.rec.spec.evaluation_interval.micros().max(1);
         let mut names: Vec<String> = Vec::new();
         for r in &self.rules {
@@ -207,37 +204,29 @@ impl<'r> TestPlan<'r> {
                 names.push(n);
             }
         }
-        let mut out = Vec::new();
-        for k in 0..=end.micros() / every {
-            let at = SimTime(k * every);
-            let mut firing: BTreeMap<String, Vec<Labels>> = BTreeMap::new();
-            for (rule, state) in self.rules.iter().zip(&mut states) {
-                let result = match eval::eval(&rule.expr, &store, at) {
-                    Ok(Value::Vector(v)) => v.into_iter().map(|(l, _)| l).collect(),
-                    Ok(Value::Scalar(_)) => vec![Labels(vec![])],
-                    Err(_) => continue,
-                };
-                state.step(at, &result, rule.hold, rule.keep_firing_for);
-                let alerts = firing.entry(alert_name(&rule.name)).or_default();
-                for (labels, alert) in &state.active {
-                    if alert.state == AlertState::Firing {
-                        let mut l = labels.without_name().0;
-                        l.push((ACTION_LABEL.to_string(), rule.action.name().to_string()));
-                        l.sort();
-                        alerts.push(Labels(l));
-                    }
+        let mut out: Vec<(SimTime, Firing)> = Vec::new();
+        let times = (0..=end.micros() / every).map(|k| SimTime(k * every));
+        super::evaluate(&store, &self.rules, times, |at, i, state| {
+            if out.last().is_none_or(|(t, _)| *t != at) {
+                let empty = names.iter().map(|n| (n.clone(), Vec::new())).collect();
+                out.push((at, empty));
+            }
+            let rule = self.rules[i];
+            let name = alert_name(&rule.name);
+            let firing = &mut out.last_mut().unwrap_or_else(|| unreachable!()).1;
+            let Some((_, alerts)) = firing.iter_mut().find(|(n, _)| *n == name) else {
+                unreachable!("every rule's name is listed")
+            };
+            for (labels, alert) in &state.active {
+                if alert.state == AlertState::Firing {
+                    let mut l = labels.without_name().0;
+                    l.push((ACTION_LABEL.to_string(), rule.action.name().to_string()));
+                    l.sort();
+                    alerts.push(Labels(l));
+                    alerts.sort();
                 }
             }
-            let firing = names
-                .iter()
-                .map(|n| {
-                    let mut v = firing.remove(n).unwrap_or_default();
-                    v.sort();
-                    (n.clone(), v)
-                })
-                .collect();
-            out.push((at, firing));
-        }
+        });
         out
     }
 

@@ -96,9 +96,9 @@ fn issue12_openmetrics_export_is_byte_identical_and_backfills() {
     assert_eq!(text, fs::read_to_string(&b).unwrap());
     // Scrapes every 15 s in [0, 600 s): 40 per series. Series: per version 2 request
     // counters, 11 buckets + `+Inf`, the count and the weight (16), and the two markers: 34.
-    // Lines: 34 × 40 samples, 5 `# TYPE` (requests, duration histogram, weight, 2 markers)
-    // and `# EOF`.
-    assert_eq!(text.lines().count(), 34 * 40 + 5 + 1);
+    // Lines: 34 × 40 samples, a `# HELP` and a `# TYPE` for each of the 5 families
+    // (requests, duration histogram, weight, 2 markers) and `# EOF`.
+    assert_eq!(text.lines().count(), 34 * 40 + 2 * 5 + 1);
     assert!(text.ends_with("# EOF\n"));
     // The default start is 2026-01-01T00:00:00Z = 1767225600 s; the last scrape 585 s later
     // (2026-12-01T00:00:00Z, below, is 1796083200 s).
