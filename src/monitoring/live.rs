@@ -128,7 +128,8 @@ impl Live {
     fn error_ratio(&self, version: &str, now: SimTime) -> f64 {
         let then = now.saturating_sub(RATIO_WINDOW);
         let count = |code: &str| {
-            self.of(REQUESTS, version, Some(code), now) - self.of(REQUESTS, version, Some(code), then)
+            self.of(REQUESTS, version, Some(code), now)
+                - self.of(REQUESTS, version, Some(code), then)
         };
         let (ok, failed) = (count("200"), count("500"));
         if ok + failed > 0.0 {

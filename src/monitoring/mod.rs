@@ -47,10 +47,10 @@ pub fn help(family: &str) -> String {
             "1 once the candidate serves no traffic after a rollback.",
         ),
     ];
-    known
-        .iter()
-        .find(|(name, _)| *name == family)
-        .map_or_else(|| format!("rehearsal series {family}."), |(_, h)| h.to_string())
+    known.iter().find(|(name, _)| *name == family).map_or_else(
+        || format!("rehearsal series {family}."),
+        |(_, h)| h.to_string(),
+    )
 }
 
 /// Steps `rules` over `store` at each of `times` (the store's clock), as a Prometheus rule
