@@ -84,6 +84,10 @@ pub struct ExportArgs {
     /// beside it (OUT with `.rules.yaml`).
     #[arg(long, value_name = "OUT.yaml")]
     pub promtool_test: Option<PathBuf>,
+    /// Write the scenario's [[alerts]] (burn-rate alerts generated) as a Prometheus rule file,
+    /// for the Prometheus that scrapes `rehearsal serve`.
+    #[arg(long, value_name = "OUT.yaml")]
+    pub rules: Option<PathBuf>,
     /// The Prometheus major version whose promtool checks the test (2 or 3): the versions
     /// select window edges differently (see docs/monitoring.md).
     #[arg(long, value_name = "2|3", default_value = "3", value_parser = parse_semantics)]
@@ -118,17 +122,32 @@ pub fn rules_path(out: &Path) -> PathBuf {
 
 pub(super) fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
-        args.openmetrics.is_some() || args.promtool_test.is_some(),
-        "nothing to write: give --openmetrics OUT and/or --promtool-test OUT.yaml"
+        args.openmetrics.is_some() || args.promtool_test.is_some() || args.rules.is_some(),
+        "nothing to write: give --openmetrics OUT, --promtool-test OUT.yaml and/or --rules OUT.yaml"
     );
     let start_ms = parse_start(&args.start)?;
     let (scenario, strategy) = args.run.load()?;
-    if args.promtool_test.is_some() {
+    for (flag, asked) in [
+        ("--promtool-test", args.promtool_test.is_some()),
+        ("--rules", args.rules.is_some()),
+    ] {
         anyhow::ensure!(
-            scenario.alerts.is_some(),
-            "--promtool-test: {} has no [[alerts]]: there is no rule to test",
+            !asked || scenario.alerts.is_some(),
+            "{flag}: {} has no [[alerts]]: there is no rule to write",
             args.run.file.display()
         );
+    }
+    if let (Some(out), Some(spec)) = (&args.rules, &scenario.alerts) {
+        write_bytes(out, promtool::rules_file(&scenario.name, &spec.rules))?;
+        writeln!(
+            io::stdout(),
+            "{}: {} rules",
+            out.display(),
+            spec.rules.len()
+        )?;
+        if args.openmetrics.is_none() && args.promtool_test.is_none() {
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     let (_, rec) = monitoring::record(&scenario, strategy, args.run.replication)
         .with_context(|| format!("{}", args.run.file.display()))?;

@@ -604,3 +604,74 @@ fn issue12_serve_refuses_a_remote_address_unless_allowed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
 }
+
+#[test]
+fn issue12_docs_prometheus_files_are_current_and_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let docs = root.join("docs/prometheus");
+    let tmp = tempfile::tempdir().unwrap();
+    for drill in ["alert-canary-blind-spot", "burn-rate-slow-regression"] {
+        let shipped = docs.join(format!("{drill}.rules.yml"));
+        let fresh = tmp.path().join(format!("{drill}.rules.yml"));
+        let file = root.join(format!("scenarios/{drill}.toml"));
+        export(&[file.as_os_str(), "--rules".as_ref(), fresh.as_os_str()]);
+        assert_eq!(
+            fs::read_to_string(&shipped).unwrap(),
+            fs::read_to_string(&fresh).unwrap(),
+            "{} is stale: rehearsal export scenarios/{drill}.toml --rules {}",
+            shipped.display(),
+            shipped.display()
+        );
+    }
+    // The dashboard reads only series rehearsal exposes, and Prometheus' own ALERTS.
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(docs.join("grafana-dashboard.json")).unwrap())
+            .unwrap();
+    let mut exprs: Vec<String> = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for t in panel["targets"].as_array().unwrap() {
+            exprs.push(t["expr"].as_str().unwrap().to_string());
+        }
+    }
+    for a in dashboard["annotations"]["list"].as_array().unwrap() {
+        exprs.push(a["expr"].as_str().unwrap().to_string());
+    }
+    let known = [
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "rollout_weight",
+        "rehearsal_detected",
+        "rehearsal_rolled_back",
+        "ALERTS",
+    ];
+    assert_eq!(exprs.len(), 6);
+    for e in &exprs {
+        assert!(known.iter().any(|k| e.contains(k)), "{e}");
+    }
+
+    let Some(promtool) = promtool("issue12_docs_prometheus_files_are_current_and_valid") else {
+        return;
+    };
+    let out = Command::new(&promtool)
+        .args(["check", "config"])
+        .arg(docs.join("prometheus.yml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for drill in ["alert-canary-blind-spot", "burn-rate-slow-regression"] {
+        let out = Command::new(&promtool)
+            .args(["check", "rules"])
+            .arg(docs.join(format!("{drill}.rules.yml")))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
