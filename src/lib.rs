@@ -45,6 +45,7 @@ pub mod engine;
 pub mod format;
 pub mod model;
 pub mod modes;
+pub mod monitoring;
 pub mod names;
 pub mod objectives;
 pub mod outcome;

@@ -4,7 +4,7 @@
 //! changes, analysis ticks into verdicts and detections into the response the scenario's
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::alerts::{AlertAction, Alerts, Steady};
+use crate::detect::alerts::{AlertAction, Alerts, SeriesStore, Steady};
 use crate::detect::judges::Baseline;
 use crate::detect::{
     Analysis, AnalysisRun, ManualTrigger, Measure, RunPhase, Scope, Verdict, Windows, manual,
@@ -202,7 +202,7 @@ pub fn replay(
     strategy: usize,
     replication: u32,
 ) -> Result<RunOutcome, EngineError> {
-    run(scenario, strategy, replication, None).map(|(outcome, _)| outcome)
+    run(scenario, strategy, replication, None, false).map(|(outcome, ..)| outcome)
 }
 
 /// The same run as [`replay`], instrumented: also returns its timeline sampled every `step`.
@@ -213,11 +213,28 @@ pub fn replay_with_timeline(
     replication: u32,
     step: SimTime,
 ) -> Result<(RunOutcome, Timeline), EngineError> {
-    let (outcome, timeline) = run(scenario, strategy, replication, Some(step.max(SimTime(1))))?;
+    let step = Some(step.max(SimTime(1)));
+    let (outcome, timeline, _) = run(scenario, strategy, replication, step, false)?;
     Ok((
         outcome,
         timeline.unwrap_or_else(|| unreachable!("a timeline was requested")),
     ))
+}
+
+/// The same run as [`replay_with_timeline`], its monitoring recorded: also returns every
+/// sample Prometheus scraped (the history, and the histogram even when no rule reads it),
+/// `None` for a scenario without `[[alerts]]`. Keeping samples changes
+/// no evaluation, so the outcome is `replay`'s.
+pub fn replay_recorded(
+    scenario: &Scenario,
+    strategy: usize,
+    replication: u32,
+    step: SimTime,
+) -> Result<(RunOutcome, Timeline, Option<SeriesStore>), EngineError> {
+    let step = Some(step.max(SimTime(1)));
+    let (outcome, timeline, store) = run(scenario, strategy, replication, step, true)?;
+    let timeline = timeline.unwrap_or_else(|| unreachable!("a timeline was requested"));
+    Ok((outcome, timeline, store))
 }
 
 fn run(
@@ -225,7 +242,8 @@ fn run(
     strategy: usize,
     replication: u32,
     timeline_step: Option<SimTime>,
-) -> Result<(RunOutcome, Option<Timeline>), EngineError> {
+    record: bool,
+) -> Result<(RunOutcome, Option<Timeline>, Option<SeriesStore>), EngineError> {
     let spec = &scenario.strategies[strategy];
     let streams = RngStreams::new(scenario.seed, u64::from(replication));
     let windows = spec.analysis.as_ref().map(|a| a.windows);
@@ -280,10 +298,10 @@ fn run(
         error_rate: stable.error_rate.get(),
         latency: stable.latency,
     };
-    let alerts = scenario
-        .alerts
-        .as_ref()
-        .map(|a| Alerts::new(a, names, &steady));
+    let alerts = scenario.alerts.as_ref().map(|a| match record {
+        true => Alerts::recording(a, names, &steady),
+        false => Alerts::new(a, names, &steady),
+    });
     if let Some(a) = &alerts {
         world.expose(a.bounds_us());
     }
@@ -339,7 +357,9 @@ fn run(
         max_events,
     };
     engine::run(&mut run, sched, limits)?;
-    Ok(run.finish(strategy, replication))
+    let store = run.alerts.take().map(Alerts::into_store);
+    let (outcome, timeline) = run.finish(strategy, replication);
+    Ok((outcome, timeline, store))
 }
 
 /// The events known before the run: the migration plan, the rollout's start (after the

@@ -6,6 +6,7 @@
 mod check;
 mod compare;
 mod drill;
+mod export;
 mod files;
 mod import;
 mod interrupt;
@@ -14,6 +15,8 @@ mod output;
 mod resume;
 mod run;
 mod scenario_args;
+#[cfg(feature = "serve")]
+mod serve;
 mod sweep;
 mod validate;
 
@@ -56,6 +59,11 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Write a first scenario around a Flagger Canary, an Argo Rollout or a Deployment.
     Import(import::ImportArgs),
+    /// One run's monitoring: OpenMetrics for backfill, a `promtool test rules` file.
+    Export(export::ExportArgs),
+    /// Play one run in real time as live Prometheus metrics, JSON state and a live page.
+    #[cfg(feature = "serve")]
+    Serve(serve::ServeArgs),
 }
 
 /// Runs the program and returns its exit code.
@@ -93,6 +101,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Drill(args) => drill::drill(args),
         Command::Validate(args) => validate::validate(args),
         Command::Import(args) => import::import_cmd(args),
+        Command::Export(args) => export::export(args),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve::serve(args),
     }
 }
 

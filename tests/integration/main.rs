@@ -18,6 +18,7 @@ mod flagger;
 mod layout;
 mod manifests;
 mod metrics;
+mod monitoring;
 mod mutation;
 mod precision;
 mod reliability;

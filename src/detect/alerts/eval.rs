@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::promql::{Aggregation, Expr, LabelSet, Op};
-use super::series::{Labels, SeriesStore};
+use super::series::{Labels, Semantics, SeriesStore};
 use crate::engine::SimTime;
 
 /// A value: a scalar or an instant vector (labels and value per series).
@@ -31,7 +31,7 @@ pub fn eval(e: &Expr, store: &SeriesStore, at: SimTime) -> Result<Value, String>
                 .range(matchers, at, *range)
                 .into_iter()
                 .filter_map(|(labels, samples)| {
-                    let x = extrapolated_rate(samples, at, *range, *per_second)?;
+                    let x = extrapolated_rate(samples, at, *range, *per_second, store.semantics())?;
                     Some((labels.without_name(), x))
                 })
                 .collect(),
@@ -82,13 +82,15 @@ fn vector(v: Value) -> Result<Vec<(Labels, f64)>, String> {
 /// as Prometheus' `extrapolatedRate` (`promql/functions.go`) computes it: the increase
 /// between the first and last samples (counter resets added back) is extrapolated towards
 /// each end of the range, all the way when the gap is under 1.1 × the average sample
-/// spacing, else by half a spacing, and never to before the counter would have been 0.
+/// spacing, else by half a spacing, and never to before the counter would have been 0
+/// (Prometheus 2 applies that last limit before the threshold test, 3 after it).
 /// `None` with fewer than two samples.
 pub fn extrapolated_rate(
     samples: &[(SimTime, f64)],
     at: SimTime,
     range: SimTime,
     per_second: bool,
+    semantics: Semantics,
 ) -> Option<f64> {
     let (&(first_t, first), &(last_t, last)) = (samples.first()?, samples.last()?);
     if samples.len() < 2 {
@@ -107,16 +109,21 @@ pub fn extrapolated_rate(
     let sampled = secs(last_t) - secs(first_t);
     let average = sampled / (samples.len() - 1) as f64;
     let threshold = average * 1.1;
+    // Counters cannot be negative: stop where the line through the samples reaches 0.
+    let to_zero = (result > 0.0 && first >= 0.0).then(|| sampled * (first / result));
+    if semantics == Semantics::V2
+        && let Some(z) = to_zero
+    {
+        to_start = to_start.min(z);
+    }
     if to_start >= threshold {
         to_start = average / 2.0;
     }
-    // Counters cannot be negative: stop where the line through the samples reaches 0.
-    let to_zero = if result > 0.0 && first >= 0.0 {
-        sampled * (first / result)
-    } else {
-        to_start
-    };
-    to_start = to_start.min(to_zero);
+    if semantics == Semantics::V3
+        && let Some(z) = to_zero
+    {
+        to_start = to_start.min(z);
+    }
     if to_end >= threshold {
         to_end = average / 2.0;
     }

@@ -14,7 +14,7 @@ pub mod series;
 use std::collections::BTreeMap;
 
 pub use promql::Expr;
-pub use series::{Labels, SeriesStore, Steady};
+pub use series::{Labels, Semantics, SeriesStore, Steady};
 
 use crate::engine::SimTime;
 use crate::model::Exposition;
@@ -190,15 +190,27 @@ impl<'s> Alerts<'s> {
     /// Rules of `spec` over a service whose versions are named `versions`, which served
     /// `steady` before the rollout (read only when the spec keeps history).
     pub fn new(spec: &'s AlertsSpec, versions: [&str; 2], steady: &Steady) -> Alerts<'s> {
-        let buckets: &[f64] = if spec.needs_histogram() {
-            &spec.buckets_s
-        } else {
-            &[]
-        };
         let reach = spec.rules.iter().map(|r| r.expr.reach()).max();
         let retention = reach
             .unwrap_or(SimTime::ZERO)
             .saturating_add(spec.scrape_interval);
+        Alerts::with(spec, versions, steady, spec.needs_histogram(), retention)
+    }
+
+    /// The same rules over a store that keeps every sample and every series, the histogram
+    /// too (for exports): what the rules see, and so what they decide, is unchanged.
+    pub fn recording(spec: &'s AlertsSpec, versions: [&str; 2], steady: &Steady) -> Alerts<'s> {
+        Alerts::with(spec, versions, steady, true, SimTime(u64::MAX))
+    }
+
+    fn with(
+        spec: &'s AlertsSpec,
+        versions: [&str; 2],
+        steady: &Steady,
+        histogram: bool,
+        retention: SimTime,
+    ) -> Alerts<'s> {
+        let buckets: &[f64] = if histogram { &spec.buckets_s } else { &[] };
         let mut store = SeriesStore::for_service(versions, buckets, retention);
         if spec.history > SimTime::ZERO {
             store.prefill(spec.history, spec.scrape_interval, steady);
@@ -210,13 +222,24 @@ impl<'s> Alerts<'s> {
         }
     }
 
-    /// The histogram bounds the service must count, µs (empty when no rule reads it).
+    /// The histogram bounds the service must count, µs (empty when the store keeps no
+    /// histogram).
     pub fn bounds_us(&self) -> Vec<f64> {
-        if self.spec.needs_histogram() {
+        let histogram = self
+            .store
+            .series()
+            .iter()
+            .any(|s| s.labels.get("__name__") == series::DURATION_BUCKET);
+        if histogram {
             self.spec.buckets_s.iter().map(|b| b * 1e6).collect()
         } else {
             Vec::new()
         }
+    }
+
+    /// The scraped series, for a recording's export.
+    pub fn into_store(self) -> SeriesStore {
+        self.store
     }
 
     /// The spec the rules come from.

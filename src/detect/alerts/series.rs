@@ -36,6 +36,44 @@ pub const DEFAULT_BUCKETS_S: [f64; 11] = [
 /// default, 5 m).
 pub const LOOKBACK: SimTime = SimTime::from_secs(300);
 
+/// Whose selection rules a store follows. Prometheus 2 and 3 differ where a sample sits exactly
+/// on a window's left edge, which scrapes and evaluations aligned on one clock make common, and
+/// in the order of `rate()`'s two extrapolation limits. Runs follow Prometheus 3; `export
+/// --prometheus 2` computes the expectations a Prometheus 2 `promtool` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Semantics {
+    /// Prometheus 2: ranges `[at − r, at]` and the look-back `[at − 5 m, at]` are closed
+    /// (`matrixIterSlice`, `vectorSelectorSingle` in v2.42.0 `promql/engine.go`), and `rate()`
+    /// limits its extrapolation to the counter's zero point before testing the 1.1 × spacing
+    /// threshold (`extrapolatedRate`, v2.42.0 `promql/functions.go`).
+    V2,
+    /// Prometheus 3: ranges and the look-back are left-open, `(at − r, at]` (the 3.0
+    /// migration guide, `docs/migration.md`: "Range selectors and lookback exclude samples
+    /// coinciding with the left boundary"),
+    /// and the zero-point limit applies after the threshold.
+    #[default]
+    V3,
+}
+
+impl Semantics {
+    /// `"2"` or `"3"`, the major version.
+    pub fn parse(text: &str) -> Option<Semantics> {
+        match text {
+            "2" => Some(Semantics::V2),
+            "3" => Some(Semantics::V3),
+            _ => None,
+        }
+    }
+
+    /// Whether a sample at `t` lies in a window whose left edge is `from` (µs).
+    fn after_edge(self, t: SimTime, from: u64) -> bool {
+        match self {
+            Semantics::V2 => t.micros() >= from,
+            Semantics::V3 => t.micros() > from,
+        }
+    }
+}
+
 /// A series' labels, `__name__` included, sorted by label name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Labels(pub Vec<(String, String)>);
@@ -128,6 +166,11 @@ impl Series {
     pub fn push(&mut self, at: SimTime, value: f64) {
         self.samples.push((at, value));
     }
+
+    /// The samples kept (all of them in a store that forgets nothing), oldest first.
+    pub fn samples(&self) -> &[(SimTime, f64)] {
+        self.kept()
+    }
 }
 
 /// What the service served before the rollout, all of it on the stable version: the steady
@@ -156,6 +199,8 @@ pub struct SeriesStore {
     shift: SimTime,
     /// What each series had counted when the run began (0 for gauges).
     base: Vec<f64>,
+    /// Whose window edges the store's selections follow.
+    semantics: Semantics,
 }
 
 impl SeriesStore {
@@ -188,6 +233,7 @@ impl SeriesStore {
             retention,
             shift: SimTime::ZERO,
             base,
+            semantics: Semantics::default(),
         }
     }
 
@@ -199,7 +245,24 @@ impl SeriesStore {
             retention,
             shift: SimTime::ZERO,
             base,
+            semantics: Semantics::default(),
         }
+    }
+
+    /// Selects with the window edges of `semantics` from now on.
+    pub fn with_semantics(mut self, semantics: Semantics) -> SeriesStore {
+        self.semantics = semantics;
+        self
+    }
+
+    /// Whose window edges the store's selections follow.
+    pub fn semantics(&self) -> Semantics {
+        self.semantics
+    }
+
+    /// Every series, in the order [`SeriesStore::for_service`] made them.
+    pub fn series(&self) -> &[Series] {
+        &self.series
     }
 
     /// How far the store's clock runs ahead of the run's: evaluate at `now + shift`.
@@ -288,7 +351,7 @@ impl SeriesStore {
     }
 
     /// The instant vector of `matchers` at `at`: each matching series' latest sample in
-    /// `(at − 5 m, at]`.
+    /// `(at − 5 m, at]` (`[at − 5 m, at]` under Prometheus 2).
     pub fn instant(&self, matchers: &[Matcher], at: SimTime) -> Vec<(Labels, f64)> {
         let from = at.saturating_sub(LOOKBACK);
         self.matching(matchers)
@@ -296,13 +359,15 @@ impl SeriesStore {
                 let kept = s.kept();
                 let last = kept[..kept.partition_point(|&(t, _)| t <= at)].last()?;
                 // Before 5 m, the look-back reaches before the run: every sample counts.
-                (at < LOOKBACK || last.0 > from).then(|| (s.labels.clone(), last.1))
+                (at < LOOKBACK || self.semantics.after_edge(last.0, from.micros()))
+                    .then(|| (s.labels.clone(), last.1))
             })
             .collect()
     }
 
     /// The range vector of `matchers` over `(at − range, at]` (left-open, as Prometheus 3
-    /// selects): each matching series with its samples in the range.
+    /// selects; closed under Prometheus 2): each matching series with its samples in the
+    /// range.
     pub fn range<'a>(
         &'a self,
         matchers: &'a [Matcher],
@@ -314,8 +379,9 @@ impl SeriesStore {
             .map(|s| {
                 let kept = s.kept();
                 let end = kept.partition_point(|&(t, _)| t <= at);
-                let begin =
-                    kept[..end].partition_point(|&(t, _)| from.is_some_and(|f| t.micros() <= f));
+                let begin = kept[..end].partition_point(|&(t, _)| {
+                    from.is_some_and(|f| !self.semantics.after_edge(t, f))
+                });
                 (&s.labels, &kept[begin..end])
             })
             .collect()

@@ -2,6 +2,7 @@
 
 use super::eval::{Value, bucket_quantile, eval, extrapolated_rate};
 use super::promql::compile;
+use super::series::Semantics::{V2, V3};
 use super::series::{Labels, Series, SeriesStore};
 use super::{AlertState, RuleState};
 use crate::engine::SimTime;
@@ -25,22 +26,76 @@ fn rate_extrapolates_to_the_range_ends_but_not_below_zero() {
     // 45 × 10/45 = 10 s before the first sample, so 10 s. To the end: 0 s.
     // increase = 45 × (45 + 10 + 0)/45 = 55; rate = 55/60.
     let v = pts(&[(15, 10.0), (30, 25.0), (45, 40.0), (60, 55.0)]);
-    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 55.0);
     close(
-        extrapolated_rate(&v, s(60), s(60), true).unwrap(),
+        extrapolated_rate(&v, s(60), s(60), false, V3).unwrap(),
+        55.0,
+    );
+    close(
+        extrapolated_rate(&v, s(60), s(60), true, V3).unwrap(),
         55.0 / 60.0,
     );
     // Starting at 100, the zero point is 100 s away: extrapolate the full 15 s: 45 × 60/45.
     let v = pts(&[(15, 100.0), (30, 115.0), (45, 130.0), (60, 145.0)]);
-    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 60.0);
+    close(
+        extrapolated_rate(&v, s(60), s(60), false, V3).unwrap(),
+        60.0,
+    );
     // A series starting late: first sample 40 s after the range start, ≥ 1.1 × 10 s, so
     // only half a spacing (5 s) is added: 20 × (20 + 5)/20 = 25.
     let v = pts(&[(40, 100.0), (50, 110.0), (60, 120.0)]);
-    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 25.0);
+    close(
+        extrapolated_rate(&v, s(60), s(60), false, V3).unwrap(),
+        25.0,
+    );
     // A series that stopped: the last sample 30 s before the end adds 7.5 s; it started
     // at 0, so nothing before it: 15 × (15 + 0 + 7.5)/15 = 22.5.
     let v = pts(&[(15, 0.0), (30, 15.0)]);
-    close(extrapolated_rate(&v, s(60), s(60), false).unwrap(), 22.5);
+    close(
+        extrapolated_rate(&v, s(60), s(60), false, V3).unwrap(),
+        22.5,
+    );
+}
+
+#[test]
+fn prometheus_2_limits_rate_to_the_zero_point_before_the_threshold() {
+    // Samples every 10 s from 40 s: 10, 20, 30; increase 20 over the 20 s sampled. The range
+    // start is 40 s away (≥ the 11 s threshold); the zero point 20 × 10/20 = 10 s away.
+    // Prometheus 3: the threshold first, half a spacing (5 s), then min(5, 10) = 5 s:
+    // 20 × (20 + 5)/20 = 25. Prometheus 2: min(40, 10) = 10 s first, under the threshold so
+    // all of it: 20 × (20 + 10)/20 = 30.
+    let v = pts(&[(40, 10.0), (50, 20.0), (60, 30.0)]);
+    close(
+        extrapolated_rate(&v, s(60), s(60), false, V3).unwrap(),
+        25.0,
+    );
+    close(
+        extrapolated_rate(&v, s(60), s(60), false, V2).unwrap(),
+        30.0,
+    );
+}
+
+#[test]
+fn prometheus_2_windows_include_their_left_edge() {
+    // Samples every 15 s at 0..=60 s. A 60 s range at 60 s: (0, 60] holds 15, 30, 45, 60 under
+    // Prometheus 3, [0, 60] also 0 under Prometheus 2. At 360 s the newest sample (60 s) is
+    // exactly 5 m old: out of the look-back under 3, in under 2.
+    let mut series = Series::new(Labels::new([("__name__", "c")]));
+    for t in (0..=60).step_by(15) {
+        series.push(s(t), t as f64);
+    }
+    let v3 = SeriesStore::of(vec![series.clone()], s(600));
+    let v2 = SeriesStore::of(vec![series], s(600)).with_semantics(V2);
+    let ms = compile("c").unwrap();
+    let super::promql::Expr::Vector(ms) = ms else {
+        panic!("a selector compiles to a vector")
+    };
+    assert_eq!(v3.range(&ms, s(60), s(60))[0].1.len(), 4);
+    assert_eq!(v2.range(&ms, s(60), s(60))[0].1.len(), 5);
+    assert!(v3.instant(&ms, s(360)).is_empty());
+    assert_eq!(
+        v2.instant(&ms, s(360)),
+        vec![(Labels::new([("__name__", "c")]), 60.0)]
+    );
 }
 
 #[test]
@@ -49,11 +104,11 @@ fn rate_adds_counter_resets_back() {
     // before the first sample, more than the 15 s to the start: 25 × 60/45.
     let v = pts(&[(15, 10.0), (30, 20.0), (45, 5.0), (60, 15.0)]);
     close(
-        extrapolated_rate(&v, s(60), s(60), false).unwrap(),
+        extrapolated_rate(&v, s(60), s(60), false, V3).unwrap(),
         25.0 * 60.0 / 45.0,
     );
     assert_eq!(
-        extrapolated_rate(&pts(&[(60, 1.0)]), s(60), s(60), true),
+        extrapolated_rate(&pts(&[(60, 1.0)]), s(60), s(60), true, V3),
         None
     );
 }
