@@ -29,3 +29,6 @@ pub const FLAG_REFRESH: &str = "flag_refresh";
 pub const HOTFIX: &str = "hotfix";
 /// Synthetic load-test traffic to one version (arrivals, errors and latency of its requests).
 pub const PROBE: &str = "probe";
+/// Random probe failures (a leaking instance's, a partial dependency outage's), one draw per
+/// probe whose failure is random; drawn only when `[fleet.probes]` is configured.
+pub const PROBES: &str = "probes";

@@ -20,6 +20,7 @@ mod manifests;
 mod metrics;
 mod mutation;
 mod precision;
+mod probes;
 mod reliability;
 
 mod report;
