@@ -165,3 +165,97 @@ fn issue14_a_rolling_update_stalled_by_readiness_is_detected_by_readiness() {
     assert_eq!(secs(plain.detected), Some(600.0));
     assert_eq!(probed.detected, plain.detected);
 }
+
+#[test]
+fn issue14_ejection_hides_a_bad_instance_from_users_and_from_the_analysis() {
+    // The bundled drill, one replication: one of v2's ten instances fails every request.
+    let drill = |outlier: bool| {
+        let mut replacements = vec![("replications = 10", "replications = 1")];
+        if !outlier {
+            replacements.push(("[fleet.outlier_detection]", ""));
+        }
+        let text = shortened(
+            "scenarios/outlier-ejection-one-bad-instance.toml",
+            &replacements,
+        );
+        first_run(&text)
+    };
+    let (hidden, seen) = (drill(true), drill(false));
+    // Without ejection blue-green's post-promotion analysis sees 10 % errors (> 1 %) and
+    // switches back.
+    assert!(seen.rolled_back);
+    assert_eq!(seen.detected_by, Some(Detector::Analysis));
+    // With it, users meet the bad instance for five requests per ejection only, the analysis
+    // sees as little, and v2 ships with the bad instance hidden by the mesh.
+    assert!(!hidden.rolled_back && hidden.rollout.is_some());
+    // (At most five per ejection: a baseline error, 0.1 %, counts as the baseline's, and
+    // the bad instance may be back and short of five at the horizon.)
+    assert!(hidden.ejections >= 5);
+    assert!(hidden.failed_requests <= 5 * hidden.ejections);
+    assert!(hidden.failed_requests >= 5 * (hidden.ejections - 1));
+    assert_eq!(hidden.detected, None);
+}
+
+#[test]
+fn issue14_windows_mode_refuses_probes_ejection_and_instance_faults() {
+    use rehearsal::modes::unsupported;
+    let load = |name: &str| {
+        rehearsal::scenario::load(std::path::Path::new(&format!("scenarios/{name}.toml")))
+            .expect("bundled scenario loads")
+    };
+    assert_eq!(
+        unsupported(&load("probes-liveness-memory-leak")),
+        Some("[fleet.probes] (per-instance readiness and liveness probes)")
+    );
+    assert_eq!(
+        unsupported(&load("outlier-ejection-one-bad-instance")),
+        Some("[fleet.outlier_detection] (per-instance outlier ejection)")
+    );
+    let partial = scenario(&held_canary(
+        "10m",
+        1,
+        "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\ninstances = 1\n",
+    ));
+    assert_eq!(
+        unsupported(&partial),
+        Some("faults.instances (a fault on some instances of a version)")
+    );
+}
+
+#[test]
+fn issue14_bad_probe_and_ejection_values_name_the_field() {
+    let error = |body: &str| {
+        rehearsal::scenario::parse(&held_canary("10m", 1, body), std::path::Path::new("p.toml"))
+            .expect_err(body)
+    };
+    let e = error("[fleet.probes.liveness]\nsuccess_threshold = 2\n");
+    assert_eq!(e.field, "fleet.probes.liveness.success_threshold");
+    assert_eq!(
+        e.message,
+        "2 is not allowed; a liveness probe's success threshold must be 1 (Kubernetes)"
+    );
+    let e = error("[fleet.probes.readiness]\nperiod = \"100ms\"\n");
+    assert_eq!(e.field, "fleet.probes.readiness.period");
+    let e = error("[fleet.probes.readiness]\nfailure_threshold = 0\n");
+    assert_eq!(e.field, "fleet.probes.readiness.failure_threshold");
+    let e = error("[fleet.probes]\n");
+    assert_eq!(e.field, "fleet.probes");
+    let e = error("[fleet.outlier_detection]\nmax_ejection_percent = 120\n");
+    assert_eq!(e.field, "fleet.outlier_detection.max_ejection_percent");
+    assert_eq!(
+        e.message,
+        "120 is not allowed; expected a percentage from 0 to 100"
+    );
+    let e = error("[fleet.probes.readiness]\nperiods = \"10s\"\n");
+    assert!(e.message.contains("periods"), "{e}");
+    let e =
+        error("[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\ninstances = 11\n");
+    assert_eq!(e.field, "faults[0].instances");
+    assert_eq!(
+        e.message,
+        "11 is not allowed; expected at most fleet.instances (10)"
+    );
+    let e = error("[[faults]]\nkind = \"dependency_outage\"\nprobe = \"yes\"\n");
+    assert_eq!(e.field, "faults[0].probe");
+    assert_eq!(e.message, "\"yes\" is not allowed; expected true or false");
+}
