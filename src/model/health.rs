@@ -286,15 +286,15 @@ impl Health {
             ejections: 0,
         };
         for v in VersionId::ALL {
-            h.sync(SimTime::ZERO, v, ready[v.index()]);
+            h.sync(SimTime::ZERO, v, ready[v.index()], SimTime::ZERO);
         }
         h
     }
 
-    /// Mirrors the fleet: `ready` instances of `v` at `now`.
-    pub fn sync(&mut self, now: SimTime, v: VersionId, ready: u32) {
+    /// Mirrors the fleet: `ready` instances of `v` at `now`, new ones started at `started`.
+    pub fn sync(&mut self, now: SimTime, v: VersionId, ready: u32, started: SimTime) {
         let pool = &mut self.pools[v.index()];
-        pool.sync(now, ready);
+        pool.sync(now, ready, started);
         pool.rebuild(now, self.outlier.map(|o| o.panic_threshold));
     }
 

@@ -310,6 +310,9 @@ pub struct World<'s> {
     sampler: Option<Box<windows::Sampler>>,
     /// Instances one by one, when the scenario needs them ([`ServiceSpec::per_instance`]).
     health: Option<Box<Health>>,
+    /// The start-up delay of each version's instances last started: a due instance's
+    /// container started that long before it serves.
+    ready_after: [SimTime; 2],
 }
 
 impl<'s> World<'s> {
@@ -388,6 +391,7 @@ impl<'s> World<'s> {
                     [spec.fleet.instances, 0],
                 ))
             }),
+            ready_after: [SimTime::ZERO; 2],
         };
         world.refresh(SimTime::ZERO);
         world
@@ -834,7 +838,11 @@ impl<'s> World<'s> {
     ) -> Option<SimTime> {
         let due = self.fleet.scale(now, v, instances, ready_after);
         if let Some(h) = &mut self.health {
-            h.sync(now, v, self.fleet.ready(v));
+            if instances > self.fleet.ready(v) {
+                // Instances that come due later started now.
+                self.ready_after[v.index()] = ready_after;
+            }
+            h.sync(now, v, self.fleet.ready(v), now);
         }
         self.rebalance(now);
         due
@@ -849,7 +857,8 @@ impl<'s> World<'s> {
             });
         let ready = self.fleet.promote_due(now, v, blocked);
         if let Some(h) = &mut self.health {
-            h.sync(now, v, self.fleet.ready(v));
+            let started = now.saturating_sub(self.ready_after[v.index()]);
+            h.sync(now, v, self.fleet.ready(v), started);
         }
         self.rebalance(now);
         ready

@@ -130,7 +130,7 @@ mod tests {
     fn the_fifth_failure_in_a_row_ejects_within_the_percentage() {
         let (s, t) = (spec(), SimTime::from_secs(1));
         let mut p = Pool::default();
-        p.sync(SimTime::ZERO, 10);
+        p.sync(SimTime::ZERO, 10, SimTime::ZERO);
         for _ in 0..4 {
             assert!(!s.observe(&mut p, 3, true, t));
         }

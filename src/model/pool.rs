@@ -95,11 +95,14 @@ pub(super) struct Pool {
 }
 
 impl Pool {
-    /// Adds or removes instances so that `ready` are kept. New ones start at `now`; removal
-    /// takes instances out of service first, then the newest.
-    pub fn sync(&mut self, now: SimTime, ready: u32) {
+    /// Adds or removes instances so that `ready` are kept. New ones serve from `now`, their
+    /// containers started at `started`; removal takes instances out of service first, then
+    /// the newest.
+    pub fn sync(&mut self, now: SimTime, ready: u32, started: SimTime) {
         while (self.instances.len() as u32) < ready {
-            self.instances.push(Instance::new(self.next_id, now));
+            let mut x = Instance::new(self.next_id, now);
+            x.started = started;
+            self.instances.push(x);
             self.next_id += 1;
         }
         while self.instances.len() as u32 > ready {
@@ -183,7 +186,7 @@ mod tests {
     #[test]
     fn picks_spread_uniformly_over_routable_instances() {
         let mut p = Pool::default();
-        p.sync(SimTime::ZERO, 4);
+        p.sync(SimTime::ZERO, 4, SimTime::ZERO);
         p.rebuild(SimTime::ZERO, None);
         let mut counts = [0u32; 4];
         for k in 0..40_000u32 {
@@ -200,11 +203,11 @@ mod tests {
     #[test]
     fn removal_takes_instances_out_of_service_first() {
         let mut p = Pool::default();
-        p.sync(SimTime::ZERO, 3);
+        p.sync(SimTime::ZERO, 3, SimTime::ZERO);
         p.instances[0].ready = false;
-        p.sync(SimTime::ZERO, 2);
+        p.sync(SimTime::ZERO, 2, SimTime::ZERO);
         assert_eq!(p.instances.iter().map(|x| x.id).collect::<Vec<_>>(), [1, 2]);
-        p.sync(SimTime::ZERO, 1);
+        p.sync(SimTime::ZERO, 1, SimTime::ZERO);
         assert_eq!(p.instances[0].id, 1);
         p.rebuild(SimTime::ZERO, None);
         assert_eq!((p.serving(), p.routable()), (1, 1));
