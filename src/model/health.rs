@@ -24,6 +24,7 @@ use super::outlier::OutlierSpec;
 use super::pool::{Instance, Picked, Pool};
 use crate::engine::{Rng, SimTime};
 use rand::RngExt;
+use std::cell::Cell;
 
 /// What watches a service's instances one by one: its probes and its mesh's outlier detection.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -271,6 +272,10 @@ pub(super) struct Health {
     next_sweep: SimTime,
     /// Outlier ejections so far.
     pub ejections: u64,
+    /// The last [`Health::next_due`] answer `(from, due)`: it holds for any later `from` up
+    /// to `due` until something changes (the replay asks after every control event, and the
+    /// answer costs a pass over every instance).
+    due: Cell<Option<(SimTime, Option<SimTime>)>>,
 }
 
 impl Health {
@@ -284,6 +289,7 @@ impl Health {
                 .outlier
                 .map_or(SimTime::ZERO, |o| o.next_sweep(SimTime::ZERO)),
             ejections: 0,
+            due: Cell::new(None),
         };
         for v in VersionId::ALL {
             h.sync(SimTime::ZERO, v, ready[v.index()], SimTime::ZERO);
@@ -293,6 +299,7 @@ impl Health {
 
     /// Mirrors the fleet: `ready` instances of `v` at `now`, new ones started at `started`.
     pub fn sync(&mut self, now: SimTime, v: VersionId, ready: u32, started: SimTime) {
+        self.due.set(None);
         let pool = &mut self.pools[v.index()];
         pool.sync(now, ready, started);
         pool.rebuild(now, self.outlier.map(|o| o.panic_threshold));
@@ -352,6 +359,7 @@ impl Health {
     /// Runs what is due at `now` (restarts, probes, the outlier sweep) with the faults in
     /// force `faults`; returns whether the serving instances changed.
     pub fn tick(&mut self, now: SimTime, faults: &[(usize, &Fault)]) -> bool {
+        self.due.set(None);
         let mut changed = false;
         let sweep = self.outlier.filter(|_| now >= self.next_sweep);
         for v in VersionId::ALL {
@@ -374,6 +382,18 @@ impl Health {
 
     /// The next moment at or after `from` when something is due.
     pub fn next_due(&self, from: SimTime) -> Option<SimTime> {
+        if let Some((since, due)) = self.due.get()
+            && since <= from
+            && due.is_none_or(|d| from <= d)
+        {
+            return due;
+        }
+        let due = self.compute_due(from);
+        self.due.set(Some((from, due)));
+        due
+    }
+
+    fn compute_due(&self, from: SimTime) -> Option<SimTime> {
         let sweep = self.outlier.map(|_| self.next_sweep.max(from));
         let probes = self.probes.as_ref().and_then(|p| {
             self.pools
