@@ -634,8 +634,22 @@ impl<'s> World<'s> {
     fn serve_probe(&mut self, t: SimTime) {
         let v = self.probe.version.index();
         let d = self.probe.draw();
-        let a = applied(&self.effects[v], t, |scope| scope.all);
-        let failed = d.error < self.error_thr[v] || d.error < a.err_thr;
+        // With instances kept, the instance comes from the request's own draws, as a user's.
+        let (at, unroutable) = match self.health.as_deref() {
+            None => (Some(Picked::ANY), false),
+            Some(h) => {
+                let p = h.pick(
+                    self.probe.version,
+                    d.error as u32,
+                    (d.z.to_bits() >> 32) as u32,
+                );
+                (p, p.is_none())
+            }
+        };
+        let a = applied_on(&self.effects[v], t, at.unwrap_or(Picked::ANY), |scope| {
+            scope.all
+        });
+        let failed = unroutable || d.error < self.error_thr[v] || d.error < a.err_thr;
         let latency = Some(self.spec.versions[v].latency.at(d.z) + a.delay_us);
         self.windows[v].record(failed, false, false, latency);
         let candidate = v == VersionId::Candidate.index();
