@@ -43,7 +43,16 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
     if scenario.alerts.is_some() {
         return Some("[[alerts]] (Prometheus series)");
     }
+    if service.health.probes.is_some() {
+        return Some("[fleet.probes] (per-instance readiness and liveness probes)");
+    }
+    if service.health.outlier.is_some() {
+        return Some("[fleet.outlier_detection] (per-instance outlier ejection)");
+    }
     for f in &service.faults {
+        if f.instances().is_some() {
+            return Some("faults.instances (a fault on some instances of a version)");
+        }
         if f.users < Probability::ONE {
             return Some("faults.users below 1 (a fault scoped to some users)");
         }

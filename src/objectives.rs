@@ -34,6 +34,10 @@ named! {
         /// Mean share of the `[slo]` error budget the faults burned (`budget_consumed`); a
         /// share of the budget, 1 being all of it.
         BudgetConsumedMean = "budget_consumed_mean",
+        /// Mean `probe_ttd_s` over the runs where a probe took an instance out, seconds.
+        ProbeTtdMean = "probe_ttd_mean",
+        /// 95th percentile (nearest rank) of the same, seconds.
+        ProbeTtdP95 = "probe_ttd_p95",
     }
 }
 
@@ -74,6 +78,8 @@ impl ObjectiveMetric {
                 | ObjectiveMetric::TtrP95
                 | ObjectiveMetric::TtdMean
                 | ObjectiveMetric::TtdP95
+                | ObjectiveMetric::ProbeTtdMean
+                | ObjectiveMetric::ProbeTtdP95
         )
     }
 
@@ -97,6 +103,10 @@ impl ObjectiveMetric {
         let ttd: Vec<f64> = runs
             .iter()
             .filter_map(|r| r.ttd().map(SimTime::as_secs_f64))
+            .collect();
+        let probe_ttd: Vec<f64> = runs
+            .iter()
+            .filter_map(|r| r.probe_ttd.map(SimTime::as_secs_f64))
             .collect();
         let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
         let p95 = |v: &[f64]| {
@@ -122,6 +132,8 @@ impl ObjectiveMetric {
                 .iter()
                 .map(|r| r.inconsistent_records as f64)
                 .reduce(f64::max),
+            ObjectiveMetric::ProbeTtdMean => mean(&probe_ttd),
+            ObjectiveMetric::ProbeTtdP95 => p95(&probe_ttd),
             ObjectiveMetric::BudgetConsumedMean => mean(
                 &runs
                     .iter()

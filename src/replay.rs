@@ -75,6 +75,10 @@ enum Event {
     },
     /// A human promotes the paused rollout.
     Promote,
+    /// Probes, restarts or an outlier sweep are due (stale generations are ignored).
+    Health {
+        generation: u64,
+    },
 }
 
 /// What a failure declaration sets off, resolved once per run from the scenario's data
@@ -194,6 +198,10 @@ struct Replay<'s> {
     /// The humans who promote paused rollouts.
     promoters: Rng,
     timeline: Option<Timeline>,
+    /// The pending health event (probes, restarts, outlier sweeps), like [`Timer`].
+    health: Timer,
+    /// When the last health event ran.
+    health_ran: Option<SimTime>,
 }
 
 /// Runs strategy `strategy` of `scenario` for replication `replication`.
@@ -336,6 +344,8 @@ fn run(
             totals: (0, 0, 0),
         },
         promoters: streams.named(PROMOTERS),
+        health: Timer::default(),
+        health_ran: None,
         timeline: timeline_step.map(|step| Timeline {
             step,
             samples: Vec::new(),
@@ -343,7 +353,8 @@ fn run(
             shares: Vec::new(),
         }),
     };
-    let sched = first_events(scenario, timeline_step);
+    let mut sched = first_events(scenario, timeline_step);
+    run.arm_health(SimTime::ZERO, &mut sched);
     let periodic = |step: SimTime| scenario.horizon.micros() / step.micros().max(1);
     let monitoring = scenario.alerts.as_ref().map_or(0, |a| {
         periodic(a.scrape_interval) + periodic(a.evaluation_interval) + 2
@@ -351,7 +362,8 @@ fn run(
     let max_events = scenario
         .max_events
         .saturating_add(timeline_step.map_or(0, periodic))
-        .saturating_add(monitoring);
+        .saturating_add(monitoring)
+        .saturating_add(health_events(scenario));
     let limits = Limits {
         horizon: scenario.horizon,
         max_events,
@@ -360,6 +372,28 @@ fn run(
     let store = run.alerts.take().map(Alerts::into_store);
     let (outcome, timeline) = run.finish(strategy, replication);
     Ok((outcome, timeline, store))
+}
+
+/// An upper bound on the health events of one run: one per probe tick of every instance
+/// (each version's pool at most twice the fleet during a rollout, both probes) plus the
+/// restarts and outlier sweeps.
+fn health_events(scenario: &Scenario) -> u64 {
+    let h = &scenario.service.health;
+    let probes = h.probes.map_or(0, |p| {
+        let ticks = |q: Option<crate::model::ProbeSpec>| {
+            q.map_or(0, |q| {
+                scenario.horizon.micros() / q.period.micros().max(1) + 1
+            })
+        };
+        (ticks(p.readiness) + ticks(p.liveness))
+            * 4
+            * u64::from(scenario.service.fleet.instances)
+            * 2
+    });
+    let sweeps = h.outlier.map_or(0, |o| {
+        scenario.horizon.micros() / o.interval.micros().max(1) + 1
+    });
+    probes.saturating_add(sweeps)
 }
 
 /// The events known before the run: the migration plan, the rollout's start (after the
@@ -424,6 +458,7 @@ impl Process for Replay<'_> {
 
     fn handle(&mut self, now: SimTime, event: Event, sched: &mut Scheduler<Event>) {
         self.handle_event(now, event, sched);
+        self.arm_health(now, sched);
         self.record_share(now);
     }
 }
@@ -498,12 +533,47 @@ impl Replay<'_> {
                 generation,
             } if generation == self.runs.generation[run] => self.measure(now, run, metric, sched),
             Event::Promote => self.tell(now, Observation::Promote, sched),
+            Event::Health { generation } if generation == self.health.generation => {
+                self.health.armed = None;
+                self.health_ran = Some(now);
+                let before = VersionId::ALL.map(|v| self.world.ready(v));
+                if self.world.health_tick(now) {
+                    for version in VersionId::ALL {
+                        let ready = self.world.ready(version);
+                        if ready != before[version.index()] {
+                            self.tell(now, Observation::Ready { version, ready }, sched);
+                        }
+                    }
+                }
+            }
+            Event::Health { .. } => {}
             Event::MigrationStart(_)
             | Event::MigrationEnd(_)
             | Event::Measure { .. }
             | Event::Check { .. }
             | Event::Timer { .. } => {}
         }
+    }
+
+    /// Schedules the next health event after `now` when it moved (probes and outlier sweeps
+    /// are periodic control events, never per-request work).
+    fn arm_health(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
+        let from = if self.health_ran == Some(now) {
+            now.saturating_add(SimTime(1))
+        } else {
+            now
+        };
+        let Some(next) = self.world.health_due(from) else {
+            return;
+        };
+        // A pending event at or before `next` stays: nothing came due earlier.
+        if self.health.armed.is_some_and(|a| a <= next) {
+            return;
+        }
+        self.health.generation += 1;
+        self.health.armed = Some(next);
+        let generation = self.health.generation;
+        sched.at(next, WORLD, Event::Health { generation });
     }
 
     /// Whether a rollback was decided (it cancels the migrations not started yet).
@@ -772,7 +842,15 @@ impl Replay<'_> {
                     sched.at(due, WORLD, Event::Ready(version));
                 }
             }
-            Action::Fail => self.declare(now, Detector::ProgressDeadline, sched),
+            Action::Fail => {
+                // Progress stalls on instances that fail readiness: the probe found it.
+                let by = if self.world.fails_readiness(VersionId::Candidate) {
+                    Detector::Readiness
+                } else {
+                    Detector::ProgressDeadline
+                };
+                self.declare(now, by, sched)
+            }
             Action::StartAnalysis => {
                 self.checks.generation += 1;
                 if let Some(a) = &mut self.checks.analysis {
@@ -861,6 +939,11 @@ impl Replay<'_> {
         };
         self.world.finish_windows();
         let mut outcome = RunOutcome::conclude(&mut self.world, log);
+        outcome.probe_ttd = self
+            .world
+            .probe_out()
+            .map(|(at, i)| at.saturating_sub(scenario.service.faults[i].start));
+        (outcome.restarts, outcome.ejections) = self.world.restarts_and_ejections();
         outcome.budget_consumed = scenario.slo.as_ref().and_then(|s| {
             s.budget_consumed(outcome.failed_requests, scenario.service.traffic.rate_per_s)
         });

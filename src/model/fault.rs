@@ -21,6 +21,9 @@ pub enum FaultKind {
     ErrorRate {
         /// Error probability while active.
         rate: Probability,
+        /// Only the first `k` instances of the target (by start order) fail (`None`: all).
+        /// Requests then pick an instance uniformly (see `model::pool`).
+        instances: Option<u32>,
     },
     /// Requests of the target take `delay` longer.
     Latency {
@@ -49,6 +52,8 @@ pub enum FaultKind {
     DependencyOutage {
         /// Error probability while active.
         rate: Probability,
+        /// Whether the instances' probes check the dependency, and so fail with it.
+        probe: bool,
     },
     /// Extra traffic: the rate is multiplied by `multiplier` while active.
     TrafficSpike {
@@ -128,6 +133,8 @@ pub enum ParamType {
     Count,
     /// The name of a `[[database.migrations]]` entry.
     Migration,
+    /// `true` or `false`.
+    Flag,
 }
 
 /// One parameter of a fault kind.
@@ -235,7 +242,15 @@ const fn kind(
 }
 const ERROR: KindSpec = kind(
     "requests of the target fail with probability max(baseline, rate)",
-    &[ERROR_RATE],
+    &[
+        ERROR_RATE,
+        param(
+            "instances",
+            ParamType::Count,
+            Need::Optional,
+            "the number of the target's instances that fail (≥ 1; omitted: all)",
+        ),
+    ],
     Targets::VersionOrAll,
     Timing::Window,
     true,
@@ -294,12 +309,20 @@ const CORRUPTION: KindSpec = kind(
 );
 const OUTAGE: KindSpec = kind(
     "a shared dependency is down: requests of every version fail with probability rate",
-    &[param(
-        "rate",
-        ParamType::Probability,
-        Need::Default("1"),
-        "a probability from 0 to 1",
-    )],
+    &[
+        param(
+            "rate",
+            ParamType::Probability,
+            Need::Default("1"),
+            "a probability from 0 to 1",
+        ),
+        param(
+            "probe",
+            ParamType::Flag,
+            Need::Default("false"),
+            "whether the instances' probes check the dependency (true or false)",
+        ),
+    ],
     Targets::Everywhere,
     Timing::Window,
     true,
@@ -398,6 +421,7 @@ impl FaultName {
         Ok(match self {
             FaultName::ErrorRate => FaultKind::ErrorRate {
                 rate: p.probability("rate")?,
+                instances: p.optional_count("instances"),
             },
             FaultName::Latency => FaultKind::Latency {
                 delay: p.duration("delay")?,
@@ -422,6 +446,7 @@ impl FaultName {
             },
             FaultName::DependencyOutage => FaultKind::DependencyOutage {
                 rate: p.probability("rate")?,
+                probe: p.flag("probe")?,
             },
             FaultName::TrafficSpike => FaultKind::TrafficSpike {
                 multiplier: p.number("multiplier")?,
@@ -457,6 +482,8 @@ pub enum ParamValue {
     Count(u32),
     /// A migration, by its index in the plan.
     Migration(usize),
+    /// A flag.
+    Flag(bool),
 }
 
 /// The checked parameters of one fault, defaults applied.
@@ -522,6 +549,20 @@ impl Params {
         }
     }
 
+    fn optional_count(&self, name: &'static str) -> Option<u32> {
+        match self.get(name) {
+            Some(ParamValue::Count(n)) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ParamError> {
+        match self.get(name) {
+            Some(ParamValue::Flag(b)) => Ok(b),
+            _ => Err(Self::missing(name)),
+        }
+    }
+
     fn migration(&self, name: &'static str) -> Result<usize, ParamError> {
         match self.get(name) {
             Some(ParamValue::Migration(i)) => Ok(i),
@@ -557,7 +598,11 @@ impl FaultKind {
     /// `migration` names migration `i` of the plan.
     pub fn describe(&self, migration: &dyn Fn(usize) -> String) -> String {
         match self {
-            FaultKind::ErrorRate { rate } => format!("error_rate {}", percent(*rate)),
+            FaultKind::ErrorRate { rate, instances } => format!(
+                "error_rate {}{}",
+                percent(*rate),
+                instances.map_or(String::new(), |k| format!(" on {k} instances"))
+            ),
             FaultKind::Latency { delay } => format!("latency +{}", time(*delay)),
             FaultKind::CrashLoop => "crash_loop".into(),
             FaultKind::MemoryLeak { rate, delay, ramp } => format!(
@@ -569,9 +614,11 @@ impl FaultKind {
             FaultKind::DataCorruption { rate } => {
                 format!("data_corruption of {} of writes", percent(*rate))
             }
-            FaultKind::DependencyOutage { rate } => {
-                format!("dependency_outage failing {}", percent(*rate))
-            }
+            FaultKind::DependencyOutage { rate, probe } => format!(
+                "dependency_outage failing {}{}",
+                percent(*rate),
+                if *probe { ", probes too" } else { "" }
+            ),
             FaultKind::TrafficSpike { multiplier } => {
                 format!("traffic_spike × {}", number(*multiplier))
             }
@@ -704,11 +751,19 @@ impl Fault {
         b
     }
 
+    /// The instances of its target the fault hits, when only some (`instances = k`).
+    pub fn instances(&self) -> Option<u32> {
+        match self.kind {
+            FaultKind::ErrorRate { instances, .. } => instances,
+            _ => None,
+        }
+    }
+
     /// What the fault does to each request it can hit while active; `None` for the kinds that
     /// act through instances, capacity, flags or the database instead.
     pub(super) fn effect(&self) -> Option<Effect> {
         match self.kind {
-            FaultKind::ErrorRate { rate } | FaultKind::DependencyOutage { rate } => {
+            FaultKind::ErrorRate { rate, .. } | FaultKind::DependencyOutage { rate, .. } => {
                 Some(Effect::Error(rate))
             }
             FaultKind::CrashLoop => Some(Effect::Error(Probability::ONE)),
@@ -754,6 +809,7 @@ mod tests {
             }
             ParamType::Count => ParamValue::Count(1),
             ParamType::Migration => ParamValue::Migration(0),
+            ParamType::Flag => ParamValue::Flag(true),
         };
         for &k in FaultName::ALL {
             let mut p = Params::default();
@@ -783,6 +839,7 @@ mod tests {
                         SimTime::parse(text).is_ok_and(|d| d > SimTime::ZERO)
                     }
                     ParamType::Migration => false,
+                    ParamType::Flag => text == "true" || text == "false",
                 };
                 assert!(ok, "{}.{} default {text:?}", k.name(), p.name);
             }

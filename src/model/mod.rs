@@ -11,7 +11,10 @@ mod experiment;
 mod fault;
 mod flag;
 mod fleet;
+mod health;
 mod operations;
+mod outlier;
+mod pool;
 mod probe;
 mod recorder;
 mod routing;
@@ -31,6 +34,8 @@ pub use fault::{
 };
 pub use flag::{FlagRouting, Refresh, RefreshMode, Stall, bucket, murmur3_x86_32};
 pub use fleet::{Fleet, FleetSpec, LatencyModel, VersionId, VersionSpec, Z_P99};
+pub use health::{HealthSpec, ProbeSpec, ProbesSpec};
+pub use outlier::OutlierSpec;
 pub use probe::Probe;
 pub use recorder::{Recorder, UserSet};
 pub use routing::Routing;
@@ -38,6 +43,8 @@ pub use traffic::{Arrivals, Burst, Diurnal, TrafficSpec, UserPicker};
 pub use window::{Exposition, History, Window};
 
 use crate::engine::{Probability, Rng, RngStreams, SimTime, splitmix64};
+use health::Health;
+use pool::Picked;
 use rand::{Rng as _, RngExt};
 use rand_distr::StandardNormal;
 
@@ -76,6 +83,16 @@ pub struct ServiceSpec {
     pub slo_latency: SimTime,
     /// The migrated table and its plan, if the scenario has one.
     pub database: Option<DatabaseSpec>,
+    /// Probes and outlier detection (`[fleet.probes]`, `[fleet.outlier_detection]`).
+    pub health: HealthSpec,
+}
+
+impl ServiceSpec {
+    /// Whether requests must be routed to single instances: probes, outlier detection or a
+    /// fault on some instances need to know which one serves.
+    pub fn per_instance(&self) -> bool {
+        self.health != HealthSpec::default() || self.faults.iter().any(|f| f.instances().is_some())
+    }
 }
 
 /// Tracks since when a harm channel has been closed: `None` while it is open.
@@ -131,6 +148,8 @@ struct Effect {
     bit: u64,
     scope: Scope,
     kind: EffectKind,
+    /// Hits only instances whose id is below this (`u32::MAX`: all).
+    instances: u32,
 }
 
 /// What the faults in force do to one request.
@@ -145,9 +164,15 @@ struct Applied {
     bits: u64,
 }
 
-/// Combines the `effects` in force at `t` whose scope `hits`.
+/// Combines the `effects` in force at `t` whose scope `hits`, on any instance.
 #[inline]
 fn applied(effects: &[Effect], t: SimTime, hits: impl Fn(Scope) -> bool) -> Applied {
+    applied_on(effects, t, Picked::ANY, hits)
+}
+
+/// Combines the `effects` in force at `t` on instance `at` whose scope `hits`.
+#[inline]
+fn applied_on(effects: &[Effect], t: SimTime, at: Picked, hits: impl Fn(Scope) -> bool) -> Applied {
     let mut a = Applied {
         err_thr: 0,
         delay_us: 0.0,
@@ -155,7 +180,7 @@ fn applied(effects: &[Effect], t: SimTime, hits: impl Fn(Scope) -> bool) -> Appl
         bits: 0,
     };
     for e in effects {
-        if !hits(e.scope) {
+        if at.id >= e.instances || !hits(e.scope) {
             continue;
         }
         a.bits |= e.bit;
@@ -169,7 +194,9 @@ fn applied(effects: &[Effect], t: SimTime, hits: impl Fn(Scope) -> bool) -> Appl
                 rate,
                 delay_us,
             } => {
-                let level = ((t.micros() as f64 - start_us) / ramp_us).clamp(0.0, 1.0);
+                // A restarted instance leaks again from its container's start.
+                let since = start_us.max(at.origin_us);
+                let level = ((t.micros() as f64 - since) / ramp_us).clamp(0.0, 1.0);
                 a.err_thr = a.err_thr.max(thr32(rate * level));
                 a.delay_us += delay_us * level;
             }
@@ -285,6 +312,11 @@ pub struct World<'s> {
     pub recorder: Recorder,
     /// Windows mode's state (`None`: every request is served one by one).
     sampler: Option<Box<windows::Sampler>>,
+    /// Instances one by one, when the scenario needs them ([`ServiceSpec::per_instance`]).
+    health: Option<Box<Health>>,
+    /// The start-up delay of each version's instances last started: a due instance's
+    /// container started that long before it serves.
+    ready_after: [SimTime; 2],
 }
 
 impl<'s> World<'s> {
@@ -356,6 +388,15 @@ impl<'s> World<'s> {
             exposition: None,
             recorder: Recorder::new(spec.traffic.users),
             sampler: None,
+            health: spec.per_instance().then(|| {
+                Box::new(Health::new(
+                    &spec.health,
+                    spec.fleet.startup,
+                    streams.named(streams::PROBES),
+                    [spec.fleet.instances, 0],
+                ))
+            }),
+            ready_after: [SimTime::ZERO; 2],
         };
         world.refresh(SimTime::ZERO);
         world
@@ -479,7 +520,17 @@ impl<'s> World<'s> {
     /// Judges one request with and without the faults and tallies the difference.
     #[inline]
     fn serve(&mut self, t: SimTime, d: &Draws) {
-        let v = self.routing.pick(d.user, d.route, t).index();
+        let version = self.routing.pick(d.user, d.route, t);
+        let v = version.index();
+        // The instance it goes to, when instances are kept; none ready: unroutable (a 503
+        // from the mesh), blamed on the faults that took the instances out.
+        let (at, unroutable, blame) = match self.health.as_deref() {
+            None => (Picked::ANY, false, 0),
+            Some(h) => match h.pick(version, d.route, d.write) {
+                Some(p) => (p, false, 0),
+                None => (Picked::ANY, true, h.causes(version)),
+            },
+        };
         let rec = &mut self.recorder;
         rec.active.insert(d.user);
         rec.requests += 1;
@@ -494,7 +545,7 @@ impl<'s> World<'s> {
             mut delay_us,
             corrupt_thr,
             bits: applied,
-        } = applied(&self.effects[v], t, |scope| scope.hits(d.user));
+        } = applied_on(&self.effects[v], t, at, |scope| scope.hits(d.user));
         let shed_by_fault = shed < self.shedding[v].with && shed >= self.shedding[v].without;
         // The migrated table: locks, restores and schemas the version cannot use. Its harm is
         // the release's (the plan is part of the change under test), never a baseline failure.
@@ -512,7 +563,11 @@ impl<'s> World<'s> {
         let effect_delay_us = delay_us;
         delay_us += stall_us;
         let touches = table.is_some();
-        let fail_with = fail_without || err < fault_err_thr || shed_by_fault || table_fail;
+        let fail_with =
+            fail_without || err < fault_err_thr || shed_by_fault || table_fail || unroutable;
+        if let Some(h) = self.health.as_deref_mut().filter(|_| !unroutable) {
+            h.observe(version, at, fail_with, t);
+        }
 
         let version = &self.spec.versions[v];
         let window = match self.experiment.as_mut() {
@@ -581,6 +636,7 @@ impl<'s> World<'s> {
             if err < fault_err_thr || corrupted || (slow_with && effect_delay_us > 0.0) {
                 rec.hurt |= applied;
             }
+            rec.hurt |= blame;
             rec.onset.get_or_insert(t);
         }
     }
@@ -591,8 +647,22 @@ impl<'s> World<'s> {
     fn serve_probe(&mut self, t: SimTime) {
         let v = self.probe.version.index();
         let d = self.probe.draw();
-        let a = applied(&self.effects[v], t, |scope| scope.all);
-        let failed = d.error < self.error_thr[v] || d.error < a.err_thr;
+        // With instances kept, the instance comes from the request's own draws, as a user's.
+        let (at, unroutable) = match self.health.as_deref() {
+            None => (Some(Picked::ANY), false),
+            Some(h) => {
+                let p = h.pick(
+                    self.probe.version,
+                    d.error as u32,
+                    (d.z.to_bits() >> 32) as u32,
+                );
+                (p, p.is_none())
+            }
+        };
+        let a = applied_on(&self.effects[v], t, at.unwrap_or(Picked::ANY), |scope| {
+            scope.all
+        });
+        let failed = unroutable || d.error < self.error_thr[v] || d.error < a.err_thr;
         let latency = Some(self.spec.versions[v].latency.at(d.z) + a.delay_us);
         self.windows[v].record(failed, false, false, latency);
         let candidate = v == VersionId::Candidate.index();
@@ -645,6 +715,7 @@ impl<'s> World<'s> {
                     bit: 1 << i,
                     scope: self.scopes[i],
                     kind,
+                    instances: f.instances().unwrap_or(u32::MAX),
                 });
             }
             self.effects[v.index()] = effects;
@@ -800,6 +871,13 @@ impl<'s> World<'s> {
         ready_after: SimTime,
     ) -> Option<SimTime> {
         let due = self.fleet.scale(now, v, instances, ready_after);
+        if let Some(h) = &mut self.health {
+            if instances > self.fleet.ready(v) {
+                // Instances that come due later started now.
+                self.ready_after[v.index()] = ready_after;
+            }
+            h.sync(now, v, self.fleet.ready(v), now);
+        }
         self.rebalance(now);
         due
     }
@@ -812,21 +890,72 @@ impl<'s> World<'s> {
                 f.kind == FaultKind::CrashLoop && f.target.includes(v) && f.active_at(now)
             });
         let ready = self.fleet.promote_due(now, v, blocked);
+        if let Some(h) = &mut self.health {
+            let started = now.saturating_sub(self.ready_after[v.index()]);
+            h.sync(now, v, self.fleet.ready(v), started);
+        }
         self.rebalance(now);
         ready
     }
 
-    /// Instances of `v` serving now.
+    /// Instances of `v` serving now (readiness probes and restarts included, when kept).
     pub fn ready(&self, v: VersionId) -> u32 {
-        self.fleet.ready(v)
+        match &self.health {
+            Some(h) => h.serving(v),
+            None => self.fleet.ready(v),
+        }
+    }
+
+    /// The next moment at or after `from` when a probe, a restart or an outlier sweep is due
+    /// (`None` without probes or outlier detection).
+    pub fn health_due(&self, from: SimTime) -> Option<SimTime> {
+        self.health.as_ref().and_then(|h| h.next_due(from))
+    }
+
+    /// Runs the probes, restarts and outlier sweep due at `now`. Returns whether the serving
+    /// instances changed (routing and load are then re-evaluated).
+    pub fn health_tick(&mut self, now: SimTime) -> bool {
+        let Some(mut h) = self.health.take() else {
+            return false;
+        };
+        let faults: Vec<(usize, &Fault)> = (self.spec.faults.iter().enumerate())
+            .filter(|(_, f)| self.fault_active(f, now))
+            .collect();
+        let changed = h.tick(now, &faults);
+        self.health = Some(h);
+        if changed {
+            self.rebalance(now);
+        }
+        changed
+    }
+
+    /// Whether a readiness probe keeps instances of `v` out of rotation now: some were taken
+    /// out, or came due while `v` crash-looped and never passed (without a readiness probe,
+    /// never).
+    pub fn fails_readiness(&self, v: VersionId) -> bool {
+        self.health
+            .as_ref()
+            .is_some_and(|h| h.has_readiness() && (h.out(v) || self.fleet.blocked(v) > 0))
+    }
+
+    /// The first probe failure that took an instance out, and the fault behind it.
+    pub fn probe_out(&self) -> Option<(SimTime, usize)> {
+        self.health.as_ref().and_then(|h| h.first_out())
+    }
+
+    /// Liveness restarts and outlier ejections so far.
+    pub fn restarts_and_ejections(&self) -> (u64, u64) {
+        self.health
+            .as_ref()
+            .map_or((0, 0), |h| (h.restarts(), h.ejections))
     }
 
     /// Re-spreads traffic over ready instances (when routing follows them) and re-evaluates load.
     fn rebalance(&mut self, now: SimTime) {
         if self.by_ready_instances {
             let (s, c) = (
-                self.fleet.ready(VersionId::Stable),
-                self.fleet.ready(VersionId::Candidate),
+                self.ready(VersionId::Stable),
+                self.ready(VersionId::Candidate),
             );
             let w = if s + c == 0 {
                 0.0

@@ -31,3 +31,6 @@ pub const HOTFIX: &str = "hotfix";
 pub const PROBE: &str = "probe";
 /// Salt of the hash that diverts stable requests to a judge's experiment baseline.
 pub const EXPERIMENT: &str = "experiment";
+/// Random probe failures (a leaking instance's, a partial dependency outage's), one draw per
+/// probe whose failure is random; drawn only when `[fleet.probes]` is configured.
+pub const PROBES: &str = "probes";

@@ -103,7 +103,7 @@ const fn stat(
 use ColumnUnit::{Count, Flag, Id, InstanceSeconds, Seconds, Share, Text};
 
 /// Every column of `runs.csv`, in file order: the reported numbers first, then diagnostics.
-pub static RUN_COLUMNS: [Column; 35] = [
+pub static RUN_COLUMNS: [Column; 38] = [
     col("scenario", Text, "Scenario name.", |r| {
         Cell::Text(r.scenario.clone())
     }),
@@ -292,6 +292,24 @@ pub static RUN_COLUMNS: [Column; 35] = [
         Share,
         "Share of the [slo] availability error budget of the SLO window the faults burned (may exceed 1).",
         |r| Cell::MaybeReal(r.budget_consumed),
+    ),
+    col(
+        "probe_ttd_s",
+        Seconds,
+        "Time from a fault's start to the first probe failure it caused that took an instance out (readiness removal or liveness kill).",
+        |r| Cell::Time(r.probe_ttd),
+    ),
+    col(
+        "restarts",
+        Count,
+        "Instances restarted by their liveness probe.",
+        |r| Cell::Int(r.restarts),
+    ),
+    col(
+        "ejections",
+        Count,
+        "Instances ejected by outlier detection.",
+        |r| Cell::Int(r.ejections),
     ),
 ];
 

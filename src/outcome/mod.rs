@@ -29,6 +29,9 @@ named! {
         ProgressDeadline = "progress_deadline",
         /// An `[[alerts]]` rule with `action = "rollback"` fired (the run names it).
         Alert = "alert",
+        /// The strategy gave up on a version whose instances fail their readiness probe
+        /// (`[fleet.probes.readiness]`): a rolling update's or a blue-green's progress stalled.
+        Readiness = "readiness",
     }
 }
 
@@ -104,6 +107,13 @@ pub struct RunOutcome {
     /// burned: fault-caused failed requests over `(1 − availability) × rate × window`
     /// (may exceed 1); `None` without `[slo]`.
     pub budget_consumed: Option<f64>,
+    /// Time from the start of a fault to the first probe failure it caused that took an
+    /// instance out (readiness removal or liveness kill); `None` without one.
+    pub probe_ttd: Option<SimTime>,
+    /// Liveness restarts (`[fleet.probes]`).
+    pub restarts: u64,
+    /// Outlier ejections (`[fleet.outlier_detection]`).
+    pub ejections: u64,
 }
 
 impl RunOutcome {

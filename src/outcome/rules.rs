@@ -155,6 +155,9 @@ impl RunOutcome {
             inconclusive_checks,
             instance_seconds,
             budget_consumed: None,
+            probe_ttd: None,
+            restarts: 0,
+            ejections: 0,
         }
     }
 }

@@ -58,6 +58,8 @@ pub(crate) struct RawObjectives {
     pub deploy_success: Option<f64>,
     pub inconsistent_records_max: Option<u64>,
     pub budget_consumed_mean: Option<f64>,
+    pub probe_ttd_mean: Option<String>,
+    pub probe_ttd_p95: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,6 +146,39 @@ pub(crate) struct RawFleet {
     pub instances: Option<u32>,
     pub capacity_rps: Option<f64>,
     pub startup: Option<String>,
+    /// `[fleet.probes]`: Kubernetes readiness and liveness probes.
+    pub probes: Option<RawProbes>,
+    /// `[fleet.outlier_detection]`: Envoy outlier detection on each version's pool.
+    pub outlier_detection: Option<RawOutlierDetection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProbes {
+    pub readiness: Option<RawProbe>,
+    pub liveness: Option<RawProbe>,
+    pub termination_grace_period: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProbe {
+    pub period: Option<String>,
+    pub timeout: Option<String>,
+    pub failure_threshold: Option<u32>,
+    pub success_threshold: Option<u32>,
+    pub initial_delay: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOutlierDetection {
+    pub consecutive_5xx: Option<u32>,
+    pub interval: Option<String>,
+    pub base_ejection_time: Option<String>,
+    pub max_ejection_time: Option<String>,
+    pub max_ejection_percent: Option<f64>,
+    pub panic_threshold: Option<f64>,
 }
 
 /// One fault: the fields every kind has, and the kind's own parameters as written.

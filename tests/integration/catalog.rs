@@ -110,6 +110,7 @@ fn valid_fault(kind: FaultName, omit: Option<&str>) -> Option<String> {
             Count => "1",
             Duration | PositiveDuration => "\"5s\"",
             Migration => return None,
+            Flag => "true",
         };
         text.push_str(&format!("{} = {value}\n", p.name));
     }
@@ -165,7 +166,7 @@ fn issue9_unknown_and_mistyped_parameters_are_clear_errors() {
     assert_eq!(e.field, "faults[0].rte");
     assert_eq!(
         e.message,
-        "an error_rate fault takes no `rte`; its parameters are: rate (did you mean `rate`?)"
+        "an error_rate fault takes no `rte`; its parameters are: rate, instances (did you mean `rate`?)"
     );
     let e = error("kind = \"error_rate\"\ntarget = \"new\"\nrate = \"high\"");
     assert_eq!(e.field, "faults[0].rate");
@@ -191,7 +192,8 @@ fn issue9_defaults_come_from_the_catalog() {
     assert_eq!(
         f.kind,
         rehearsal::model::FaultKind::DependencyOutage {
-            rate: rehearsal::engine::Probability::ONE
+            rate: rehearsal::engine::Probability::ONE,
+            probe: false
         }
     );
     assert_eq!(f.target, rehearsal::model::Target::All);

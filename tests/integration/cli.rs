@@ -14,7 +14,7 @@ rollback_s,recovered_s,ttr_s,affected_users,active_users,affected_share,failed_r
 inconsistent_records,rolled_back,false_rollback,rollout_s,degraded_s,instance_seconds,detected_by,\
 requests,baseline_failed_requests,checks,failed_checks,inconclusive_checks,new_format_only,\
 old_format_only,lost_on_down_migration,dropped_by_contract,lost_on_restore,corrupted,\
-missing_during_backfill,invisible_reads,budget_consumed";
+missing_during_backfill,invisible_reads,budget_consumed,probe_ttd_s,restarts,ejections";
 
 /// Strategies in `crash.toml`.
 const CRASH_STRATEGIES: usize = 2;

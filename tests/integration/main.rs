@@ -21,6 +21,7 @@ mod metrics;
 mod monitoring;
 mod mutation;
 mod precision;
+mod probes;
 mod reliability;
 
 mod report;

@@ -55,6 +55,19 @@ impl Resolver<'_> {
         let kind = name
             .build(&params)
             .or_else(|e| self.err(field(e.param), e.message))?;
+        if let crate::model::FaultKind::ErrorRate {
+            instances: Some(k), ..
+        } = kind
+            && k > cx.fleet.instances
+        {
+            return self.err(
+                field("instances"),
+                format!(
+                    "{k} is not allowed; expected at most fleet.instances ({})",
+                    cx.fleet.instances
+                ),
+            );
+        }
         let target = self.fault_target(path, name, f.target.as_deref(), cx.names)?;
         let (start, end) = self.fault_window(path, name, f, cx.horizon)?;
         Ok(Fault {
@@ -108,6 +121,7 @@ impl Resolver<'_> {
                     ParamType::Probability | ParamType::Multiplier => {
                         toml::Value::Float(text.parse().unwrap_or(f64::NAN))
                     }
+                    ParamType::Flag => toml::Value::Boolean(text == "true"),
                     _ => toml::Value::String(text.into()),
                 };
                 &default
@@ -156,6 +170,10 @@ impl Resolver<'_> {
             ParamType::PositiveDuration => match text {
                 Some(t) => ParamValue::Duration(self.positive_duration(&field, t)?),
                 None => return wrong("a duration such as \"90s\""),
+            },
+            ParamType::Flag => match value.as_bool() {
+                Some(b) => ParamValue::Flag(b),
+                None => return wrong("true or false"),
             },
             ParamType::Migration => match text {
                 Some(name) => ParamValue::Migration(self.migration(&field, name, cx.migrations)?),

@@ -8,6 +8,7 @@ mod argo;
 mod database;
 pub mod defaults;
 mod fault;
+mod health;
 mod judges;
 mod objectives;
 mod strategy;
@@ -245,6 +246,14 @@ pub fn resolve(
     let versions = r.keep(r.versions(&raw));
     let names = version_names(&raw);
     let fleet = r.keep(r.fleet(raw.fleet.as_ref()));
+    let health = r.keep(
+        r.health(
+            raw.fleet.as_ref().and_then(|f| f.probes.as_ref()),
+            raw.fleet
+                .as_ref()
+                .and_then(|f| f.outlier_detection.as_ref()),
+        ),
+    );
     let database = r.keep(r.database(&raw, &names, limit));
     let migrations: Vec<&str> = raw.database.as_ref().map_or(vec![], |d| {
         d.migrations.iter().map(|m| m.name.as_str()).collect()
@@ -307,6 +316,7 @@ pub fn resolve(
                 faults: faults?,
                 slo_latency: slo_latency?,
                 database: database?,
+                health: health?,
             },
             manual: sections.manual?,
             manual_trigger: sections.alerts.as_ref()?.1,

@@ -16,6 +16,8 @@ pub(in crate::scenario) fn resolve_objectives(
         (ObjectiveMetric::TtrP95, &o.ttr_p95),
         (ObjectiveMetric::TtdMean, &o.ttd_mean),
         (ObjectiveMetric::TtdP95, &o.ttd_p95),
+        (ObjectiveMetric::ProbeTtdMean, &o.probe_ttd_mean),
+        (ObjectiveMetric::ProbeTtdP95, &o.probe_ttd_p95),
     ] {
         if let Some(t) = text {
             let limit = r
