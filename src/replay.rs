@@ -4,7 +4,7 @@
 //! changes, analysis ticks into verdicts and detections into the response the scenario's
 //! data policy calls for; at the end the outcome rules read the world into a [`RunOutcome`].
 
-use crate::detect::alerts::{AlertAction, Alerts, SeriesStore, Steady};
+use crate::detect::alerts::{AlertAction, Alerts, Gauges, SeriesStore, Steady};
 use crate::detect::judges::Baseline;
 use crate::detect::{
     Analysis, AnalysisRun, ManualTrigger, Measure, RunPhase, Scope, Verdict, Windows, manual,
@@ -305,6 +305,7 @@ fn run(
         rate_per_s: scenario.service.traffic.rate_at(SimTime::ZERO),
         error_rate: stable.error_rate.get(),
         latency: stable.latency,
+        instances: scenario.service.fleet.instances,
     };
     let alerts = scenario.alerts.as_ref().map(|a| match record {
         true => Alerts::recording(a, names, &steady),
@@ -611,11 +612,15 @@ impl Replay<'_> {
 
     /// Prometheus scrapes the service's counters and the rollout's weight.
     fn scrape(&mut self, now: SimTime, sched: &mut Scheduler<Event>) {
-        let weight = self.world.routing().share(VersionId::Candidate) * 100.0;
+        let gauges = Gauges {
+            candidate_weight_pct: self.world.routing().share(VersionId::Candidate) * 100.0,
+            replicas: VersionId::ALL.map(|v| self.world.running(v)),
+            available: VersionId::ALL.map(|v| self.world.ready(v)),
+        };
         let (Some(alerts), Some(x)) = (&mut self.alerts, &self.world.exposition) else {
             return;
         };
-        alerts.scrape(now, x, weight);
+        alerts.scrape(now, x, &gauges);
         sched.at(
             now.saturating_add(alerts.spec().scrape_interval),
             WORLD,

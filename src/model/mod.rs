@@ -898,6 +898,11 @@ impl<'s> World<'s> {
         ready
     }
 
+    /// Instances of `v` running now (started, serving or not).
+    pub fn running(&self, v: VersionId) -> u32 {
+        self.fleet.running(v)
+    }
+
     /// Instances of `v` serving now (readiness probes and restarts included, when kept).
     pub fn ready(&self, v: VersionId) -> u32 {
         match &self.health {

@@ -39,6 +39,14 @@ pub fn help(family: &str) -> String {
             "Percent of traffic the rollout routes to each version.",
         ),
         (
+            metric::SPEC_REPLICAS,
+            "Instances of each version running, ready or not (kube-state-metrics' name).",
+        ),
+        (
+            metric::AVAILABLE_REPLICAS,
+            "Instances of each version serving: ready and in rotation (kube-state-metrics' name).",
+        ),
+        (
             DETECTED,
             "1 from rehearsal's failure declaration (the rollback decision) on.",
         ),

@@ -388,6 +388,38 @@ fn issue14_bundled_sequential_drill_detects_sooner_than_the_threshold() {
 }
 
 #[test]
+fn issue14_replica_gauges_show_what_readiness_took_out() {
+    // kube-state-metrics' gauges: a dependency outage the readiness probes see (from 62 s;
+    // probes at 5 + 10k s, failure_threshold 3) takes every instance out at 85 s. Scrapes and
+    // evaluations every 5 s: the probe tick at 85 s runs before that instant's scrape (both
+    // world changes, the tick scheduled first), so the scrape at 85 s shows the stable with
+    // 0 of 10 available, and the mismatch rule of the kubernetes-mixin
+    // (`KubeDeploymentReplicasMismatch`, without its 15 m `for`) fires at the evaluation of
+    // 85 s, which reads it (observations come after world changes).
+    let body = r#"
+[fleet.probes.readiness]
+period = "10s"
+failure_threshold = 3
+initial_delay = "5s"
+[[faults]]
+kind = "dependency_outage"
+probe = true
+start = "62s"
+end = "10m"
+[monitoring]
+scrape_interval = "5s"
+evaluation_interval = "5s"
+[[alerts]]
+name = "ReplicasMismatch"
+expr = 'kube_deployment_spec_replicas{version="old"} > kube_deployment_status_replicas_available{version="old"}'
+action = "rollback"
+"#;
+    let r = &run(&crate::common::held_canary("15m", 1, body)).runs[0];
+    assert_eq!(r.detected_by, Some(Detector::Alert), "{r:?}");
+    assert_eq!(secs(r.detected), Some(85.0));
+}
+
+#[test]
 fn issue14_bundled_burn_rate_drill_pages_after_promotion() {
     use crate::common::shortened;
     let text = shortened(

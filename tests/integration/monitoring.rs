@@ -95,10 +95,11 @@ fn issue12_openmetrics_export_is_byte_identical_and_backfills() {
     let text = fs::read_to_string(&a).unwrap();
     assert_eq!(text, fs::read_to_string(&b).unwrap());
     // Scrapes every 15 s in [0, 600 s): 40 per series. Series: per version 2 request
-    // counters, 11 buckets + `+Inf`, the count and the weight (16), and the two markers: 34.
-    // Lines: 34 × 40 samples, a `# HELP` and a `# TYPE` for each of the 5 families
-    // (requests, duration histogram, weight, 2 markers) and `# EOF`.
-    assert_eq!(text.lines().count(), 34 * 40 + 2 * 5 + 1);
+    // counters, 11 buckets + `+Inf`, the count, the weight and the 2 replica gauges (18),
+    // and the two markers: 38. Lines: 38 × 40 samples, a `# HELP` and a `# TYPE` for each of
+    // the 7 families (requests, duration histogram, weight, 2 replica gauges, 2 markers) and
+    // `# EOF`.
+    assert_eq!(text.lines().count(), 38 * 40 + 2 * 7 + 1);
     assert!(text.ends_with("# EOF\n"));
     // The default start is 2026-01-01T00:00:00Z = 1767225600 s; the last scrape 585 s later
     // (2026-12-01T00:00:00Z, below, is 1796083200 s).
@@ -153,8 +154,8 @@ fn issue12_openmetrics_export_is_byte_identical_and_backfills() {
         String::from_utf8_lossy(&out.stderr)
     );
     // One block with every sample and every series.
-    assert!(said.contains(" 1360 "), "{said}");
-    assert!(said.contains(" 34 "), "{said}");
+    assert!(said.contains(" 1520 "), "{said}");
+    assert!(said.contains(" 38 "), "{said}");
 }
 
 #[test]
@@ -171,7 +172,7 @@ fn issue12_recording_changes_no_outcome() {
         for r in 0..2 {
             let (outcome, rec) = monitoring::record(s, 0, r).unwrap();
             assert_eq!(outcome, replay::replay(s, 0, r).unwrap(), "{} #{r}", s.name);
-            assert_eq!(rec.series.len(), 34);
+            assert_eq!(rec.series.len(), 38);
         }
     }
 }

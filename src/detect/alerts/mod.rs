@@ -14,7 +14,7 @@ pub mod series;
 use std::collections::BTreeMap;
 
 pub use promql::Expr;
-pub use series::{Labels, Semantics, SeriesStore, Steady};
+pub use series::{Gauges, Labels, Semantics, SeriesStore, Steady};
 
 use crate::engine::SimTime;
 use crate::model::Exposition;
@@ -248,8 +248,8 @@ impl<'s> Alerts<'s> {
     }
 
     /// Scrapes the service at `now`.
-    pub fn scrape(&mut self, now: SimTime, x: &Exposition, candidate_weight_pct: f64) {
-        self.store.scrape(now, x, candidate_weight_pct);
+    pub fn scrape(&mut self, now: SimTime, x: &Exposition, g: &Gauges) {
+        self.store.scrape(now, x, g);
     }
 
     /// Evaluates every rule at `now`; returns the rules with an alert that started firing.

@@ -4,8 +4,10 @@
 //! Names and labels are the ones real instrumentation uses: `http_requests_total{version,
 //! code}` (`code` is `"200"` or `"500"`), `http_request_duration_seconds_bucket{version, le}`
 //! (cumulative, `le` formatted as the Prometheus clients format it: `"0.005"`, `"1"`,
-//! `"+Inf"`) and rehearsal's own `rollout_weight{version}` (percent of traffic routed to the
-//! version). Every series exists from t = 0 at zero, as the Prometheus instrumentation
+//! `"+Inf"`), kube-state-metrics' `kube_deployment_spec_replicas{version}` and
+//! `kube_deployment_status_replicas_available{version}` (instances running and instances
+//! serving: ready, not taken out by a readiness probe or a restart) and rehearsal's own
+//! `rollout_weight{version}` (percent of traffic routed to the version). Every series exists from t = 0 at zero, as the Prometheus instrumentation
 //! guidelines recommend for labelled metrics ("avoid missing metrics").
 
 use promql_parser::label::Matcher;
@@ -23,8 +25,32 @@ pub const DURATION_BUCKET: &str = "http_request_duration_seconds_bucket";
 pub const DURATION_COUNT: &str = "http_request_duration_seconds_count";
 /// Percent of traffic routed to each `version`.
 pub const ROLLOUT_WEIGHT: &str = "rollout_weight";
+/// Instances of each `version` running (started, ready or not), as kube-state-metrics
+/// exposes a Deployment's `spec.replicas`.
+pub const SPEC_REPLICAS: &str = "kube_deployment_spec_replicas";
+/// Instances of each `version` serving (ready and in rotation), as kube-state-metrics
+/// exposes a Deployment's `status.availableReplicas`.
+pub const AVAILABLE_REPLICAS: &str = "kube_deployment_status_replicas_available";
 /// Every metric name the store holds.
-pub const METRICS: [&str; 4] = [REQUESTS, DURATION_BUCKET, DURATION_COUNT, ROLLOUT_WEIGHT];
+pub const METRICS: [&str; 6] = [
+    REQUESTS,
+    DURATION_BUCKET,
+    DURATION_COUNT,
+    ROLLOUT_WEIGHT,
+    SPEC_REPLICAS,
+    AVAILABLE_REPLICAS,
+];
+
+/// The gauges of one scrape, read off the world.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gauges {
+    /// Percent of traffic routed to the candidate.
+    pub candidate_weight_pct: f64,
+    /// Instances running, stable and candidate.
+    pub replicas: [u32; 2],
+    /// Instances serving, stable and candidate.
+    pub available: [u32; 2],
+}
 
 /// The Prometheus client libraries' default histogram buckets, seconds
 /// (`prometheus.DefBuckets` in client_golang, `Histogram.DEFAULT_BUCKETS` in client_python).
@@ -184,6 +210,8 @@ pub struct Steady {
     pub error_rate: f64,
     /// The stable's latency.
     pub latency: LatencyModel,
+    /// The stable's instances, all serving.
+    pub instances: u32,
 }
 
 /// The scraped series of one run, samples older than `retention` forgotten.
@@ -205,8 +233,8 @@ pub struct SeriesStore {
 
 impl SeriesStore {
     /// The series of a service with versions named `versions` (stable, candidate): request
-    /// counters, histogram buckets with upper bounds `buckets_s` (seconds; empty for none)
-    /// and rollout weights, in the order [`SeriesStore::scrape`] fills them.
+    /// counters, histogram buckets with upper bounds `buckets_s` (seconds; empty for none),
+    /// rollout weights and replica counts, in the order [`SeriesStore::scrape`] fills them.
     pub fn for_service(versions: [&str; 2], buckets_s: &[f64], retention: SimTime) -> Self {
         let mut series = Vec::new();
         for v in versions {
@@ -224,8 +252,12 @@ impl SeriesStore {
                 let l = Labels::new([("__name__", DURATION_COUNT), ("version", v)]);
                 series.push(Series::new(l));
             }
-            let l = Labels::new([("__name__", ROLLOUT_WEIGHT), ("version", v)]);
-            series.push(Series::new(l));
+            for name in [ROLLOUT_WEIGHT, SPEC_REPLICAS, AVAILABLE_REPLICAS] {
+                series.push(Series::new(Labels::new([
+                    ("__name__", name),
+                    ("version", v),
+                ])));
+            }
         }
         let base = vec![0.0; series.len()];
         SeriesStore {
@@ -273,7 +305,8 @@ impl SeriesStore {
     /// Fills `history` (rounded up to whole `scrape` intervals) of scrapes before the run,
     /// at the steady state `steady`: the stable's counters grow at `rate × (1 − error)` and
     /// `rate × error` per second, its `le` buckets at `rate × Φ(z(le))` (the log-normal's
-    /// CDF at the bound), the candidate's stay at 0, and the stable's weight is 100 %.
+    /// CDF at the bound), the candidate's stay at 0, the stable's weight is 100 % and all
+    /// its instances serve.
     /// A store built by [`SeriesStore::for_service`] only, before its first scrape.
     pub fn prefill(&mut self, history: SimTime, scrape: SimTime, steady: &Steady) {
         let step = scrape.micros().max(1);
@@ -299,6 +332,9 @@ impl SeriesStore {
                         };
                         (rate * share, true)
                     }
+                    SPEC_REPLICAS | AVAILABLE_REPLICAS if stable => {
+                        (f64::from(steady.instances), false)
+                    }
                     _ => (if stable { 100.0 } else { 0.0 }, false),
                 }
             })
@@ -321,8 +357,8 @@ impl SeriesStore {
         }
     }
 
-    /// One scrape at `now`: the exposition's counters and the candidate's weight in percent.
-    pub fn scrape(&mut self, now: SimTime, x: &Exposition, candidate_weight_pct: f64) {
+    /// One scrape at `now`: the exposition's counters and the world's gauges.
+    pub fn scrape(&mut self, now: SimTime, x: &Exposition, g: &Gauges) {
         let mut values = Vec::with_capacity(self.series.len());
         for v in 0..2 {
             let (ok, failed) = x.requests(v);
@@ -334,11 +370,11 @@ impl SeriesStore {
                 values.push(values[values.len() - 1]);
             }
             let w = if v == 0 {
-                100.0 - candidate_weight_pct
+                100.0 - g.candidate_weight_pct
             } else {
-                candidate_weight_pct
+                g.candidate_weight_pct
             };
-            values.push(w);
+            values.extend([w, f64::from(g.replicas[v]), f64::from(g.available[v])]);
         }
         debug_assert_eq!(values.len(), self.series.len());
         let now = now.saturating_add(self.shift);

@@ -278,7 +278,7 @@ fn alerts_pend_for_their_hold_then_fire_and_keep_firing() {
 
 #[test]
 fn the_histogram_count_is_the_inf_bucket_and_continues_the_history() {
-    use crate::detect::alerts::Steady;
+    use crate::detect::alerts::{Gauges, Steady};
     use crate::model::{Exposition, LatencyModel};
     // 10 minutes of history at 15 s scrapes: 40 samples before the run, the store's clock
     // 600 s ahead. The steady state serves 10 req/s, so every counter of the stable starts
@@ -289,6 +289,7 @@ fn the_histogram_count_is_the_inf_bucket_and_continues_the_history() {
         rate_per_s: 10.0,
         error_rate: 0.02,
         latency,
+        instances: 10,
     };
     let mut store = SeriesStore::for_service(["old", "new"], &[0.1, 0.5], s(3600));
     store.prefill(s(600), s(15), &steady);
@@ -298,7 +299,13 @@ fn the_histogram_count_is_the_inf_bucket_and_continues_the_history() {
     x.record(0, false, Some(20_000.0), 0.0);
     x.record(0, false, Some(40_000.0), 0.0);
     x.record(0, true, Some(300_000.0), 0.0);
-    store.scrape(s(15), &x, 0.0);
+    // At 15 s the candidate runs 2 instances, one of them serving; a stable one is out.
+    let gauges = Gauges {
+        candidate_weight_pct: 10.0,
+        replicas: [10, 2],
+        available: [9, 1],
+    };
+    store.scrape(s(15), &x, &gauges);
     let at = 15 + 600;
     let count = vector(
         "http_request_duration_seconds_count{version=\"old\"}",
@@ -339,4 +346,19 @@ fn the_histogram_count_is_the_inf_bucket_and_continues_the_history() {
         at,
     );
     assert_eq!(new[0].1, 0.0);
+    // The replica gauges: all 10 stable instances serve through the history (at 600 s, the
+    // last history sample), then the scrape's values; a kube-state-metrics style mismatch
+    // rule reads them like any series.
+    let available = |at| vector("kube_deployment_status_replicas_available", &store, at);
+    let got = |v: Vec<(Labels, f64)>| v.iter().map(|(_, x)| *x).collect::<Vec<_>>();
+    assert_eq!(got(available(585)), [10.0, 0.0]);
+    assert_eq!(got(available(at)), [9.0, 1.0]);
+    let mismatch = vector(
+        "kube_deployment_spec_replicas - kube_deployment_status_replicas_available > 0",
+        &store,
+        at,
+    );
+    assert_eq!(got(mismatch), [1.0, 1.0]);
+    let weight = vector("rollout_weight{version=\"new\"}", &store, at);
+    assert_eq!(weight[0].1, 10.0);
 }
