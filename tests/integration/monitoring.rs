@@ -675,3 +675,86 @@ fn issue12_docs_prometheus_files_are_current_and_valid() {
         );
     }
 }
+
+#[test]
+fn issue12_live_page_renders_in_a_headless_browser() {
+    let test = "issue12_live_page_renders_in_a_headless_browser";
+    let Some(browser) = on_path("chromium").or_else(|| on_path("chromium-browser")) else {
+        assert!(
+            std::env::var_os("REHEARSAL_REQUIRE_BROWSER").is_none(),
+            "REHEARSAL_REQUIRE_BROWSER is set but no chromium is installed"
+        );
+        eprintln!("SKIPPED {test}: no chromium on PATH (Debian: apt-get install chromium)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("drill.toml");
+    fs::write(&file, blind_spot()).unwrap();
+    // 600 s at 100×: the page's event stream lasts 6 s; with a virtual time budget headless
+    // Chromium dumps the page once the stream has ended, with every event in it. A
+    // screenshot is taken at load: the page draws the backlog of the run so far.
+    let (_serve, addr) = serve(&file, "100");
+    let url = format!("http://{addr}/");
+    let shot = tmp.path().join("live.png");
+    let run = |args: Vec<String>| {
+        let browser = browser.clone();
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let profile = tempfile::tempdir().unwrap();
+            let mut child = Command::new(browser)
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1000,700",
+                ])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .args(args)
+                .arg(url)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("run chromium");
+            // Bounded: a browser that hangs is killed after 60 s (the page then fails).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            child.wait_with_output().expect("chromium's output")
+        })
+    };
+    let dom = run(vec![
+        "--dump-dom".into(),
+        "--virtual-time-budget=3000".into(),
+    ]);
+    // Two seconds in (about 200 simulated seconds): the backlog draws the run so far.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let png = run(vec![format!("--screenshot={}", shot.display())]);
+    let dom = String::from_utf8_lossy(&dom.join().unwrap().stdout).into_owned();
+    png.join().unwrap();
+    // The timeline got points (one per event, about 4 per wall-clock second) and the page
+    // shows the run's end and its detection.
+    let points: usize = dom
+        .split("data-points=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no data-points in {dom}"));
+    assert!(points >= 10, "{points} points");
+    assert!(dom.contains("simulated 600 s of 600 s (done)"), "{dom}");
+    assert!(
+        dom.contains("detected 180 s by alert:CanaryErrorRatio"),
+        "{dom}"
+    );
+    let bytes = fs::read(&shot).expect("a screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
+}
