@@ -180,10 +180,15 @@ async fn state(State(rx): State<Shared>) -> Json<serde_json::Value> {
 }
 
 async fn events(State(rx): State<Shared>) -> impl IntoResponse {
+    // The run so far first, so that a page joining late draws all of it.
     let first = rx.borrow().clone();
-    let initial = futures_util::stream::once(async move {
-        Ok::<_, Infallible>(Event::default().data(first.live.state(first.now).to_string()))
-    });
+    let backlog: Vec<Result<Event, Infallible>> = first
+        .live
+        .backlog(first.now)
+        .into_iter()
+        .map(|t| Ok(Event::default().data(first.live.state(t).to_string())))
+        .collect();
+    let initial = futures_util::stream::iter(backlog);
     let updates = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.changed().await.ok()?;
         let snap = rx.borrow_and_update().clone();

@@ -17,6 +17,9 @@ use crate::scenario::Scenario;
 /// use).
 pub const RATIO_WINDOW: SimTime = SimTime::from_secs(60);
 
+/// Most instants of a joining page's backlog.
+pub const BACKLOG: u64 = 200;
+
 /// One run, recorded, with the alert states of each of its evaluations.
 #[derive(Debug, Clone)]
 pub struct Live {
@@ -108,6 +111,24 @@ impl Live {
         out
     }
 
+    /// The instants a page joining at `now` is sent first so that it draws the run so far: at
+    /// most [`BACKLOG`] + 1, every scrape interval or evenly spaced, ending at `now`.
+    pub fn backlog(&self, now: SimTime) -> Vec<SimTime> {
+        let now = now.min(self.horizon);
+        let step = self
+            .rec
+            .spec
+            .scrape_interval
+            .micros()
+            .max(now.micros().div_ceil(BACKLOG))
+            .max(1);
+        let mut at: Vec<SimTime> = (0..now.micros().div_ceil(step))
+            .map(|k| SimTime(k * step))
+            .collect();
+        at.push(now);
+        at
+    }
+
     /// The value of series `name` with `version` at `now` (0 before the first sample).
     fn of(&self, name: &str, version: &str, code: Option<&str>, now: SimTime) -> f64 {
         self.rec
@@ -145,7 +166,8 @@ impl Live {
         i.checked_sub(1).map_or(&[], |i| &self.alerts[i].1)
     }
 
-    /// The state at `now` as JSON: simulated time, weights, error ratios, alert states,
+    /// The state at `now` as JSON: simulated time, the versions (stable, candidate), weights,
+    /// error ratios, alert states,
     /// detection, rollback and recovery (each `null` until it has happened).
     pub fn state(&self, now: SimTime) -> Value {
         let now = now.min(self.horizon);
@@ -180,6 +202,7 @@ impl Live {
             "replication": self.replication,
             "horizon_s": self.horizon.as_secs_f64(),
             "now_s": now.as_secs_f64(),
+            "versions": self.versions,
             "done": now >= self.horizon,
             "weights_pct": weights,
             "error_ratio_1m": ratios,

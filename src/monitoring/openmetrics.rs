@@ -153,3 +153,44 @@ pub fn value(x: f64) -> String {
         format!("{x}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_follow_the_openmetrics_suffixes() {
+        let names = [
+            "http_requests_total",
+            "d_seconds_bucket",
+            "d_seconds_count",
+            "up",
+            "x_count",
+        ];
+        assert_eq!(
+            family("http_requests_total", &names),
+            ("http_requests", Kind::Counter)
+        );
+        assert_eq!(
+            family("d_seconds_bucket", &names),
+            ("d_seconds", Kind::Histogram)
+        );
+        assert_eq!(
+            family("d_seconds_count", &names),
+            ("d_seconds", Kind::Histogram)
+        );
+        // A `_count` without buckets beside it is a gauge of its own.
+        assert_eq!(family("x_count", &names), ("x_count", Kind::Gauge));
+        assert_eq!(family("up", &names), ("up", Kind::Gauge));
+    }
+
+    #[test]
+    fn values_and_labels_are_escaped_for_the_text_formats() {
+        assert_eq!(value(12.0), "12");
+        assert_eq!(value(0.1), "0.1");
+        assert_eq!(value(f64::INFINITY), "+Inf");
+        assert_eq!(value(f64::NAN), "NaN");
+        let l = Labels::new([("__name__", "m"), ("v", "a\"b\\c\nd")]);
+        assert_eq!(selector(&l), r#"m{v="a\"b\\c\nd"}"#);
+    }
+}

@@ -312,3 +312,29 @@ impl<'r> TestPlan<'r> {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_names_keep_only_what_prometheus_allows() {
+        assert_eq!(alert_name("CanaryErrorRatio"), "CanaryErrorRatio");
+        assert_eq!(
+            alert_name("ErrorBudgetBurn:14.4x:1h/5m"),
+            "ErrorBudgetBurn:14_4x:1h_5m"
+        );
+        assert_eq!(alert_name("5xx ratio"), "_5xx_ratio");
+        assert_eq!(alert_name(""), "_");
+    }
+
+    #[test]
+    fn durations_use_the_largest_unit_that_divides() {
+        let ms = SimTime::from_millis;
+        assert_eq!(duration(SimTime::ZERO), "0s");
+        assert_eq!(duration(ms(90_000)), "90s");
+        assert_eq!(duration(ms(120_000)), "2m");
+        assert_eq!(duration(ms(21_600_000)), "6h");
+        assert_eq!(duration(ms(1_500)), "1500ms");
+    }
+}

@@ -369,243 +369,6 @@ fn issue12_export_errors_name_the_flag() {
     }
 }
 
-/// A child process killed when dropped (the test's servers, on every path out of it).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `GET path` from `addr` over plain HTTP/1.0: the body (empty when unreachable).
-fn http_get(addr: &str, path: &str) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-        return String::new();
-    };
-    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
-    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-    let mut text = String::new();
-    let _ = s.read_to_string(&mut text);
-    text.split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default()
-}
-
-/// A port nobody listens on now (a small race with other processes, acceptable in a test).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A 10 % canary whose requests fail at 50 % from 20 s: 5 errors/s. Scraped by rehearsal
-/// every second (so what `serve` exposes is at most 1 s old), evaluated every 5 s.
-const LIVE: &str = r#"
-[[faults]]
-kind = "error_rate"
-target = "new"
-rate = 0.5
-start = "20s"
-[monitoring]
-scrape_interval = "1s"
-evaluation_interval = "5s"
-[[alerts]]
-name = "CanaryErrors"
-expr = 'sum by (version) (rate(http_requests_total{code="500"}[15s])) > 1'
-for = "10s"
-action = "ticket"
-"#;
-
-#[test]
-#[ignore = "about a minute of real time with a real Prometheus: .ci/run runs it"]
-fn issue12_real_prometheus_fires_when_rehearsal_does() {
-    use std::time::{Duration, Instant};
-    let test = "issue12_real_prometheus_fires_when_rehearsal_does";
-    let Some(prometheus) = on_path("prometheus") else {
-        assert!(
-            std::env::var_os("REHEARSAL_REQUIRE_PROMETHEUS").is_none(),
-            "REHEARSAL_REQUIRE_PROMETHEUS is set but no prometheus is installed"
-        );
-        eprintln!("SKIPPED {test}: no prometheus on PATH (Debian: apt-get install prometheus)");
-        return;
-    };
-    let text = held_canary("2m", 1, LIVE);
-    let s = scenario(&text);
-    // Rehearsal's own evaluator: the first evaluation with the alert firing (run clock).
-    // At 25 s the window (10 s, 25 s] holds 5 s of 5 errors/s, extrapolated to the 15 s
-    // window: 25/15 > 1, pending; after for = 10s, firing at 35 s.
-    let live = rehearsal::monitoring::live::Live::record(&s, 0, 0).unwrap();
-    let ours = monitoring::alert_states(live.recording(), s.horizon)
-        .into_iter()
-        .find(|(_, alerts)| {
-            alerts
-                .iter()
-                .any(|a| a.state == rehearsal::detect::alerts::AlertState::Firing)
-        })
-        .map(|(t, _)| t.as_secs_f64())
-        .expect("rehearsal fires");
-    assert!((30.0..=40.0).contains(&ours), "{ours}");
-
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("live.toml");
-    fs::write(&file, &text).unwrap();
-    let (serve, target) = serve(&file, "1");
-    let state: serde_json::Value = serde_json::from_str(&http_get(&target, "/api/state")).unwrap();
-    let t0 = Instant::now() - Duration::from_secs_f64(state["now_s"].as_f64().unwrap());
-    let sim = |at: Instant| (at - t0).as_secs_f64();
-
-    let rules = tmp.path().join("rules.yaml");
-    let spec = s.alerts.as_ref().unwrap();
-    fs::write(
-        &rules,
-        monitoring::promtool::rules_file(&s.name, &spec.rules),
-    )
-    .unwrap();
-    let config = tmp.path().join("prometheus.yml");
-    fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: rehearsal\n    static_configs:\n      - targets: [\"{target}\"]\n",
-            rules.display()
-        ),
-    )
-    .unwrap();
-    let web = format!("127.0.0.1:{}", free_port());
-    let log = fs::File::create(tmp.path().join("prometheus.log")).unwrap();
-    let _prometheus = Killed(
-        std::process::Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                tmp.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={web}"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
-    // Poll every 250 ms until Prometheus reports the alert firing, for at most 100 s of the
-    // 120 s drill.
-    let mut theirs = None;
-    while theirs.is_none() && sim(Instant::now()) < 100.0 {
-        std::thread::sleep(Duration::from_millis(250));
-        let body = http_get(&web, "/api/v1/alerts");
-        if body.contains("\"state\":\"firing\"") && body.contains("CanaryErrors") {
-            theirs = Some(sim(Instant::now()));
-        }
-    }
-    let log = fs::read_to_string(tmp.path().join("prometheus.log")).unwrap_or_default();
-    let theirs = theirs.unwrap_or_else(|| panic!("Prometheus never fired; its log:\n{log}"));
-    eprintln!("{test}: rehearsal fires at {ours} s, Prometheus at {theirs:.2} s");
-    // Prometheus scrapes and evaluates at phases of its own (offsets hashed from the target
-    // and the group), so it sees the same samples up to one scrape interval (5 s) later, and
-    // evaluates up to one evaluation interval (5 s) later; `serve` exposes samples up to 1 s
-    // old; the poll adds 0.25 s. It cannot fire earlier than one evaluation interval before
-    // (the same window, read at a different phase).
-    let lag = theirs - ours;
-    assert!(
-        (-5.0..=11.25).contains(&lag),
-        "Prometheus − rehearsal = {lag:.2} s"
-    );
-    drop(serve);
-}
-
-/// `serve` on `file` at `speed` on a free loopback port: the process and its address.
-fn serve(file: &Path, speed: &str) -> (Killed, String) {
-    use std::io::BufRead;
-    let mut child = Killed(
-        std::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
-            .arg("serve")
-            .arg(file)
-            .args(["--speed", speed, "--listen", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    std::io::BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (child, addr)
-}
-
-#[test]
-fn issue12_serve_exposes_the_run_and_stops_at_the_horizon() {
-    use std::time::{Duration, Instant};
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("drill.toml");
-    fs::write(&file, blind_spot()).unwrap();
-    // 600 s at 100×: 6 s of wall time.
-    let started = Instant::now();
-    let (mut child, addr) = serve(&file, "100");
-    let metrics = http_get(&addr, "/metrics");
-    assert!(
-        metrics.contains("# TYPE http_requests_total counter\n"),
-        "{metrics}"
-    );
-    assert!(metrics.contains("# TYPE http_request_duration_seconds histogram\n"));
-    assert!(metrics.contains("rollout_weight{version=\"new\"} "));
-    let state: serde_json::Value = serde_json::from_str(&http_get(&addr, "/api/state")).unwrap();
-    assert_eq!(state["scenario"], "alert-canary-blind-spot");
-    assert!(http_get(&addr, "/").contains("new EventSource(\"/events\")"));
-    let events = http_get(&addr, "/events");
-    assert!(events.starts_with("data: {"), "{events}");
-    // The events stream ends with the run, at the horizon: the rollback is in it.
-    let last = events
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("data: "))
-        .unwrap();
-    let last: serde_json::Value = serde_json::from_str(&last["data: ".len()..]).unwrap();
-    assert_eq!(last["done"], true);
-    assert_eq!(last["detected_s"], 180.0);
-    assert_eq!(last["detected_by"], "alert:CanaryErrorRatio");
-    let status = child.0.wait().unwrap();
-    assert!(status.success());
-    assert!(started.elapsed() < Duration::from_secs(30));
-
-    let Some(promtool) = promtool("issue12_serve_exposes_the_run_and_stops_at_the_horizon") else {
-        return;
-    };
-    let metrics_file = tmp.path().join("metrics.txt");
-    fs::write(&metrics_file, &metrics).unwrap();
-    let out = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(fs::File::open(&metrics_file).unwrap())
-        .output()
-        .unwrap();
-    let said =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && said.trim().is_empty(), "{said}");
-}
-
-#[test]
-fn issue12_serve_refuses_a_remote_address_unless_allowed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("drill.toml");
-    fs::write(&file, blind_spot()).unwrap();
-    let out = output(&[
-        "serve".as_ref(),
-        file.as_os_str(),
-        "--listen".as_ref(),
-        "0.0.0.0:0".as_ref(),
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
-}
-
 #[test]
 fn issue12_docs_prometheus_files_are_current_and_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -673,6 +436,335 @@ fn issue12_docs_prometheus_files_are_current_and_valid() {
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// `rehearsal serve` against real clients: built with the `serve` feature (the default).
+#[cfg(feature = "serve")]
+mod live {
+    use super::*;
+
+    /// A child process killed when dropped (the test's servers, on every path out of it).
+    struct Killed(std::process::Child);
+
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    /// `GET path` from `addr` over plain HTTP/1.0: the body (empty when unreachable).
+    fn http_get(addr: &str, path: &str) -> String {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+            return String::new();
+        };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+        let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text.split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_string())
+            .unwrap_or_default()
+    }
+
+    /// A port nobody listens on now (a small race with other processes, acceptable in a test).
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    /// A 10 % canary whose requests fail at 50 % from 20 s: 5 errors/s. Scraped by rehearsal
+    /// every second (so what `serve` exposes is at most 1 s old), evaluated every 5 s.
+    const LIVE: &str = r#"
+    [[faults]]
+    kind = "error_rate"
+    target = "new"
+    rate = 0.5
+    start = "20s"
+    [monitoring]
+    scrape_interval = "1s"
+    evaluation_interval = "5s"
+    [[alerts]]
+    name = "CanaryErrors"
+    expr = 'sum by (version) (rate(http_requests_total{code="500"}[15s])) > 1'
+    for = "10s"
+    action = "ticket"
+    "#;
+
+    #[test]
+    #[ignore = "about a minute of real time with a real Prometheus: .ci/run runs it"]
+    fn issue12_real_prometheus_fires_when_rehearsal_does() {
+        use std::time::{Duration, Instant};
+        let test = "issue12_real_prometheus_fires_when_rehearsal_does";
+        let Some(prometheus) = on_path("prometheus") else {
+            assert!(
+                std::env::var_os("REHEARSAL_REQUIRE_PROMETHEUS").is_none(),
+                "REHEARSAL_REQUIRE_PROMETHEUS is set but no prometheus is installed"
+            );
+            eprintln!("SKIPPED {test}: no prometheus on PATH (Debian: apt-get install prometheus)");
+            return;
+        };
+        let text = held_canary("2m", 1, LIVE);
+        let s = scenario(&text);
+        // Rehearsal's own evaluator: the first evaluation with the alert firing (run clock).
+        // At 25 s the window (10 s, 25 s] holds 5 s of 5 errors/s, extrapolated to the 15 s
+        // window: 25/15 > 1, pending; after for = 10s, firing at 35 s.
+        let live = rehearsal::monitoring::live::Live::record(&s, 0, 0).unwrap();
+        let ours = monitoring::alert_states(live.recording(), s.horizon)
+            .into_iter()
+            .find(|(_, alerts)| {
+                alerts
+                    .iter()
+                    .any(|a| a.state == rehearsal::detect::alerts::AlertState::Firing)
+            })
+            .map(|(t, _)| t.as_secs_f64())
+            .expect("rehearsal fires");
+        assert!((30.0..=40.0).contains(&ours), "{ours}");
+
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("live.toml");
+        fs::write(&file, &text).unwrap();
+        let (serve, target) = serve(&file, "1");
+        let state: serde_json::Value =
+            serde_json::from_str(&http_get(&target, "/api/state")).unwrap();
+        let t0 = Instant::now() - Duration::from_secs_f64(state["now_s"].as_f64().unwrap());
+        let sim = |at: Instant| (at - t0).as_secs_f64();
+
+        let rules = tmp.path().join("rules.yaml");
+        let spec = s.alerts.as_ref().unwrap();
+        fs::write(
+            &rules,
+            monitoring::promtool::rules_file(&s.name, &spec.rules),
+        )
+        .unwrap();
+        let config = tmp.path().join("prometheus.yml");
+        fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 5s\n  evaluation_interval: 5s\nrule_files:\n  - {}\nscrape_configs:\n  - job_name: rehearsal\n    static_configs:\n      - targets: [\"{target}\"]\n",
+                rules.display()
+            ),
+        )
+        .unwrap();
+        let web = format!("127.0.0.1:{}", free_port());
+        let log = fs::File::create(tmp.path().join("prometheus.log")).unwrap();
+        let _prometheus = Killed(
+            std::process::Command::new(prometheus)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    tmp.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address={web}"))
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        // Poll every 250 ms until Prometheus reports the alert firing, for at most 100 s of the
+        // 120 s drill.
+        let mut theirs = None;
+        while theirs.is_none() && sim(Instant::now()) < 100.0 {
+            std::thread::sleep(Duration::from_millis(250));
+            let body = http_get(&web, "/api/v1/alerts");
+            if body.contains("\"state\":\"firing\"") && body.contains("CanaryErrors") {
+                theirs = Some(sim(Instant::now()));
+            }
+        }
+        let log = fs::read_to_string(tmp.path().join("prometheus.log")).unwrap_or_default();
+        let theirs = theirs.unwrap_or_else(|| panic!("Prometheus never fired; its log:\n{log}"));
+        eprintln!("{test}: rehearsal fires at {ours} s, Prometheus at {theirs:.2} s");
+        // Prometheus scrapes and evaluates at phases of its own (offsets hashed from the target
+        // and the group), so it sees the same samples up to one scrape interval (5 s) later, and
+        // evaluates up to one evaluation interval (5 s) later; `serve` exposes samples up to 1 s
+        // old; the poll adds 0.25 s. It cannot fire earlier than one evaluation interval before
+        // (the same window, read at a different phase).
+        let lag = theirs - ours;
+        assert!(
+            (-5.0..=11.25).contains(&lag),
+            "Prometheus − rehearsal = {lag:.2} s"
+        );
+        drop(serve);
+    }
+
+    /// `serve` on `file` at `speed` on a free loopback port: the process and its address.
+    fn serve(file: &Path, speed: &str) -> (Killed, String) {
+        use std::io::BufRead;
+        let mut child = Killed(
+            std::process::Command::new(env!("CARGO_BIN_EXE_rehearsal"))
+                .arg("serve")
+                .arg(file)
+                .args(["--speed", speed, "--listen", "127.0.0.1:0"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut line = String::new();
+        std::io::BufReader::new(child.0.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        (child, addr)
+    }
+
+    #[test]
+    fn issue12_serve_exposes_the_run_and_stops_at_the_horizon() {
+        use std::time::{Duration, Instant};
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("drill.toml");
+        fs::write(&file, blind_spot()).unwrap();
+        // 600 s at 100×: 6 s of wall time.
+        let started = Instant::now();
+        let (mut child, addr) = serve(&file, "100");
+        let metrics = http_get(&addr, "/metrics");
+        assert!(
+            metrics.contains("# TYPE http_requests_total counter\n"),
+            "{metrics}"
+        );
+        assert!(metrics.contains("# TYPE http_request_duration_seconds histogram\n"));
+        assert!(metrics.contains("rollout_weight{version=\"new\"} "));
+        let state: serde_json::Value =
+            serde_json::from_str(&http_get(&addr, "/api/state")).unwrap();
+        assert_eq!(state["scenario"], "alert-canary-blind-spot");
+        assert!(http_get(&addr, "/").contains("new EventSource(\"/events\")"));
+        let events = http_get(&addr, "/events");
+        assert!(events.starts_with("data: {"), "{events}");
+        // The events stream ends with the run, at the horizon: the rollback is in it.
+        let last = events
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("data: "))
+            .unwrap();
+        let last: serde_json::Value = serde_json::from_str(&last["data: ".len()..]).unwrap();
+        assert_eq!(last["done"], true);
+        assert_eq!(last["detected_s"], 180.0);
+        assert_eq!(last["detected_by"], "alert:CanaryErrorRatio");
+        let status = child.0.wait().unwrap();
+        assert!(status.success());
+        assert!(started.elapsed() < Duration::from_secs(30));
+
+        let Some(promtool) = promtool("issue12_serve_exposes_the_run_and_stops_at_the_horizon")
+        else {
+            return;
+        };
+        let metrics_file = tmp.path().join("metrics.txt");
+        fs::write(&metrics_file, &metrics).unwrap();
+        let out = Command::new(promtool)
+            .args(["check", "metrics"])
+            .stdin(fs::File::open(&metrics_file).unwrap())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    }
+
+    #[test]
+    fn issue12_serve_refuses_a_remote_address_unless_allowed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("drill.toml");
+        fs::write(&file, blind_spot()).unwrap();
+        let out = output(&[
+            "serve".as_ref(),
+            file.as_os_str(),
+            "--listen".as_ref(),
+            "0.0.0.0:0".as_ref(),
+        ]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+    }
+
+    #[test]
+    fn issue12_live_page_renders_in_a_headless_browser() {
+        let test = "issue12_live_page_renders_in_a_headless_browser";
+        let Some(browser) = on_path("chromium").or_else(|| on_path("chromium-browser")) else {
+            assert!(
+                std::env::var_os("REHEARSAL_REQUIRE_BROWSER").is_none(),
+                "REHEARSAL_REQUIRE_BROWSER is set but no chromium is installed"
+            );
+            eprintln!("SKIPPED {test}: no chromium on PATH (Debian: apt-get install chromium)");
+            return;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("drill.toml");
+        fs::write(&file, blind_spot()).unwrap();
+        // 600 s at 100×: the page's event stream lasts 6 s; with a virtual time budget headless
+        // Chromium dumps the page once the stream has ended, with every event in it. A
+        // screenshot is taken at load: the page draws the backlog of the run so far.
+        let (_serve, addr) = serve(&file, "100");
+        let url = format!("http://{addr}/");
+        let shot = tmp.path().join("live.png");
+        let run = |args: Vec<String>| {
+            let browser = browser.clone();
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let profile = tempfile::tempdir().unwrap();
+                let mut child = Command::new(browser)
+                    .args([
+                        "--headless",
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--no-first-run",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--disable-sync",
+                        "--window-size=1000,700",
+                    ])
+                    .arg(format!("--user-data-dir={}", profile.path().display()))
+                    .args(args)
+                    .arg(url)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("run chromium");
+                // Bounded: a browser that hangs is killed after 60 s (the page then fails).
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                let _ = child.kill();
+                child.wait_with_output().expect("chromium's output")
+            })
+        };
+        let dom = run(vec![
+            "--dump-dom".into(),
+            "--virtual-time-budget=3000".into(),
+        ]);
+        // Two seconds in (about 200 simulated seconds): the backlog draws the run so far.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let png = run(vec![format!("--screenshot={}", shot.display())]);
+        let dom = String::from_utf8_lossy(&dom.join().unwrap().stdout).into_owned();
+        png.join().unwrap();
+        // The timeline got points (one per event, about 4 per wall-clock second) and the page
+        // shows the run's end and its detection.
+        let points: usize = dom
+            .split("data-points=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no data-points in {dom}"));
+        assert!(points >= 10, "{points} points");
+        assert!(dom.contains("simulated 600 s of 600 s (done)"), "{dom}");
+        assert!(
+            dom.contains("detected 180 s by alert:CanaryErrorRatio"),
+            "{dom}"
+        );
+        let bytes = fs::read(&shot).expect("a screenshot");
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{} bytes",
+            bytes.len()
         );
     }
 }
