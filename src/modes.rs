@@ -30,18 +30,8 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
     if traffic.user_skew.is_some() {
         return Some("traffic.user_skew (Zipf-skewed users)");
     }
-    if traffic
-        .diurnal
-        .as_ref()
-        .is_some_and(|d| d.amplitude > Probability::ZERO)
-    {
-        return Some("traffic.diurnal (a continuously varying rate)");
-    }
     if service.database.is_some() {
         return Some("[database] (the migrated table and its ledger)");
-    }
-    if scenario.alerts.is_some() {
-        return Some("[[alerts]] (Prometheus series)");
     }
     for f in &service.faults {
         if f.users < Probability::ONE {
@@ -89,7 +79,8 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
             _ => {}
         }
     }
-    let requests = traffic.rate_per_s * scenario.horizon.as_secs_f64();
+    let requests =
+        crate::model::windows::expected_requests(traffic, 0.0, scenario.horizon.micros() as f64);
     let users = traffic.users as f64;
     if 2.0 * users * (-requests / users.max(1.0)).exp() > MAX_ACTIVE_USERS_BOUND {
         return Some(
@@ -97,6 +88,33 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         );
     }
     None
+}
+
+/// The line the printed reports give the mode on (`run`, `compare`, `drill`, `check`).
+pub fn header(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Requests => "mode: requests (every request served)",
+        Mode::Windows => {
+            "mode: windows (requests drawn as per-window counts; timelines replay in requests mode)"
+        }
+    }
+}
+
+/// The mode line of a suite (`check`) or a sweep's grid points: the one mode, or how many
+/// ran in each.
+pub fn suite_header(modes: impl Iterator<Item = Mode>) -> String {
+    let mut count = [0usize; 2];
+    for m in modes {
+        count[usize::from(m == Mode::Windows)] += 1;
+    }
+    match count {
+        [_, 0] => header(Mode::Requests).to_string(),
+        [0, _] => header(Mode::Windows).to_string(),
+        [r, w] => format!(
+            "mode: windows for {w} of {}, requests for the others (windows mode does not support them)",
+            r + w
+        ),
+    }
 }
 
 /// The mode a command runs `scenario` in: `asked` when given (an error naming the feature

@@ -15,12 +15,14 @@ use rehearsal::replay::replay;
 use rehearsal::scenario::{Scenario, load};
 use std::path::Path;
 
-use super::common::{output, rehearsal, secs};
+use super::common::{mean_sd, output, rehearsal, scenario, secs, shortened};
 
 /// The bundled scenarios windows mode runs (the others are refused, see
 /// [`issue16_windows_mode_refuses_what_it_cannot_do_exactly`]).
 const SUPPORTED: &[&str] = &[
+    "alert-canary-blind-spot",
     "blue-green-cold-rollback",
+    "burn-rate-slow-regression",
     "crash-loop",
     "dependency-outage",
     "error-regression-3pct",
@@ -36,7 +38,23 @@ fn bundled(name: &str) -> Scenario {
 /// `name` at a reduced rate (at most `rate` req/s) and population (`users`), so one
 /// request-mode run costs milliseconds; everything else as bundled.
 fn reduced(name: &str, rate: f64, users: u64) -> Scenario {
-    let mut s = bundled(name);
+    reduce(bundled(name), rate, users)
+}
+
+/// error-regression-3pct under a strong diurnal swing (±80 %, a 30 min cycle peaking at
+/// 10 min), so the rate varies inside every piece and the onset's wait runs on a varying rate.
+fn diurnal(rate: f64, users: u64) -> Scenario {
+    let text = shortened(
+        "scenarios/error-regression-3pct.toml",
+        &[(
+            "write_fraction = 0.2",
+            "write_fraction = 0.2\ndiurnal = { amplitude = 0.8, period = \"30m\", peak = \"10m\" }",
+        )],
+    );
+    reduce(scenario(&text), rate, users)
+}
+
+fn reduce(mut s: Scenario, rate: f64, users: u64) -> Scenario {
     let t = &mut s.service.traffic;
     t.rate_per_s = t.rate_per_s.min(rate);
     t.users = t.users.min(users);
@@ -50,13 +68,6 @@ fn runs(scenario: &Scenario, mode: Mode, strategy: usize, n: u32) -> Vec<RunOutc
         .into_par_iter()
         .map(|r| replay(&s, strategy, r).expect("run completes"))
         .collect()
-}
-
-fn mean_sd(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let m = xs.iter().sum::<f64>() / n;
-    let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0).max(1.0);
-    (m, v.sqrt())
 }
 
 /// Two-sample Kolmogorov–Smirnov statistic.
@@ -249,6 +260,7 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
     ] {
         failures.extend(compare_modes(&reduced(name, rate, users), 60));
     }
+    failures.extend(compare_modes(&diurnal(50.0, 2_000), 60));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -263,5 +275,85 @@ fn issue16_windows_mode_equals_requests_mode_on_every_supported_bundled_scenario
     for &name in SUPPORTED {
         failures.extend(compare_modes(&reduced(name, 100.0, 5_000), 2_000));
     }
+    failures.extend(compare_modes(&diurnal(100.0, 5_000), 2_000));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn issue16_windows_mode_keeps_common_random_numbers_across_grid_points() {
+    // Two neighbouring grid points of a threshold sweep, `analysis.threshold` = 5 and 6, on
+    // error-regression-3pct's 10 % sticky canary. With common random numbers replication i of
+    // both points draws the same window counts until the first point rolls back (at its 5th
+    // failed check, about 150 s), so their `failed_requests` differ by the extra check
+    // interval's failures only: about 30 s × 100 req/s × 3 % = 90 (sd ≈ 10 to 30 with user
+    // clustering). Independent runs (the second point with another seed) differ by the whole
+    // count's noise: two runs of ≈ 450 failed requests each, sd of the difference ≈ 30+.
+    // The paired variance must be below a quarter of the independent one.
+    let text = |threshold: &str| {
+        shortened(
+            "scenarios/error-regression-3pct.toml",
+            &[
+                ("threshold = 5", &format!("threshold = {threshold}")),
+                ("replications = 20", "replications = 200"),
+            ],
+        )
+    };
+    let failed = |text: &str, seed: Option<u64>| -> Vec<f64> {
+        let mut s = scenario(text);
+        if let Some(seed) = seed {
+            s.set_seed(seed);
+        }
+        runs(&s, Mode::Windows, 0, 200)
+            .iter()
+            .map(|r| r.failed_requests as f64)
+            .collect()
+    };
+    let (a, b) = (text("5"), text("6"));
+    let first = failed(&a, None);
+    let paired = failed(&b, None);
+    let independent = failed(&b, Some(12_345));
+    let var_of_difference = |x: &[f64], y: &[f64]| {
+        let d: Vec<f64> = x.iter().zip(y).map(|(p, q)| q - p).collect();
+        mean_sd(&d).1.powi(2)
+    };
+    let v_paired = var_of_difference(&first, &paired);
+    let v_independent = var_of_difference(&first, &independent);
+    eprintln!("variance of the difference: paired {v_paired:.1}, independent {v_independent:.1}");
+    assert!(
+        v_paired < v_independent / 4.0,
+        "paired {v_paired} vs independent {v_independent}"
+    );
+}
+
+#[test]
+fn issue16_every_refusal_is_listed_in_docs_modes() {
+    // The refusals are the string literals `Some("…")` of `unsupported` in src/modes.rs; each
+    // must appear, word for word, in docs/modes.md's table, so the page cannot drift from the
+    // code (a refusal added later fails here until it is documented).
+    let code = std::fs::read_to_string("src/modes.rs").unwrap();
+    let docs = std::fs::read_to_string("docs/modes.md").unwrap();
+    let body = &code[code.find("pub fn unsupported").unwrap()..];
+    let body = &body[..body.find("\n}\n").unwrap()];
+    let mut found = 0;
+    for piece in body.split("Some(").skip(1) {
+        let Some(text) = piece.trim_start().strip_prefix('"') else {
+            continue;
+        };
+        // The literal ends at the first quote not escaped by a backslash.
+        let mut feature = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => feature.extend(chars.next()),
+                '"' => break,
+                _ => feature.push(c),
+            }
+        }
+        found += 1;
+        assert!(
+            docs.contains(&format!("`{feature}`")),
+            "docs/modes.md does not list the refusal `{feature}`"
+        );
+    }
+    assert!(found >= 10, "{found} refusals found in src/modes.rs");
 }

@@ -29,7 +29,7 @@
 
 mod normal;
 
-use super::{LatencyModel, VersionId, World, applied};
+use super::{LatencyModel, TrafficSpec, VersionId, World, applied};
 use crate::engine::{Rng, RngStreams, SimTime};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
@@ -58,6 +58,8 @@ pub mod stream_names {
     pub const ONSET: &str = "windows.onset";
     /// Order statistics of latency.
     pub const LATENCY: &str = "windows.latency";
+    /// Latency histogram buckets of the exposition Prometheus scrapes.
+    pub const BUCKETS: &str = "windows.buckets";
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
@@ -117,6 +119,7 @@ pub(super) struct Sampler {
     cohort: Rng,
     onset: Rng,
     latency: Rng,
+    buckets: Rng,
     /// Continuous position of the last piece's end, µs (an onset splits a piece mid-µs).
     resume_us: f64,
     slices: Vec<Slice>,
@@ -189,6 +192,7 @@ impl Sampler {
             cohort: streams.named(stream_names::COHORT),
             onset: streams.named(stream_names::ONSET),
             latency: streams.named(stream_names::LATENCY),
+            buckets: streams.named(stream_names::BUCKETS),
             resume_us: 0.0,
             slices: vec![Slice {
                 hi: None,
@@ -354,7 +358,22 @@ impl World<'_> {
             sm.cut(thr64);
         }
         let rate_per_us = self.spec.traffic.rate_at(from) / 1e6;
-        let n_users = self.spec.traffic.users.max(1) as f64;
+        // Under a diurnal swing the rate varies inside the piece: its expected requests are
+        // the integral of the rate ([`expected_requests`]), else rate × length.
+        let spec = self.spec;
+        let traffic = &spec.traffic;
+        let varies = traffic
+            .diurnal
+            .as_ref()
+            .is_some_and(|d| d.amplitude.get() > 0.0);
+        let n_users = traffic.users.max(1) as f64;
+        let per_user_over = |span_us: f64| {
+            if varies {
+                expected_requests(traffic, start, start + span_us) / n_users
+            } else {
+                rate_per_us * span_us / n_users
+            }
+        };
         let cells = [self.cells(0, from), self.cells(1, from)];
         let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
         let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
@@ -367,16 +386,20 @@ impl World<'_> {
         // piece when it ends first.
         let before_onset = self.stop_at_onset && self.recorder.onset.is_none();
         if before_onset {
-            let aff_rate: f64 = sm
+            let aff_share: f64 = sm
                 .slices
                 .iter()
                 .zip(&share_c)
-                .map(|(s, &q)| s.users as f64 / n_users * rate_per_us * per_user_aff(q))
+                .map(|(s, &q)| s.users as f64 / n_users * per_user_aff(q))
                 .sum();
-            if aff_rate > 0.0 {
+            if aff_share > 0.0 {
                 let wait: f64 = Exp1.sample(&mut sm.onset);
-                let tau = start + wait / aff_rate;
-                if tau < end {
+                let tau = if varies {
+                    onset_time(&self.spec.traffic, start, end, wait / aff_share)
+                } else {
+                    Some(start + wait / (aff_share * rate_per_us))
+                };
+                if let Some(tau) = tau.filter(|&tau| tau < end) {
                     span_us = tau - start;
                     onset_at = Some(tau);
                 }
@@ -390,7 +413,7 @@ impl World<'_> {
         let rec = &mut self.recorder;
 
         // Unaffected requests, per version and cell.
-        let per_user = rate_per_us * span_us / n_users;
+        let per_user = per_user_over(span_us);
         let mut users_v = [0.0f64; 2];
         for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
             users_v[1] += s.users as f64 * q;
@@ -425,7 +448,6 @@ impl World<'_> {
             }
             None if before_onset => {}
             None => {
-                let per_user = rate_per_us * span_us / n_users;
                 for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
                     let mu = per_user * per_user_aff(q);
                     if mu <= 0.0 {
@@ -454,6 +476,17 @@ impl World<'_> {
 
         let write_p = self.write_thr as f64 / TWO_32;
         for v in 0..2 {
+            if let Some(x) = &mut self.exposition {
+                let model = &self.spec.versions[v].latency;
+                let buckets = bucket_counts(
+                    &mut sm.buckets,
+                    x.bounds_us(),
+                    model,
+                    &cells[v],
+                    zone_counts[v],
+                );
+                x.record_counts(v, n[v] - failed_window[v], failed_window[v], &buckets);
+            }
             rec.requests += n[v];
             let w = &mut self.windows[v];
             w.requests += n[v];
@@ -525,6 +558,72 @@ impl World<'_> {
         self.recorder.affected.fill_first(affected);
         self.recorder.active.fill_first(active);
     }
+}
+
+/// Expected requests of `traffic` over `[from_us, to_us)` (µs): the rate integrated exactly,
+/// the diurnal cosine in closed form and the bursts' multipliers span by span (their edges
+/// cut the interval).
+pub fn expected_requests(traffic: &TrafficSpec, from_us: f64, to_us: f64) -> f64 {
+    if to_us <= from_us {
+        return 0.0;
+    }
+    let mut cuts = vec![from_us, to_us];
+    for b in &traffic.bursts {
+        for edge in [b.at, b.at.saturating_add(b.duration)] {
+            let e = edge.micros() as f64;
+            if e > from_us && e < to_us {
+                cuts.push(e);
+            }
+        }
+    }
+    cuts.sort_by(f64::total_cmp);
+    cuts.windows(2)
+        .map(|w| {
+            let mid = (w[0] + w[1]) / 2.0;
+            let burst: f64 = traffic
+                .bursts
+                .iter()
+                .filter(|b| {
+                    b.at.micros() as f64 <= mid
+                        && mid < b.at.saturating_add(b.duration).micros() as f64
+                })
+                .map(|b| b.multiplier)
+                .product();
+            burst * traffic.rate_per_s / 1e6 * diurnal_integral(traffic, w[0], w[1])
+        })
+        .sum()
+}
+
+/// `∫ (1 + a·cos(k(t − peak))) dt` over `[a_us, b_us)`, k = 2π/period: the length plus
+/// `a·(sin(k(b − peak)) − sin(k(a − peak)))/k`, written as `2a·cos(k(m − peak))·sin(kh)/k`
+/// (m the midpoint, h the half-length) so a short span keeps its precision.
+fn diurnal_integral(traffic: &TrafficSpec, a_us: f64, b_us: f64) -> f64 {
+    let length = b_us - a_us;
+    let Some(d) = &traffic.diurnal else {
+        return length;
+    };
+    let k = std::f64::consts::TAU / d.period.micros() as f64;
+    let mid = (a_us + b_us) / 2.0 - d.peak.micros() as f64;
+    length + 2.0 * d.amplitude.get() * (k * mid).cos() * (k * length / 2.0).sin() / k
+}
+
+/// The time in `[start, end)` at which `expected_requests(start, t)` reaches `target` (the
+/// onset's exponential wait on a varying rate, divided by the affected share), or `None` when
+/// the piece ends first. The integral is increasing in t: bisection to a hundredth of a µs.
+fn onset_time(traffic: &TrafficSpec, start: f64, end: f64, target: f64) -> Option<f64> {
+    if expected_requests(traffic, start, end) <= target {
+        return None;
+    }
+    let (mut lo, mut hi) = (start, end);
+    while hi - lo > 0.01 {
+        let mid = (lo + hi) / 2.0;
+        if expected_requests(traffic, start, mid) < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(hi)
 }
 
 /// The candidate's share of each slice's requests, as [`super::Routing::pick`] routes them.
@@ -625,6 +724,61 @@ fn spread_affected(
         rec.hurt_capacity |= cs.causes;
     }
     (n, failed, ok, zones)
+}
+
+/// The exposition's histogram counts of one version's requests over a piece, given their
+/// counts per z zone: within a zone z is uniform in survival space, so each zone's count
+/// splits over the buckets' survival intervals by conditional binomials (exact). A request's
+/// latency is `model.at(z) + delay`, at most bound `b` when `S(z) ≥ S(z_above(b − delay))`.
+/// Returns one count per bound then `+Inf`; empty without a histogram.
+fn bucket_counts(
+    rng: &mut Rng,
+    bounds_us: &[f64],
+    model: &LatencyModel,
+    cs: &Cells,
+    zone_counts: [u64; 3],
+) -> Vec<u64> {
+    if bounds_us.is_empty() {
+        return Vec::new();
+    }
+    // Survival at each bound, decreasing: bucket j holds S in [cut[j], cut[j − 1]), the last
+    // bucket (`+Inf`) S in [0, cut[last]).
+    let cut: Vec<f64> = bounds_us
+        .iter()
+        .map(|&b| {
+            if b - cs.delay_us <= 0.0 {
+                1.0
+            } else {
+                survival(model.z_above(b - cs.delay_us))
+            }
+        })
+        .collect();
+    let mut out = vec![0u64; bounds_us.len() + 1];
+    for (k, &count) in zone_counts.iter().enumerate() {
+        let (lo, hi) = (cs.s[k + 1], cs.s[k]);
+        let mut left = count;
+        let mut width_left = hi - lo;
+        let mut upper = 1.0f64;
+        for (j, slot) in out.iter_mut().enumerate() {
+            if left == 0 {
+                break;
+            }
+            let lower = cut.get(j).copied().unwrap_or(0.0);
+            let width = (upper.min(hi) - lower.max(lo)).max(0.0);
+            upper = lower;
+            let c = if j == bounds_us.len() {
+                left
+            } else if width_left > 0.0 {
+                binomial(rng, left, (width / width_left).min(1.0))
+            } else {
+                0
+            };
+            *slot += c;
+            left -= c;
+            width_left -= width;
+        }
+    }
+    out
 }
 
 /// An index drawn with probability proportional to `weights`.
@@ -740,6 +894,43 @@ mod tests {
             / f64::from(reps);
         let expected = 10.0 + 0.5 * 2.326_347_874;
         assert!((mean - expected).abs() < 0.01, "{mean} vs {expected}");
+    }
+
+    #[test]
+    fn bucket_counts_follow_the_shifted_log_normal() {
+        // Median 10 ms (µ = ln 10 000), σ = 0.5, every request delayed 5 ms; zones cut the
+        // survival range at 0.6 and 0.1 and hold counts in proportion to their widths, so the
+        // requests are 100 000 draws of 10 ms·e^(0.5 z) + 5 ms. P(latency ≤ b) = Φ(ln((b − 5
+        // ms)/10 ms)/0.5): 8 ms → Φ(−2.408) = 0.00802, 15 ms → Φ(0) = 0.5, 30 ms →
+        // Φ(1.833) = 0.9666; the 4 ms bound is below the delay (0).
+        let model = LatencyModel {
+            mu: 10_000f64.ln(),
+            sigma: 0.5,
+        };
+        let cs = Cells {
+            s: [1.0, 0.6, 0.1, 0.0],
+            delay_us: 5_000.0,
+            ..Cells::default()
+        };
+        let bounds = [4_000.0, 8_000.0, 15_000.0, 30_000.0];
+        let mut rng = RngStreams::new(4, 0).named("t");
+        let n = 100_000u64;
+        let b = bucket_counts(&mut rng, &bounds, &model, &cs, [40_000, 50_000, 10_000]);
+        assert_eq!(b.len(), 5);
+        assert_eq!(b.iter().sum::<u64>(), n);
+        let cdf = [0.0, 0.00802, 0.5, 0.9666, 1.0];
+        let mut below = 0;
+        for (j, &c) in b.iter().take(4).enumerate() {
+            below += c;
+            let p = cdf[j];
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            let expected = n as f64 * p;
+            // 4 sd, plus 0.0001·n for the 4-digit rounding of the table above.
+            assert!(
+                (below as f64 - expected).abs() <= 4.0 * sd + 10.0,
+                "bound {j}: {below} vs {expected}"
+            );
+        }
     }
 
     #[test]
