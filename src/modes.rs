@@ -13,7 +13,6 @@ use crate::detect::Windows;
 use crate::engine::Probability;
 use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
-use crate::strategy::StrategyKind;
 
 pub use crate::model::windows::Mode;
 
@@ -68,15 +67,6 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         }
         if s.analysis.as_ref().is_some_and(|a| !a.judges.is_empty()) {
             return Some("analysis.judges (the stable's per-request latencies)");
-        }
-        match &s.kind {
-            StrategyKind::Flagger(f) if f.load_test_rate > 0.0 => {
-                return Some("strategies.load_test_rate (synthetic load-test requests)");
-            }
-            StrategyKind::BlueGreen(b) if b.preview_rate > 0.0 => {
-                return Some("strategies.preview_rate (synthetic preview requests)");
-            }
-            _ => {}
         }
     }
     let requests =

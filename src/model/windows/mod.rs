@@ -60,6 +60,8 @@ pub mod stream_names {
     pub const LATENCY: &str = "windows.latency";
     /// Latency histogram buckets of the exposition Prometheus scrapes.
     pub const BUCKETS: &str = "windows.buckets";
+    /// Synthetic requests (load tester, preview service).
+    pub const PROBE: &str = "windows.probe";
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
@@ -86,6 +88,14 @@ struct Component {
     model: LatencyModel,
 }
 
+/// What one piece's users sent, per version: requests, failed, succeeded, per z zone.
+struct Drawn {
+    n: [u64; 2],
+    failed: [u64; 2],
+    ok: [u64; 2],
+    zones: [[u64; 3]; 2],
+}
+
 /// The outcome cells of one version over one piece, as request probabilities.
 #[derive(Debug, Clone, Default)]
 struct Cells {
@@ -95,6 +105,9 @@ struct Cells {
     affected: Vec<(f64, bool, bool, usize)>,
     /// Total affected probability.
     p_affected: f64,
+    /// Probability of an error draw below the baseline or a fault's threshold (shedding
+    /// aside): a synthetic request's failure probability.
+    p_error: f64,
     /// Survival bounds of the z zones.
     s: [f64; 4],
     delay_us: f64,
@@ -120,6 +133,7 @@ pub(super) struct Sampler {
     onset: Rng,
     latency: Rng,
     buckets: Rng,
+    probe: Rng,
     /// Continuous position of the last piece's end, µs (an onset splits a piece mid-µs).
     resume_us: f64,
     slices: Vec<Slice>,
@@ -193,6 +207,7 @@ impl Sampler {
             onset: streams.named(stream_names::ONSET),
             latency: streams.named(stream_names::LATENCY),
             buckets: streams.named(stream_names::BUCKETS),
+            probe: streams.named(stream_names::PROBE),
             resume_us: 0.0,
             slices: vec![Slice {
                 hi: None,
@@ -330,6 +345,7 @@ impl World<'_> {
             quiet,
             affected,
             p_affected,
+            p_error: p_a + p_b,
             s,
             delay_us: a.delay_us,
             bits: a.bits,
@@ -474,33 +490,13 @@ impl World<'_> {
             }
         }
 
-        let write_p = self.write_thr as f64 / TWO_32;
-        for v in 0..2 {
-            if let Some(x) = &mut self.exposition {
-                let model = &self.spec.versions[v].latency;
-                let buckets = bucket_counts(
-                    &mut sm.buckets,
-                    x.bounds_us(),
-                    model,
-                    &cells[v],
-                    zone_counts[v],
-                );
-                x.record_counts(v, n[v] - failed_window[v], failed_window[v], &buckets);
-            }
-            rec.requests += n[v];
-            let w = &mut self.windows[v];
-            w.requests += n[v];
-            w.errors += failed_window[v];
-            w.writes += binomial(&mut sm.counts, ok[v], write_p);
-            if v == VersionId::Candidate.index() && w.wants_latency() && n[v] > 0 {
-                sm.pending.push(Component {
-                    counts: zone_counts[v],
-                    s: cells[v].s,
-                    delay_us: cells[v].delay_us,
-                    model: self.spec.versions[v].latency,
-                });
-            }
-        }
+        let drawn = Drawn {
+            n,
+            failed: failed_window,
+            ok,
+            zones: zone_counts,
+        };
+        self.record_piece(sm, &cells, drawn, span_us);
         match onset_at {
             Some(tau) => {
                 let t = SimTime(tau as u64);
@@ -512,6 +508,58 @@ impl World<'_> {
             None => {
                 sm.resume_us = end;
                 to
+            }
+        }
+    }
+
+    /// Adds a piece's users' requests (`drawn`) and its synthetic requests over `span_us` to the
+    /// run's tally, the analysis windows, the candidate's pending latency and the exposition.
+    fn record_piece(&mut self, sm: &mut Sampler, cells: &[Cells; 2], drawn: Drawn, span_us: f64) {
+        let Drawn {
+            n,
+            failed: failed_window,
+            ok,
+            zones: mut zone_counts,
+        } = drawn;
+        // Synthetic requests: `(requests, failed)` per version, their latencies in the zones.
+        let mut probes = [(0u64, 0u64); 2];
+        let probe_rate = self.probe.rate_per_us();
+        if probe_rate > 0.0 {
+            let v = self.probe.version.index();
+            let (c, f, z) = draw_probes(&mut sm.probe, &cells[v], probe_rate * span_us);
+            probes[v] = (c, f);
+            for (k, add) in zone_counts[v].iter_mut().zip(z) {
+                *k += add;
+            }
+        }
+
+        let write_p = self.write_thr as f64 / TWO_32;
+        for v in 0..2 {
+            let (probe_n, probe_failed) = probes[v];
+            if let Some(x) = &mut self.exposition {
+                let model = &self.spec.versions[v].latency;
+                let buckets = bucket_counts(
+                    &mut sm.buckets,
+                    x.bounds_us(),
+                    model,
+                    &cells[v],
+                    zone_counts[v],
+                );
+                let failed = failed_window[v] + probe_failed;
+                x.record_counts(v, n[v] + probe_n - failed, failed, &buckets);
+            }
+            self.recorder.requests += n[v];
+            let w = &mut self.windows[v];
+            w.requests += n[v] + probe_n;
+            w.errors += failed_window[v] + probe_failed;
+            w.writes += binomial(&mut sm.counts, ok[v], write_p);
+            if v == VersionId::Candidate.index() && w.wants_latency() && n[v] + probe_n > 0 {
+                sm.pending.push(Component {
+                    counts: zone_counts[v],
+                    s: cells[v].s,
+                    delay_us: cells[v].delay_us,
+                    model: self.spec.versions[v].latency,
+                });
             }
         }
     }
@@ -673,6 +721,30 @@ fn draw_quiet(
         }
     }
     (n, failed, ok, zones)
+}
+
+/// Draws the synthetic requests of one version over a piece, `mean` expected: judged like a
+/// user's request by the faults on every user only (no shedding, no cohort: the request
+/// mode's `World::serve_probe`), so each fails with the baseline-or-fault error probability,
+/// its `z` zone independent of that; returns `(requests, failed, per z zone)`.
+fn draw_probes(rng: &mut Rng, cs: &Cells, mean: f64) -> (u64, u64, [u64; 3]) {
+    let n = poisson(rng, mean);
+    let failed = binomial(rng, n, cs.p_error);
+    let mut zones = [0u64; 3];
+    let (mut left, mut width_left) = (n, cs.s[0] - cs.s[3]);
+    for (k, zone) in zones.iter_mut().enumerate() {
+        let width = cs.s[k] - cs.s[k + 1];
+        *zone = if k == 2 {
+            left
+        } else if width_left > 0.0 {
+            binomial(rng, left, (width / width_left).min(1.0))
+        } else {
+            0
+        };
+        left -= *zone;
+        width_left -= width;
+    }
+    (n, failed, zones)
 }
 
 /// Spreads `affected` requests of one version over its affected cells (conditional binomials)
