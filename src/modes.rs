@@ -13,7 +13,6 @@ use crate::detect::Windows;
 use crate::engine::Probability;
 use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
-use crate::strategy::StrategyKind;
 
 pub use crate::model::windows::Mode;
 
@@ -30,18 +29,8 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
     if traffic.user_skew.is_some() {
         return Some("traffic.user_skew (Zipf-skewed users)");
     }
-    if traffic
-        .diurnal
-        .as_ref()
-        .is_some_and(|d| d.amplitude > Probability::ZERO)
-    {
-        return Some("traffic.diurnal (a continuously varying rate)");
-    }
     if service.database.is_some() {
         return Some("[database] (the migrated table and its ledger)");
-    }
-    if scenario.alerts.is_some() {
-        return Some("[[alerts]] (Prometheus series)");
     }
     if service.health.probes.is_some() {
         return Some("[fleet.probes] (per-instance readiness and liveness probes)");
@@ -88,17 +77,9 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if s.analysis.as_ref().is_some_and(|a| !a.judges.is_empty()) {
             return Some("analysis.judges (the stable's per-request latencies)");
         }
-        match &s.kind {
-            StrategyKind::Flagger(f) if f.load_test_rate > 0.0 => {
-                return Some("strategies.load_test_rate (synthetic load-test requests)");
-            }
-            StrategyKind::BlueGreen(b) if b.preview_rate > 0.0 => {
-                return Some("strategies.preview_rate (synthetic preview requests)");
-            }
-            _ => {}
-        }
     }
-    let requests = traffic.rate_per_s * scenario.horizon.as_secs_f64();
+    let requests =
+        crate::model::windows::expected_requests(traffic, 0.0, scenario.horizon.micros() as f64);
     let users = traffic.users as f64;
     if 2.0 * users * (-requests / users.max(1.0)).exp() > MAX_ACTIVE_USERS_BOUND {
         return Some(
@@ -106,6 +87,33 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         );
     }
     None
+}
+
+/// The line the printed reports give the mode on (`run`, `compare`, `drill`, `check`).
+pub fn header(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Requests => "mode: requests (every request served)",
+        Mode::Windows => {
+            "mode: windows (requests drawn as per-window counts; timelines replay in requests mode)"
+        }
+    }
+}
+
+/// The mode line of a suite (`check`) or a sweep's grid points: the one mode, or how many
+/// ran in each.
+pub fn suite_header(modes: impl Iterator<Item = Mode>) -> String {
+    let mut count = [0usize; 2];
+    for m in modes {
+        count[usize::from(m == Mode::Windows)] += 1;
+    }
+    match count {
+        [_, 0] => header(Mode::Requests).to_string(),
+        [0, _] => header(Mode::Windows).to_string(),
+        [r, w] => format!(
+            "mode: windows for {w} of {}, requests for the others (windows mode does not support them)",
+            r + w
+        ),
+    }
 }
 
 /// The mode a command runs `scenario` in: `asked` when given (an error naming the feature

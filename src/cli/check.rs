@@ -191,6 +191,11 @@ pub(super) fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     writeln!(
         stdout,
+        "{}",
+        crate::modes::suite_header(suite.iter().map(|(_, s)| s.mode))
+    )?;
+    writeln!(
+        stdout,
         "check: {}, {}, {}, {}{gaps}{}",
         super::count(suite.len(), "scenario", "scenarios"),
         super::count(strategies, "strategy", "strategies"),
@@ -504,10 +509,11 @@ fn check_scenario(
     let scenario = &*scenario;
     let result = done?.result;
     let reproduce = format!(
-        "rehearsal run {} --seed {} --replications {}",
+        "rehearsal run {} --seed {} --replications {}{}",
         file.display(),
         scenario.seed,
-        scenario.replications
+        scenario.replications,
+        super::run::mode_flag(scenario)
     );
     let baseline = baseline_dir.map(|b| load_baseline(b, &scenario.name));
     let current_path = dir.join("runs.csv");

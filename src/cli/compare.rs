@@ -56,12 +56,13 @@ pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
         Format::Table => {
             writeln!(
                 stdout,
-                "{} — {} on identical traffic\n{} paired replications, horizon {}, seed {}\n",
+                "{} — {} on identical traffic\n{} paired replications, horizon {}, seed {}\n{}\n",
                 scenario.name,
                 super::count(names.len(), "strategy", "strategies"),
                 scenario.replications,
                 scenario.horizon.human(),
-                scenario.seed
+                scenario.seed,
+                crate::modes::header(scenario.mode)
             )?;
             write!(stdout, "{}", compare_table(&names, &comparisons))?;
             for line in crate::report::semantics_lines(&scenario.strategies) {
@@ -77,6 +78,7 @@ pub(super) fn compare_cmd(args: RunArgs) -> anyhow::Result<ExitCode> {
                 file: args.file.display().to_string(),
                 seed: scenario.seed,
                 replications: scenario.replications,
+                mode: scenario.mode.name(),
                 reproduce,
                 precision: result.precision.as_ref().map(Into::into),
                 best_rule: BEST_RULE,

@@ -30,7 +30,7 @@ impl ModeArgs {
     pub fn apply_strict(&self, scenario: &mut Scenario) -> anyhow::Result<()> {
         let (mode, _) =
             modes::choose(scenario, self.mode, Mode::Requests).map_err(anyhow::Error::msg)?;
-        scenario.mode = mode;
+        set(scenario, mode, self.mode.is_some());
         Ok(())
     }
 
@@ -44,7 +44,15 @@ impl ModeArgs {
                 Some(format!("note: {message}; running it in requests mode")),
             ),
         };
-        scenario.mode = mode;
+        set(scenario, mode, self.mode.is_some());
         note
+    }
+}
+
+/// Sets the mode, recording `--mode` as its source when it was given (the parameters table).
+fn set(scenario: &mut Scenario, mode: Mode, given: bool) {
+    scenario.mode = mode;
+    if given {
+        scenario.provenance.set_override("mode", "--mode");
     }
 }

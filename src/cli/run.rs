@@ -165,7 +165,7 @@ pub(super) fn run_line(file: &Path, scenario: &Scenario) -> String {
 }
 
 /// ` --mode windows` when the scenario runs in windows mode (requests mode is the default).
-fn mode_flag(scenario: &Scenario) -> &'static str {
+pub(super) fn mode_flag(scenario: &Scenario) -> &'static str {
     if scenario.mode == Mode::Windows {
         " --mode windows"
     } else {
@@ -288,12 +288,7 @@ pub(super) fn print_result(
     if let Some(settled) = &done.result.precision {
         write!(w, "{}", wrap(&settled.line(), TABLE_WIDTH as usize))?;
     }
-    if scenario.mode == Mode::Windows {
-        writeln!(
-            w,
-            "mode: windows (requests drawn as per-window counts; timelines replay in requests mode)"
-        )?;
-    }
+    writeln!(w, "{}", crate::modes::header(scenario.mode))?;
     writeln!(w)?;
     write!(w, "{}", summary_table(&done.result.summaries))?;
     for line in report::semantics_lines(&scenario.strategies) {

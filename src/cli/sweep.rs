@@ -194,6 +194,7 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
             || "none".to_string(),
             |p| format!("{p} max {}", p.max_replications),
         ),
+        mode: modes_of(&points),
         shard,
     };
     let folder = Folder::open(&out, &params, write_sweep(&paths, &[])?, args.restart)?;
@@ -219,6 +220,11 @@ pub(super) fn sweep_cmd(args: SweepArgs) -> anyhow::Result<ExitCode> {
         )?;
         return Ok(ExitCode::SUCCESS);
     }
+    writeln!(
+        stdout,
+        "{}",
+        crate::modes::suite_header(points.iter().map(|p| p.faulty.mode))
+    )?;
     let best = finish(&mut stdout, &csv, &out, &args.choice, max_fr)?;
     if let Some(dir) = &args.emit {
         emit(
@@ -249,6 +255,17 @@ fn scenario_bytes(doc: &toml::Table, text: &str, file: &Path) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// The `mode` of `params.txt`: the grid points' one mode, or `windows where supported` when
+/// some fell back to requests mode.
+fn modes_of(points: &[GridPoint]) -> String {
+    let first = points.first().map_or(Mode::Requests, |p| p.faulty.mode);
+    if points.iter().all(|p| p.faulty.mode == first) {
+        first.name().to_string()
+    } else {
+        "windows where supported".to_string()
+    }
 }
 
 /// Sets the mode of every grid point (both families alike): windows by default where the

@@ -61,6 +61,15 @@ impl Probe {
         (self.active && t < limit).then_some(t)
     }
 
+    /// Requests per µs while active, 0 when idle (windows mode draws their counts).
+    pub fn rate_per_us(&self) -> f64 {
+        if self.active {
+            1.0 / self.mean_gap_us
+        } else {
+            0.0
+        }
+    }
+
     fn step(&mut self) {
         let u: f64 = self.rng.random();
         self.next_us += -(1.0 - u).ln() * self.mean_gap_us;

@@ -169,6 +169,22 @@ impl Exposition {
         self.buckets[v][b] += 1;
     }
 
+    /// The histogram's upper bounds, µs, without `+Inf` (empty without a histogram).
+    pub fn bounds_us(&self) -> &[f64] {
+        &self.bounds_us
+    }
+
+    /// Counts `succeeded` and `failed` requests of version index `v` at once, `buckets` their
+    /// per-bucket counts (one per bound then `+Inf`, not cumulative; ignored without a
+    /// histogram): windows mode's [`Exposition::record`].
+    pub fn record_counts(&mut self, v: usize, succeeded: u64, failed: u64, buckets: &[u64]) {
+        self.requests[v][0] += succeeded;
+        self.requests[v][1] += failed;
+        for (b, &c) in self.buckets[v].iter_mut().zip(buckets) {
+            *b += c;
+        }
+    }
+
     /// Requests of version index `v` so far: `(succeeded, failed)`.
     pub fn requests(&self, v: usize) -> (u64, u64) {
         (self.requests[v][0], self.requests[v][1])

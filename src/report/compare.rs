@@ -259,6 +259,8 @@ pub struct CompareJson {
     pub seed: u64,
     /// Paired replications per strategy.
     pub replications: u32,
+    /// How the runs produced their requests: `requests` or `windows`.
+    pub mode: &'static str,
     /// The command that reproduces the numbers.
     pub reproduce: String,
     /// How `--precision` settled `replications` (absent without it).

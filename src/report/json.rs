@@ -23,6 +23,8 @@ pub struct ScenarioJson {
     pub replications: u32,
     /// Horizon, seconds.
     pub horizon_s: f64,
+    /// How the runs produced their requests: `requests` or `windows`.
+    pub mode: &'static str,
     /// The command that reproduces the numbers.
     pub reproduce: String,
     /// Where the HTML report was written.
@@ -201,6 +203,7 @@ pub fn scenario_json(
         seed: scenario.seed,
         replications: scenario.replications,
         horizon_s: scenario.horizon.as_secs_f64(),
+        mode: scenario.mode.name(),
         reproduce: reproduce.to_string(),
         report: report.to_string(),
         precision: None,

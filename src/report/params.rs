@@ -247,6 +247,7 @@ pub fn resolved_parameters(scenario: &Scenario) -> Vec<Param> {
     r.push("seed", s.seed.to_string());
     r.push("replications", s.replications.to_string());
     r.push("horizon", time(s.horizon));
+    r.push("mode", s.mode.name().into());
     r.push("slo_latency", time(service.slo_latency));
     r.push("stable", service.versions[0].name.clone());
     r.push("candidate", service.versions[1].name.clone());

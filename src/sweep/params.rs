@@ -29,12 +29,15 @@ pub struct SweepParams {
     /// `--precision` and its cap as `1%,5s max 2000`, or `none`: each grid point's
     /// replication count follows from it.
     pub precision: String,
+    /// How the runs produced their requests: `requests`, `windows`, or `windows where
+    /// supported` when some grid points fell back to requests mode.
+    pub mode: String,
     /// `(I, N)` for `--shard I/N`.
     pub shard: Option<(usize, usize)>,
 }
 
 /// The fields, in file order.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "program",
     "scenario",
     "grid",
@@ -42,6 +45,7 @@ const KEYS: [&str; 8] = [
     "seed",
     "replications",
     "precision",
+    "mode",
     "shard",
 ];
 
@@ -62,7 +66,7 @@ impl SweepParams {
         self.shard.is_none_or(|(i, n)| index % n == i - 1)
     }
 
-    fn values(&self) -> [String; 8] {
+    fn values(&self) -> [String; 9] {
         [
             self.program.clone(),
             self.scenario.clone(),
@@ -71,6 +75,7 @@ impl SweepParams {
             self.seed.to_string(),
             self.replications.to_string(),
             self.precision.clone(),
+            self.mode.clone(),
             self.shard
                 .map_or_else(|| "none".to_string(), |(i, n)| format!("{i}/{n}")),
         ]
@@ -99,9 +104,15 @@ impl SweepParams {
                 .ok_or_else(|| format!("line {}: expected `key = value`", n + 1))?;
             got.push((k.to_string(), v.to_string()));
         }
+        // A folder written before `mode` was recorded ran in requests mode.
+        if !got.iter().any(|(k, _)| k == "mode")
+            && let Some(at) = got.iter().position(|(k, _)| k == "shard")
+        {
+            got.insert(at, ("mode".into(), "requests".into()));
+        }
         // A folder written before `precision` was recorded ran without it.
         if !got.iter().any(|(k, _)| k == "precision")
-            && let Some(at) = got.iter().position(|(k, _)| k == "shard")
+            && let Some(at) = got.iter().position(|(k, _)| k == "mode")
         {
             got.insert(at, ("precision".into(), "none".into()));
         }
@@ -118,7 +129,7 @@ impl SweepParams {
             v(i).parse::<u64>()
                 .map_err(|_| format!("{}: not a whole number: \"{}\"", KEYS[i], v(i)))
         };
-        let shard = match v(7) {
+        let shard = match v(8) {
             "none" => None,
             s => Some(
                 s.split_once('/')
@@ -136,6 +147,7 @@ impl SweepParams {
             replications: u32::try_from(num(5)?)
                 .map_err(|_| format!("replications: too large: {}", v(5)))?,
             precision: v(6).to_string(),
+            mode: v(7).to_string(),
             shard,
         })
     }
@@ -174,6 +186,7 @@ mod tests {
             seed: 3,
             replications: 40,
             precision: "1%,5s max 500".into(),
+            mode: "windows".into(),
             shard: Some((2, 3)),
         }
     }
@@ -192,6 +205,11 @@ mod tests {
         let old = p.to_text().replace("precision = 1%,5s max 500\n", "");
         let read = SweepParams::parse(&old).unwrap();
         assert_eq!(read.precision, "none");
+        let older = old.replace("mode = windows\n", "");
+        assert_eq!(SweepParams::parse(&older).unwrap().precision, "none");
+        // Written before `mode` was recorded: it ran in requests mode.
+        let old = p.to_text().replace("mode = windows\n", "");
+        assert_eq!(SweepParams::parse(&old).unwrap().mode, "requests");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Issue 14 points 1–2: Prometheus alert rules, in PromQL, evaluated on the run's own series
 //! (scraped every 15 s, evaluated every 1 m), against hand-computed firing times.
 
-use crate::common::{held_canary as service, output, run, scenario, secs, shortened};
+use crate::common::{held_canary as service, output, run, run_both, scenario, secs, shortened};
 use rehearsal::outcome::Detector;
 use std::ffi::OsStr;
 
@@ -39,7 +39,11 @@ fn issue14_ratio_alert_fires_after_the_window_sees_the_step_plus_for() {
             "{STEP}{}",
             alert("HighErrorRatio", SERVICE_RATIO, hold, "rollback")
         );
-        for r in &run(&service("20m", 3, &body)).runs {
+        // 30 m: a 20 m horizon leaves windows mode's active-users bound above 1 % (refused).
+        for r in run_both(&service("30m", 3, &body))
+            .iter()
+            .flat_map(|(_, x)| &x.runs)
+        {
             assert_eq!(secs(r.detected), Some(fires), "for = {hold}");
             assert_eq!(r.detected_by, Some(Detector::Alert));
             assert_eq!(r.detected_by_text(), "alert:HighErrorRatio");
@@ -58,7 +62,10 @@ fn issue14_service_wide_alert_misses_a_canary_regression_a_per_version_alert_cat
         "{fault}{}",
         alert("ServiceErrors", SERVICE_RATIO, "2m", "rollback")
     );
-    for r in &run(&service("1h", 3, &blind)).runs {
+    for r in run_both(&service("1h", 3, &blind))
+        .iter()
+        .flat_map(|(_, x)| &x.runs)
+    {
         assert_eq!(r.detected, None);
         assert!(!r.rolled_back);
     }
@@ -70,7 +77,10 @@ fn issue14_service_wide_alert_misses_a_canary_regression_a_per_version_alert_cat
         "{blind}{}",
         alert("CanaryErrors", VERSION_RATIO, "2m", "rollback")
     );
-    for r in &run(&service("1h", 3, &both)).runs {
+    for r in run_both(&service("1h", 3, &both))
+        .iter()
+        .flat_map(|(_, x)| &x.runs)
+    {
         assert_eq!(secs(r.detected), Some(180.0));
         assert_eq!(r.detected_by_text(), "alert:CanaryErrors");
     }
@@ -82,12 +92,18 @@ fn issue14_a_page_starts_the_human_delay_when_the_alert_fires() {
     // With `trigger = "onset"` the delay starts at the first failed request instead.
     let manual = |trigger: &str| format!("[manual]\nmedian = \"5m\"\nsigma = 0.0\n{trigger}");
     let page = alert("HighErrorRatio", SERVICE_RATIO, "2m", "page");
-    for r in &run(&service("30m", 2, &format!("{STEP}{page}{}", manual("")))).runs {
+    for r in run_both(&service("30m", 2, &format!("{STEP}{page}{}", manual(""))))
+        .iter()
+        .flat_map(|(_, x)| &x.runs)
+    {
         assert_eq!(secs(r.detected), Some(1140.0));
         assert_eq!(r.detected_by, Some(Detector::Manual));
     }
     let onset = format!("{STEP}{page}{}", manual("trigger = \"onset\"\n"));
-    for r in &run(&service("30m", 2, &onset)).runs {
+    for r in run_both(&service("30m", 2, &onset))
+        .iter()
+        .flat_map(|(_, x)| &x.runs)
+    {
         let o = secs(r.onset).unwrap();
         assert_eq!(secs(r.detected), Some(o + 300.0));
     }
@@ -102,7 +118,11 @@ fn issue14_latency_alerts_read_the_histogram() {
         "[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"2s\"\nstart = \"300s\"\n";
     let expr = "histogram_quantile(0.99, sum by (version, le) (rate(http_request_duration_seconds_bucket[5m]))) > 0.5";
     let body = format!("{fault}{}", alert("SlowCanary", expr, "0s", "rollback"));
-    for r in &run(&service("20m", 2, &body)).runs {
+    // 30 m: a 20 m horizon leaves windows mode's active-users bound above 1 % (refused).
+    for r in run_both(&service("30m", 2, &body))
+        .iter()
+        .flat_map(|(_, x)| &x.runs)
+    {
         // The scrape at 300 s holds no slow request yet: the canary's p99 interpolates in
         // the 0.1–0.25 s or 0.25–0.5 s bucket, ≤ 0.5 s. At 360 s about 600 of the ≈ 3000 canary
         // requests in the window took over 2 s, so rank 0.99 × n falls in the (1, 2.5] bucket:
@@ -212,7 +232,7 @@ fn issue14_bundled_blind_spot_drill() {
     // (as above: pending at 60 s, for 2m) in every run.
     let path = "scenarios/alert-canary-blind-spot.toml";
     let text = shortened(path, &[("replications = 20", "replications = 4")]);
-    for r in &run(&text).runs {
+    for r in run_both(&text).iter().flat_map(|(_, x)| &x.runs) {
         assert_eq!(secs(r.detected), Some(180.0));
         assert_eq!(r.detected_by_text(), "alert:CanaryErrorRatio");
     }

@@ -3,6 +3,7 @@
 use assert_cmd::Command;
 use assert_cmd::cargo::cargo_bin_cmd;
 use rehearsal::engine::SimTime;
+use rehearsal::modes::Mode;
 use rehearsal::replications::{ScenarioResult, run_scenario};
 use rehearsal::scenario::{Scenario, parse};
 use std::ffi::OsStr;
@@ -18,6 +19,23 @@ pub fn scenario(text: &str) -> Scenario {
 /// Runs every strategy of an inline scenario.
 pub fn run(text: &str) -> ScenarioResult {
     run_scenario(&scenario(text)).expect("run")
+}
+
+/// Runs every strategy of an inline scenario in `mode`.
+pub fn run_in(text: &str, mode: Mode) -> ScenarioResult {
+    let mut s = scenario(text);
+    s.mode = mode;
+    run_scenario(&s).expect("run")
+}
+
+/// Runs every strategy of an inline scenario in requests mode and, when windows mode supports
+/// it, in windows mode too (issue 16: hand-computed answers hold in both); panics when windows
+/// mode refuses it, so a test that means to cover both modes cannot silently cover one.
+pub fn run_both(text: &str) -> [(Mode, ScenarioResult); 2] {
+    if let Some(feature) = rehearsal::modes::unsupported(&scenario(text)) {
+        panic!("windows mode refuses this scenario: {feature}");
+    }
+    [Mode::Requests, Mode::Windows].map(|m| (m, run_in(text, m)))
 }
 
 /// The `rehearsal` binary as an `assert_cmd` command.

@@ -3,7 +3,7 @@
 //! `ceil(w × N / 100)` available canary pods and Flagger shifts no traffic to a canary that is
 //! not ready; a blue-green keeps blue up while its post-promotion analysis runs, as Argo does.
 
-use crate::common::{Preamble, analysis, run, secs};
+use crate::common::{Preamble, analysis, run, run_both, secs};
 use rehearsal::outcome::Detector;
 
 /// 200 req/s over 20 000 users, 10 instances starting in 30 s.
@@ -179,22 +179,28 @@ fn preview(faults: &str, extra: &str) -> String {
 
 #[test]
 fn issue10_blue_green_pre_promotion_on_synthetic_preview_traffic() {
-    // Green is ready at 30 s; the preview runs 30–150 s with checks at 60, 90, 120 and 150 s
+    // In both modes (issue 16). Green is ready at 30 s; the preview runs 30–150 s with checks at 60, 90, 120 and 150 s
     // on load-test requests only; the switch follows at 150 s (rollout_s, no post-promotion).
-    for r in &run(&preview("", "")).runs {
+    for r in run_both(&preview("", "")).iter().flat_map(|(_, x)| &x.runs) {
         assert_eq!(secs(r.rollout), Some(150.0), "{r:?}");
         assert_eq!(r.failed_checks, 0);
     }
     // A crashing green fails the checks at 60 s and 90 s: aborted at 90 s before any user
     // reached it.
     let crash = "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\n";
-    for r in &run(&preview(crash, "")).runs {
+    for r in run_both(&preview(crash, ""))
+        .iter()
+        .flat_map(|(_, x)| &x.runs)
+    {
         assert_eq!(secs(r.detected), Some(90.0), "{r:?}");
         assert_eq!((r.failed_requests, r.affected_users), (0, 0));
     }
     // previewReplicaCount 3: green runs 3 instances for the preview and scales to 10 when
     // the switch is decided (150 s); the 7 new ones are ready at 180 s, then the switch.
-    for r in &run(&preview("", "preview_replicas = 3")).runs {
+    for r in run_both(&preview("", "preview_replicas = 3"))
+        .iter()
+        .flat_map(|(_, x)| &x.runs)
+    {
         assert_eq!(secs(r.rollout), Some(180.0), "{r:?}");
     }
 }

@@ -1,6 +1,6 @@
 //! Reported numbers against hand-computed answers and closed-form expectations.
 
-use crate::common::{Preamble, analysis, mean_sd, run, secs};
+use crate::common::{Preamble, analysis, mean_sd, run, run_both, secs};
 use rehearsal::engine::SimTime;
 use rehearsal::outcome::RunOutcome;
 
@@ -42,7 +42,7 @@ steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
 "#
         ),
     );
-    for r in run(&text).runs {
+    for r in run_both(&text).into_iter().flat_map(|(_, x)| x.runs) {
         // Checks at 30, 60, 90, 120, 150 s all fail; the fifth reaches the threshold.
         assert_eq!(secs(r.detected), Some(150.0));
         assert_eq!(r.rollback, r.detected);
@@ -73,7 +73,7 @@ steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 20, pause = "1m" }}, {{ we
 "#
         ),
     );
-    for r in run(&text).runs {
+    for r in run_both(&text).into_iter().flat_map(|(_, x)| x.runs) {
         assert_eq!(secs(r.rollout), Some(300.0));
         assert!(!r.rolled_back && !r.false_rollback);
         assert_eq!(r.onset, None);
@@ -107,7 +107,7 @@ steps = [{{ weight = 10, pause = "1m" }}, {{ weight = 50, pause = "1m" }}]
 "#
         ),
     );
-    for r in run(&text).runs {
+    for r in run_both(&text).into_iter().flat_map(|(_, x)| x.runs) {
         assert_eq!(r.failed_checks, 3);
         assert_eq!(secs(r.rollout), Some(210.0));
         assert!(!r.rolled_back);
@@ -141,17 +141,19 @@ steps = [{{ weight = 10, pause = "30m" }}, {{ weight = 100 }}]
 "#
         ),
     );
-    let runs = run(&text).runs;
-    let shares: Vec<f64> = runs.iter().map(RunOutcome::affected_share).collect();
-    let (mean, sd) = mean_sd(&shares);
-    let expected = 0.1 * (1.0 - (-1.5f64).exp());
-    // Tolerance: 4 standard errors of the mean over 30 replications.
-    let tol = 4.0 * sd / (shares.len() as f64).sqrt();
-    assert!(
-        (mean - expected).abs() < tol,
-        "mean {mean:.5} vs {expected:.5} ± {tol:.5}"
-    );
-    assert!(runs.iter().all(|r| r.active_users == 20000));
+    for (mode, result) in run_both(&text) {
+        let runs = result.runs;
+        let shares: Vec<f64> = runs.iter().map(RunOutcome::affected_share).collect();
+        let (mean, sd) = mean_sd(&shares);
+        let expected = 0.1 * (1.0 - (-1.5f64).exp());
+        // Tolerance: 4 standard errors of the mean over 30 replications.
+        let tol = 4.0 * sd / (shares.len() as f64).sqrt();
+        assert!(
+            (mean - expected).abs() < tol,
+            "{mode:?}: mean {mean:.5} vs {expected:.5} ± {tol:.5}"
+        );
+        assert!(runs.iter().all(|r| r.active_users == 20000));
+    }
 }
 
 #[test]
@@ -181,18 +183,20 @@ steps = [{{ weight = 5, pause = "20m" }}, {{ weight = 100 }}]
 "#
         ),
     );
-    let runs = run(&text).runs;
-    let shares: Vec<f64> = runs
-        .iter()
-        .map(|r| r.affected_users as f64 / 20000.0)
-        .collect();
-    let (mean, sd) = mean_sd(&shares);
-    let expected = 1.0 - (-0.075f64).exp();
-    let tol = 4.0 * sd / (shares.len() as f64).sqrt();
-    assert!(
-        (mean - expected).abs() < tol,
-        "mean {mean:.5} vs {expected:.5} ± {tol:.5}"
-    );
+    for (mode, result) in run_both(&text) {
+        let runs = result.runs;
+        let shares: Vec<f64> = runs
+            .iter()
+            .map(|r| r.affected_users as f64 / 20000.0)
+            .collect();
+        let (mean, sd) = mean_sd(&shares);
+        let expected = 1.0 - (-0.075f64).exp();
+        let tol = 4.0 * sd / (shares.len() as f64).sqrt();
+        assert!(
+            (mean - expected).abs() < tol,
+            "{mode:?}: mean {mean:.5} vs {expected:.5} ± {tol:.5}"
+        );
+    }
 }
 
 #[test]
@@ -220,24 +224,26 @@ steps = [{{ weight = 10, pause = "5m" }}, {{ weight = 100 }}]
         )
         .replace("[versions.old]", "[versions.old]\nerror_rate = 0.01")
         .replace("[versions.new]", "[versions.new]\nerror_rate = 0.01");
-    let runs = run(&text).runs;
-    let failed: Vec<f64> = runs.iter().map(|r| r.failed_requests as f64).collect();
-    let (mean, _) = mean_sd(&failed);
-    // Fault-caused: 15 000 × (1 − 0.01) (a request failing anyway is baseline) = 14 850.
-    let expected: f64 = 1000.0 * 0.1 * 150.0 * 0.99;
-    let tol = 4.0 * expected.sqrt() / (runs.len() as f64).sqrt();
-    assert!(
-        (mean - expected).abs() < tol,
-        "{mean} vs {expected} ± {tol}"
-    );
-    for r in &runs {
-        // Baseline: 1 % of all requests.
-        let b = r.baseline_failed_requests as f64;
-        let expect_b = r.requests as f64 * 0.01;
+    for (mode, result) in run_both(&text) {
+        let runs = result.runs;
+        let failed: Vec<f64> = runs.iter().map(|r| r.failed_requests as f64).collect();
+        let (mean, _) = mean_sd(&failed);
+        // Fault-caused: 15 000 × (1 − 0.01) (a request failing anyway is baseline) = 14 850.
+        let expected: f64 = 1000.0 * 0.1 * 150.0 * 0.99;
+        let tol = 4.0 * expected.sqrt() / (runs.len() as f64).sqrt();
         assert!(
-            (b - expect_b).abs() < 5.0 * expect_b.sqrt(),
-            "{b} vs {expect_b}"
+            (mean - expected).abs() < tol,
+            "{mode:?}: {mean} vs {expected} ± {tol}"
         );
+        for r in &runs {
+            // Baseline: 1 % of all requests.
+            let b = r.baseline_failed_requests as f64;
+            let expect_b = r.requests as f64 * 0.01;
+            assert!(
+                (b - expect_b).abs() < 5.0 * expect_b.sqrt(),
+                "{mode:?}: {b} vs {expect_b}"
+            );
+        }
     }
 }
 
@@ -325,7 +331,7 @@ steps = [{{ weight = 10, pause = "10m" }}, {{ weight = 100 }}]
 "#
         ),
     );
-    for r in run(&text).runs {
+    for r in run_both(&text).into_iter().flat_map(|(_, x)| x.runs) {
         assert!(
             r.rolled_back && r.false_rollback,
             "rolling back v2 cannot fix the database"

@@ -29,7 +29,7 @@
 
 mod normal;
 
-use super::{LatencyModel, VersionId, World, applied};
+use super::{LatencyModel, TrafficSpec, VersionId, World, applied};
 use crate::engine::{Rng, RngStreams, SimTime};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
@@ -58,6 +58,10 @@ pub mod stream_names {
     pub const ONSET: &str = "windows.onset";
     /// Order statistics of latency.
     pub const LATENCY: &str = "windows.latency";
+    /// Latency histogram buckets of the exposition Prometheus scrapes.
+    pub const BUCKETS: &str = "windows.buckets";
+    /// Synthetic requests (load tester, preview service).
+    pub const PROBE: &str = "windows.probe";
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
@@ -84,6 +88,14 @@ struct Component {
     model: LatencyModel,
 }
 
+/// What one piece's users sent, per version: requests, failed, succeeded, per z zone.
+struct Drawn {
+    n: [u64; 2],
+    failed: [u64; 2],
+    ok: [u64; 2],
+    zones: [[u64; 3]; 2],
+}
+
 /// The outcome cells of one version over one piece, as request probabilities.
 #[derive(Debug, Clone, Default)]
 struct Cells {
@@ -93,6 +105,9 @@ struct Cells {
     affected: Vec<(f64, bool, bool, usize)>,
     /// Total affected probability.
     p_affected: f64,
+    /// Probability of an error draw below the baseline or a fault's threshold (shedding
+    /// aside): a synthetic request's failure probability.
+    p_error: f64,
     /// Survival bounds of the z zones.
     s: [f64; 4],
     delay_us: f64,
@@ -117,6 +132,8 @@ pub(super) struct Sampler {
     cohort: Rng,
     onset: Rng,
     latency: Rng,
+    buckets: Rng,
+    probe: Rng,
     /// Continuous position of the last piece's end, µs (an onset splits a piece mid-µs).
     resume_us: f64,
     slices: Vec<Slice>,
@@ -189,6 +206,8 @@ impl Sampler {
             cohort: streams.named(stream_names::COHORT),
             onset: streams.named(stream_names::ONSET),
             latency: streams.named(stream_names::LATENCY),
+            buckets: streams.named(stream_names::BUCKETS),
+            probe: streams.named(stream_names::PROBE),
             resume_us: 0.0,
             slices: vec![Slice {
                 hi: None,
@@ -326,6 +345,7 @@ impl World<'_> {
             quiet,
             affected,
             p_affected,
+            p_error: p_a + p_b,
             s,
             delay_us: a.delay_us,
             bits: a.bits,
@@ -354,7 +374,22 @@ impl World<'_> {
             sm.cut(thr64);
         }
         let rate_per_us = self.spec.traffic.rate_at(from) / 1e6;
-        let n_users = self.spec.traffic.users.max(1) as f64;
+        // Under a diurnal swing the rate varies inside the piece: its expected requests are
+        // the integral of the rate ([`expected_requests`]), else rate × length.
+        let spec = self.spec;
+        let traffic = &spec.traffic;
+        let varies = traffic
+            .diurnal
+            .as_ref()
+            .is_some_and(|d| d.amplitude.get() > 0.0);
+        let n_users = traffic.users.max(1) as f64;
+        let per_user_over = |span_us: f64| {
+            if varies {
+                expected_requests(traffic, start, start + span_us) / n_users
+            } else {
+                rate_per_us * span_us / n_users
+            }
+        };
         let cells = [self.cells(0, from), self.cells(1, from)];
         let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
         let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
@@ -367,16 +402,20 @@ impl World<'_> {
         // piece when it ends first.
         let before_onset = self.stop_at_onset && self.recorder.onset.is_none();
         if before_onset {
-            let aff_rate: f64 = sm
+            let aff_share: f64 = sm
                 .slices
                 .iter()
                 .zip(&share_c)
-                .map(|(s, &q)| s.users as f64 / n_users * rate_per_us * per_user_aff(q))
+                .map(|(s, &q)| s.users as f64 / n_users * per_user_aff(q))
                 .sum();
-            if aff_rate > 0.0 {
+            if aff_share > 0.0 {
                 let wait: f64 = Exp1.sample(&mut sm.onset);
-                let tau = start + wait / aff_rate;
-                if tau < end {
+                let tau = if varies {
+                    onset_time(&self.spec.traffic, start, end, wait / aff_share)
+                } else {
+                    Some(start + wait / (aff_share * rate_per_us))
+                };
+                if let Some(tau) = tau.filter(|&tau| tau < end) {
                     span_us = tau - start;
                     onset_at = Some(tau);
                 }
@@ -390,7 +429,7 @@ impl World<'_> {
         let rec = &mut self.recorder;
 
         // Unaffected requests, per version and cell.
-        let per_user = rate_per_us * span_us / n_users;
+        let per_user = per_user_over(span_us);
         let mut users_v = [0.0f64; 2];
         for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
             users_v[1] += s.users as f64 * q;
@@ -425,7 +464,6 @@ impl World<'_> {
             }
             None if before_onset => {}
             None => {
-                let per_user = rate_per_us * span_us / n_users;
                 for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
                     let mu = per_user * per_user_aff(q);
                     if mu <= 0.0 {
@@ -452,22 +490,13 @@ impl World<'_> {
             }
         }
 
-        let write_p = self.write_thr as f64 / TWO_32;
-        for v in 0..2 {
-            rec.requests += n[v];
-            let w = &mut self.windows[v];
-            w.requests += n[v];
-            w.errors += failed_window[v];
-            w.writes += binomial(&mut sm.counts, ok[v], write_p);
-            if v == VersionId::Candidate.index() && w.wants_latency() && n[v] > 0 {
-                sm.pending.push(Component {
-                    counts: zone_counts[v],
-                    s: cells[v].s,
-                    delay_us: cells[v].delay_us,
-                    model: self.spec.versions[v].latency,
-                });
-            }
-        }
+        let drawn = Drawn {
+            n,
+            failed: failed_window,
+            ok,
+            zones: zone_counts,
+        };
+        self.record_piece(sm, &cells, drawn, span_us);
         match onset_at {
             Some(tau) => {
                 let t = SimTime(tau as u64);
@@ -479,6 +508,58 @@ impl World<'_> {
             None => {
                 sm.resume_us = end;
                 to
+            }
+        }
+    }
+
+    /// Adds a piece's users' requests (`drawn`) and its synthetic requests over `span_us` to the
+    /// run's tally, the analysis windows, the candidate's pending latency and the exposition.
+    fn record_piece(&mut self, sm: &mut Sampler, cells: &[Cells; 2], drawn: Drawn, span_us: f64) {
+        let Drawn {
+            n,
+            failed: failed_window,
+            ok,
+            zones: mut zone_counts,
+        } = drawn;
+        // Synthetic requests: `(requests, failed)` per version, their latencies in the zones.
+        let mut probes = [(0u64, 0u64); 2];
+        let probe_rate = self.probe.rate_per_us();
+        if probe_rate > 0.0 {
+            let v = self.probe.version.index();
+            let (c, f, z) = draw_probes(&mut sm.probe, &cells[v], probe_rate * span_us);
+            probes[v] = (c, f);
+            for (k, add) in zone_counts[v].iter_mut().zip(z) {
+                *k += add;
+            }
+        }
+
+        let write_p = self.write_thr as f64 / TWO_32;
+        for v in 0..2 {
+            let (probe_n, probe_failed) = probes[v];
+            if let Some(x) = &mut self.exposition {
+                let model = &self.spec.versions[v].latency;
+                let buckets = bucket_counts(
+                    &mut sm.buckets,
+                    x.bounds_us(),
+                    model,
+                    &cells[v],
+                    zone_counts[v],
+                );
+                let failed = failed_window[v] + probe_failed;
+                x.record_counts(v, n[v] + probe_n - failed, failed, &buckets);
+            }
+            self.recorder.requests += n[v];
+            let w = &mut self.windows[v];
+            w.requests += n[v] + probe_n;
+            w.errors += failed_window[v] + probe_failed;
+            w.writes += binomial(&mut sm.counts, ok[v], write_p);
+            if v == VersionId::Candidate.index() && w.wants_latency() && n[v] + probe_n > 0 {
+                sm.pending.push(Component {
+                    counts: zone_counts[v],
+                    s: cells[v].s,
+                    delay_us: cells[v].delay_us,
+                    model: self.spec.versions[v].latency,
+                });
             }
         }
     }
@@ -525,6 +606,72 @@ impl World<'_> {
         self.recorder.affected.fill_first(affected);
         self.recorder.active.fill_first(active);
     }
+}
+
+/// Expected requests of `traffic` over `[from_us, to_us)` (µs): the rate integrated exactly,
+/// the diurnal cosine in closed form and the bursts' multipliers span by span (their edges
+/// cut the interval).
+pub fn expected_requests(traffic: &TrafficSpec, from_us: f64, to_us: f64) -> f64 {
+    if to_us <= from_us {
+        return 0.0;
+    }
+    let mut cuts = vec![from_us, to_us];
+    for b in &traffic.bursts {
+        for edge in [b.at, b.at.saturating_add(b.duration)] {
+            let e = edge.micros() as f64;
+            if e > from_us && e < to_us {
+                cuts.push(e);
+            }
+        }
+    }
+    cuts.sort_by(f64::total_cmp);
+    cuts.windows(2)
+        .map(|w| {
+            let mid = (w[0] + w[1]) / 2.0;
+            let burst: f64 = traffic
+                .bursts
+                .iter()
+                .filter(|b| {
+                    b.at.micros() as f64 <= mid
+                        && mid < b.at.saturating_add(b.duration).micros() as f64
+                })
+                .map(|b| b.multiplier)
+                .product();
+            burst * traffic.rate_per_s / 1e6 * diurnal_integral(traffic, w[0], w[1])
+        })
+        .sum()
+}
+
+/// `∫ (1 + a·cos(k(t − peak))) dt` over `[a_us, b_us)`, k = 2π/period: the length plus
+/// `a·(sin(k(b − peak)) − sin(k(a − peak)))/k`, written as `2a·cos(k(m − peak))·sin(kh)/k`
+/// (m the midpoint, h the half-length) so a short span keeps its precision.
+fn diurnal_integral(traffic: &TrafficSpec, a_us: f64, b_us: f64) -> f64 {
+    let length = b_us - a_us;
+    let Some(d) = &traffic.diurnal else {
+        return length;
+    };
+    let k = std::f64::consts::TAU / d.period.micros() as f64;
+    let mid = (a_us + b_us) / 2.0 - d.peak.micros() as f64;
+    length + 2.0 * d.amplitude.get() * (k * mid).cos() * (k * length / 2.0).sin() / k
+}
+
+/// The time in `[start, end)` at which `expected_requests(start, t)` reaches `target` (the
+/// onset's exponential wait on a varying rate, divided by the affected share), or `None` when
+/// the piece ends first. The integral is increasing in t: bisection to a hundredth of a µs.
+fn onset_time(traffic: &TrafficSpec, start: f64, end: f64, target: f64) -> Option<f64> {
+    if expected_requests(traffic, start, end) <= target {
+        return None;
+    }
+    let (mut lo, mut hi) = (start, end);
+    while hi - lo > 0.01 {
+        let mid = (lo + hi) / 2.0;
+        if expected_requests(traffic, start, mid) < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some(hi)
 }
 
 /// The candidate's share of each slice's requests, as [`super::Routing::pick`] routes them.
@@ -576,6 +723,30 @@ fn draw_quiet(
     (n, failed, ok, zones)
 }
 
+/// Draws the synthetic requests of one version over a piece, `mean` expected: judged like a
+/// user's request by the faults on every user only (no shedding, no cohort: the request
+/// mode's `World::serve_probe`), so each fails with the baseline-or-fault error probability,
+/// its `z` zone independent of that; returns `(requests, failed, per z zone)`.
+fn draw_probes(rng: &mut Rng, cs: &Cells, mean: f64) -> (u64, u64, [u64; 3]) {
+    let n = poisson(rng, mean);
+    let failed = binomial(rng, n, cs.p_error);
+    let mut zones = [0u64; 3];
+    let (mut left, mut width_left) = (n, cs.s[0] - cs.s[3]);
+    for (k, zone) in zones.iter_mut().enumerate() {
+        let width = cs.s[k] - cs.s[k + 1];
+        *zone = if k == 2 {
+            left
+        } else if width_left > 0.0 {
+            binomial(rng, left, (width / width_left).min(1.0))
+        } else {
+            0
+        };
+        left -= *zone;
+        width_left -= width;
+    }
+    (n, failed, zones)
+}
+
 /// Spreads `affected` requests of one version over its affected cells (conditional binomials)
 /// and marks which faults hurt someone; returns `(requests, failed, succeeded, per z zone)`.
 fn spread_affected(
@@ -625,6 +796,61 @@ fn spread_affected(
         rec.hurt_capacity |= cs.causes;
     }
     (n, failed, ok, zones)
+}
+
+/// The exposition's histogram counts of one version's requests over a piece, given their
+/// counts per z zone: within a zone z is uniform in survival space, so each zone's count
+/// splits over the buckets' survival intervals by conditional binomials (exact). A request's
+/// latency is `model.at(z) + delay`, at most bound `b` when `S(z) ≥ S(z_above(b − delay))`.
+/// Returns one count per bound then `+Inf`; empty without a histogram.
+fn bucket_counts(
+    rng: &mut Rng,
+    bounds_us: &[f64],
+    model: &LatencyModel,
+    cs: &Cells,
+    zone_counts: [u64; 3],
+) -> Vec<u64> {
+    if bounds_us.is_empty() {
+        return Vec::new();
+    }
+    // Survival at each bound, decreasing: bucket j holds S in [cut[j], cut[j − 1]), the last
+    // bucket (`+Inf`) S in [0, cut[last]).
+    let cut: Vec<f64> = bounds_us
+        .iter()
+        .map(|&b| {
+            if b - cs.delay_us <= 0.0 {
+                1.0
+            } else {
+                survival(model.z_above(b - cs.delay_us))
+            }
+        })
+        .collect();
+    let mut out = vec![0u64; bounds_us.len() + 1];
+    for (k, &count) in zone_counts.iter().enumerate() {
+        let (lo, hi) = (cs.s[k + 1], cs.s[k]);
+        let mut left = count;
+        let mut width_left = hi - lo;
+        let mut upper = 1.0f64;
+        for (j, slot) in out.iter_mut().enumerate() {
+            if left == 0 {
+                break;
+            }
+            let lower = cut.get(j).copied().unwrap_or(0.0);
+            let width = (upper.min(hi) - lower.max(lo)).max(0.0);
+            upper = lower;
+            let c = if j == bounds_us.len() {
+                left
+            } else if width_left > 0.0 {
+                binomial(rng, left, (width / width_left).min(1.0))
+            } else {
+                0
+            };
+            *slot += c;
+            left -= c;
+            width_left -= width;
+        }
+    }
+    out
 }
 
 /// An index drawn with probability proportional to `weights`.
@@ -740,6 +966,43 @@ mod tests {
             / f64::from(reps);
         let expected = 10.0 + 0.5 * 2.326_347_874;
         assert!((mean - expected).abs() < 0.01, "{mean} vs {expected}");
+    }
+
+    #[test]
+    fn bucket_counts_follow_the_shifted_log_normal() {
+        // Median 10 ms (µ = ln 10 000), σ = 0.5, every request delayed 5 ms; zones cut the
+        // survival range at 0.6 and 0.1 and hold counts in proportion to their widths, so the
+        // requests are 100 000 draws of 10 ms·e^(0.5 z) + 5 ms. P(latency ≤ b) = Φ(ln((b − 5
+        // ms)/10 ms)/0.5): 8 ms → Φ(−2.408) = 0.00802, 15 ms → Φ(0) = 0.5, 30 ms →
+        // Φ(1.833) = 0.9666; the 4 ms bound is below the delay (0).
+        let model = LatencyModel {
+            mu: 10_000f64.ln(),
+            sigma: 0.5,
+        };
+        let cs = Cells {
+            s: [1.0, 0.6, 0.1, 0.0],
+            delay_us: 5_000.0,
+            ..Cells::default()
+        };
+        let bounds = [4_000.0, 8_000.0, 15_000.0, 30_000.0];
+        let mut rng = RngStreams::new(4, 0).named("t");
+        let n = 100_000u64;
+        let b = bucket_counts(&mut rng, &bounds, &model, &cs, [40_000, 50_000, 10_000]);
+        assert_eq!(b.len(), 5);
+        assert_eq!(b.iter().sum::<u64>(), n);
+        let cdf = [0.0, 0.00802, 0.5, 0.9666, 1.0];
+        let mut below = 0;
+        for (j, &c) in b.iter().take(4).enumerate() {
+            below += c;
+            let p = cdf[j];
+            let sd = (n as f64 * p * (1.0 - p)).sqrt();
+            let expected = n as f64 * p;
+            // 4 sd, plus 0.0001·n for the 4-digit rounding of the table above.
+            assert!(
+                (below as f64 - expected).abs() <= 4.0 * sd + 10.0,
+                "bound {j}: {below} vs {expected}"
+            );
+        }
     }
 
     #[test]
