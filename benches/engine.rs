@@ -98,6 +98,19 @@ expr = 'histogram_quantile(0.99, sum by (version, le) (rate(http_request_duratio
 action = "rollback"
 "#;
 
+/// The faulty canary with its instances kept one by one (readiness probes and outlier
+/// detection): the cost of routing each request to an instance and of the probe events.
+const POOLED: &str = r#"
+[[faults]]
+kind = "error_rate"
+target = "new"
+start = "0s"
+rate = 0.03
+
+[fleet.probes.readiness]
+[fleet.outlier_detection]
+"#;
+
 fn canary_scenario(faults: &str) -> Scenario {
     let text = CANARY.replace("{faults}", faults);
     scenario::parse(&text, Path::new("bench.toml")).expect("the bench scenario is valid")
@@ -165,6 +178,7 @@ fn canary_run(c: &mut Criterion) {
         ("canary_run", ""),
         ("canary_run_faulty", ERROR_FAULT),
         ("canary_run_faulty_alerted", ALERTED),
+        ("canary_run_faulty_pooled", POOLED),
     ] {
         let scenario = canary_scenario(faults);
         let requests = rehearsal::replay::replay(&scenario, 0, 0)

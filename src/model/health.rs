@@ -177,7 +177,8 @@ impl Probes {
                 inst.up_at = now.saturating_add(self.startup);
                 inst.fails = [0, 0];
                 inst.oks = 0;
-                inst.ready = !crash_looping;
+                // Without a readiness probe nothing would put it back: it counts as ready.
+                inst.ready = !crash_looping || self.spec.readiness.is_none();
                 self.restarts += 1;
                 changed = true;
             }
@@ -420,6 +421,96 @@ mod tests {
             success_threshold: 1,
             initial_delay: SimTime::from_secs(delay),
         }
+    }
+
+    fn leak_and_crash(leak_start: u64) -> [Fault; 2] {
+        use super::super::Target;
+        use crate::engine::Probability;
+        let leak = Fault {
+            kind: FaultKind::MemoryLeak {
+                rate: Probability::ZERO,
+                delay: SimTime::from_secs(2),
+                ramp: SimTime::from_secs(100),
+            },
+            target: Target::Version(VersionId::Stable),
+            start: SimTime::from_secs(leak_start),
+            end: None,
+            users: Probability::ONE,
+        };
+        let crash = Fault {
+            kind: FaultKind::CrashLoop,
+            ..leak.clone()
+        };
+        [leak, crash]
+    }
+
+    #[test]
+    fn a_liveness_kill_restarts_the_container_with_the_leak_at_zero() {
+        let s = SimTime::from_secs;
+        let spec = ProbesSpec {
+            readiness: None,
+            liveness: Some(probe(10, 3, 0)),
+            termination_grace: s(30),
+        };
+        let mut p = Probes::new(spec, s(30), crate::engine::RngStreams::new(1, 0).named("t"));
+        let mut pool = Pool::default();
+        pool.sync(s(0), 1, s(0));
+        let [leak, _] = leak_and_crash(0);
+        let faults = [(0, &leak)];
+        // ℓ × 2 s ≥ 1 s from 50 s: failures at 50, 60, 70; killed at 70, restarted at 100.
+        for t in (0..=100).step_by(10) {
+            p.tick(s(t), VersionId::Stable, &mut pool, &faults);
+        }
+        assert_eq!(p.first_out, Some((s(70), 0)));
+        assert_eq!(p.restarts, 1);
+        let x = &pool.instances[0];
+        assert_eq!((x.started, x.up_at, x.kill_at), (s(100), s(130), None));
+        // From 130 s the leak counts from 100 s: 0.3 × 2 s < 1 s, no failure yet.
+        assert!(
+            fails(
+                &mut p.rng,
+                (Kind::Liveness, &probe(10, 3, 0)),
+                VersionId::Stable,
+                x,
+                s(140),
+                &faults
+            )
+            .is_none()
+        );
+        assert!(
+            fails(
+                &mut p.rng,
+                (Kind::Liveness, &probe(10, 3, 0)),
+                VersionId::Stable,
+                x,
+                s(150),
+                &faults
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn a_restart_in_a_crash_loop_stays_out_of_rotation_until_readiness_passes() {
+        let s = SimTime::from_secs;
+        let spec = ProbesSpec {
+            readiness: Some(probe(10, 1, 0)),
+            liveness: Some(probe(10, 1, 0)),
+            termination_grace: s(0),
+        };
+        let mut p = Probes::new(spec, s(0), crate::engine::RngStreams::new(1, 0).named("t"));
+        let mut pool = Pool::default();
+        pool.sync(s(0), 1, s(0));
+        let [_, crash] = leak_and_crash(5);
+        let faults = [(1, &crash)];
+        assert!(p.tick(s(10), VersionId::Stable, &mut pool, &faults));
+        assert!(!pool.instances[0].ready);
+        assert_eq!(pool.instances[0].kill_at, Some(s(10)));
+        p.tick(s(20), VersionId::Stable, &mut pool, &faults);
+        assert!(!pool.instances[0].ready, "restarted into the crash loop");
+        // The crash loop is over: the next readiness probe passes (success_threshold 1).
+        assert!(p.tick(s(30), VersionId::Stable, &mut pool, &[]));
+        assert!(pool.instances[0].serving(s(30)));
     }
 
     #[test]

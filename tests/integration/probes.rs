@@ -259,3 +259,38 @@ fn issue14_bad_probe_and_ejection_values_name_the_field() {
     assert_eq!(e.field, "faults[0].probe");
     assert_eq!(e.message, "\"yes\" is not allowed; expected true or false");
 }
+
+#[test]
+fn issue14_a_blue_green_that_never_switches_is_detected_by_readiness() {
+    // Green crash-loops: it never passes readiness, the switch never comes, and with
+    // `progress_deadline_abort` the rollout is declared failed 600 s after its start.
+    let text = |probes: &str| {
+        format!(
+            r#"
+name = "bg-readiness"
+horizon = "15m"
+seed = 5
+replications = 1
+[traffic]
+rate = 50.0
+users = 5000
+[versions.old]
+[versions.new]
+[[faults]]
+kind = "crash_loop"
+target = "new"
+[[strategies]]
+name = "bg"
+kind = "blue_green"
+progress_deadline_abort = true
+{probes}
+"#
+        )
+    };
+    let plain = first_run(&text(""));
+    let probed = first_run(&text("[fleet.probes.readiness]"));
+    assert_eq!(plain.detected_by, Some(Detector::ProgressDeadline));
+    assert_eq!(probed.detected_by, Some(Detector::Readiness));
+    assert_eq!(secs(probed.detected), Some(600.0));
+    assert_eq!(probed.detected, plain.detected);
+}
