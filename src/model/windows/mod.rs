@@ -23,6 +23,13 @@
 //! them until rank r; the window's HDR histogram is then filled so that its nearest-rank
 //! quantile reads that value from the same bucket the request mode would.
 //!
+//! Under a diurnal swing every Poisson mean is the rate integrated over the piece
+//! ([`expected_requests`], in closed form) and the onset's wait is inverted on that integral.
+//! Prometheus's exposition (`[[alerts]]`) grows by each piece's counts, scrapes being control
+//! events, its histogram buckets split from the `z` zones by conditional binomials
+//! (`bucket_counts`); synthetic preview and load-test requests are Poisson counts of their
+//! own (`draw_probes`).
+//!
 //! What the mode does not do is refused before the first event by
 //! [`crate::modes::unsupported`]; the one documented approximation (active users) is stated
 //! with its bound at [`Sampler::finish`].
