@@ -416,27 +416,22 @@ fn issue12_docs_prometheus_files_are_current_and_valid() {
     let Some(promtool) = promtool("issue12_docs_prometheus_files_are_current_and_valid") else {
         return;
     };
-    let out = Command::new(&promtool)
-        .args(["check", "config"])
-        .arg(docs.join("prometheus.yml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    for drill in ["alert-canary-blind-spot", "burn-rate-slow-regression"] {
+    let check = |what: &str, file: PathBuf| {
         let out = Command::new(&promtool)
-            .args(["check", "rules"])
-            .arg(docs.join(format!("{drill}.rules.yml")))
+            .args(["check", what])
+            .arg(&file)
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "{}",
+            "{}: {}",
+            file.display(),
             String::from_utf8_lossy(&out.stdout)
         );
+    };
+    check("config", docs.join("prometheus.yml"));
+    for drill in ["alert-canary-blind-spot", "burn-rate-slow-regression"] {
+        check("rules", docs.join(format!("{drill}.rules.yml")));
     }
 }
 
