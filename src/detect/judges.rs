@@ -278,8 +278,9 @@ pub fn normal_quantile(p: f64) -> f64 {
 
 /// The shift in `[lo, hi]` at which the (decreasing) statistic crosses `zq`, by bisection,
 /// with R's end rule (`wilcox.test.default`'s `root`: `if (f.lower <= 0) return(mumin)`,
-/// `if (f.upper >= 0) return(mumax)`): when the statistic is already at or below `zq` at
-/// `lo`, the root is `lo`. Without it, a baseline with no failure (errors as 0/1 samples:
+/// `if (f.upper >= 0) return(mumax)`; Kayenta's port keeps it, `findRoot` in
+/// `kayenta-mannwhitney/.../MannWhitney.scala`): when the statistic is already at or below
+/// `zq` at `lo`, the root is `lo`. Without it, a baseline with no failure (errors as 0/1 samples:
 /// `lo = 0`) would put every bound a rounding step above 0, and one failed request against
 /// none would read as High.
 fn root(x: &Bins, y: &Bins, zq: f64, mut lo: f64, mut hi: f64) -> f64 {
