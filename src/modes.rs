@@ -10,6 +10,7 @@
 //! feature added later is refused by adding one line here.
 
 use crate::detect::Windows;
+use crate::detect::judges::{Baseline, JudgeSpec};
 use crate::engine::Probability;
 use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
@@ -74,8 +75,17 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if !s.runs().is_empty() {
             return Some("analysis runs (Argo AnalysisTemplates)");
         }
-        if s.analysis.as_ref().is_some_and(|a| !a.judges.is_empty()) {
-            return Some("analysis.judges (the stable's per-request latencies)");
+        // Judges of error ratios against the stable read the two windows' counts, which
+        // windows mode draws; latency samples and the experiment's diversion are per request.
+        let per_request_judge =
+            |j: &JudgeSpec| j.needs_latency() || j.baseline() != Baseline::Stable;
+        if s.analysis
+            .as_ref()
+            .is_some_and(|a| a.judges.iter().any(per_request_judge))
+        {
+            return Some(
+                "analysis.judges on latency or against an experiment baseline (per-request latency samples and diversions)",
+            );
         }
     }
     let requests =

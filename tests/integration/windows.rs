@@ -29,6 +29,7 @@ const SUPPORTED: &[&str] = &[
     "healthy-release",
     "latency-p99-regression",
     "rolling-crash-loop",
+    "sequential-vs-threshold-3pct",
 ];
 
 fn bundled(name: &str) -> Scenario {
