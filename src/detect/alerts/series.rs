@@ -259,14 +259,7 @@ impl SeriesStore {
                 ])));
             }
         }
-        let base = vec![0.0; series.len()];
-        SeriesStore {
-            series,
-            retention,
-            shift: SimTime::ZERO,
-            base,
-            semantics: Semantics::default(),
-        }
+        SeriesStore::of(series, retention)
     }
 
     /// A store of the given series (for evaluating expressions on hand-made data).
