@@ -11,7 +11,6 @@
 
 use crate::detect::Windows;
 use crate::detect::judges::{Baseline, JudgeSpec};
-use crate::engine::Probability;
 use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
 
@@ -43,18 +42,15 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if f.instances().is_some() {
             return Some("faults.instances (a fault on some instances of a version)");
         }
-        if f.users < Probability::ONE {
-            return Some("faults.users below 1 (a fault scoped to some users)");
-        }
         match f.kind.name_of() {
             FaultName::ErrorRate
             | FaultName::Latency
             | FaultName::CrashLoop
             | FaultName::DependencyOutage
-            | FaultName::InstanceKill => {}
-            FaultName::MemoryLeak => return Some("faults.kind = \"memory_leak\""),
-            FaultName::DataCorruption => return Some("faults.kind = \"data_corruption\""),
-            FaultName::TrafficSpike => return Some("faults.kind = \"traffic_spike\""),
+            | FaultName::InstanceKill
+            | FaultName::MemoryLeak
+            | FaultName::DataCorruption
+            | FaultName::TrafficSpike => {}
             FaultName::FlagStall => return Some("faults.kind = \"flag_stall\""),
             FaultName::MigrationLock => return Some("faults.kind = \"migration_lock\""),
             FaultName::SchemaIncompatibility => {

@@ -117,6 +117,8 @@ struct Scope {
     salt: u64,
     thr: u64,
     all: bool,
+    /// The fault's bit (`1 << index`), naming the scope in windows mode's user classes.
+    bit: u64,
 }
 
 impl Scope {
@@ -350,6 +352,7 @@ impl<'s> World<'s> {
             .iter()
             .enumerate()
             .map(|(i, f)| Scope {
+                bit: 1 << i,
                 salt: streams.derive(&format!("fault.{i}.users")),
                 thr: (f.users.get() * 18_446_744_073_709_551_616.0) as u64,
                 all: f.users == Probability::ONE,

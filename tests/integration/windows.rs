@@ -28,8 +28,10 @@ const SUPPORTED: &[&str] = &[
     "error-regression-3pct",
     "healthy-release",
     "latency-p99-regression",
+    "memory-leak-40m",
     "rolling-crash-loop",
     "sequential-vs-threshold-3pct",
+    "silent-data-corruption",
 ];
 
 fn bundled(name: &str) -> Scenario {
@@ -67,6 +69,35 @@ fn preview(rate: f64, users: u64) -> Scenario {
                 "name = \"argo-post-analysis\"\nkind = \"blue_green\"\npre_promotion = \"2m\"\npreview_rate = 20.0",
             ),
             ("rate = 0.05", "rate = 0.015"),
+        ],
+    );
+    reduce(scenario(&text), rate, users)
+}
+
+/// error-regression-3pct with its fault on 30 % of the users (at 10 %) and a 300 ms latency
+/// fault from 5 min on half of them, scoped independently: four scope classes of users.
+fn scoped(rate: f64, users: u64) -> Scenario {
+    let text = shortened(
+        "scenarios/error-regression-3pct.toml",
+        &[(
+            "rate = 0.03\n",
+            "rate = 0.1\nusers = 0.3\n\n[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"300ms\"\nstart = \"5m\"\nusers = 0.5\n",
+        )],
+    );
+    reduce(scenario(&text), rate, users)
+}
+
+/// error-regression-3pct at 100 req/s on 10 instances of 15 req/s and a ×2 traffic spike from
+/// 10 to 15 min: the spike's 200 req/s are shed down to 150 while it lasts, blamed on it.
+fn spiked(rate: f64, users: u64) -> Scenario {
+    let text = shortened(
+        "scenarios/error-regression-3pct.toml",
+        &[
+            ("capacity_rps = 200", "capacity_rps = 15"),
+            (
+                "rate = 0.03\n",
+                "rate = 0.03\n\n[[faults]]\nkind = \"traffic_spike\"\nmultiplier = 2.0\nstart = \"10m\"\nend = \"15m\"\n",
+            ),
         ],
     );
     reduce(scenario(&text), rate, users)
@@ -141,6 +172,7 @@ const METRICS: &[(&str, Extract)] = &[
 fn compare_modes(scenario: &Scenario, n: u32) -> Vec<String> {
     assert_eq!(unsupported(scenario), None, "{}", scenario.name);
     let mut failures = Vec::new();
+    let started = std::time::Instant::now();
     for (s, spec) in scenario.strategies.iter().enumerate() {
         let req = runs(scenario, Mode::Requests, s, n);
         let win = runs(scenario, Mode::Windows, s, n);
@@ -197,6 +229,11 @@ fn compare_modes(scenario: &Scenario, n: u32) -> Vec<String> {
             }
         }
     }
+    eprintln!(
+        "{}: {n} runs per mode and strategy in {:.1} s",
+        scenario.name,
+        started.elapsed().as_secs_f64()
+    );
     failures
 }
 
@@ -307,13 +344,21 @@ fn slow_runs(name: &str) -> u32 {
         // 2 h, two strategies and burn-rate rules over a 3-day history: 4 units of cost;
         // n = 800 catches 2 % for c ≤ 0.1.
         "burn-rate-slow-regression" => 800,
+        // 2 h and two strategies, the leak ramping in 1,200 pieces: 4 units; n = 400 catches
+        // 2 % for c ≤ 0.071 (its onsets and rollouts; detection times are the human's).
+        "memory-leak-40m" => 400,
+        // Two strategies, the second never detecting (1 h at full weight): 3 units; n = 600
+        // catches 2 % for c ≤ 0.087 (inconsistent records: c ≈ 0.1, 0.37 % measured).
+        "silent-data-corruption" => 600,
         _ => 2_000,
     }
 }
 
 /// Every supported bundled scenario with [`slow_runs`] runs per mode, the diurnal variant of
-/// error-regression-3pct with 1,000 (2 % for c ≤ 0.11) and the preview variant of
-/// blue-green-cold-rollback with 600 (2 % for c ≤ 0.087; its checks sit at a fixed cadence).
+/// error-regression-3pct with 1,000 (2 % for c ≤ 0.11), the preview variant of
+/// blue-green-cold-rollback with 600 (2 % for c ≤ 0.087; its checks sit at a fixed cadence),
+/// and the user-scoped and traffic-spike variants of error-regression-3pct with 400 (2 % for
+/// c ≤ 0.071: detection times at a fixed cadence, failed requests of the spike).
 /// Run in release: `.ci/run`.
 #[test]
 #[ignore = "slow: run in release by .ci/run"]
@@ -324,6 +369,8 @@ fn issue16_windows_mode_equals_requests_mode_on_every_supported_bundled_scenario
     }
     failures.extend(compare_modes(&diurnal(100.0, 5_000), 1_000));
     failures.extend(compare_modes(&preview(100.0, 5_000), 600));
+    failures.extend(compare_modes(&scoped(100.0, 5_000), 400));
+    failures.extend(compare_modes(&spiked(100.0, 5_000), 400));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

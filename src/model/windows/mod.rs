@@ -30,16 +30,23 @@
 //! (`bucket_counts`); synthetic preview and load-test requests are Poisson counts of their
 //! own (`draw_probes`).
 //!
+//! Users are kept per scope class (which user-scoped faults hold them, computed exactly from
+//! the user ids) and, under sticky routing, per slice of the hash range; cells are per class.
+//! A traffic spike multiplies a piece's means; corrupted writes are an affected cell of fast
+//! successes. A ramping fault (`memory_leak`) is cut into short pieces holding their
+//! midpoint's level ([`RAMP_STEP_DELAY_US`], [`RAMP_STEP_ERROR`]).
+//!
 //! What the mode does not do is refused before the first event by
-//! [`crate::modes::unsupported`]; the one documented approximation (active users) is stated
-//! with its bound at [`Sampler::finish`].
+//! [`crate::modes::unsupported`]; the documented approximations (active users, ramps) are
+//! stated with their bounds at [`Sampler::finish`] and [`World::ramp_cut`].
 
 mod normal;
 
-use super::{LatencyModel, TrafficSpec, VersionId, World, applied};
+use super::{LatencyModel, Scope, TrafficSpec, VersionId, World, applied};
 use crate::engine::{Rng, RngStreams, SimTime};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
+use std::collections::BTreeMap;
 
 pub use normal::{inverse_survival, survival};
 
@@ -72,13 +79,24 @@ pub mod stream_names {
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
+
+/// Largest change of a ramping fault's added latency within one piece, µs: pieces hold the
+/// level of their midpoint, so a request's added latency is off by at most half of this.
+pub const RAMP_STEP_DELAY_US: f64 = 1_000.0;
+/// Largest change of a ramping fault's error probability within one piece (a request's error
+/// probability is off by at most half of this; the expected count of errors is exact, the
+/// probability being linear in time).
+pub const RAMP_STEP_ERROR: f64 = 0.000_5;
 const TWO_64: f64 = 18_446_744_073_709_551_616.0;
 
-/// Users whose routing hash lies in `[previous slice's hi, hi)` (`hi = None`: up to 2⁶⁴).
-/// Users inside a slice are exchangeable, so counts are all the mode keeps of them.
+/// Users of one scope class whose routing hash lies in `[previous slice's hi, hi)` (`hi =
+/// None`: up to 2⁶⁴). The slices of one hash range are consecutive, one per class. Users
+/// inside a slice are exchangeable, so counts are all the mode keeps of them.
 #[derive(Debug, Clone)]
 struct Slice {
     hi: Option<u64>,
+    /// Index of the users' scope class in [`Sampler::masks`].
+    class: usize,
     users: u64,
     affected: u64,
     /// Per-user mean of unaffected requests so far (for active users at the end).
@@ -95,12 +113,54 @@ struct Component {
     model: LatencyModel,
 }
 
-/// What one piece's users sent, per version: requests, failed, succeeded, per z zone.
-struct Drawn {
-    n: [u64; 2],
-    failed: [u64; 2],
-    ok: [u64; 2],
-    zones: [[u64; 3]; 2],
+/// What one piece's requests of one version and scope class came to.
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    n: u64,
+    failed: u64,
+    /// Succeeded fast and unaffected: under a `data_corruption` fault, known not to be a
+    /// corrupted write.
+    ok_clean: u64,
+    /// Succeeded otherwise (slow anyway, or affected by a delay).
+    ok: u64,
+    /// Succeeded as corrupted writes that affected their user.
+    corrupt: u64,
+    zones: [u64; 3],
+}
+
+impl Tally {
+    fn add(&mut self, o: Tally) {
+        self.n += o.n;
+        self.failed += o.failed;
+        self.ok_clean += o.ok_clean;
+        self.ok += o.ok;
+        self.corrupt += o.corrupt;
+        for (z, add) in self.zones.iter_mut().zip(o.zones) {
+            *z += add;
+        }
+    }
+}
+
+/// One version's requests of one scope class over a piece (`cells` indexes the piece's cells).
+struct Group {
+    v: usize,
+    class: usize,
+    users: Tally,
+    /// Synthetic requests: `(requests, failed)`, their latencies in `users.zones`.
+    probes: (u64, u64),
+}
+
+/// An affected outcome cell: what the faults did to the request.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    p: f64,
+    /// Failed because of a fault's error threshold.
+    error: bool,
+    /// Shed because of the faults' load.
+    shed: bool,
+    /// A successful write stored corrupted (fast, not failed).
+    corrupt: bool,
+    zone: usize,
 }
 
 /// The outcome cells of one version over one piece, as request probabilities.
@@ -108,8 +168,8 @@ struct Drawn {
 struct Cells {
     /// Unaffected cells: `(probability, kind, z zone)`.
     quiet: Vec<(f64, Quiet, usize)>,
-    /// Affected cells: `(probability, fault error, fault shed, z zone)`.
-    affected: Vec<(f64, bool, bool, usize)>,
+    /// Affected cells.
+    affected: Vec<Hit>,
     /// Total affected probability.
     p_affected: f64,
     /// Probability of an error draw below the baseline or a fault's threshold (shedding
@@ -118,6 +178,8 @@ struct Cells {
     /// Survival bounds of the z zones.
     s: [f64; 4],
     delay_us: f64,
+    /// Probability that a successful write is stored corrupted.
+    corrupt: f64,
     bits: u64,
     causes: u64,
 }
@@ -128,7 +190,7 @@ enum Quiet {
     Baseline,
     /// Fails only because of a fault, but would have been slow anyway: not affected.
     FaultFailedSlow,
-    /// Succeeds.
+    /// Succeeds fast, or slow anyway (zone 2).
     Ok,
 }
 
@@ -144,6 +206,9 @@ pub(super) struct Sampler {
     /// Continuous position of the last piece's end, µs (an onset splits a piece mid-µs).
     resume_us: f64,
     slices: Vec<Slice>,
+    /// The scope classes: bit `i` set when the class's users are in fault `i`'s scope
+    /// (`faults.users`); `[0]` when every fault hits every user.
+    masks: Vec<u64>,
     /// The candidate window's latency since its last reset.
     pending: Vec<Component>,
 }
@@ -206,7 +271,22 @@ fn sum_zero_truncated(rng: &mut Rng, k: u64, mu: f64) -> u64 {
 }
 
 impl Sampler {
-    pub(super) fn new(streams: &RngStreams, users: u64) -> Sampler {
+    /// `users` users, split into scope classes by the faults' `scopes` exactly as the request
+    /// mode decides them (`Scope::hits` on every user id).
+    pub(super) fn new(streams: &RngStreams, users: u64, scopes: &[Scope]) -> Sampler {
+        let scoped: Vec<Scope> = scopes.iter().filter(|s| !s.all).copied().collect();
+        let mut classes = BTreeMap::new();
+        if scoped.is_empty() {
+            classes.insert(0u64, users);
+        } else {
+            for u in 0..users {
+                let mask = scoped
+                    .iter()
+                    .filter(|s| s.hits(u))
+                    .fold(0, |m, s| m | s.bit);
+                *classes.entry(mask).or_insert(0u64) += 1;
+            }
+        }
         Sampler {
             counts: streams.named(stream_names::COUNTS),
             users: streams.named(stream_names::USERS),
@@ -216,55 +296,106 @@ impl Sampler {
             buckets: streams.named(stream_names::BUCKETS),
             probe: streams.named(stream_names::PROBE),
             resume_us: 0.0,
-            slices: vec![Slice {
-                hi: None,
-                users,
-                affected: 0,
-                quiet_mean: 0.0,
-            }],
+            slices: classes
+                .values()
+                .enumerate()
+                .map(|(class, &users)| Slice {
+                    hi: None,
+                    class,
+                    users,
+                    affected: 0,
+                    quiet_mean: 0.0,
+                })
+                .collect(),
+            masks: classes.into_keys().collect(),
             pending: Vec::new(),
         }
     }
 
-    /// Makes `t` a slice boundary (sticky routing's threshold): the users of the slice it cuts
-    /// split binomially by hash range, its affected users hypergeometrically.
+    /// Makes `t` a slice boundary (sticky routing's threshold): the users of each class of the
+    /// hash range it cuts split binomially by hash range, their affected users
+    /// hypergeometrically.
     fn cut(&mut self, t: u64) {
         let mut lo = 0u64;
-        for i in 0..self.slices.len() {
-            let s = &self.slices[i];
-            let hi = s.hi.map_or(TWO_64, |h| h as f64);
+        let mut i = 0;
+        while i < self.slices.len() {
+            let hi = self.slices[i].hi;
+            let end = i + self.slices[i..].iter().take_while(|s| s.hi == hi).count();
             if t == lo {
                 return;
             }
-            if s.hi.is_none_or(|h| t < h) {
-                let share = (t - lo) as f64 / (hi - lo as f64);
-                let below = binomial(&mut self.cohort, s.users, share);
-                let affected_below = if s.affected == 0 || below == 0 {
-                    0
-                } else if below == s.users {
-                    s.affected
-                } else {
-                    Hypergeometric::new(s.users, s.affected, below)
-                        .map_or(0, |d| d.sample(&mut self.cohort))
-                };
-                let upper = Slice {
-                    hi: s.hi,
-                    users: s.users - below,
-                    affected: s.affected - affected_below,
-                    quiet_mean: s.quiet_mean,
-                };
-                let lower = Slice {
-                    hi: Some(t),
-                    users: below,
-                    affected: affected_below,
-                    quiet_mean: s.quiet_mean,
-                };
-                self.slices[i] = lower;
-                self.slices.insert(i + 1, upper);
+            if hi.is_none_or(|h| t < h) {
+                let share = (t - lo) as f64 / (hi.map_or(TWO_64, |h| h as f64) - lo as f64);
+                let mut lower = Vec::with_capacity(end - i);
+                for s in &mut self.slices[i..end] {
+                    let below = binomial(&mut self.cohort, s.users, share);
+                    let affected_below = if s.affected == 0 || below == 0 {
+                        0
+                    } else if below == s.users {
+                        s.affected
+                    } else {
+                        Hypergeometric::new(s.users, s.affected, below)
+                            .map_or(0, |d| d.sample(&mut self.cohort))
+                    };
+                    lower.push(Slice {
+                        hi: Some(t),
+                        class: s.class,
+                        users: below,
+                        affected: affected_below,
+                        quiet_mean: s.quiet_mean,
+                    });
+                    s.users -= below;
+                    s.affected -= affected_below;
+                }
+                self.slices.splice(i..i, lower);
                 return;
             }
-            lo = s.hi.unwrap_or(u64::MAX);
+            lo = hi.unwrap_or(u64::MAX);
+            i = end;
         }
+    }
+
+    /// The onset's one affected request, from a user not affected before (nobody is before
+    /// the onset): per class and version.
+    fn first_affected(&mut self, cells: &[[Cells; 2]], share_c: &[f64]) -> Vec<[u64; 2]> {
+        let mut affected = vec![[0; 2]; cells.len()];
+        let weights: Vec<f64> = self
+            .slices
+            .iter()
+            .zip(share_c)
+            .map(|(s, &q)| s.users as f64 * per_request_affected(&cells[s.class], q))
+            .collect();
+        let i = pick(&mut self.users, &weights);
+        let (q, c) = (share_c[i], self.slices[i].class);
+        self.slices[i].affected += 1;
+        let pc = q * cells[c][1].p_affected;
+        let u: f64 = self.users.random();
+        let v = usize::from(u * per_request_affected(&cells[c], q) < pc);
+        affected[c][v] = 1;
+        affected
+    }
+
+    /// The affected requests of a piece in which each user sends `per_user` requests on
+    /// average, per class and version: per slice, the newly affected users and their requests
+    /// (see the module doc), split between the versions by their shares.
+    fn affected(&mut self, cells: &[[Cells; 2]], share_c: &[f64], per_user: f64) -> Vec<[u64; 2]> {
+        let mut affected = vec![[0; 2]; cells.len()];
+        for (s, &q) in self.slices.iter_mut().zip(share_c) {
+            let aff = per_request_affected(&cells[s.class], q);
+            let mu = per_user * aff;
+            if mu <= 0.0 {
+                continue;
+            }
+            let fresh = binomial(&mut self.users, s.users - s.affected, -(-mu).exp_m1());
+            let r = sum_zero_truncated(&mut self.users, fresh, mu)
+                + poisson(&mut self.users, s.affected as f64 * mu);
+            s.affected += fresh;
+            let pc = q * cells[s.class][1].p_affected / aff;
+            let rc = binomial(&mut self.users, r, pc);
+            affected[s.class][1] += rc;
+            affected[s.class][0] += r - rc;
+        }
+        affected
     }
 
     /// Affected users and active users at the end of the run: `(affected, active)`.
@@ -288,6 +419,12 @@ impl Sampler {
     }
 }
 
+/// The probability that a request of a user with candidate share `q` is affected, given the
+/// class's cells of both versions.
+fn per_request_affected(cells: &[Cells; 2], q: f64) -> f64 {
+    q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected
+}
+
 /// Survival-space bounds of the three z zones: fast, slow only with `delay_us`, slow anyway.
 fn zones(model: &LatencyModel, slo_us: f64, slow_z: f64, delay_us: f64) -> [f64; 4] {
     let zd = if delay_us > 0.0 {
@@ -306,7 +443,8 @@ impl World<'_> {
     /// Switches this world to windows mode: requests are drawn as counts per window with the
     /// streams of [`stream_names`] (see the module doc).
     pub fn sample_windows(&mut self, streams: &RngStreams) {
-        self.sampler = Some(Box::new(Sampler::new(streams, self.spec.traffic.users)));
+        let sampler = Sampler::new(streams, self.spec.traffic.users, &self.scopes);
+        self.sampler = Some(Box::new(sampler));
     }
 
     /// Whether this world runs in windows mode.
@@ -314,10 +452,11 @@ impl World<'_> {
         self.sampler.is_some()
     }
 
-    /// The outcome cells of version `v` at `t`.
-    fn cells(&self, v: usize, t: SimTime) -> Cells {
+    /// The outcome cells of version `v` at `t` for users of scope class `mask` (see
+    /// [`Sampler::masks`]).
+    fn cells(&self, v: usize, t: SimTime, mask: u64) -> Cells {
         let base = self.error_thr[v];
-        let a = applied(&self.effects[v], t, |s| s.all);
+        let a = applied(&self.effects[v], t, |s| s.all || s.bit & mask != 0);
         let p_a = base as f64 / TWO_32;
         let p_b = (a.err_thr.max(base) - base) as f64 / TWO_32;
         let p_c = 1.0 - p_a - p_b;
@@ -328,6 +467,9 @@ impl World<'_> {
         let model = self.spec.versions[v].latency;
         let s = zones(&model, self.slo_us, self.slow_z[v], a.delay_us);
         let pz = [s[0] - s[1], s[1] - s[2], s[2] - s[3]];
+        // A fast success is a corrupted write (affected) with probability w·c.
+        let corrupt = a.corrupt_thr as f64 / TWO_32;
+        let p_corrupt = self.write_thr as f64 / TWO_32 * corrupt;
         let fails_without = p_a + p_s0 - p_a * p_s0;
         let mut quiet = Vec::with_capacity(6);
         for (k, &p) in pz.iter().enumerate() {
@@ -337,17 +479,28 @@ impl World<'_> {
         let fault_fail = (p_b + p_c) * (p_s1 + p_s2) - p_c * p_s2;
         quiet.push((fault_fail * pz[2], Quiet::FaultFailedSlow, 2));
         quiet.push((p_c * p_s2 * pz[2], Quiet::Ok, 2));
-        quiet.push((p_c * p_s2 * pz[0], Quiet::Ok, 0));
+        quiet.push((p_c * p_s2 * pz[0] * (1.0 - p_corrupt), Quiet::Ok, 0));
         quiet.retain(|c| c.0 > 0.0);
-        let mut affected = Vec::with_capacity(7);
+        let hit = |p, error, shed, zone| Hit {
+            p,
+            error,
+            shed,
+            corrupt: false,
+            zone,
+        };
+        let mut affected = Vec::with_capacity(8);
         for (k, &p) in pz.iter().enumerate().take(2) {
-            affected.push((p_b * p_s1 * p, true, true, k));
-            affected.push((p_b * p_s2 * p, true, false, k));
-            affected.push((p_c * p_s1 * p, false, true, k));
+            affected.push(hit(p_b * p_s1 * p, true, true, k));
+            affected.push(hit(p_b * p_s2 * p, true, false, k));
+            affected.push(hit(p_c * p_s1 * p, false, true, k));
         }
-        affected.push((p_c * p_s2 * pz[1], false, false, 1));
-        affected.retain(|c| c.0 > 0.0);
-        let p_affected = affected.iter().map(|c| c.0).sum();
+        affected.push(hit(p_c * p_s2 * pz[1], false, false, 1));
+        affected.push(Hit {
+            corrupt: true,
+            ..hit(p_c * p_s2 * pz[0] * p_corrupt, false, false, 0)
+        });
+        affected.retain(|c| c.p > 0.0);
+        let p_affected = affected.iter().map(|c| c.p).sum();
         Cells {
             quiet,
             affected,
@@ -355,19 +508,74 @@ impl World<'_> {
             p_error: p_a + p_b,
             s,
             delay_us: a.delay_us,
+            corrupt,
             bits: a.bits,
             causes: shed.causes,
         }
     }
 
-    /// Windows mode's [`World::advance`]: the requests of `[from, to)` as counts.
+    /// Windows mode's [`World::advance`]: the requests of `[from, to)` as counts, in pieces
+    /// no longer than a ramping fault allows ([`World::ramp_cut`]).
     pub(super) fn advance_windows(&mut self, from: SimTime, to: SimTime) -> SimTime {
         let Some(mut sampler) = self.sampler.take() else {
             return to;
         };
-        let reached = self.piece(&mut sampler, from, to);
+        let mut at = from;
+        let reached = loop {
+            let cut = self.ramp_cut(at, to);
+            let waiting = self.stop_at_onset;
+            let reached = self.piece(&mut sampler, at, cut);
+            if cut >= to || (waiting && !self.stop_at_onset) {
+                break reached;
+            }
+            at = cut;
+        };
         self.sampler = Some(sampler);
         reached
+    }
+
+    /// The end of the piece starting at `from` (at most `to`): while a `memory_leak` ramps,
+    /// pieces end on a grid of steps short enough that the fault's added latency changes by
+    /// at most [`RAMP_STEP_DELAY_US`] and its error probability by at most
+    /// [`RAMP_STEP_ERROR`] within one; each piece holds the level of its midpoint.
+    fn ramp_cut(&self, from: SimTime, to: SimTime) -> SimTime {
+        let mut cut = to.micros() as f64;
+        let t = from.micros() as f64;
+        for e in self.effects.iter().flatten() {
+            if let super::EffectKind::Ramp {
+                start_us,
+                ramp_us,
+                rate,
+                delay_us,
+            } = e.kind
+            {
+                if t >= start_us + ramp_us {
+                    continue;
+                }
+                let steps = (delay_us / RAMP_STEP_DELAY_US)
+                    .max(rate / RAMP_STEP_ERROR)
+                    .ceil()
+                    .max(1.0);
+                let h = ramp_us / steps;
+                let k = ((t - start_us) / h).floor().max(-1.0) + 1.0;
+                cut = cut.min((start_us + k * h).ceil());
+            }
+        }
+        SimTime((cut as u64).max(from.micros() + 1).min(to.micros()))
+    }
+
+    /// The rate multiplier of the `traffic_spike` faults active at `t` (a spike of `m` adds
+    /// `m − 1` times the traffic, as its own arrival process does in the request mode).
+    fn spike_factor(&self, t: SimTime) -> f64 {
+        self.spec
+            .faults
+            .iter()
+            .filter(|f| f.active_at(t))
+            .map(|f| match f.kind {
+                super::FaultKind::TrafficSpike { multiplier } => multiplier,
+                _ => 1.0,
+            })
+            .product()
     }
 
     fn piece(&mut self, sm: &mut Sampler, from: SimTime, to: SimTime) -> SimTime {
@@ -380,11 +588,11 @@ impl World<'_> {
         if sticky && thr64 > 0 && thr64 < u64::MAX {
             sm.cut(thr64);
         }
-        let rate_per_us = self.spec.traffic.rate_at(from) / 1e6;
+        let spike = self.spike_factor(from);
+        let rate_per_us = spike * self.spec.traffic.rate_at(from) / 1e6;
         // Under a diurnal swing the rate varies inside the piece: its expected requests are
         // the integral of the rate ([`expected_requests`]), else rate × length.
-        let spec = self.spec;
-        let traffic = &spec.traffic;
+        let traffic = &self.spec.traffic;
         let varies = traffic
             .diurnal
             .as_ref()
@@ -392,33 +600,41 @@ impl World<'_> {
         let n_users = traffic.users.max(1) as f64;
         let per_user_over = |span_us: f64| {
             if varies {
-                expected_requests(traffic, start, start + span_us) / n_users
+                spike * expected_requests(traffic, start, start + span_us) / n_users
             } else {
                 rate_per_us * span_us / n_users
             }
         };
-        let cells = [self.cells(0, from), self.cells(1, from)];
+        // The cells of every scope class, then those of the faults on every user (mask 0,
+        // what synthetic requests meet) when no class has that mask.
+        let mid = SimTime(((start + end) / 2.0) as u64);
+        let mut masks = sm.masks.clone();
+        if !masks.contains(&0) {
+            masks.push(0);
+        }
+        let cells: Vec<[Cells; 2]> = masks
+            .iter()
+            .map(|&m| [self.cells(0, mid, m), self.cells(1, mid, m)])
+            .collect();
         let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
-        let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
+        let per_user_aff = |c: usize, q: f64| per_request_affected(&cells[c], q);
 
         // Before the onset, the first affected request ends the piece (the caller reacts to
         // it): an exponential wait on the affected rate, the requests before it unaffected.
         let mut span_us = end - start;
         let mut onset_at = None;
-        // Before the onset the exponential wait decides: no affected request at all in the
-        // piece when it ends first.
         let before_onset = self.stop_at_onset && self.recorder.onset.is_none();
         if before_onset {
             let aff_share: f64 = sm
                 .slices
                 .iter()
                 .zip(&share_c)
-                .map(|(s, &q)| s.users as f64 / n_users * per_user_aff(q))
+                .map(|(s, &q)| s.users as f64 / n_users * per_user_aff(s.class, q))
                 .sum();
             if aff_share > 0.0 {
                 let wait: f64 = Exp1.sample(&mut sm.onset);
                 let tau = if varies {
-                    onset_time(&self.spec.traffic, start, end, wait / aff_share)
+                    onset_time(traffic, start, end, wait / (spike * aff_share))
                 } else {
                     Some(start + wait / (aff_share * rate_per_us))
                 };
@@ -429,81 +645,45 @@ impl World<'_> {
             }
         }
 
-        let mut n = [0u64; 2];
-        let mut failed_window = [0u64; 2];
-        let mut ok = [0u64; 2];
-        let mut zone_counts = [[0u64; 3]; 2];
+        let mut groups: Vec<Group> = (0..masks.len())
+            .flat_map(|class| {
+                (0..2).map(move |v| Group {
+                    v,
+                    class,
+                    users: Tally::default(),
+                    probes: (0, 0),
+                })
+            })
+            .collect();
         let rec = &mut self.recorder;
 
-        // Unaffected requests, per version and cell.
+        // Unaffected requests, per class, version and cell.
         let per_user = per_user_over(span_us);
-        let mut users_v = [0.0f64; 2];
+        let mut users_v = vec![[0.0f64; 2]; masks.len()];
         for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
-            users_v[1] += s.users as f64 * q;
-            users_v[0] += s.users as f64 * (1.0 - q);
-            s.quiet_mean += per_user * (1.0 - per_user_aff(q));
+            users_v[s.class][1] += s.users as f64 * q;
+            users_v[s.class][0] += s.users as f64 * (1.0 - q);
+            s.quiet_mean += per_user * (1.0 - per_user_aff(s.class, q));
         }
-        for v in 0..2 {
-            let t = draw_quiet(&mut sm.counts, &cells[v], per_user * users_v[v], rec);
-            n[v] += t.0;
-            failed_window[v] += t.1;
-            ok[v] += t.2;
-            zone_counts[v] = t.3;
+        for g in &mut groups {
+            let mean = per_user * users_v[g.class][g.v];
+            g.users = draw_quiet(&mut sm.counts, &cells[g.class][g.v], mean, rec);
         }
 
         // Affected requests, per user.
-        let mut affected_v = [0u64; 2];
-        match onset_at {
-            Some(_) => {
-                // Exactly one, from a user not affected before (nobody is before the onset).
-                let weights: Vec<f64> = sm
-                    .slices
-                    .iter()
-                    .zip(&share_c)
-                    .map(|(s, &q)| s.users as f64 * per_user_aff(q))
-                    .collect();
-                let i = pick(&mut sm.users, &weights);
-                let q = share_c[i];
-                sm.slices[i].affected += 1;
-                let pc = q * cells[1].p_affected;
-                let v = usize::from(sm.users.random::<f64>() * per_user_aff(q) < pc);
-                affected_v[v] = 1;
-            }
-            None if before_onset => {}
-            None => {
-                for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
-                    let mu = per_user * per_user_aff(q);
-                    if mu <= 0.0 {
-                        continue;
-                    }
-                    let fresh = binomial(&mut sm.users, s.users - s.affected, -(-mu).exp_m1());
-                    let r = sum_zero_truncated(&mut sm.users, fresh, mu)
-                        + poisson(&mut sm.users, s.affected as f64 * mu);
-                    s.affected += fresh;
-                    let pc = q * cells[1].p_affected / per_user_aff(q);
-                    let rc = binomial(&mut sm.users, r, pc);
-                    affected_v[1] += rc;
-                    affected_v[0] += r - rc;
-                }
-            }
-        }
-        for v in 0..2 {
-            let t = spread_affected(&mut sm.users, &cells[v], affected_v[v], rec);
-            n[v] += t.0;
-            failed_window[v] += t.1;
-            ok[v] += t.2;
-            for (z, add) in zone_counts[v].iter_mut().zip(t.3) {
-                *z += add;
-            }
+        let affected = match onset_at {
+            Some(_) => sm.first_affected(&cells, &share_c),
+            None if before_onset => vec![[0; 2]; cells.len()],
+            None => sm.affected(&cells, &share_c, per_user),
+        };
+        for g in &mut groups {
+            let cs = &cells[g.class][g.v];
+            let t = spread_affected(&mut sm.users, cs, affected[g.class][g.v], rec);
+            g.users.add(t);
         }
 
-        let drawn = Drawn {
-            n,
-            failed: failed_window,
-            ok,
-            zones: zone_counts,
-        };
-        self.record_piece(sm, &cells, drawn, span_us);
+        let probe_class = masks.iter().position(|&m| m == 0).unwrap_or(0);
+        self.record_piece(sm, &cells, groups, probe_class, span_us);
         match onset_at {
             Some(tau) => {
                 let t = SimTime(tau as u64);
@@ -519,52 +699,66 @@ impl World<'_> {
         }
     }
 
-    /// Adds a piece's users' requests (`drawn`) and its synthetic requests over `span_us` to the
-    /// run's tally, the analysis windows, the candidate's pending latency and the exposition.
-    fn record_piece(&mut self, sm: &mut Sampler, cells: &[Cells; 2], drawn: Drawn, span_us: f64) {
-        let Drawn {
-            n,
-            failed: failed_window,
-            ok,
-            zones: mut zone_counts,
-        } = drawn;
-        // Synthetic requests: `(requests, failed)` per version, their latencies in the zones.
-        let mut probes = [(0u64, 0u64); 2];
+    /// Adds a piece's users' requests (`groups`) and its synthetic requests over `span_us`
+    /// (met with the cells of class `probe_class`, the faults on every user) to the run's
+    /// tally, the analysis windows, the candidate's pending latency and the exposition.
+    fn record_piece(
+        &mut self,
+        sm: &mut Sampler,
+        cells: &[[Cells; 2]],
+        mut groups: Vec<Group>,
+        probe_class: usize,
+        span_us: f64,
+    ) {
         let probe_rate = self.probe.rate_per_us();
         if probe_rate > 0.0 {
             let v = self.probe.version.index();
-            let (c, f, z) = draw_probes(&mut sm.probe, &cells[v], probe_rate * span_us);
-            probes[v] = (c, f);
-            for (k, add) in zone_counts[v].iter_mut().zip(z) {
-                *k += add;
+            let cs = &cells[probe_class][v];
+            let (c, f, z) = draw_probes(&mut sm.probe, cs, probe_rate * span_us);
+            if let Some(g) = groups
+                .iter_mut()
+                .find(|g| g.v == v && g.class == probe_class)
+            {
+                g.probes = (c, f);
+                for (k, add) in g.users.zones.iter_mut().zip(z) {
+                    *k += add;
+                }
             }
         }
 
         let write_p = self.write_thr as f64 / TWO_32;
-        for v in 0..2 {
-            let (probe_n, probe_failed) = probes[v];
+        for g in groups {
+            let (v, cs, t) = (g.v, &cells[g.class][g.v], g.users);
+            let (probe_n, probe_failed) = g.probes;
             if let Some(x) = &mut self.exposition {
                 let model = &self.spec.versions[v].latency;
-                let buckets = bucket_counts(
-                    &mut sm.buckets,
-                    x.bounds_us(),
-                    model,
-                    &cells[v],
-                    zone_counts[v],
-                );
-                let failed = failed_window[v] + probe_failed;
-                x.record_counts(v, n[v] + probe_n - failed, failed, &buckets);
+                let buckets = bucket_counts(&mut sm.buckets, x.bounds_us(), model, cs, t.zones);
+                let failed = t.failed + probe_failed;
+                x.record_counts(v, t.n + probe_n - failed, failed, &buckets);
             }
-            self.recorder.requests += n[v];
+            // Successful writes: the corrupted ones that affected a user, plus writes among the
+            // other successes (a fast clean success is known not to be a corrupted write).
+            let (writes, bad) = if cs.corrupt > 0.0 {
+                let clean_p = write_p * (1.0 - cs.corrupt) / (1.0 - write_p * cs.corrupt);
+                let clean = binomial(&mut sm.counts, t.ok_clean, clean_p);
+                let other = binomial(&mut sm.counts, t.ok, write_p);
+                let other_bad = binomial(&mut sm.counts, other, cs.corrupt);
+                (clean + other + t.corrupt, other_bad + t.corrupt)
+            } else {
+                (binomial(&mut sm.counts, t.ok_clean + t.ok, write_p), 0)
+            };
+            self.recorder.requests += t.n;
+            self.recorder.corrupted += bad;
             let w = &mut self.windows[v];
-            w.requests += n[v] + probe_n;
-            w.errors += failed_window[v] + probe_failed;
-            w.writes += binomial(&mut sm.counts, ok[v], write_p);
-            if v == VersionId::Candidate.index() && w.wants_latency() && n[v] + probe_n > 0 {
+            w.requests += t.n + probe_n;
+            w.errors += t.failed + probe_failed;
+            w.writes += writes;
+            w.bad_writes += bad;
+            if v == VersionId::Candidate.index() && w.wants_latency() && t.n + probe_n > 0 {
                 sm.pending.push(Component {
-                    counts: zone_counts[v],
-                    s: cells[v].s,
-                    delay_us: cells[v].delay_us,
+                    counts: t.zones,
+                    s: cs.s,
+                    delay_us: cs.delay_us,
                     model: self.spec.versions[v].latency,
                 });
             }
@@ -699,35 +893,31 @@ fn candidate_shares(slices: &[Slice], sticky: bool, thr32: u64, thr64: u64) -> V
         .collect()
 }
 
-/// Draws the unaffected requests of one version, `mean` expected in all, cell by cell;
-/// returns `(requests, failed, succeeded, per z zone)`.
-fn draw_quiet(
-    rng: &mut Rng,
-    cs: &Cells,
-    mean: f64,
-    rec: &mut super::Recorder,
-) -> (u64, u64, u64, [u64; 3]) {
-    let (mut n, mut failed, mut ok, mut zones) = (0, 0, 0, [0u64; 3]);
+/// Draws the unaffected requests of one version and scope class, `mean` expected in all,
+/// cell by cell.
+fn draw_quiet(rng: &mut Rng, cs: &Cells, mean: f64, rec: &mut super::Recorder) -> Tally {
+    let mut t = Tally::default();
     for &(p, kind, k) in &cs.quiet {
         let c = poisson(rng, mean * p);
         if c == 0 {
             continue;
         }
-        n += c;
-        zones[k] += c;
+        t.n += c;
+        t.zones[k] += c;
         match kind {
             Quiet::Baseline => {
-                failed += c;
+                t.failed += c;
                 rec.baseline_failed += c;
             }
             Quiet::FaultFailedSlow => {
-                failed += c;
+                t.failed += c;
                 rec.failed += c;
             }
-            Quiet::Ok => ok += c,
+            Quiet::Ok if k == 0 => t.ok_clean += c,
+            Quiet::Ok => t.ok += c,
         }
     }
-    (n, failed, ok, zones)
+    t
 }
 
 /// Draws the synthetic requests of one version over a piece, `mean` expected: judged like a
@@ -754,44 +944,42 @@ fn draw_probes(rng: &mut Rng, cs: &Cells, mean: f64) -> (u64, u64, [u64; 3]) {
     (n, failed, zones)
 }
 
-/// Spreads `affected` requests of one version over its affected cells (conditional binomials)
-/// and marks which faults hurt someone; returns `(requests, failed, succeeded, per z zone)`.
-fn spread_affected(
-    rng: &mut Rng,
-    cs: &Cells,
-    affected: u64,
-    rec: &mut super::Recorder,
-) -> (u64, u64, u64, [u64; 3]) {
-    let (mut n, mut failed, mut ok, mut zones) = (0, 0, 0, [0u64; 3]);
+/// Spreads `affected` requests of one version and scope class over its affected cells
+/// (conditional binomials) and marks which faults hurt someone.
+fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Recorder) -> Tally {
+    let mut t = Tally::default();
     let mut left = affected;
     if left == 0 {
-        return (n, failed, ok, zones);
+        return t;
     }
     let mut p_left = cs.p_affected;
     let mut hurt = false;
     let mut capacity = false;
-    for (j, &(p, fault_error, fault_shed, k)) in cs.affected.iter().enumerate() {
+    for (j, h) in cs.affected.iter().enumerate() {
         let c = if j + 1 == cs.affected.len() {
             left
         } else {
-            binomial(rng, left, (p / p_left).min(1.0))
+            binomial(rng, left, (h.p / p_left).min(1.0))
         };
         left -= c;
-        p_left -= p;
+        p_left -= h.p;
         if c == 0 {
             continue;
         }
-        n += c;
-        zones[k] += c;
-        if fault_error || fault_shed {
-            failed += c;
+        t.n += c;
+        t.zones[h.zone] += c;
+        if h.error || h.shed {
+            t.failed += c;
             rec.failed += c;
+        } else if h.corrupt {
+            t.corrupt += c;
         } else {
-            ok += c;
+            t.ok += c;
         }
-        // An error drawn under the fault's threshold, or a delay that made it slow.
-        hurt |= fault_error || (!fault_shed && k == 1);
-        capacity |= fault_shed;
+        // An error drawn under the fault's threshold, a delay that made it slow, or a
+        // corrupted write.
+        hurt |= h.error || h.corrupt || (!h.shed && h.zone == 1);
+        capacity |= h.shed;
         if left == 0 {
             break;
         }
@@ -802,7 +990,7 @@ fn spread_affected(
     if capacity {
         rec.hurt_capacity |= cs.causes;
     }
-    (n, failed, ok, zones)
+    t
 }
 
 /// The exposition's histogram counts of one version's requests over a piece, given their
@@ -1015,7 +1203,7 @@ mod tests {
     #[test]
     fn cutting_a_slice_keeps_users_and_affected() {
         let streams = RngStreams::new(3, 0);
-        let mut s = Sampler::new(&streams, 1000);
+        let mut s = Sampler::new(&streams, 1000, &[]);
         s.slices[0].affected = 10;
         s.cut(u64::MAX / 4);
         s.cut(u64::MAX / 2);
