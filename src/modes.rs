@@ -9,8 +9,8 @@
 //! [`unsupported`] is the single place that says which scenarios windows mode refuses, so a
 //! feature added later is refused by adding one line here.
 
-use crate::detect::Windows;
-use crate::detect::judges::{Baseline, JudgeSpec};
+use crate::detect::judges::JudgeSpec;
+use crate::detect::{Metric, Windows};
 use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
 
@@ -71,16 +71,14 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if !s.runs().is_empty() {
             return Some("analysis runs (Argo AnalysisTemplates)");
         }
-        // Judges of error ratios against the stable read the two windows' counts, which
-        // windows mode draws; latency samples and the experiment's diversion are per request.
-        let per_request_judge =
-            |j: &JudgeSpec| j.needs_latency() || j.baseline() != Baseline::Stable;
-        if s.analysis
-            .as_ref()
-            .is_some_and(|a| a.judges.iter().any(per_request_judge))
-        {
+        // Judges on latency get whole samples in their 2 % bins; a p99 metric of the same
+        // windows would read those bins instead of its exact bucket.
+        if s.analysis.as_ref().is_some_and(|a| {
+            a.judges.iter().any(JudgeSpec::needs_latency)
+                && a.metrics.iter().any(|m| m.metric == Metric::LatencyP99)
+        }) {
             return Some(
-                "analysis.judges on latency or against an experiment baseline (per-request latency samples and diversions)",
+                "analysis.judges on latency beside a latency_p99 metric (whole latency samples and the p99's order statistic in one window)",
             );
         }
     }

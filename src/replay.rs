@@ -293,7 +293,8 @@ fn run(
         world.record_timeline();
     } else if scenario.mode == Mode::Windows {
         // A timeline is one run's per-request story: timeline replays serve requests.
-        world.sample_windows(&streams);
+        let judges = spec.analysis.iter().flat_map(|a| &a.judges);
+        world.sample_windows(&streams, judges.into_iter().any(|j| j.needs_latency()));
     }
     let names = scenario
         .service

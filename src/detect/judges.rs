@@ -22,6 +22,7 @@
 
 use crate::detect::burn_rate::normal_cdf;
 use crate::model::Window;
+use crate::model::windows::bins::LATENCY_BIN_RATIO;
 use crate::names::named;
 
 named! {
@@ -139,9 +140,6 @@ impl JudgeSpec {
 /// A sample as histogram bins: `(value, count)`, values strictly increasing, counts > 0.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Bins(pub Vec<(f64, u64)>);
-
-/// Ratio between consecutive latency bins.
-const LATENCY_BIN_RATIO: f64 = 1.02;
 
 impl Bins {
     /// Successes as 0 and failures as 1.

@@ -36,14 +36,22 @@ impl Experiment {
     /// the candidate has share `candidate_share` of traffic.
     #[inline]
     pub fn takes(&self, z: f64, candidate_share: f64) -> bool {
+        let p = Experiment::share_taken(candidate_share);
+        p >= 1.0
+            || (p > 0.0
+                && (splitmix64(z.to_bits() ^ self.salt) as f64) < p * 18_446_744_073_709_551_616.0)
+    }
+
+    /// The share of the stable's requests the baseline takes while the candidate has
+    /// `candidate_share` of traffic: `s / (1 − s)` up to ½, all of them above.
+    pub fn share_taken(candidate_share: f64) -> f64 {
         if candidate_share <= 0.0 {
-            return false;
+            0.0
+        } else if candidate_share >= 0.5 {
+            1.0
+        } else {
+            candidate_share / (1.0 - candidate_share)
         }
-        if candidate_share >= 0.5 {
-            return true;
-        }
-        let p = candidate_share / (1.0 - candidate_share);
-        (splitmix64(z.to_bits() ^ self.salt) as f64) < p * 18_446_744_073_709_551_616.0
     }
 }
 

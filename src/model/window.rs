@@ -53,6 +53,13 @@ impl Window {
         }
     }
 
+    /// The highest value recorded in the same latency-histogram bucket as `us` µs (`None`
+    /// above the trackable range or without a histogram).
+    pub fn highest_equivalent(&self, us: u64) -> Option<u64> {
+        let h = self.latency_us.as_ref()?;
+        (us <= h.high()).then(|| h.highest_equivalent(us))
+    }
+
     /// Records `count` latencies of `us` µs at once (windows mode fills the histogram so that
     /// its nearest-rank quantile reads a drawn order statistic).
     pub(super) fn record_latency_n(&mut self, us: f64, count: u64) {

@@ -1,9 +1,9 @@
 //! Issue 14 points 3–7: SLO burn-rate alerts, the error budget a drill burns, probes and
 //! judges against a baseline, against hand-computed answers.
 
-use crate::common::{held_canary as service, run, scenario, secs};
+use crate::common::{held_canary as service, run, run_both, scenario, secs};
 use rehearsal::detect::alerts::AlertAction;
-use rehearsal::outcome::Detector;
+use rehearsal::outcome::{Detector, RunOutcome};
 use rehearsal::scenario::parse;
 use std::path::Path;
 
@@ -171,6 +171,15 @@ fn issue14_bad_slo_and_burn_rate_fields_are_errors() {
 
 /// 200 req/s, a canary held at `weight` % for 20 minutes, both versions alike, analysis
 /// every 30 s with `threshold` and the judge table `judge` (no absolute metric).
+/// The runs of `text` in both modes, request mode's first (the hand-computed answers hold in
+/// each).
+fn both(text: &str) -> Vec<RunOutcome> {
+    run_both(text)
+        .into_iter()
+        .flat_map(|(_, x)| x.runs)
+        .collect()
+}
+
 fn judged(replications: u32, weight: u32, threshold: u32, judge: &str, body: &str) -> String {
     format!(
         r#"
@@ -180,7 +189,7 @@ seed = 6
 replications = {replications}
 [traffic]
 rate = 200.0
-users = 20000
+users = 10000
 [versions.old]
 error_rate = 0.001
 latency = {{ median = "50ms", p99 = "250ms" }}
@@ -214,7 +223,7 @@ fn issue14_kayenta_fails_a_30_percent_slower_canary_and_passes_an_equal_one() {
     let slow =
         "[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"19ms\"\nstart = \"60s\"\n";
     let judge = "kind = \"kayenta\"\nmetrics = [\"latency\"]";
-    for r in &run(&judged(3, 50, 1, judge, slow)).runs {
+    for r in &both(&judged(3, 50, 1, judge, slow)) {
         assert_eq!(secs(r.detected), Some(90.0));
         assert_eq!(r.detected_by, Some(Detector::Analysis));
         assert!(!r.false_rollback);
@@ -222,11 +231,12 @@ fn issue14_kayenta_fails_a_30_percent_slower_canary_and_passes_an_equal_one() {
     // Equal latencies: each check is a two-sided 98 % test, so about 1 % of checks classify
     // the canary High by chance. 5 runs × 40 checks (threshold 1000 never trips): 200 checks,
     // ≈ 2 expected to fail; at most 10 (5 %) allowed.
-    let healthy = run(&judged(5, 50, 1000, judge, ""));
-    let checks: u32 = healthy.runs.iter().map(|r| r.checks).sum();
-    let failed: u32 = healthy.runs.iter().map(|r| r.failed_checks).sum();
-    assert_eq!(checks, 200);
-    assert!(failed <= 10, "{failed} of {checks} checks failed");
+    for (mode, healthy) in run_both(&judged(5, 50, 1000, judge, "")) {
+        let checks: u32 = healthy.runs.iter().map(|r| r.checks).sum();
+        let failed: u32 = healthy.runs.iter().map(|r| r.failed_checks).sum();
+        assert_eq!(checks, 200);
+        assert!(failed <= 10, "{mode:?}: {failed} of {checks} checks failed");
+    }
 }
 
 #[test]
@@ -238,7 +248,7 @@ fn issue14_kayenta_ignores_a_dependency_outage_that_an_absolute_threshold_rolls_
     let outage =
         "[[faults]]\nkind = \"dependency_outage\"\nstart = \"5m\"\nend = \"15m\"\nrate = 0.5\n";
     let judge = "kind = \"kayenta\"\nmetrics = [\"error_rate\"]";
-    for r in &run(&judged(3, 10, 5, judge, outage)).runs {
+    for r in &both(&judged(3, 10, 5, judge, outage)) {
         assert!(!r.rolled_back, "{r:?}");
         assert_eq!(secs(r.rollout), Some(1200.0));
     }
@@ -288,17 +298,18 @@ fn issue14_the_sequential_latency_judge_catches_a_slower_canary_and_stays_below_
     let slow =
         "[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"19ms\"\nstart = \"60s\"\n";
     let judge = "kind = \"sequential\"\nmetric = \"latency\"\nalpha = 0.05";
-    for r in &run(&judged(3, 50, 1, judge, slow)).runs {
+    for r in &both(&judged(3, 50, 1, judge, slow)) {
         assert_eq!(secs(r.detected), Some(90.0), "{r:?}");
         assert!(!r.false_rollback);
     }
     // Equal latencies, 40 looks over 20 minutes: the probability of ever rolling back is at
     // most alpha = 0.05, so at most 10 of 200 replications (expected well below: the bound is
     // conservative).
-    let healthy =
-        run(&judged(200, 50, 1, judge, "").replace("horizon = \"25m\"", "horizon = \"20m\""));
-    let false_rollbacks = healthy.runs.iter().filter(|r| r.false_rollback).count();
-    assert!(false_rollbacks <= 10, "{false_rollbacks} of 200");
+    let healthy = judged(200, 50, 1, judge, "").replace("horizon = \"25m\"", "horizon = \"20m\"");
+    for (mode, healthy) in run_both(&healthy) {
+        let false_rollbacks = healthy.runs.iter().filter(|r| r.false_rollback).count();
+        assert!(false_rollbacks <= 10, "{mode:?}: {false_rollbacks} of 200");
+    }
 }
 
 #[test]
@@ -310,7 +321,7 @@ fn issue14_an_experiment_baseline_judges_like_the_stable_and_takes_no_draw() {
     let slow =
         "[[faults]]\nkind = \"latency\"\ntarget = \"new\"\ndelay = \"19ms\"\nstart = \"60s\"\n";
     let judge = "kind = \"kayenta\"\nbaseline = \"experiment\"\nmetrics = [\"latency\"]";
-    for r in &run(&judged(3, 10, 1, judge, slow)).runs {
+    for r in &both(&judged(3, 10, 1, judge, slow)) {
         assert_eq!(secs(r.detected), Some(90.0), "{r:?}");
     }
     // 2. A dependency outage fails the baseline group's requests as it fails the stable's:
@@ -318,7 +329,7 @@ fn issue14_an_experiment_baseline_judges_like_the_stable_and_takes_no_draw() {
     let outage =
         "[[faults]]\nkind = \"dependency_outage\"\nstart = \"5m\"\nend = \"15m\"\nrate = 0.5\n";
     let judge = "kind = \"kayenta\"\nbaseline = \"experiment\"\nmetrics = [\"error_rate\"]";
-    for r in &run(&judged(3, 10, 5, judge, outage)).runs {
+    for r in &both(&judged(3, 10, 5, judge, outage)) {
         assert!(!r.rolled_back, "{r:?}");
         assert_eq!(secs(r.rollout), Some(1200.0));
     }

@@ -27,6 +27,7 @@ const SUPPORTED: &[&str] = &[
     "dependency-outage",
     "error-regression-3pct",
     "healthy-release",
+    "judge-dependency-outage",
     "latency-p99-regression",
     "memory-leak-40m",
     "rolling-crash-loop",
@@ -103,6 +104,27 @@ fn spiked(rate: f64, users: u64) -> Scenario {
     reduce(scenario(&text), rate, users)
 }
 
+/// judge-dependency-outage with a 4 ms slowdown of v2 (median 50 ms) instead of the outage,
+/// its sequential judge on latency against an experiment baseline: Kayenta compares whole
+/// latency samples with the stable's, the sequential test mean log latencies with a baseline
+/// diverted from the stable, and whether and when each notices is random.
+fn judged(rate: f64, users: u64) -> Scenario {
+    let text = shortened(
+        "scenarios/judge-dependency-outage.toml",
+        &[
+            (
+                "kind = \"dependency_outage\"\nstart = \"5m\"\nend = \"15m\"\nrate = 0.5",
+                "kind = \"latency\"\ntarget = \"new\"\ndelay = \"4ms\"",
+            ),
+            (
+                "kind = \"sequential\"\nalpha = 0.05",
+                "kind = \"sequential\"\nalpha = 0.05\nmetric = \"latency\"\nbaseline = \"experiment\"",
+            ),
+        ],
+    );
+    reduce(scenario(&text), rate, users)
+}
+
 fn reduce(mut s: Scenario, rate: f64, users: u64) -> Scenario {
     let t = &mut s.service.traffic;
     t.rate_per_s = t.rate_per_s.min(rate);
@@ -150,6 +172,9 @@ type Extract = fn(&RunOutcome) -> Option<f64>;
 
 const METRICS: &[(&str, Extract)] = &[
     ("ttd_s", |r| secs(r.ttd())),
+    // The detection's time itself, also where no request was affected (a judge catching a
+    // slowdown that breaks no SLO has no onset, hence no TTD).
+    ("detected_s", |r| secs(r.detected)),
     ("ttr_s", |r| secs(r.ttr())),
     ("affected_share", |r| Some(r.affected_share())),
     ("failed_requests", |r| Some(r.failed_requests as f64)),
@@ -344,6 +369,9 @@ fn slow_runs(name: &str) -> u32 {
         // 2 h, two strategies and burn-rate rules over a 3-day history: 4 units of cost;
         // n = 800 catches 2 % for c ≤ 0.1.
         "burn-rate-slow-regression" => 800,
+        // 40 min, three strategies: 0.4 units at n = 400, which catches 2 % for c ≤ 0.071
+        // (detections at a fixed cadence, onsets at the outage's start).
+        "judge-dependency-outage" => 400,
         // 2 h and two strategies, the leak ramping in 1,200 pieces: 4 units; n = 400 catches
         // 2 % for c ≤ 0.071 (its onsets and rollouts; detection times are the human's).
         "memory-leak-40m" => 400,
@@ -357,8 +385,9 @@ fn slow_runs(name: &str) -> u32 {
 /// Every supported bundled scenario with [`slow_runs`] runs per mode, the diurnal variant of
 /// error-regression-3pct with 1,000 (2 % for c ≤ 0.11), the preview variant of
 /// blue-green-cold-rollback with 600 (2 % for c ≤ 0.087; its checks sit at a fixed cadence),
-/// and the user-scoped and traffic-spike variants of error-regression-3pct with 400 (2 % for
-/// c ≤ 0.071: detection times at a fixed cadence, failed requests of the spike).
+/// the user-scoped and traffic-spike variants of error-regression-3pct and the latency-judged
+/// variant of judge-dependency-outage with 400 (2 % for c ≤ 0.071: detection times at a fixed
+/// cadence, failed requests of the spike).
 /// Run in release: `.ci/run`.
 #[test]
 #[ignore = "slow: run in release by .ci/run"]
@@ -371,6 +400,7 @@ fn issue16_windows_mode_equals_requests_mode_on_every_supported_bundled_scenario
     failures.extend(compare_modes(&preview(100.0, 5_000), 600));
     failures.extend(compare_modes(&scoped(100.0, 5_000), 400));
     failures.extend(compare_modes(&spiked(100.0, 5_000), 400));
+    failures.extend(compare_modes(&judged(100.0, 5_000), 400));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

@@ -40,9 +40,10 @@
 //! [`crate::modes::unsupported`]; the documented approximations (active users, ramps) are
 //! stated with their bounds at [`Sampler::finish`] and [`World::ramp_cut`].
 
+pub mod bins;
 mod normal;
 
-use super::{LatencyModel, Scope, TrafficSpec, VersionId, World, applied};
+use super::{Experiment, LatencyModel, Scope, TrafficSpec, VersionId, World, applied};
 use crate::engine::{Rng, RngStreams, SimTime};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
@@ -76,6 +77,10 @@ pub mod stream_names {
     pub const BUCKETS: &str = "windows.buckets";
     /// Synthetic requests (load tester, preview service).
     pub const PROBE: &str = "windows.probe";
+    /// Whole latency samples in judge bins ([`super::bins`]).
+    pub const BINS: &str = "windows.bins";
+    /// Stable requests diverted to an experiment baseline.
+    pub const EXPERIMENT: &str = "windows.experiment";
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
@@ -126,6 +131,8 @@ struct Tally {
     /// Succeeded as corrupted writes that affected their user.
     corrupt: u64,
     zones: [u64; 3],
+    /// Failed requests per z zone.
+    failed_zones: [u64; 3],
 }
 
 impl Tally {
@@ -138,6 +145,9 @@ impl Tally {
         for (z, add) in self.zones.iter_mut().zip(o.zones) {
             *z += add;
         }
+        for (z, add) in self.failed_zones.iter_mut().zip(o.failed_zones) {
+            *z += add;
+        }
     }
 }
 
@@ -146,8 +156,56 @@ struct Group {
     v: usize,
     class: usize,
     users: Tally,
-    /// Synthetic requests: `(requests, failed)`, their latencies in `users.zones`.
+    /// Synthetic requests: `(requests, failed)`, and their count per z zone.
     probes: (u64, u64),
+    probe_zones: [u64; 3],
+}
+
+/// The requests of one version and class over a piece that one window records.
+struct Kept {
+    n: u64,
+    failed: u64,
+    zones: [u64; 3],
+    failed_zones: [u64; 3],
+    writes: u64,
+    bad: u64,
+}
+
+impl Kept {
+    /// Takes each request with probability `p` (the experiment baseline's diversion, which
+    /// does not depend on the request's outcome): every (failed or not, z zone) count thins
+    /// binomially, so the taken and the left requests keep their joint law of errors and
+    /// latencies. Writes thin on their own: nothing reads the baseline's writes with its
+    /// latencies.
+    fn divert(&mut self, rng: &mut Rng, p: f64) -> Kept {
+        let mut d = Kept {
+            n: 0,
+            failed: 0,
+            zones: [0; 3],
+            failed_zones: [0; 3],
+            writes: 0,
+            bad: 0,
+        };
+        for k in 0..3 {
+            let failed = binomial(rng, self.failed_zones[k], p);
+            let ok = binomial(rng, self.zones[k] - self.failed_zones[k], p);
+            d.failed_zones[k] = failed;
+            d.zones[k] = failed + ok;
+            d.failed += failed;
+            d.n += failed + ok;
+        }
+        d.bad = binomial(rng, self.bad, p);
+        d.writes = d.bad + binomial(rng, self.writes - self.bad, p);
+        self.n -= d.n;
+        self.failed -= d.failed;
+        self.writes -= d.writes;
+        self.bad -= d.bad;
+        for k in 0..3 {
+            self.zones[k] -= d.zones[k];
+            self.failed_zones[k] -= d.failed_zones[k];
+        }
+        d
+    }
 }
 
 /// An affected outcome cell: what the faults did to the request.
@@ -203,6 +261,11 @@ pub(super) struct Sampler {
     latency: Rng,
     buckets: Rng,
     probe: Rng,
+    bins: Rng,
+    experiment: Rng,
+    /// Whether windows keep whole latency samples ([`bins`]) rather than the one order
+    /// statistic their p99 needs: a judge compares the versions' latencies.
+    whole_latency: bool,
     /// Continuous position of the last piece's end, µs (an onset splits a piece mid-µs).
     resume_us: f64,
     slices: Vec<Slice>,
@@ -295,6 +358,9 @@ impl Sampler {
             latency: streams.named(stream_names::LATENCY),
             buckets: streams.named(stream_names::BUCKETS),
             probe: streams.named(stream_names::PROBE),
+            bins: streams.named(stream_names::BINS),
+            experiment: streams.named(stream_names::EXPERIMENT),
+            whole_latency: false,
             resume_us: 0.0,
             slices: classes
                 .values()
@@ -441,9 +507,12 @@ fn zones(model: &LatencyModel, slo_us: f64, slow_z: f64, delay_us: f64) -> [f64;
 
 impl World<'_> {
     /// Switches this world to windows mode: requests are drawn as counts per window with the
-    /// streams of [`stream_names`] (see the module doc).
-    pub fn sample_windows(&mut self, streams: &RngStreams) {
-        let sampler = Sampler::new(streams, self.spec.traffic.users, &self.scopes);
+    /// streams of [`stream_names`] (see the module doc). With `whole_latency` the windows that
+    /// keep latencies get whole samples in judge bins ([`bins`]), else only the order
+    /// statistic their p99 reads.
+    pub fn sample_windows(&mut self, streams: &RngStreams, whole_latency: bool) {
+        let mut sampler = Sampler::new(streams, self.spec.traffic.users, &self.scopes);
+        sampler.whole_latency = whole_latency;
         self.sampler = Some(Box::new(sampler));
     }
 
@@ -652,6 +721,7 @@ impl World<'_> {
                     class,
                     users: Tally::default(),
                     probes: (0, 0),
+                    probe_zones: [0; 3],
                 })
             })
             .collect();
@@ -720,9 +790,7 @@ impl World<'_> {
                 .find(|g| g.v == v && g.class == probe_class)
             {
                 g.probes = (c, f);
-                for (k, add) in g.users.zones.iter_mut().zip(z) {
-                    *k += add;
-                }
+                g.probe_zones = z;
             }
         }
 
@@ -749,17 +817,49 @@ impl World<'_> {
             };
             self.recorder.requests += t.n;
             self.recorder.corrupted += bad;
+            let mut kept = Kept {
+                n: t.n,
+                failed: t.failed,
+                zones: t.zones,
+                failed_zones: t.failed_zones,
+                writes,
+                bad,
+            };
+            let model = &self.spec.versions[v].latency;
+            if let (0, Some(e)) = (v, self.experiment.as_mut()) {
+                let p = Experiment::share_taken(self.routing.share(VersionId::Candidate));
+                if p > 0.0 {
+                    let d = kept.divert(&mut sm.experiment, p);
+                    let w = &mut e.window;
+                    w.requests += d.n;
+                    w.errors += d.failed;
+                    w.writes += d.writes;
+                    w.bad_writes += d.bad;
+                    if sm.whole_latency && w.wants_latency() {
+                        bins::record(&mut sm.bins, w, model, cs, d.zones);
+                    }
+                }
+            }
             let w = &mut self.windows[v];
-            w.requests += t.n + probe_n;
-            w.errors += t.failed + probe_failed;
-            w.writes += writes;
-            w.bad_writes += bad;
-            if v == VersionId::Candidate.index() && w.wants_latency() && t.n + probe_n > 0 {
+            w.requests += kept.n + probe_n;
+            w.errors += kept.failed + probe_failed;
+            w.writes += kept.writes;
+            w.bad_writes += kept.bad;
+            let mut zones = kept.zones;
+            for (z, add) in zones.iter_mut().zip(g.probe_zones) {
+                *z += add;
+            }
+            if !w.wants_latency() || kept.n + probe_n == 0 {
+                continue;
+            }
+            if sm.whole_latency {
+                bins::record(&mut sm.bins, w, model, cs, zones);
+            } else if v == VersionId::Candidate.index() {
                 sm.pending.push(Component {
-                    counts: t.zones,
+                    counts: zones,
                     s: cs.s,
                     delay_us: cs.delay_us,
-                    model: self.spec.versions[v].latency,
+                    model: *model,
                 });
             }
         }
@@ -907,10 +1007,12 @@ fn draw_quiet(rng: &mut Rng, cs: &Cells, mean: f64, rec: &mut super::Recorder) -
         match kind {
             Quiet::Baseline => {
                 t.failed += c;
+                t.failed_zones[k] += c;
                 rec.baseline_failed += c;
             }
             Quiet::FaultFailedSlow => {
                 t.failed += c;
+                t.failed_zones[k] += c;
                 rec.failed += c;
             }
             Quiet::Ok if k == 0 => t.ok_clean += c,
@@ -970,6 +1072,7 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
         t.zones[h.zone] += c;
         if h.error || h.shed {
             t.failed += c;
+            t.failed_zones[h.zone] += c;
             rec.failed += c;
         } else if h.corrupt {
             t.corrupt += c;
