@@ -32,16 +32,10 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
     if service.database.is_some() {
         return Some("[database] (the migrated table and its ledger)");
     }
-    if service.health.probes.is_some() {
-        return Some("[fleet.probes] (per-instance readiness and liveness probes)");
-    }
     if service.health.outlier.is_some() {
         return Some("[fleet.outlier_detection] (per-instance outlier ejection)");
     }
     for f in &service.faults {
-        if f.instances().is_some() {
-            return Some("faults.instances (a fault on some instances of a version)");
-        }
         match f.kind.name_of() {
             FaultName::ErrorRate
             | FaultName::Latency

@@ -312,6 +312,11 @@ impl Health {
         self.pools[v.index()].pick(route, write)
     }
 
+    /// The routable instances of `v` (empty: its requests are unroutable).
+    pub fn routable(&self, v: VersionId) -> Vec<Picked> {
+        self.pools[v.index()].routable_picks().collect()
+    }
+
     /// Instances of `v` serving now.
     pub fn serving(&self, v: VersionId) -> u32 {
         self.pools[v.index()].serving()

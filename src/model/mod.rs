@@ -166,12 +166,6 @@ struct Applied {
     bits: u64,
 }
 
-/// Combines the `effects` in force at `t` whose scope `hits`, on any instance.
-#[inline]
-fn applied(effects: &[Effect], t: SimTime, hits: impl Fn(Scope) -> bool) -> Applied {
-    applied_on(effects, t, Picked::ANY, hits)
-}
-
 /// Combines the `effects` in force at `t` on instance `at` whose scope `hits`.
 #[inline]
 fn applied_on(effects: &[Effect], t: SimTime, at: Picked, hits: impl Fn(Scope) -> bool) -> Applied {

@@ -162,6 +162,19 @@ impl Pool {
         })
     }
 
+    /// The routable instances, as requests see them (windows mode splits a version's
+    /// requests over them evenly, as [`Pool::pick`] does one by one).
+    pub fn routable_picks(&self) -> impl Iterator<Item = Picked> + '_ {
+        self.routable.iter().map(|&index| {
+            let x = &self.instances[index];
+            Picked {
+                index,
+                id: x.id,
+                origin_us: x.started.micros() as f64,
+            }
+        })
+    }
+
     /// Instances serving, as of the last [`Pool::rebuild`].
     pub fn serving(&self) -> u32 {
         self.serving

@@ -305,11 +305,12 @@ fn issue14_the_sequential_latency_judge_catches_a_slower_canary_and_stays_below_
     // Equal latencies, 40 looks over 20 minutes: the probability of ever rolling back is at
     // most alpha = 0.05, so at most 10 of 200 replications (expected well below: the bound is
     // conservative).
-    let healthy = judged(200, 50, 1, judge, "").replace("horizon = \"25m\"", "horizon = \"20m\"");
-    for (mode, healthy) in run_both(&healthy) {
-        let false_rollbacks = healthy.runs.iter().filter(|r| r.false_rollback).count();
-        assert!(false_rollbacks <= 10, "{mode:?}: {false_rollbacks} of 200");
-    }
+    // (Request mode only: windows mode's false-rollback rate is held to the request mode's by
+    // the equivalence test, on judge-dependency-outage's latency-judged variant.)
+    let healthy =
+        run(&judged(200, 50, 1, judge, "").replace("horizon = \"25m\"", "horizon = \"20m\""));
+    let false_rollbacks = healthy.runs.iter().filter(|r| r.false_rollback).count();
+    assert!(false_rollbacks <= 10, "{false_rollbacks} of 200");
 }
 
 #[test]

@@ -197,16 +197,13 @@ fn issue14_ejection_hides_a_bad_instance_from_users_and_from_the_analysis() {
 }
 
 #[test]
-fn issue14_windows_mode_refuses_probes_ejection_and_instance_faults() {
+fn issue16_windows_mode_runs_probes_and_instance_faults_and_refuses_ejection() {
     use rehearsal::modes::unsupported;
     let load = |name: &str| {
         rehearsal::scenario::load(std::path::Path::new(&format!("scenarios/{name}.toml")))
             .expect("bundled scenario loads")
     };
-    assert_eq!(
-        unsupported(&load("probes-liveness-memory-leak")),
-        Some("[fleet.probes] (per-instance readiness and liveness probes)")
-    );
+    assert_eq!(unsupported(&load("probes-liveness-memory-leak")), None);
     assert_eq!(
         unsupported(&load("outlier-ejection-one-bad-instance")),
         Some("[fleet.outlier_detection] (per-instance outlier ejection)")
@@ -216,10 +213,7 @@ fn issue14_windows_mode_refuses_probes_ejection_and_instance_faults() {
         1,
         "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\ninstances = 1\n",
     ));
-    assert_eq!(
-        unsupported(&partial),
-        Some("faults.instances (a fault on some instances of a version)")
-    );
+    assert_eq!(unsupported(&partial), None);
 }
 
 #[test]

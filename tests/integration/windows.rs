@@ -30,6 +30,7 @@ const SUPPORTED: &[&str] = &[
     "judge-dependency-outage",
     "latency-p99-regression",
     "memory-leak-40m",
+    "probes-liveness-memory-leak",
     "rolling-crash-loop",
     "sequential-vs-threshold-3pct",
     "silent-data-corruption",
@@ -123,6 +124,27 @@ fn judged(rate: f64, users: u64) -> Scenario {
         ],
     );
     reduce(scenario(&text), rate, users)
+}
+
+/// outlier-ejection-one-bad-instance without the outlier detector: one of v2's instances fails
+/// every request it gets, so a request's fate depends on the instance it is routed to.
+fn one_bad_instance(rate: f64, users: u64) -> Scenario {
+    let text = shortened(
+        "scenarios/outlier-ejection-one-bad-instance.toml",
+        &[("[fleet.outlier_detection]", "")],
+    );
+    reduce(scenario(&text), rate, users)
+}
+
+#[test]
+#[ignore = "lead's temporary check"]
+fn issue16_tmp_lead() {
+    let mut failures = compare_modes(&one_bad_instance(100.0, 5_000), 400);
+    failures.extend(compare_modes(
+        &reduced("probes-liveness-memory-leak", 100.0, 5_000),
+        400,
+    ));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 fn reduce(mut s: Scenario, rate: f64, users: u64) -> Scenario {

@@ -31,7 +31,9 @@
 //! own (`draw_probes`).
 //!
 //! Users are kept per scope class (which user-scoped faults hold them, computed exactly from
-//! the user ids) and, under sticky routing, per slice of the hash range; cells are per class.
+//! the user ids) and, under sticky routing, per slice of the hash range; cells are per class
+//! and, where instances are kept (probes, `faults.instances`), per routable instance, which a
+//! request picks uniformly ([`Route`]).
 //! A traffic spike multiplies a piece's means; corrupted writes are an affected cell of fast
 //! successes. A ramping fault (`memory_leak`) is cut into short pieces holding their
 //! midpoint's level ([`RAMP_STEP_DELAY_US`], [`RAMP_STEP_ERROR`]).
@@ -43,7 +45,7 @@
 pub mod bins;
 mod normal;
 
-use super::{Experiment, LatencyModel, Scope, TrafficSpec, VersionId, World, applied};
+use super::{Experiment, LatencyModel, Picked, Scope, TrafficSpec, VersionId, World, applied_on};
 use crate::engine::{Rng, RngStreams, SimTime};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
@@ -151,10 +153,12 @@ impl Tally {
     }
 }
 
-/// One version's requests of one scope class over a piece (`cells` indexes the piece's cells).
+/// One version's requests of one scope class to one of its routes over a piece (the indices
+/// of the piece's cells).
 struct Group {
     v: usize,
     class: usize,
+    part: usize,
     users: Tally,
     /// Synthetic requests: `(requests, failed)`, and their count per z zone.
     probes: (u64, u64),
@@ -212,13 +216,34 @@ impl Kept {
 #[derive(Debug, Clone, Copy)]
 struct Hit {
     p: f64,
-    /// Failed because of a fault's error threshold.
-    error: bool,
+    /// Failed (a fault's error, the faults' shedding, or no instance to route to).
+    failed: bool,
     /// Shed because of the faults' load.
     shed: bool,
     /// A successful write stored corrupted (fast, not failed).
     corrupt: bool,
     zone: usize,
+    /// The faults it marks as having hurt someone (`Recorder::hurt`).
+    bits: u64,
+}
+
+/// Where a version's requests go over a piece, as [`World::serve`] routes them.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// No instance is kept: every effect applies as to any instance.
+    Any,
+    /// One routable instance (its share is one over the routable count).
+    To(Picked),
+    /// No instance is routable: every request fails, blamed on these faults.
+    Unroutable(u64),
+}
+
+/// One version's cells for one scope class: one per instance its requests go to.
+#[derive(Debug, Clone)]
+struct Parts {
+    each: Vec<Cells>,
+    /// Mean affected probability over the instances (a request picks one uniformly).
+    p_affected: f64,
 }
 
 /// The outcome cells of one version over one piece, as request probabilities.
@@ -238,7 +263,7 @@ struct Cells {
     delay_us: f64,
     /// Probability that a successful write is stored corrupted.
     corrupt: f64,
-    bits: u64,
+    /// The faults behind shedding (`Recorder::hurt_capacity`).
     causes: u64,
 }
 
@@ -423,7 +448,7 @@ impl Sampler {
 
     /// The onset's one affected request, from a user not affected before (nobody is before
     /// the onset): per class and version.
-    fn first_affected(&mut self, cells: &[[Cells; 2]], share_c: &[f64]) -> Vec<[u64; 2]> {
+    fn first_affected(&mut self, cells: &[[Parts; 2]], share_c: &[f64]) -> Vec<[u64; 2]> {
         let mut affected = vec![[0; 2]; cells.len()];
         let weights: Vec<f64> = self
             .slices
@@ -444,7 +469,7 @@ impl Sampler {
     /// The affected requests of a piece in which each user sends `per_user` requests on
     /// average, per class and version: per slice, the newly affected users and their requests
     /// (see the module doc), split between the versions by their shares.
-    fn affected(&mut self, cells: &[[Cells; 2]], share_c: &[f64], per_user: f64) -> Vec<[u64; 2]> {
+    fn affected(&mut self, cells: &[[Parts; 2]], share_c: &[f64], per_user: f64) -> Vec<[u64; 2]> {
         let mut affected = vec![[0; 2]; cells.len()];
         for (s, &q) in self.slices.iter_mut().zip(share_c) {
             let aff = per_request_affected(&cells[s.class], q);
@@ -487,7 +512,7 @@ impl Sampler {
 
 /// The probability that a request of a user with candidate share `q` is affected, given the
 /// class's cells of both versions.
-fn per_request_affected(cells: &[Cells; 2], q: f64) -> f64 {
+fn per_request_affected(cells: &[Parts; 2], q: f64) -> f64 {
     q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected
 }
 
@@ -522,10 +547,15 @@ impl World<'_> {
     }
 
     /// The outcome cells of version `v` at `t` for users of scope class `mask` (see
-    /// [`Sampler::masks`]).
-    fn cells(&self, v: usize, t: SimTime, mask: u64) -> Cells {
+    /// [`Sampler::masks`]) whose requests take `route`.
+    fn cells(&self, v: usize, t: SimTime, mask: u64, route: Route) -> Cells {
+        let (at, blame) = match route {
+            Route::Any => (Picked::ANY, None),
+            Route::To(p) => (p, None),
+            Route::Unroutable(blame) => (Picked::ANY, Some(blame)),
+        };
         let base = self.error_thr[v];
-        let a = applied(&self.effects[v], t, |s| s.all || s.bit & mask != 0);
+        let a = applied_on(&self.effects[v], t, at, |s| s.all || s.bit & mask != 0);
         let p_a = base as f64 / TWO_32;
         let p_b = (a.err_thr.max(base) - base) as f64 / TWO_32;
         let p_c = 1.0 - p_a - p_b;
@@ -544,30 +574,45 @@ impl World<'_> {
         for (k, &p) in pz.iter().enumerate() {
             quiet.push((fails_without * p, Quiet::Baseline, k));
         }
-        // Fails only with the faults but slow anyway; succeeds slow anyway; succeeds fast.
-        let fault_fail = (p_b + p_c) * (p_s1 + p_s2) - p_c * p_s2;
-        quiet.push((fault_fail * pz[2], Quiet::FaultFailedSlow, 2));
-        quiet.push((p_c * p_s2 * pz[2], Quiet::Ok, 2));
-        quiet.push((p_c * p_s2 * pz[0] * (1.0 - p_corrupt), Quiet::Ok, 0));
-        quiet.retain(|c| c.0 > 0.0);
-        let hit = |p, error, shed, zone| Hit {
+        let hit = |p, failed, shed, zone, bits| Hit {
             p,
-            error,
+            failed,
             shed,
             corrupt: false,
             zone,
+            bits,
         };
         let mut affected = Vec::with_capacity(8);
-        for (k, &p) in pz.iter().enumerate().take(2) {
-            affected.push(hit(p_b * p_s1 * p, true, true, k));
-            affected.push(hit(p_b * p_s2 * p, true, false, k));
-            affected.push(hit(p_c * p_s1 * p, false, true, k));
+        if let Some(blame) = blame {
+            // Unroutable: every request fails; those not failing or slow without the faults
+            // are affected, blamed on what took the instances out (and on the faults whose
+            // error draw they also lost).
+            quiet.push(((1.0 - fails_without) * pz[2], Quiet::FaultFailedSlow, 2));
+            for (k, &p) in pz.iter().enumerate().take(2) {
+                affected.push(hit(p_b * p_s1 * p, true, true, k, blame | a.bits));
+                affected.push(hit(p_b * p_s2 * p, true, false, k, blame | a.bits));
+                affected.push(hit(p_c * p_s1 * p, true, true, k, blame));
+                affected.push(hit(p_c * p_s2 * p, true, false, k, blame));
+            }
+        } else {
+            // Fails only with the faults but slow anyway; succeeds slow anyway; succeeds fast.
+            let fault_fail = (p_b + p_c) * (p_s1 + p_s2) - p_c * p_s2;
+            quiet.push((fault_fail * pz[2], Quiet::FaultFailedSlow, 2));
+            quiet.push((p_c * p_s2 * pz[2], Quiet::Ok, 2));
+            quiet.push((p_c * p_s2 * pz[0] * (1.0 - p_corrupt), Quiet::Ok, 0));
+            for (k, &p) in pz.iter().enumerate().take(2) {
+                affected.push(hit(p_b * p_s1 * p, true, true, k, a.bits));
+                affected.push(hit(p_b * p_s2 * p, true, false, k, a.bits));
+                affected.push(hit(p_c * p_s1 * p, true, true, k, 0));
+            }
+            // Slow only because of the delay; a corrupted write.
+            affected.push(hit(p_c * p_s2 * pz[1], false, false, 1, a.bits));
+            affected.push(Hit {
+                corrupt: true,
+                ..hit(p_c * p_s2 * pz[0] * p_corrupt, false, false, 0, a.bits)
+            });
         }
-        affected.push(hit(p_c * p_s2 * pz[1], false, false, 1));
-        affected.push(Hit {
-            corrupt: true,
-            ..hit(p_c * p_s2 * pz[0] * p_corrupt, false, false, 0)
-        });
+        quiet.retain(|c| c.0 > 0.0);
         affected.retain(|c| c.p > 0.0);
         let p_affected = affected.iter().map(|c| c.p).sum();
         Cells {
@@ -578,9 +623,30 @@ impl World<'_> {
             s,
             delay_us: a.delay_us,
             corrupt,
-            bits: a.bits,
             causes: shed.causes,
         }
+    }
+
+    /// Where the requests of version `v` go: the routable instances when instances are kept.
+    fn routes(&self, v: VersionId) -> Vec<Route> {
+        let Some(h) = self.health.as_deref() else {
+            return vec![Route::Any];
+        };
+        let routable = h.routable(v);
+        if routable.is_empty() {
+            return vec![Route::Unroutable(h.causes(v))];
+        }
+        routable.into_iter().map(Route::To).collect()
+    }
+
+    /// The cells of every route of version `v` for scope class `mask`.
+    fn parts(&self, v: VersionId, t: SimTime, mask: u64, routes: &[Route]) -> Parts {
+        let each: Vec<Cells> = routes
+            .iter()
+            .map(|&r| self.cells(v.index(), t, mask, r))
+            .collect();
+        let p_affected = each.iter().map(|c| c.p_affected).sum::<f64>() / each.len() as f64;
+        Parts { each, p_affected }
     }
 
     /// Windows mode's [`World::advance`]: the requests of `[from, to)` as counts, in pieces
@@ -610,24 +676,38 @@ impl World<'_> {
     fn ramp_cut(&self, from: SimTime, to: SimTime) -> SimTime {
         let mut cut = to.micros() as f64;
         let t = from.micros() as f64;
-        for e in self.effects.iter().flatten() {
-            if let super::EffectKind::Ramp {
-                start_us,
-                ramp_us,
-                rate,
-                delay_us,
-            } = e.kind
-            {
-                if t >= start_us + ramp_us {
+        for v in VersionId::ALL {
+            // A restarted instance leaks again from its container's start.
+            let origins: Vec<f64> = self
+                .routes(v)
+                .iter()
+                .map(|r| match r {
+                    Route::To(p) => p.origin_us,
+                    _ => 0.0,
+                })
+                .collect();
+            for e in &self.effects[v.index()] {
+                let super::EffectKind::Ramp {
+                    start_us,
+                    ramp_us,
+                    rate,
+                    delay_us,
+                } = e.kind
+                else {
                     continue;
-                }
+                };
                 let steps = (delay_us / RAMP_STEP_DELAY_US)
                     .max(rate / RAMP_STEP_ERROR)
                     .ceil()
                     .max(1.0);
                 let h = ramp_us / steps;
-                let k = ((t - start_us) / h).floor().max(-1.0) + 1.0;
-                cut = cut.min((start_us + k * h).ceil());
+                for &origin in &origins {
+                    let since = start_us.max(origin);
+                    if t < since + ramp_us {
+                        let k = ((t - since) / h).floor().max(-1.0) + 1.0;
+                        cut = cut.min((since + k * h).ceil());
+                    }
+                }
             }
         }
         SimTime((cut as u64).max(from.micros() + 1).min(to.micros()))
@@ -681,9 +761,10 @@ impl World<'_> {
         if !masks.contains(&0) {
             masks.push(0);
         }
-        let cells: Vec<[Cells; 2]> = masks
+        let routes = VersionId::ALL.map(|v| self.routes(v));
+        let cells: Vec<[Parts; 2]> = masks
             .iter()
-            .map(|&m| [self.cells(0, mid, m), self.cells(1, mid, m)])
+            .map(|&m| VersionId::ALL.map(|v| self.parts(v, mid, m, &routes[v.index()])))
             .collect();
         let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
         let per_user_aff = |c: usize, q: f64| per_request_affected(&cells[c], q);
@@ -714,17 +795,19 @@ impl World<'_> {
             }
         }
 
-        let mut groups: Vec<Group> = (0..masks.len())
-            .flat_map(|class| {
-                (0..2).map(move |v| Group {
+        let mut groups = Vec::new();
+        for (class, parts) in cells.iter().enumerate() {
+            for (v, p) in parts.iter().enumerate() {
+                groups.extend((0..p.each.len()).map(|part| Group {
                     v,
                     class,
+                    part,
                     users: Tally::default(),
                     probes: (0, 0),
                     probe_zones: [0; 3],
-                })
-            })
-            .collect();
+                }));
+            }
+        }
         let rec = &mut self.recorder;
 
         // Unaffected requests, per class, version and cell.
@@ -736,8 +819,9 @@ impl World<'_> {
             s.quiet_mean += per_user * (1.0 - per_user_aff(s.class, q));
         }
         for g in &mut groups {
-            let mean = per_user * users_v[g.class][g.v];
-            g.users = draw_quiet(&mut sm.counts, &cells[g.class][g.v], mean, rec);
+            let parts = &cells[g.class][g.v];
+            let mean = per_user * users_v[g.class][g.v] / parts.each.len() as f64;
+            g.users = draw_quiet(&mut sm.counts, &parts.each[g.part], mean, rec);
         }
 
         // Affected requests, per user.
@@ -746,10 +830,24 @@ impl World<'_> {
             None if before_onset => vec![[0; 2]; cells.len()],
             None => sm.affected(&cells, &share_c, per_user),
         };
+        // Each version's affected requests go to its instances in proportion to their
+        // affected probabilities (conditional binomials, in group order).
+        let (mut left, mut p_left) = (0, 0.0);
         for g in &mut groups {
-            let cs = &cells[g.class][g.v];
-            let t = spread_affected(&mut sm.users, cs, affected[g.class][g.v], rec);
-            g.users.add(t);
+            let parts = &cells[g.class][g.v];
+            if g.part == 0 {
+                left = affected[g.class][g.v];
+                p_left = parts.each.iter().map(|c| c.p_affected).sum();
+            }
+            let cs = &parts.each[g.part];
+            let c = if g.part + 1 == parts.each.len() {
+                left
+            } else {
+                binomial(&mut sm.users, left, (cs.p_affected / p_left).min(1.0))
+            };
+            left -= c;
+            p_left -= cs.p_affected;
+            g.users.add(spread_affected(&mut sm.users, cs, c, rec));
         }
 
         let probe_class = masks.iter().position(|&m| m == 0).unwrap_or(0);
@@ -775,7 +873,7 @@ impl World<'_> {
     fn record_piece(
         &mut self,
         sm: &mut Sampler,
-        cells: &[[Cells; 2]],
+        cells: &[[Parts; 2]],
         mut groups: Vec<Group>,
         probe_class: usize,
         span_us: f64,
@@ -783,12 +881,13 @@ impl World<'_> {
         let probe_rate = self.probe.rate_per_us();
         if probe_rate > 0.0 {
             let v = self.probe.version.index();
-            let cs = &cells[probe_class][v];
-            let (c, f, z) = draw_probes(&mut sm.probe, cs, probe_rate * span_us);
-            if let Some(g) = groups
+            let parts = &cells[probe_class][v];
+            let mean = probe_rate * span_us / parts.each.len() as f64;
+            for g in groups
                 .iter_mut()
-                .find(|g| g.v == v && g.class == probe_class)
+                .filter(|g| g.v == v && g.class == probe_class)
             {
+                let (c, f, z) = draw_probes(&mut sm.probe, &parts.each[g.part], mean);
                 g.probes = (c, f);
                 g.probe_zones = z;
             }
@@ -796,7 +895,7 @@ impl World<'_> {
 
         let write_p = self.write_thr as f64 / TWO_32;
         for g in groups {
-            let (v, cs, t) = (g.v, &cells[g.class][g.v], g.users);
+            let (v, cs, t) = (g.v, &cells[g.class][g.v].each[g.part], g.users);
             let (probe_n, probe_failed) = g.probes;
             if let Some(x) = &mut self.exposition {
                 let model = &self.spec.versions[v].latency;
@@ -1055,7 +1154,7 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
         return t;
     }
     let mut p_left = cs.p_affected;
-    let mut hurt = false;
+    let mut hurt = 0;
     let mut capacity = false;
     for (j, h) in cs.affected.iter().enumerate() {
         let c = if j + 1 == cs.affected.len() {
@@ -1070,7 +1169,7 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
         }
         t.n += c;
         t.zones[h.zone] += c;
-        if h.error || h.shed {
+        if h.failed {
             t.failed += c;
             t.failed_zones[h.zone] += c;
             rec.failed += c;
@@ -1079,17 +1178,13 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
         } else {
             t.ok += c;
         }
-        // An error drawn under the fault's threshold, a delay that made it slow, or a
-        // corrupted write.
-        hurt |= h.error || h.corrupt || (!h.shed && h.zone == 1);
+        hurt |= h.bits;
         capacity |= h.shed;
         if left == 0 {
             break;
         }
     }
-    if hurt {
-        rec.hurt |= cs.bits;
-    }
+    rec.hurt |= hurt;
     if capacity {
         rec.hurt_capacity |= cs.causes;
     }
