@@ -24,6 +24,12 @@ const SUPPORTED: &[&str] = &[
     "blue-green-cold-rollback",
     "burn-rate-slow-regression",
     "crash-loop",
+    "db-anti-pattern-drop-column",
+    "db-contract-roll-forward",
+    "db-lock-false-rollback",
+    "db-release-1-expand",
+    "db-release-2-backfill",
+    "db-release-3-contract",
     "dependency-outage",
     "error-regression-3pct",
     "healthy-release",
@@ -233,9 +239,21 @@ fn issue16_windows_mode_refuses_what_it_cannot_do_exactly() {
 
 #[test]
 fn issue16_run_mode_windows_on_an_unsupported_scenario_exits_2_naming_the_feature() {
+    // db-release-2-backfill with v3 reading the new structure only: its reads miss the rows
+    // the backfill has not copied yet, a ledger composition windows mode does not sample.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db-new-reader.toml");
+    let text = shortened(
+        "scenarios/db-release-2-backfill.toml",
+        &[(
+            "writes = \"new\"\nreads = \"new_with_fallback\"",
+            "writes = \"new\"\nreads = \"new\"",
+        )],
+    );
+    std::fs::write(&path, text).unwrap();
     let out = output(&[
         "run".as_ref(),
-        "scenarios/db-release-1-expand.toml".as_ref(),
+        path.as_os_str(),
         "--mode".as_ref(),
         "windows".as_ref(),
         "-q".as_ref(),
@@ -243,7 +261,7 @@ fn issue16_run_mode_windows_on_an_unsupported_scenario_exits_2_naming_the_featur
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("windows mode does not support [database]"),
+        err.contains("windows mode does not support [database] with reads that can miss records"),
         "{err}"
     );
     let out = output(&[
@@ -307,6 +325,13 @@ fn slow_runs(name: &str) -> u32 {
         // 2 h, two strategies and burn-rate rules over a 3-day history: 4 units of cost;
         // n = 800 catches 2 % for c ≤ 0.1.
         "burn-rate-slow-regression" => 800,
+        // The database scenarios (30 min, one strategy, the table's draws per request), about
+        // 20 s each on the shared 2-core machine: n = 1,000 catches 2 % for c ≤ 0.11; the
+        // roll-forward's hour with 600 catches 2 % for c ≤ 0.087 (its hotfix's log-normal
+        // delay spreads ttr_s and failed_requests, c ≈ 0.5: their band is printed, and
+        // inconsistent_records, c ≈ 0.001, is held far tighter).
+        "db-contract-roll-forward" => 600,
+        name if name.starts_with("db-") => 1_000,
         _ => 2_000,
     }
 }

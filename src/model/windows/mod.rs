@@ -34,6 +34,7 @@
 //! [`crate::modes::unsupported`]; the one documented approximation (active users) is stated
 //! with its bound at [`Sampler::finish`].
 
+mod database;
 mod normal;
 
 use super::{LatencyModel, TrafficSpec, VersionId, World, applied};
@@ -41,6 +42,7 @@ use crate::engine::{Rng, RngStreams, SimTime};
 use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
 
+pub use database::reads_can_miss;
 pub use normal::{inverse_survival, survival};
 
 crate::names::named! {
@@ -69,6 +71,8 @@ pub mod stream_names {
     pub const BUCKETS: &str = "windows.buckets";
     /// Synthetic requests (load tester, preview service).
     pub const PROBE: &str = "windows.probe";
+    /// Which successful writes touch the migrated table (its ledger).
+    pub const DATABASE: &str = "windows.database";
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
@@ -120,6 +124,11 @@ struct Cells {
     delay_us: f64,
     bits: u64,
     causes: u64,
+    /// What the migrated table does to each affected cell, aligned with `affected` (empty:
+    /// nothing; see [`database`]).
+    table: Vec<database::TableHarm>,
+    /// Probability that a successful write is stored in the table (0: it fails or none).
+    p_table_write: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,6 +150,7 @@ pub(super) struct Sampler {
     latency: Rng,
     buckets: Rng,
     probe: Rng,
+    table: Rng,
     /// Continuous position of the last piece's end, µs (an onset splits a piece mid-µs).
     resume_us: f64,
     slices: Vec<Slice>,
@@ -215,6 +225,7 @@ impl Sampler {
             latency: streams.named(stream_names::LATENCY),
             buckets: streams.named(stream_names::BUCKETS),
             probe: streams.named(stream_names::PROBE),
+            table: streams.named(stream_names::DATABASE),
             resume_us: 0.0,
             slices: vec![Slice {
                 hi: None,
@@ -357,6 +368,8 @@ impl World<'_> {
             delay_us: a.delay_us,
             bits: a.bits,
             causes: shed.causes,
+            table: Vec::new(),
+            p_table_write: 0.0,
         }
     }
 
@@ -365,7 +378,16 @@ impl World<'_> {
         let Some(mut sampler) = self.sampler.take() else {
             return to;
         };
-        let reached = self.piece(&mut sampler, from, to);
+        // A lock turns from failing to stalling requests inside a piece: cut it there.
+        let mut at = from;
+        let reached = loop {
+            let cut = self.table_cut(at, to);
+            let reached = self.piece(&mut sampler, at, cut);
+            if cut == to || reached < cut {
+                break reached;
+            }
+            at = cut;
+        };
         self.sampler = Some(sampler);
         reached
     }
@@ -397,7 +419,7 @@ impl World<'_> {
                 rate_per_us * span_us / n_users
             }
         };
-        let cells = [self.cells(0, from), self.cells(1, from)];
+        let cells = self.piece_cells(from, start, end);
         let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
         let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
 
@@ -417,10 +439,10 @@ impl World<'_> {
                 .sum();
             if aff_share > 0.0 {
                 let wait: f64 = Exp1.sample(&mut sm.onset);
-                let tau = if varies {
-                    onset_time(&self.spec.traffic, start, end, wait / aff_share)
-                } else {
-                    Some(start + wait / (aff_share * rate_per_us))
+                let tau = match self.stall_onset(from, sm, &share_c, (start, end), wait) {
+                    Some(tau) => tau,
+                    None if varies => onset_time(&self.spec.traffic, start, end, wait / aff_share),
+                    None => Some(start + wait / (aff_share * rate_per_us)),
                 };
                 if let Some(tau) = tau.filter(|&tau| tau < end) {
                     span_us = tau - start;
@@ -429,6 +451,10 @@ impl World<'_> {
             }
         }
 
+        // A stall varies inside the piece: cells before the onset and at it ([`database`]).
+        let (cells, onset_cells) = self.span_cells(cells, from, start, onset_at);
+        let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
+        let at_onset = onset_cells.as_ref().unwrap_or(&cells);
         let mut n = [0u64; 2];
         let mut failed_window = [0u64; 2];
         let mut ok = [0u64; 2];
@@ -456,6 +482,8 @@ impl World<'_> {
         match onset_at {
             Some(_) => {
                 // Exactly one, from a user not affected before (nobody is before the onset).
+                let per_user_aff =
+                    |q| q * at_onset[1].p_affected + (1.0 - q) * at_onset[0].p_affected;
                 let weights: Vec<f64> = sm
                     .slices
                     .iter()
@@ -465,7 +493,7 @@ impl World<'_> {
                 let i = pick(&mut sm.users, &weights);
                 let q = share_c[i];
                 sm.slices[i].affected += 1;
-                let pc = q * cells[1].p_affected;
+                let pc = q * at_onset[1].p_affected;
                 let v = usize::from(sm.users.random::<f64>() * per_user_aff(q) < pc);
                 affected_v[v] = 1;
             }
@@ -488,7 +516,7 @@ impl World<'_> {
             }
         }
         for v in 0..2 {
-            let t = spread_affected(&mut sm.users, &cells[v], affected_v[v], rec);
+            let t = spread_affected(&mut sm.users, &at_onset[v], affected_v[v], rec);
             n[v] += t.0;
             failed_window[v] += t.1;
             ok[v] += t.2;
@@ -504,6 +532,18 @@ impl World<'_> {
             zones: zone_counts,
         };
         self.record_piece(sm, &cells, drawn, span_us);
+        self.end_piece(sm, onset_at, (from, to), end)
+    }
+
+    /// Where a piece `[from, to)` ending at `end` µs stops: at its onset, if it drew one (the
+    /// onset is recorded and the next piece resumes there), else at `to`.
+    fn end_piece(
+        &mut self,
+        sm: &mut Sampler,
+        onset_at: Option<f64>,
+        (from, to): (SimTime, SimTime),
+        end: f64,
+    ) -> SimTime {
         match onset_at {
             Some(tau) => {
                 let t = SimTime(tau as u64);
@@ -559,7 +599,12 @@ impl World<'_> {
             let w = &mut self.windows[v];
             w.requests += n[v] + probe_n;
             w.errors += failed_window[v] + probe_failed;
-            w.writes += binomial(&mut sm.counts, ok[v], write_p);
+            let writes = binomial(&mut sm.counts, ok[v], write_p);
+            w.writes += writes;
+            if let Some(db) = self.database.as_mut() {
+                let stored = binomial(&mut sm.table, writes, cells[v].p_table_write);
+                db.write_n(VersionId::ALL[v], stored);
+            }
             if v == VersionId::Candidate.index() && w.wants_latency() && n[v] + probe_n > 0 {
                 sm.pending.push(Component {
                     counts: zone_counts[v],
@@ -770,7 +815,9 @@ fn spread_affected(
     let mut p_left = cs.p_affected;
     let mut hurt = false;
     let mut capacity = false;
+    let mut database = false;
     for (j, &(p, fault_error, fault_shed, k)) in cs.affected.iter().enumerate() {
+        let table = cs.table.get(j).copied().unwrap_or_default();
         let c = if j + 1 == cs.affected.len() {
             left
         } else {
@@ -783,15 +830,16 @@ fn spread_affected(
         }
         n += c;
         zones[k] += c;
-        if fault_error || fault_shed {
+        if fault_error || fault_shed || table.fails {
             failed += c;
             rec.failed += c;
         } else {
             ok += c;
         }
         // An error drawn under the fault's threshold, or a delay that made it slow.
-        hurt |= fault_error || (!fault_shed && k == 1);
+        hurt |= fault_error || (!fault_shed && k == 1 && table.delay_hurts);
         capacity |= fault_shed;
+        database |= table.database;
         if left == 0 {
             break;
         }
@@ -802,6 +850,7 @@ fn spread_affected(
     if capacity {
         rec.hurt_capacity |= cs.causes;
     }
+    rec.hurt_database |= database;
     (n, failed, ok, zones)
 }
 
