@@ -15,7 +15,7 @@ use rehearsal::replay::replay;
 use rehearsal::scenario::{Scenario, load};
 use std::path::Path;
 
-use super::common::{mean_sd, output, rehearsal, scenario, secs, shortened};
+use super::common::{mean_sd, output, rehearsal, run_both, scenario, secs, shortened};
 
 /// The bundled scenarios windows mode runs (the others are refused, see
 /// [`issue16_windows_mode_refuses_what_it_cannot_do_exactly`]).
@@ -300,6 +300,8 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
     for &(name, rate, users) in &[
         ("healthy-release", 20.0, 5_000),
         ("error-regression-3pct", 50.0, 2_000),
+        // A 90 s lock: failures, then stalls, then the false rollback (2.2 s in debug).
+        ("db-lock-false-rollback", 20.0, 1_000),
     ] {
         failures.extend(compare_modes(&reduced(name, rate, users), 60));
     }
@@ -396,6 +398,60 @@ fn issue16_windows_mode_keeps_common_random_numbers_across_grid_points() {
         v_paired < v_independent / 4.0,
         "paired {v_paired} vs independent {v_independent}"
     );
+}
+
+#[test]
+fn issue16_a_lock_stalls_as_many_requests_past_the_slo_in_both_modes() {
+    // A 1 s lock at 60 s (client timeout 15 s: every request waits, none fails) on every
+    // request (table_fraction 1) at 1,000 req/s. A request at 60 s + y waits 1 s − y, so with
+    // the 1 s SLO it is slow, and affected, when its latency X exceeds y and not 1 s: expected
+    // affected requests 1,000/s · ∫₀^1s (P(X > y) − P(X > 1 s)) dy = 1,000 · (E[min(X, 1 s)] −
+    // 1 s · P(X > 1 s)). X is log-normal, median 50 ms, p99 250 ms (σ = ln 5 / 2.32635 =
+    // 0.69183): E[min(X, 1 s)] = e^(μ+σ²/2)·Φ((ln 1 s − μ − σ²)/σ) + 1 s·S((ln 1 s − μ)/σ) =
+    // 63.5176 ms, P(X > 1 s) = 7.45e-6: 63.510 affected requests per run, a Poisson count; over
+    // 2,000 users 2,000·(1 − e^(−63.510/2,000)) = 62.512 distinct affected users.
+    let text = r#"
+name = "stall"
+horizon = "2m"
+replications = 30
+[traffic]
+rate = 1000.0
+users = 2000
+[versions.old]
+[versions.new]
+[database]
+[[database.migrations]]
+name = "alter"
+to = 2
+kind = "expand"
+start = "60s"
+duration = "10s"
+lock = "1s"
+[[strategies]]
+name = "idle"
+kind = "canary"
+prescaled = true
+steps = [{ weight = 1, pause = "30m" }]
+"#;
+    for (mode, result) in run_both(text) {
+        let users: Vec<f64> = result
+            .runs
+            .iter()
+            .map(|r| r.affected_users as f64)
+            .collect();
+        let m = users.iter().sum::<f64>() / users.len() as f64;
+        eprintln!("{mode:?}: mean affected users {m:.2} (expected 62.51)");
+        // 4 standard errors of a mean of 30 counts of variance at most 63.5 (Poisson; distinct
+        // users vary less): 4·√(63.5/30) = 5.8.
+        assert!((m - 62.512).abs() < 5.8, "{mode:?}: {m}");
+        for r in &result.runs {
+            assert_eq!(r.failed_requests, 0, "{mode:?}");
+            let onset = secs(r.onset).unwrap();
+            assert!((60.0..61.0).contains(&onset), "{mode:?}: {onset}");
+            // The lock ends at 61 s: no harm after it.
+            assert_eq!(secs(r.recovered), Some(61.0), "{mode:?}");
+        }
+    }
 }
 
 #[test]
