@@ -30,6 +30,10 @@
 //! (`bucket_counts`); synthetic preview and load-test requests are Poisson counts of their
 //! own (`draw_probes`).
 //!
+//! The migrated table (`[database]`) changes the cells of the requests that touch it (a lock's
+//! failures and stalls, a schema a version cannot use) and fills the ledger with counts of
+//! stored writes ([`database`]).
+//!
 //! What the mode does not do is refused before the first event by
 //! [`crate::modes::unsupported`]; the one documented approximation (active users) is stated
 //! with its bound at [`Sampler::finish`].
