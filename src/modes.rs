@@ -15,6 +15,7 @@ use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
 
 pub use crate::model::windows::Mode;
+use crate::model::windows::reads_can_miss;
 
 /// Largest total-variation distance allowed for windows mode's active-user draw,
 /// `2·users·e^(−requests/users)` (see [`crate::model::windows`]): above it windows mode
@@ -29,8 +30,26 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
     if traffic.user_skew.is_some() {
         return Some("traffic.user_skew (Zipf-skewed users)");
     }
-    if service.database.is_some() {
-        return Some("[database] (the migrated table and its ledger)");
+    if let Some(db) = &service.database {
+        if db.write_block.is_some() {
+            return Some("database.write_block (the table refuses writes while it serves reads)");
+        }
+        if reads_can_miss(db) {
+            return Some(
+                "[database] with reads that can miss records (a version reads a structure that lacks some records while writes change the ledger)",
+            );
+        }
+        if traffic.diurnal.is_some() {
+            return Some("[database] with traffic.diurnal (a lock's stall under a varying rate)");
+        }
+        let reads_latency = scenario.alerts.is_some()
+            || (scenario.strategies.iter())
+                .any(|s| s.analysis.as_ref().is_some_and(|a| a.needs_latency()));
+        if reads_latency {
+            return Some(
+                "[database] with latency metrics or [[alerts]] (a stalled request's latency is not one of the latency zones)",
+            );
+        }
     }
     if service.health.outlier.is_some() {
         return Some("[fleet.outlier_detection] (per-instance outlier ejection)");
@@ -46,10 +65,9 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
             | FaultName::DataCorruption
             | FaultName::TrafficSpike => {}
             FaultName::FlagStall => return Some("faults.kind = \"flag_stall\""),
-            FaultName::MigrationLock => return Some("faults.kind = \"migration_lock\""),
-            FaultName::SchemaIncompatibility => {
-                return Some("faults.kind = \"schema_incompatibility\"");
-            }
+            // They act through the database's plan, which windows mode runs as the request
+            // mode does (see `crate::model::windows`).
+            FaultName::MigrationLock | FaultName::SchemaIncompatibility => {}
         }
     }
     for s in &scenario.strategies {

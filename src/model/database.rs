@@ -461,13 +461,7 @@ impl Database {
         {
             return TableAccess::Fails;
         }
-        let until = self
-            .locks
-            .iter()
-            .filter(|(from, to)| t >= *from && t < *to)
-            .map(|(_, to)| *to)
-            .max();
-        match until {
+        match self.lock_until(t) {
             None => TableAccess::Ok,
             Some(u) if u - t > self.spec.client_timeout => TableAccess::Fails,
             Some(u) => TableAccess::Stalled((u - t).micros() as f64),
@@ -483,6 +477,28 @@ impl Database {
             WriteMode::New => self.app.new_only += 1,
         }
         self.written += 1;
+    }
+
+    /// Stores `n` records written by `v` (windows mode's count of a piece's table writes).
+    pub fn write_n(&mut self, v: VersionId, n: u64) {
+        match self.spec.apps[v.index()].writes {
+            WriteMode::Old => self.app.old_only += n,
+            WriteMode::Dual => self.app.both += n,
+            WriteMode::New => self.app.new_only += n,
+        }
+        self.written += n;
+    }
+
+    /// The end of the longest lock in force at `t` (`None`: no lock), after which the table
+    /// answers again; a request waits until then, or fails when that is past the client
+    /// timeout ([`Database::access`]).
+    #[inline]
+    pub fn lock_until(&self, t: SimTime) -> Option<SimTime> {
+        self.locks
+            .iter()
+            .filter(|(from, to)| t >= *from && t < *to)
+            .map(|(_, to)| *to)
+            .max()
     }
 
     /// One read by `v` at `t` of a record picked by the 32-bit draw `pick`; false when the
@@ -526,12 +542,16 @@ impl Database {
     /// an incompatible schema, or records it cannot see.
     pub fn can_harm(&self, t: SimTime, v: VersionId) -> bool {
         let locked = self.locks.iter().any(|(from, to)| t >= *from && t < *to);
-        let unseen = match self.spec.apps[v.index()].reads {
-            ReadMode::Old => self.app.new_only > 0,
-            ReadMode::New => self.initial_old > self.backfilled(t) || self.app.old_only > 0,
-            ReadMode::NewWithFallback => false,
-        };
-        locked || t < self.unavailable_until || !self.compatible(v) || unseen
+        locked || t < self.unavailable_until || !self.compatible(v) || self.invisible(t, v) > 0
+    }
+
+    /// The records `v` cannot see at `t`: those only in the structure it does not read.
+    pub fn invisible(&self, t: SimTime, v: VersionId) -> u64 {
+        match self.spec.apps[v.index()].reads {
+            ReadMode::Old => self.app.new_only,
+            ReadMode::New => self.initial_old - self.backfilled(t) + self.app.old_only,
+            ReadMode::NewWithFallback => 0,
+        }
     }
 
     /// The records inconsistent for version `v` serving at the end of the run.

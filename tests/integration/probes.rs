@@ -213,7 +213,8 @@ fn issue16_windows_mode_runs_probes_and_instance_faults_and_refuses_ejection() {
         1,
         "[[faults]]\nkind = \"error_rate\"\ntarget = \"new\"\nrate = 1.0\ninstances = 1\n",
     ));
-    assert_eq!(unsupported(&partial), None);
+    // Only its population is too large for its traffic; the instance fault is supported.
+    assert!(unsupported(&partial).is_none_or(|f| f.starts_with("traffic.users")));
 }
 
 #[test]

@@ -38,11 +38,16 @@
 //! successes. A ramping fault (`memory_leak`) is cut into short pieces holding their
 //! midpoint's level ([`RAMP_STEP_DELAY_US`], [`RAMP_STEP_ERROR`]).
 //!
+//! The migrated table (`[database]`) changes the cells of the requests that touch it (a lock's
+//! failures and stalls, a schema a version cannot use) and fills the ledger with counts of
+//! stored writes ([`database`]).
+//!
 //! What the mode does not do is refused before the first event by
 //! [`crate::modes::unsupported`]; the documented approximations (active users, ramps) are
 //! stated with their bounds at [`Sampler::finish`] and [`World::ramp_cut`].
 
 pub mod bins;
+mod database;
 mod normal;
 
 use super::{Experiment, LatencyModel, Picked, Scope, TrafficSpec, VersionId, World, applied_on};
@@ -51,6 +56,7 @@ use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Exp1, Hypergeometric, Poisson};
 use std::collections::BTreeMap;
 
+pub use database::reads_can_miss;
 pub use normal::{inverse_survival, survival};
 
 crate::names::named! {
@@ -83,6 +89,8 @@ pub mod stream_names {
     pub const BINS: &str = "windows.bins";
     /// Stable requests diverted to an experiment baseline.
     pub const EXPERIMENT: &str = "windows.experiment";
+    /// Which successful writes touch the migrated table (its ledger).
+    pub const DATABASE: &str = "windows.database";
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
@@ -212,6 +220,26 @@ impl Kept {
     }
 }
 
+impl Group {
+    /// One empty group per class, version and route of `cells`, in that order.
+    fn all(cells: &[[Parts; 2]]) -> Vec<Group> {
+        let mut groups = Vec::new();
+        for (class, parts) in cells.iter().enumerate() {
+            for (v, p) in parts.iter().enumerate() {
+                groups.extend((0..p.each.len()).map(|part| Group {
+                    v,
+                    class,
+                    part,
+                    users: Tally::default(),
+                    probes: (0, 0),
+                    probe_zones: [0; 3],
+                }));
+            }
+        }
+        groups
+    }
+}
+
 /// An affected outcome cell: what the faults did to the request.
 #[derive(Debug, Clone, Copy)]
 struct Hit {
@@ -225,6 +253,8 @@ struct Hit {
     zone: usize,
     /// The faults it marks as having hurt someone (`Recorder::hurt`).
     bits: u64,
+    /// The migrated table hurt it (`Recorder::hurt_database`).
+    database: bool,
 }
 
 /// Where a version's requests go over a piece, as [`World::serve`] routes them.
@@ -263,8 +293,13 @@ struct Cells {
     delay_us: f64,
     /// Probability that a successful write is stored corrupted.
     corrupt: f64,
+    /// The faults that applied.
+    bits: u64,
     /// The faults behind shedding (`Recorder::hurt_capacity`).
     causes: u64,
+    /// Probability that a successful write is stored in the migrated table (0: it fails or
+    /// there is none).
+    p_table_write: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -288,6 +323,7 @@ pub(super) struct Sampler {
     probe: Rng,
     bins: Rng,
     experiment: Rng,
+    table: Rng,
     /// Whether windows keep whole latency samples ([`bins`]) rather than the one order
     /// statistic their p99 needs: a judge compares the versions' latencies.
     whole_latency: bool,
@@ -385,6 +421,7 @@ impl Sampler {
             probe: streams.named(stream_names::PROBE),
             bins: streams.named(stream_names::BINS),
             experiment: streams.named(stream_names::EXPERIMENT),
+            table: streams.named(stream_names::DATABASE),
             whole_latency: false,
             resume_us: 0.0,
             slices: classes
@@ -581,6 +618,7 @@ impl World<'_> {
             corrupt: false,
             zone,
             bits,
+            database: false,
         };
         let mut affected = Vec::with_capacity(8);
         if let Some(blame) = blame {
@@ -623,7 +661,9 @@ impl World<'_> {
             s,
             delay_us: a.delay_us,
             corrupt,
+            bits: a.bits,
             causes: shed.causes,
+            p_table_write: 0.0,
         }
     }
 
@@ -639,11 +679,21 @@ impl World<'_> {
         routable.into_iter().map(Route::To).collect()
     }
 
-    /// The cells of every route of version `v` for scope class `mask`.
-    fn parts(&self, v: VersionId, t: SimTime, mask: u64, routes: &[Route]) -> Parts {
+    /// The cells at `t` of every route of version `v` for scope class `mask`, changed by
+    /// what the migrated table answers over `span` µs of the piece starting at `from`.
+    fn parts(
+        &self,
+        (v, mask): (VersionId, u64),
+        routes: &[Route],
+        (from, t): (SimTime, SimTime),
+        span: (f64, f64),
+    ) -> Parts {
         let each: Vec<Cells> = routes
             .iter()
-            .map(|&r| self.cells(v.index(), t, mask, r))
+            .map(|&r| {
+                let cs = self.cells(v.index(), t, mask, r);
+                self.table_cells(v.index(), cs, from, span)
+            })
             .collect();
         let p_affected = each.iter().map(|c| c.p_affected).sum::<f64>() / each.len() as f64;
         Parts { each, p_affected }
@@ -657,7 +707,8 @@ impl World<'_> {
         };
         let mut at = from;
         let reached = loop {
-            let cut = self.ramp_cut(at, to);
+            // A ramp's steps; a lock turning from failing to stalling requests.
+            let cut = self.ramp_cut(at, to).min(self.table_cut(at, to));
             let waiting = self.stop_at_onset;
             let reached = self.piece(&mut sampler, at, cut);
             if cut >= to || (waiting && !self.stop_at_onset) {
@@ -762,28 +813,39 @@ impl World<'_> {
             masks.push(0);
         }
         let routes = VersionId::ALL.map(|v| self.routes(v));
-        let cells: Vec<[Parts; 2]> = masks
-            .iter()
-            .map(|&m| VersionId::ALL.map(|v| self.parts(v, mid, m, &routes[v.index()])))
-            .collect();
+        let build = |span: (f64, f64)| -> Vec<[Parts; 2]> {
+            masks
+                .iter()
+                .map(|&m| {
+                    VersionId::ALL
+                        .map(|v| self.parts((v, m), &routes[v.index()], (from, mid), span))
+                })
+                .collect()
+        };
+        let mut cells = build((start, end));
         let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
-        let per_user_aff = |c: usize, q: f64| per_request_affected(&cells[c], q);
+        // The affected share of one request of the users, over cells `c`.
+        let affected_share = |c: &[[Parts; 2]]| -> f64 {
+            (sm.slices.iter().zip(&share_c))
+                .map(|(s, &q)| s.users as f64 / n_users * per_request_affected(&c[s.class], q))
+                .sum()
+        };
 
         // Before the onset, the first affected request ends the piece (the caller reacts to
         // it): an exponential wait on the affected rate, the requests before it unaffected.
         let mut span_us = end - start;
         let mut onset_at = None;
         let before_onset = self.stop_at_onset && self.recorder.onset.is_none();
+        let stalled = self.stalled(from);
         if before_onset {
-            let aff_share: f64 = sm
-                .slices
-                .iter()
-                .zip(&share_c)
-                .map(|(s, &q)| s.users as f64 / n_users * per_user_aff(s.class, q))
-                .sum();
+            let aff_share = affected_share(&cells);
             if aff_share > 0.0 {
                 let wait: f64 = Exp1.sample(&mut sm.onset);
-                let tau = if varies {
+                let tau = if stalled {
+                    // A stall makes the affected share vary inside the piece ([`database`]).
+                    let mass = |t: f64| (t - start) * affected_share(&build((start, t)));
+                    database::stall_onset(mass, (start, end), wait / rate_per_us)
+                } else if varies {
                     onset_time(traffic, start, end, wait / (spike * aff_share))
                 } else {
                     Some(start + wait / (aff_share * rate_per_us))
@@ -794,20 +856,19 @@ impl World<'_> {
                 }
             }
         }
-
-        let mut groups = Vec::new();
-        for (class, parts) in cells.iter().enumerate() {
-            for (v, p) in parts.iter().enumerate() {
-                groups.extend((0..p.each.len()).map(|part| Group {
-                    v,
-                    class,
-                    part,
-                    users: Tally::default(),
-                    probes: (0, 0),
-                    probe_zones: [0; 3],
-                }));
+        // Under a stall, the requests before the onset take the cells of `[start, onset)`
+        // and the onset's request those of its instant.
+        let at_onset = match onset_at {
+            Some(tau) if stalled => {
+                cells = build((start, tau));
+                Some(build((tau, tau)))
             }
-        }
+            _ => None,
+        };
+        let at_onset = at_onset.as_ref().unwrap_or(&cells);
+        let per_user_aff = |c: usize, q: f64| per_request_affected(&cells[c], q);
+
+        let mut groups = Group::all(&cells);
         let rec = &mut self.recorder;
 
         // Unaffected requests, per class, version and cell.
@@ -826,7 +887,7 @@ impl World<'_> {
 
         // Affected requests, per user.
         let affected = match onset_at {
-            Some(_) => sm.first_affected(&cells, &share_c),
+            Some(_) => sm.first_affected(at_onset, &share_c),
             None if before_onset => vec![[0; 2]; cells.len()],
             None => sm.affected(&cells, &share_c, per_user),
         };
@@ -834,7 +895,7 @@ impl World<'_> {
         // affected probabilities (conditional binomials, in group order).
         let (mut left, mut p_left) = (0, 0.0);
         for g in &mut groups {
-            let parts = &cells[g.class][g.v];
+            let parts = &at_onset[g.class][g.v];
             if g.part == 0 {
                 left = affected[g.class][g.v];
                 p_left = parts.each.iter().map(|c| c.p_affected).sum();
@@ -852,6 +913,18 @@ impl World<'_> {
 
         let probe_class = masks.iter().position(|&m| m == 0).unwrap_or(0);
         self.record_piece(sm, &cells, groups, probe_class, span_us);
+        self.end_piece(sm, onset_at, (from, to), end)
+    }
+
+    /// Where a piece `[from, to)` ending at `end` µs stops: at its onset, if it drew one (the
+    /// onset is recorded and the next piece resumes there), else at `to`.
+    fn end_piece(
+        &mut self,
+        sm: &mut Sampler,
+        onset_at: Option<f64>,
+        (from, to): (SimTime, SimTime),
+        end: f64,
+    ) -> SimTime {
         match onset_at {
             Some(tau) => {
                 let t = SimTime(tau as u64);
@@ -914,6 +987,11 @@ impl World<'_> {
             } else {
                 (binomial(&mut sm.counts, t.ok_clean + t.ok, write_p), 0)
             };
+            // The writes that touch the migrated table are stored in its ledger.
+            if let Some(db) = self.database.as_mut() {
+                let stored = binomial(&mut sm.table, writes, cs.p_table_write);
+                db.write_n(VersionId::ALL[v], stored);
+            }
             self.recorder.requests += t.n;
             self.recorder.corrupted += bad;
             let mut kept = Kept {
@@ -1156,6 +1234,7 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
     let mut p_left = cs.p_affected;
     let mut hurt = 0;
     let mut capacity = false;
+    let mut database = false;
     for (j, h) in cs.affected.iter().enumerate() {
         let c = if j + 1 == cs.affected.len() {
             left
@@ -1180,11 +1259,13 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
         }
         hurt |= h.bits;
         capacity |= h.shed;
+        database |= h.database;
         if left == 0 {
             break;
         }
     }
     rec.hurt |= hurt;
+    rec.hurt_database |= database;
     if capacity {
         rec.hurt_capacity |= cs.causes;
     }
