@@ -9,8 +9,8 @@
 //! [`unsupported`] is the single place that says which scenarios windows mode refuses, so a
 //! feature added later is refused by adding one line here.
 
-use crate::detect::Windows;
 use crate::detect::judges::{Baseline, JudgeSpec};
+use crate::detect::{Measure, Metric, Windows};
 use crate::engine::Probability;
 use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
@@ -66,14 +66,30 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if matches!(s.routing(), RoutingSpec::Flag { .. }) {
             return Some("strategies.kind = \"feature_flag\" (per-user flag cohorts)");
         }
-        if s.analysis
-            .as_ref()
-            .is_some_and(|a| a.windows == Windows::PerMetric)
-        {
-            return Some("analysis metrics with windows of their own (per-metric intervals)");
+        // A window's p99 is one order statistic drawn when it is read: exact for windows that
+        // share no request or the same requests, which holds when every latency metric reads
+        // the same window, no longer than the analysis interval (checks are at least an
+        // interval apart).
+        if s.analysis.as_ref().is_some_and(|a| {
+            let mut latency = a
+                .metrics
+                .iter()
+                .filter(|r| r.metric == Metric::LatencyP99)
+                .map(|r| r.window.unwrap_or(a.interval));
+            let first = latency.next();
+            a.windows == Windows::PerMetric
+                && (first.is_some_and(|w| w > a.interval) || latency.any(|w| Some(w) != first))
+        }) {
+            return Some(
+                "analysis metrics on latency_p99 whose windows may share requests (windows longer than analysis.interval, or of different lengths)",
+            );
         }
-        if !s.runs().is_empty() {
-            return Some("analysis runs (Argo AnalysisTemplates)");
+        if s.runs()
+            .iter()
+            .flat_map(|r| &r.metrics)
+            .any(|m| m.measure == Measure::LatencyP99)
+        {
+            return Some("analysis runs measuring latency_p99 (their windows may share requests)");
         }
         // Judges of error ratios against the stable read the two windows' counts, which
         // windows mode draws; latency samples and the experiment's diversion are per request.

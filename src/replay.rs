@@ -704,7 +704,7 @@ impl Replay<'_> {
         let (true, Some(analysis), Some(history)) = (
             self.checks.running,
             self.checks.analysis.as_mut(),
-            self.world.history.as_ref(),
+            self.world.history.as_mut(),
         ) else {
             return;
         };
@@ -723,7 +723,7 @@ impl Replay<'_> {
     /// Inconclusive).
     fn measure(&mut self, now: SimTime, run: usize, metric: usize, sched: &mut Scheduler<Event>) {
         let (Some(state), Some(history)) =
-            (self.runs.active[run].as_mut(), self.world.history.as_ref())
+            (self.runs.active[run].as_mut(), self.world.history.as_mut())
         else {
             return;
         };

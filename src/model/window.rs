@@ -5,8 +5,10 @@ use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
 
+use super::TrafficSpec;
 use super::fleet::LatencyModel;
-use crate::engine::SimTime;
+use super::windows::history::Pieces;
+use crate::engine::{RngStreams, SimTime};
 
 /// Longest latency a window histogram holds, µs (one hour); longer values are clamped.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -219,7 +221,8 @@ struct Entry {
 /// different metrics may overlap or leave gaps between checks (Flagger's per-metric query
 /// `interval`). With `service` it keeps the stable's requests too, for measurements of the
 /// whole service (Argo's service-wide queries). Kept only when such an analysis runs; memory
-/// is one entry per kept request of the longest window.
+/// is one entry per kept request of the longest window. In windows mode it keeps the drawn
+/// pieces' counts instead ([`History::by_pieces`], [`crate::model::windows`]).
 #[derive(Debug, Clone)]
 pub struct History {
     keep: SimTime,
@@ -229,6 +232,8 @@ pub struct History {
     /// served returns no series at all; the stable served before the rollout began).
     candidate_seen: bool,
     entries: VecDeque<Entry>,
+    /// Windows mode's pieces (then `entries` stays empty).
+    pieces: Option<Box<Pieces>>,
 }
 
 impl History {
@@ -241,7 +246,29 @@ impl History {
             service,
             candidate_seen: false,
             entries: VecDeque::new(),
+            pieces: None,
         }
+    }
+
+    /// Keeps windows mode's pieces instead of requests from now on, drawing the splits from
+    /// `streams` ([`crate::model::windows`] explains how windows read them).
+    pub(super) fn by_pieces(&mut self, streams: &RngStreams, traffic: &TrafficSpec) {
+        self.pieces = Some(Box::new(Pieces::new(streams, traffic)));
+    }
+
+    /// Windows mode's pieces, when kept.
+    pub(super) fn pieces(&mut self) -> Option<&mut Pieces> {
+        self.pieces.as_deref_mut()
+    }
+
+    /// How far back windows may reach.
+    pub(super) fn keep(&self) -> SimTime {
+        self.keep
+    }
+
+    /// Notes that the candidate served a request (windows mode's pieces).
+    pub(super) fn see_candidate(&mut self) {
+        self.candidate_seen = true;
     }
 
     /// Whether requests of the candidate (`candidate`) or of the stable are kept.
@@ -293,8 +320,12 @@ impl History {
     }
 
     /// The requests of the candidate (`candidate_only`) or of both versions that arrived in
-    /// `[now − length, now)`, as a [`Window`].
-    pub fn window(&self, now: SimTime, length: SimTime, candidate_only: bool) -> Window {
+    /// `[now − length, now)`, as a [`Window`]. In windows mode a read may split pieces (and
+    /// draw the latency order statistic), hence `&mut`.
+    pub fn window(&mut self, now: SimTime, length: SimTime, candidate_only: bool) -> Window {
+        if let Some(p) = self.pieces.as_deref_mut() {
+            return p.window(now, length, candidate_only, self.with_latency);
+        }
         let from = SimTime(now.micros().saturating_sub(length.micros()));
         let start = self.entries.partition_point(|e| e.at < from);
         let mut w = Window::new(self.with_latency);

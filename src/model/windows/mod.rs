@@ -34,6 +34,7 @@
 //! [`crate::modes::unsupported`]; the one documented approximation (active users) is stated
 //! with its bound at [`Sampler::finish`].
 
+pub(super) mod history;
 mod normal;
 
 use super::{LatencyModel, TrafficSpec, VersionId, World, applied};
@@ -101,6 +102,12 @@ struct Drawn {
     failed: [u64; 2],
     ok: [u64; 2],
     zones: [[u64; 3]; 2],
+    /// The failed among `zones` (the history splits requests by outcome and zone jointly).
+    failed_zones: [[u64; 3]; 2],
+    /// Where the piece begins, µs (continuous, as [`Sampler::resume_us`]).
+    start_us: f64,
+    /// The onset's request, at the piece's end: `(version index, failed, z zone)`.
+    onset: Option<(usize, bool, usize)>,
 }
 
 /// The outcome cells of one version over one piece, as request probabilities.
@@ -307,6 +314,9 @@ impl World<'_> {
     /// streams of [`stream_names`] (see the module doc).
     pub fn sample_windows(&mut self, streams: &RngStreams) {
         self.sampler = Some(Box::new(Sampler::new(streams, self.spec.traffic.users)));
+        if let Some(h) = self.history.as_mut() {
+            h.by_pieces(streams, &self.spec.traffic);
+        }
     }
 
     /// Whether this world runs in windows mode.
@@ -433,6 +443,7 @@ impl World<'_> {
         let mut failed_window = [0u64; 2];
         let mut ok = [0u64; 2];
         let mut zone_counts = [[0u64; 3]; 2];
+        let mut failed_zones = [[0u64; 3]; 2];
         let rec = &mut self.recorder;
 
         // Unaffected requests, per version and cell.
@@ -449,6 +460,7 @@ impl World<'_> {
             failed_window[v] += t.1;
             ok[v] += t.2;
             zone_counts[v] = t.3;
+            failed_zones[v] = t.4;
         }
 
         // Affected requests, per user.
@@ -487,6 +499,7 @@ impl World<'_> {
                 }
             }
         }
+        let mut onset = None;
         for v in 0..2 {
             let t = spread_affected(&mut sm.users, &cells[v], affected_v[v], rec);
             n[v] += t.0;
@@ -495,6 +508,12 @@ impl World<'_> {
             for (z, add) in zone_counts[v].iter_mut().zip(t.3) {
                 *z += add;
             }
+            for (z, add) in failed_zones[v].iter_mut().zip(t.4) {
+                *z += add;
+            }
+            if onset_at.is_some() && t.0 > 0 {
+                onset = Some((v, t.1 > 0, t.3.iter().position(|&c| c > 0).unwrap_or(0)));
+            }
         }
 
         let drawn = Drawn {
@@ -502,6 +521,9 @@ impl World<'_> {
             failed: failed_window,
             ok,
             zones: zone_counts,
+            failed_zones,
+            start_us: start,
+            onset,
         };
         self.record_piece(sm, &cells, drawn, span_us);
         match onset_at {
@@ -527,18 +549,22 @@ impl World<'_> {
             failed: failed_window,
             ok,
             zones: mut zone_counts,
+            ..
         } = drawn;
         // Synthetic requests: `(requests, failed)` per version, their latencies in the zones.
         let mut probes = [(0u64, 0u64); 2];
+        let mut probe_zones = [[0u64; 3]; 2];
         let probe_rate = self.probe.rate_per_us();
         if probe_rate > 0.0 {
             let v = self.probe.version.index();
             let (c, f, z) = draw_probes(&mut sm.probe, &cells[v], probe_rate * span_us);
             probes[v] = (c, f);
+            probe_zones[v] = z;
             for (k, add) in zone_counts[v].iter_mut().zip(z) {
                 *k += add;
             }
         }
+        let mut writes = [0u64; 2];
 
         let write_p = self.write_thr as f64 / TWO_32;
         for v in 0..2 {
@@ -559,7 +585,8 @@ impl World<'_> {
             let w = &mut self.windows[v];
             w.requests += n[v] + probe_n;
             w.errors += failed_window[v] + probe_failed;
-            w.writes += binomial(&mut sm.counts, ok[v], write_p);
+            writes[v] = binomial(&mut sm.counts, ok[v], write_p);
+            w.writes += writes[v];
             if v == VersionId::Candidate.index() && w.wants_latency() && n[v] + probe_n > 0 {
                 sm.pending.push(Component {
                     counts: zone_counts[v],
@@ -569,6 +596,8 @@ impl World<'_> {
                 });
             }
         }
+        let probes = [0, 1].map(|v| (probes[v].0, probes[v].1, probe_zones[v]));
+        self.record_history(cells, &drawn, writes, probes, span_us);
     }
 
     /// Empties window `v` for the next interval (and, in windows mode, the latency pending
@@ -699,15 +728,13 @@ fn candidate_shares(slices: &[Slice], sticky: bool, thr32: u64, thr64: u64) -> V
         .collect()
 }
 
-/// Draws the unaffected requests of one version, `mean` expected in all, cell by cell;
-/// returns `(requests, failed, succeeded, per z zone)`.
-fn draw_quiet(
-    rng: &mut Rng,
-    cs: &Cells,
-    mean: f64,
-    rec: &mut super::Recorder,
-) -> (u64, u64, u64, [u64; 3]) {
+/// Per version over a piece: `(requests, failed, succeeded, per z zone, failed per z zone)`.
+type Tally = (u64, u64, u64, [u64; 3], [u64; 3]);
+
+/// Draws the unaffected requests of one version, `mean` expected in all, cell by cell.
+fn draw_quiet(rng: &mut Rng, cs: &Cells, mean: f64, rec: &mut super::Recorder) -> Tally {
     let (mut n, mut failed, mut ok, mut zones) = (0, 0, 0, [0u64; 3]);
+    let mut failed_zones = [0u64; 3];
     for &(p, kind, k) in &cs.quiet {
         let c = poisson(rng, mean * p);
         if c == 0 {
@@ -718,16 +745,18 @@ fn draw_quiet(
         match kind {
             Quiet::Baseline => {
                 failed += c;
+                failed_zones[k] += c;
                 rec.baseline_failed += c;
             }
             Quiet::FaultFailedSlow => {
                 failed += c;
+                failed_zones[k] += c;
                 rec.failed += c;
             }
             Quiet::Ok => ok += c,
         }
     }
-    (n, failed, ok, zones)
+    (n, failed, ok, zones, failed_zones)
 }
 
 /// Draws the synthetic requests of one version over a piece, `mean` expected: judged like a
@@ -755,17 +784,13 @@ fn draw_probes(rng: &mut Rng, cs: &Cells, mean: f64) -> (u64, u64, [u64; 3]) {
 }
 
 /// Spreads `affected` requests of one version over its affected cells (conditional binomials)
-/// and marks which faults hurt someone; returns `(requests, failed, succeeded, per z zone)`.
-fn spread_affected(
-    rng: &mut Rng,
-    cs: &Cells,
-    affected: u64,
-    rec: &mut super::Recorder,
-) -> (u64, u64, u64, [u64; 3]) {
+/// and marks which faults hurt someone.
+fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Recorder) -> Tally {
     let (mut n, mut failed, mut ok, mut zones) = (0, 0, 0, [0u64; 3]);
+    let mut failed_zones = [0u64; 3];
     let mut left = affected;
     if left == 0 {
-        return (n, failed, ok, zones);
+        return (n, failed, ok, zones, failed_zones);
     }
     let mut p_left = cs.p_affected;
     let mut hurt = false;
@@ -785,6 +810,7 @@ fn spread_affected(
         zones[k] += c;
         if fault_error || fault_shed {
             failed += c;
+            failed_zones[k] += c;
             rec.failed += c;
         } else {
             ok += c;
@@ -802,7 +828,7 @@ fn spread_affected(
     if capacity {
         rec.hurt_capacity |= cs.causes;
     }
-    (n, failed, ok, zones)
+    (n, failed, ok, zones, failed_zones)
 }
 
 /// The exposition's histogram counts of one version's requests over a piece, given their
