@@ -732,7 +732,8 @@ impl Replay<'_> {
         // A query over a candidate that never served returns no series: the empty result. A
         // service-wide window before the first request reads the stable's steady state (it
         // served before the rollout, which the simulation begins with).
-        let window = history.window(now, m.window, candidate_only);
+        let latency = m.measure == Measure::LatencyP99;
+        let window = history.window(now, m.window, candidate_only, latency);
         let result = if candidate_only {
             history.candidate_seen().then(|| m.measure.value(&window))
         } else if window.requests == 0 && now == SimTime::ZERO {

@@ -230,7 +230,8 @@ impl Analysis {
     pub fn check_windows(&mut self, history: &mut History, now: SimTime) -> Verdict {
         let mut verdict = Verdict::Pass;
         for rule in &self.spec.metrics {
-            let w = history.window(now, rule.window.unwrap_or(self.spec.interval), true);
+            let length = rule.window.unwrap_or(self.spec.interval);
+            let w = history.window(now, length, true, rule.metric == Metric::LatencyP99);
             match self.judge_rules(&w, std::slice::from_ref(rule)) {
                 Verdict::Fail => {
                     verdict = Verdict::Fail;

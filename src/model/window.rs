@@ -320,18 +320,26 @@ impl History {
     }
 
     /// The requests of the candidate (`candidate_only`) or of both versions that arrived in
-    /// `[now − length, now)`, as a [`Window`]. In windows mode a read may split pieces (and
-    /// draw the latency order statistic), hence `&mut`.
-    pub fn window(&mut self, now: SimTime, length: SimTime, candidate_only: bool) -> Window {
+    /// `[now − length, now)`, as a [`Window`], with their latencies when `latency` and the
+    /// history keeps them. In windows mode a read may split pieces (and draw the latency order
+    /// statistic), hence `&mut`.
+    pub fn window(
+        &mut self,
+        now: SimTime,
+        length: SimTime,
+        candidate_only: bool,
+        latency: bool,
+    ) -> Window {
+        let latency = latency && self.with_latency;
         if let Some(p) = self.pieces.as_deref_mut() {
-            return p.window(now, length, candidate_only, self.with_latency);
+            return p.window(now, length, candidate_only, latency);
         }
         let from = SimTime(now.micros().saturating_sub(length.micros()));
         let start = self.entries.partition_point(|e| e.at < from);
-        let mut w = Window::new(self.with_latency);
+        let mut w = Window::new(latency);
         let entries = self.entries.range(start..).take_while(|e| e.at < now);
         for e in entries.filter(|e| e.candidate || !candidate_only) {
-            let latency = self.with_latency.then_some(e.latency_us);
+            let latency = latency.then_some(e.latency_us);
             w.record(e.failed, e.write, e.corrupted, latency);
         }
         w
@@ -351,15 +359,15 @@ mod tests {
             h.record(s(t), t >= 100, t % 2 == 0, false, false, None);
         }
         // [60 s, 120 s): 60 requests, 30 failed (even seconds); [90 s, 120 s): 30, 15.
-        let w = h.window(s(120), s(60), false);
+        let w = h.window(s(120), s(60), false, false);
         assert_eq!((w.requests, w.errors), (60, 30));
-        let w = h.window(s(120), s(30), false);
+        let w = h.window(s(120), s(30), false, false);
         assert_eq!((w.requests, w.errors), (30, 15));
         // A window ending before the last request leaves it out.
-        let w = h.window(s(100), s(10), false);
+        let w = h.window(s(100), s(10), false, false);
         assert_eq!(w.requests, 10);
         // The candidate served from 100 s on: 20 of the last 60 s.
-        let w = h.window(s(120), s(60), true);
+        let w = h.window(s(120), s(60), true, false);
         assert_eq!((w.requests, w.errors), (20, 10));
         assert!(h.candidate_seen());
     }

@@ -105,8 +105,9 @@ pub(in crate::model) struct Pieces {
     /// Whether the users' rate varies inside a piece (a diurnal swing).
     varies: bool,
     pieces: VecDeque<Piece>,
-    /// The last latency window drawn, `(from µs, to µs, candidate_only)`, and its p99 (µs).
-    last_p99: Option<((u64, u64, bool), f64)>,
+    /// The p99s (µs) drawn for windows ending at the last read's end, by `(from µs, to µs,
+    /// candidate_only)`: a second read of one window reads the same requests.
+    p99s: Vec<((u64, u64, bool), f64)>,
 }
 
 impl Pieces {
@@ -121,7 +122,7 @@ impl Pieces {
                 .as_ref()
                 .is_some_and(|d| d.amplitude.get() > 0.0),
             pieces: VecDeque::new(),
-            last_p99: None,
+            p99s: Vec::new(),
         }
     }
 
@@ -229,11 +230,12 @@ impl Pieces {
             // hdrhistogram's nearest rank for quantile q over n values: ceil(q·n), at least 1.
             let rank = ((0.99 * n as f64).ceil() as u64).clamp(1, n);
             let key = (from, to, candidate_only);
-            let value = match self.last_p99 {
-                Some((k, v)) if k == key => v,
-                _ => {
+            self.p99s.retain(|(k, _)| k.1 == to);
+            let value = match self.p99s.iter().find(|(k, _)| *k == key) {
+                Some(&(_, v)) => v,
+                None => {
                     let v = order_statistic(&mut self.latency, &components, n - rank + 1);
-                    self.last_p99 = Some((key, v));
+                    self.p99s.push((key, v));
                     v
                 }
             };
