@@ -419,7 +419,8 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
 /// runs of one 1 h, 100 req/s strategy); the seven scenarios of the first version, about 12
 /// units, took about 210 s on the 2-core CI machine, so the 16 units below should take about
 /// 4.5 minutes there (all ten took 752 s at n = 2,000, 19 units, on a machine shared by four
-/// builds).
+/// builds). The four controller scenarios and the two overlapping-window variants took 180 s
+/// together on the shared machine (docs/modes.md lists each), about 80 s more on CI.
 fn slow_runs(name: &str) -> u32 {
     match name {
         // 2 h, two strategies and burn-rate rules over a 3-day history: 4 units of cost;
@@ -535,32 +536,4 @@ fn issue16_every_refusal_is_listed_in_docs_modes() {
         );
     }
     assert!(found >= 10, "{found} refusals found in src/modes.rs");
-}
-
-#[test]
-#[ignore = "temporary"]
-fn tmp_hist_equivalence() {
-    let names = std::env::var("HIST_NAMES").unwrap();
-    let mut failures = Vec::new();
-    for name in names.split(',') {
-        let n: u32 = std::env::var("HIST_N").map_or(slow_runs(name), |n| n.parse().unwrap());
-        let t = std::time::Instant::now();
-        let s = match name {
-            "flagger" => flagger_windows(100.0, 5_000),
-            "argo" => argo_windows(100.0, 5_000),
-            "argo-bg" => {
-                let mut s = bundled("manifest-argo-blue-green");
-                s.service.faults[0].users = rehearsal::engine::Probability::ONE;
-                assert_eq!(unsupported(&s), None);
-                reduce(s, 100.0, 5_000)
-            }
-            _ => {
-                let rate = std::env::var("HIST_RATE").map_or(100.0, |r| r.parse().unwrap());
-                reduced(name, rate, 2_000)
-            }
-        };
-        failures.extend(compare_modes(&s, n));
-        eprintln!("TIME {name}: {:?}", t.elapsed());
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -30,6 +30,10 @@
 //! (`bucket_counts`); synthetic preview and load-test requests are Poisson counts of their
 //! own (`draw_probes`).
 //!
+//! Analyses that read windows of their own (Flagger's per-metric intervals, Argo's analysis
+//! runs) read a history of the pieces, split binomially where a window's edge cuts one
+//! ([`history`]).
+//!
 //! What the mode does not do is refused before the first event by
 //! [`crate::modes::unsupported`]; the one documented approximation (active users) is stated
 //! with its bound at [`Sampler::finish`].
@@ -108,6 +112,32 @@ struct Drawn {
     start_us: f64,
     /// The onset's request, at the piece's end: `(version index, failed, z zone)`.
     onset: Option<(usize, bool, usize)>,
+}
+
+impl Drawn {
+    /// Nothing yet, in a piece beginning at `start_us`.
+    fn starting(start_us: f64) -> Drawn {
+        Drawn {
+            n: [0; 2],
+            failed: [0; 2],
+            ok: [0; 2],
+            zones: [[0; 3]; 2],
+            failed_zones: [[0; 3]; 2],
+            start_us,
+            onset: None,
+        }
+    }
+
+    /// Adds requests of version index `v`.
+    fn add(&mut self, v: usize, (n, failed, ok, zones, failed_zones): Tally) {
+        self.n[v] += n;
+        self.failed[v] += failed;
+        self.ok[v] += ok;
+        for k in 0..3 {
+            self.zones[v][k] += zones[k];
+            self.failed_zones[v][k] += failed_zones[k];
+        }
+    }
 }
 
 /// The outcome cells of one version over one piece, as request probabilities.
@@ -439,11 +469,7 @@ impl World<'_> {
             }
         }
 
-        let mut n = [0u64; 2];
-        let mut failed_window = [0u64; 2];
-        let mut ok = [0u64; 2];
-        let mut zone_counts = [[0u64; 3]; 2];
-        let mut failed_zones = [[0u64; 3]; 2];
+        let mut drawn = Drawn::starting(start);
         let rec = &mut self.recorder;
 
         // Unaffected requests, per version and cell.
@@ -455,12 +481,10 @@ impl World<'_> {
             s.quiet_mean += per_user * (1.0 - per_user_aff(q));
         }
         for v in 0..2 {
-            let t = draw_quiet(&mut sm.counts, &cells[v], per_user * users_v[v], rec);
-            n[v] += t.0;
-            failed_window[v] += t.1;
-            ok[v] += t.2;
-            zone_counts[v] = t.3;
-            failed_zones[v] = t.4;
+            drawn.add(
+                v,
+                draw_quiet(&mut sm.counts, &cells[v], per_user * users_v[v], rec),
+            );
         }
 
         // Affected requests, per user.
@@ -499,32 +523,13 @@ impl World<'_> {
                 }
             }
         }
-        let mut onset = None;
         for v in 0..2 {
             let t = spread_affected(&mut sm.users, &cells[v], affected_v[v], rec);
-            n[v] += t.0;
-            failed_window[v] += t.1;
-            ok[v] += t.2;
-            for (z, add) in zone_counts[v].iter_mut().zip(t.3) {
-                *z += add;
-            }
-            for (z, add) in failed_zones[v].iter_mut().zip(t.4) {
-                *z += add;
-            }
             if onset_at.is_some() && t.0 > 0 {
-                onset = Some((v, t.1 > 0, t.3.iter().position(|&c| c > 0).unwrap_or(0)));
+                drawn.onset = Some((v, t.1 > 0, t.3.iter().position(|&c| c > 0).unwrap_or(0)));
             }
+            drawn.add(v, t);
         }
-
-        let drawn = Drawn {
-            n,
-            failed: failed_window,
-            ok,
-            zones: zone_counts,
-            failed_zones,
-            start_us: start,
-            onset,
-        };
         self.record_piece(sm, &cells, drawn, span_us);
         match onset_at {
             Some(tau) => {
