@@ -10,7 +10,7 @@
 //! feature added later is refused by adding one line here.
 
 use crate::detect::judges::JudgeSpec;
-use crate::detect::{Metric, Windows};
+use crate::detect::{Measure, Metric, Windows};
 use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
 
@@ -74,14 +74,46 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if matches!(s.routing(), RoutingSpec::Flag { .. }) {
             return Some("strategies.kind = \"feature_flag\" (per-user flag cohorts)");
         }
-        if s.analysis
-            .as_ref()
-            .is_some_and(|a| a.windows == Windows::PerMetric)
+        // The pieces' history spreads writes over the successes as one thinning, which a
+        // corruption cell (fast successes only) would bias.
+        let own_windows = !s.runs().is_empty()
+            || s.analysis
+                .as_ref()
+                .is_some_and(|a| a.windows == Windows::PerMetric);
+        if own_windows
+            && service
+                .faults
+                .iter()
+                .any(|f| f.kind.name_of() == FaultName::DataCorruption)
         {
-            return Some("analysis metrics with windows of their own (per-metric intervals)");
+            return Some(
+                "analysis windows of their own with faults.kind = \"data_corruption\" (corrupted writes in the history of pieces)",
+            );
         }
-        if !s.runs().is_empty() {
-            return Some("analysis runs (Argo AnalysisTemplates)");
+        // A window's p99 is one order statistic drawn when it is read: exact for windows that
+        // share no request or the same requests, which holds when every latency metric reads
+        // the same window, no longer than the analysis interval (checks are at least an
+        // interval apart).
+        if s.analysis.as_ref().is_some_and(|a| {
+            let mut latency = a
+                .metrics
+                .iter()
+                .filter(|r| r.metric == Metric::LatencyP99)
+                .map(|r| r.window.unwrap_or(a.interval));
+            let first = latency.next();
+            a.windows == Windows::PerMetric
+                && (first.is_some_and(|w| w > a.interval) || latency.any(|w| Some(w) != first))
+        }) {
+            return Some(
+                "analysis metrics on latency_p99 whose windows may share requests (windows longer than analysis.interval, or of different lengths)",
+            );
+        }
+        if s.runs()
+            .iter()
+            .flat_map(|r| &r.metrics)
+            .any(|m| m.measure == Measure::LatencyP99)
+        {
+            return Some("analysis runs measuring latency_p99 (their windows may share requests)");
         }
         // Judges on latency get whole samples in their 2 % bins; a p99 metric of the same
         // windows would read those bins instead of its exact bucket.

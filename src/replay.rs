@@ -705,7 +705,7 @@ impl Replay<'_> {
         let (true, Some(analysis), Some(history)) = (
             self.checks.running,
             self.checks.analysis.as_mut(),
-            self.world.history.as_ref(),
+            self.world.history.as_mut(),
         ) else {
             return;
         };
@@ -724,7 +724,7 @@ impl Replay<'_> {
     /// Inconclusive).
     fn measure(&mut self, now: SimTime, run: usize, metric: usize, sched: &mut Scheduler<Event>) {
         let (Some(state), Some(history)) =
-            (self.runs.active[run].as_mut(), self.world.history.as_ref())
+            (self.runs.active[run].as_mut(), self.world.history.as_mut())
         else {
             return;
         };
@@ -733,7 +733,8 @@ impl Replay<'_> {
         // A query over a candidate that never served returns no series: the empty result. A
         // service-wide window before the first request reads the stable's steady state (it
         // served before the rollout, which the simulation begins with).
-        let window = history.window(now, m.window, candidate_only);
+        let latency = m.measure == Measure::LatencyP99;
+        let window = history.window(now, m.window, candidate_only, latency);
         let result = if candidate_only {
             history.candidate_seen().then(|| m.measure.value(&window))
         } else if window.requests == 0 && now == SimTime::ZERO {

@@ -227,10 +227,11 @@ impl Analysis {
     /// Judges each metric over its own window ending at `now`, read from `history`, and
     /// counts the verdict: Fail when any metric fails, else Inconclusive when any is, else
     /// Pass (also with no metric: Flagger invents none).
-    pub fn check_windows(&mut self, history: &History, now: SimTime) -> Verdict {
+    pub fn check_windows(&mut self, history: &mut History, now: SimTime) -> Verdict {
         let mut verdict = Verdict::Pass;
         for rule in &self.spec.metrics {
-            let w = history.window(now, rule.window.unwrap_or(self.spec.interval), true);
+            let length = rule.window.unwrap_or(self.spec.interval);
+            let w = history.window(now, length, true, rule.metric == Metric::LatencyP99);
             match self.judge_rules(&w, std::slice::from_ref(rule)) {
                 Verdict::Fail => {
                     verdict = Verdict::Fail;

@@ -5,8 +5,10 @@ use std::collections::VecDeque;
 
 use hdrhistogram::Histogram;
 
+use super::TrafficSpec;
 use super::fleet::LatencyModel;
-use crate::engine::SimTime;
+use super::windows::history::Pieces;
+use crate::engine::{RngStreams, SimTime};
 
 /// Longest latency a window histogram holds, µs (one hour); longer values are clamped.
 const MAX_LATENCY_US: u64 = 3_600_000_000;
@@ -226,7 +228,8 @@ struct Entry {
 /// different metrics may overlap or leave gaps between checks (Flagger's per-metric query
 /// `interval`). With `service` it keeps the stable's requests too, for measurements of the
 /// whole service (Argo's service-wide queries). Kept only when such an analysis runs; memory
-/// is one entry per kept request of the longest window.
+/// is one entry per kept request of the longest window. In windows mode it keeps the drawn
+/// pieces' counts instead ([`History::by_pieces`], [`crate::model::windows`]).
 #[derive(Debug, Clone)]
 pub struct History {
     keep: SimTime,
@@ -236,6 +239,8 @@ pub struct History {
     /// served returns no series at all; the stable served before the rollout began).
     candidate_seen: bool,
     entries: VecDeque<Entry>,
+    /// Windows mode's pieces (then `entries` stays empty).
+    pieces: Option<Box<Pieces>>,
 }
 
 impl History {
@@ -248,7 +253,29 @@ impl History {
             service,
             candidate_seen: false,
             entries: VecDeque::new(),
+            pieces: None,
         }
+    }
+
+    /// Keeps windows mode's pieces instead of requests from now on, drawing the splits from
+    /// `streams` ([`crate::model::windows`] explains how windows read them).
+    pub(super) fn by_pieces(&mut self, streams: &RngStreams, traffic: &TrafficSpec) {
+        self.pieces = Some(Box::new(Pieces::new(streams, traffic)));
+    }
+
+    /// Windows mode's pieces, when kept.
+    pub(super) fn pieces(&mut self) -> Option<&mut Pieces> {
+        self.pieces.as_deref_mut()
+    }
+
+    /// How far back windows may reach.
+    pub(super) fn keep(&self) -> SimTime {
+        self.keep
+    }
+
+    /// Notes that the candidate served a request (windows mode's pieces).
+    pub(super) fn see_candidate(&mut self) {
+        self.candidate_seen = true;
     }
 
     /// Whether requests of the candidate (`candidate`) or of the stable are kept.
@@ -300,14 +327,26 @@ impl History {
     }
 
     /// The requests of the candidate (`candidate_only`) or of both versions that arrived in
-    /// `[now − length, now)`, as a [`Window`].
-    pub fn window(&self, now: SimTime, length: SimTime, candidate_only: bool) -> Window {
+    /// `[now − length, now)`, as a [`Window`], with their latencies when `latency` and the
+    /// history keeps them. In windows mode a read may split pieces (and draw the latency order
+    /// statistic), hence `&mut`.
+    pub fn window(
+        &mut self,
+        now: SimTime,
+        length: SimTime,
+        candidate_only: bool,
+        latency: bool,
+    ) -> Window {
+        let latency = latency && self.with_latency;
+        if let Some(p) = self.pieces.as_deref_mut() {
+            return p.window(now, length, candidate_only, latency);
+        }
         let from = SimTime(now.micros().saturating_sub(length.micros()));
         let start = self.entries.partition_point(|e| e.at < from);
-        let mut w = Window::new(self.with_latency);
+        let mut w = Window::new(latency);
         let entries = self.entries.range(start..).take_while(|e| e.at < now);
         for e in entries.filter(|e| e.candidate || !candidate_only) {
-            let latency = self.with_latency.then_some(e.latency_us);
+            let latency = latency.then_some(e.latency_us);
             w.record(e.failed, e.write, e.corrupted, latency);
         }
         w
@@ -327,15 +366,15 @@ mod tests {
             h.record(s(t), t >= 100, t % 2 == 0, false, false, None);
         }
         // [60 s, 120 s): 60 requests, 30 failed (even seconds); [90 s, 120 s): 30, 15.
-        let w = h.window(s(120), s(60), false);
+        let w = h.window(s(120), s(60), false, false);
         assert_eq!((w.requests, w.errors), (60, 30));
-        let w = h.window(s(120), s(30), false);
+        let w = h.window(s(120), s(30), false, false);
         assert_eq!((w.requests, w.errors), (30, 15));
         // A window ending before the last request leaves it out.
-        let w = h.window(s(100), s(10), false);
+        let w = h.window(s(100), s(10), false, false);
         assert_eq!(w.requests, 10);
         // The candidate served from 100 s on: 20 of the last 60 s.
-        let w = h.window(s(120), s(60), true);
+        let w = h.window(s(120), s(60), true, false);
         assert_eq!((w.requests, w.errors), (20, 10));
         assert!(h.candidate_seen());
     }

@@ -1,7 +1,7 @@
 //! Issue 10: `kind = "argo_canary"` with `[analysis_templates]`, against the Argo Rollouts
 //! docs' background-analysis example worked out tick by tick from the controller's code.
 
-use crate::common::{Preamble, run, secs};
+use crate::common::{Preamble, run, run_both, secs};
 use rehearsal::outcome::Detector;
 use rehearsal::scenario::parse;
 use std::path::Path;
@@ -53,8 +53,9 @@ fn issue10_argo_background_example_promotes_at_2550s() {
     // The background run starts at step 2 (630 s) and measures at 630, 930, …, 2430: 7.
     // Instances: stable 10 × (2550 + 30 scale-down delay) = 25,800; canary 2, 4, 6, 8 over
     // 630 s each and 10 over the last 1,080 s: 12,600 + 10,800 = 23,400; 49,200 in all.
+    // In both modes (issue 16).
     let text = FLEET.text("1h", 2, &strategy(BACKGROUND_FROM_2));
-    for r in &run(&text).runs {
+    for r in run_both(&text).iter().flat_map(|(_, x)| &x.runs) {
         assert_eq!(secs(r.rollout), Some(2550.0));
         assert_eq!((r.checks, r.failed_checks), (7, 0));
         assert!(!r.rolled_back && r.degraded.is_none());
@@ -72,9 +73,10 @@ fn issue10_argo_crash_with_starting_step_aborts_at_1530s_after_reaching_60_perce
     // 80 %): 630, 930, 1230 and, at 1530, the fourth: 4 > failureLimit 3, the run is Failed
     // and the rollout aborts. Failed measurements do not hold the steps: 20 % over 30–660,
     // 40 % over 660–1290, 60 % over 1290–1530. Failed requests at 200 req/s:
-    // 200 × (0.2 × 630 + 0.4 × 630 + 0.6 × 240) = 104,400 (Poisson noise: sd ≈ 323).
+    // 200 × (0.2 × 630 + 0.4 × 630 + 0.6 × 240) = 104,400 (Poisson noise: sd ≈ 323). In both
+    // modes (issue 16).
     let text = FLEET.text("1h", 3, &format!("{CRASH}{}", strategy(BACKGROUND_FROM_2)));
-    for r in &run(&text).runs {
+    for r in run_both(&text).iter().flat_map(|(_, x)| &x.runs) {
         assert_eq!(r.detected_by, Some(Detector::Analysis));
         assert_eq!(secs(r.detected), Some(1530.0));
         assert_eq!((r.checks, r.failed_checks), (4, 4));
@@ -88,10 +90,11 @@ fn issue10_argo_crash_with_starting_step_aborts_at_1530s_after_reaching_60_perce
 fn issue10_argo_crash_without_starting_step_aborts_at_1200s() {
     // The run starts with the rollout: its first measurement at 0 s passes (no canary traffic
     // yet; the query is service-wide), those at 300, 600, 900 and 1200 fail: abort at 1200 s,
-    // at 40 %. Failed: 200 × (0.2 × 630 + 0.4 × 540) = 68,400 (sd ≈ 262).
+    // at 40 %. Failed: 200 × (0.2 × 630 + 0.4 × 540) = 68,400 (sd ≈ 262). In both modes
+    // (issue 16): the measurement at 0 s reads the stable's steady state in both.
     let background = "background_analysis = { templates = [\"success-rate\"] }";
     let text = FLEET.text("1h", 3, &format!("{CRASH}{}", strategy(background)));
-    for r in &run(&text).runs {
+    for r in run_both(&text).iter().flat_map(|(_, x)| &x.runs) {
         assert_eq!(secs(r.detected), Some(1200.0));
         assert_eq!((r.checks, r.failed_checks), (5, 4));
         let failed = r.failed_requests as f64;

@@ -38,6 +38,10 @@
 //! successes. A ramping fault (`memory_leak`) is cut into short pieces holding their
 //! midpoint's level ([`RAMP_STEP_DELAY_US`], [`RAMP_STEP_ERROR`]).
 //!
+//! Analyses that read windows of their own (Flagger's per-metric intervals, Argo's analysis
+//! runs) read a history of the pieces, split binomially where a window's edge cuts one
+//! ([`history`]).
+//!
 //! The migrated table (`[database]`) changes the cells of the requests that touch it (a lock's
 //! failures and stalls, a schema a version cannot use) and fills the ledger with counts of
 //! stored writes ([`database`]).
@@ -48,6 +52,7 @@
 
 pub mod bins;
 mod database;
+pub(super) mod history;
 mod normal;
 
 use super::{Experiment, LatencyModel, Picked, Scope, TrafficSpec, VersionId, World, applied_on};
@@ -171,6 +176,8 @@ struct Group {
     /// Synthetic requests: `(requests, failed)`, and their count per z zone.
     probes: (u64, u64),
     probe_zones: [u64; 3],
+    /// The onset's request, when this group drew it: `(failed, z zone)`.
+    onset: Option<(bool, usize)>,
 }
 
 /// The requests of one version and class over a piece that one window records.
@@ -233,6 +240,7 @@ impl Group {
                     users: Tally::default(),
                     probes: (0, 0),
                     probe_zones: [0; 3],
+                    onset: None,
                 }));
             }
         }
@@ -576,6 +584,9 @@ impl World<'_> {
         let mut sampler = Sampler::new(streams, self.spec.traffic.users, &self.scopes);
         sampler.whole_latency = whole_latency;
         self.sampler = Some(Box::new(sampler));
+        if let Some(h) = self.history.as_mut() {
+            h.by_pieces(streams, &self.spec.traffic);
+        }
     }
 
     /// Whether this world runs in windows mode.
@@ -908,11 +919,18 @@ impl World<'_> {
             };
             left -= c;
             p_left -= cs.p_affected;
-            g.users.add(spread_affected(&mut sm.users, cs, c, rec));
+            let t = spread_affected(&mut sm.users, cs, c, rec);
+            if onset_at.is_some() && c > 0 {
+                g.onset = Some((
+                    t.failed > 0,
+                    t.zones.iter().position(|&z| z > 0).unwrap_or(0),
+                ));
+            }
+            g.users.add(t);
         }
 
         let probe_class = masks.iter().position(|&m| m == 0).unwrap_or(0);
-        self.record_piece(sm, &cells, groups, probe_class, span_us);
+        self.record_piece(sm, &cells, groups, probe_class, (start, span_us));
         self.end_piece(sm, onset_at, (from, to), end)
     }
 
@@ -949,7 +967,7 @@ impl World<'_> {
         cells: &[[Parts; 2]],
         mut groups: Vec<Group>,
         probe_class: usize,
-        span_us: f64,
+        (start, span_us): (f64, f64),
     ) {
         let probe_rate = self.probe.rate_per_us();
         if probe_rate > 0.0 {
@@ -967,6 +985,7 @@ impl World<'_> {
         }
 
         let write_p = self.write_thr as f64 / TWO_32;
+        let mut to_history = Vec::with_capacity(groups.len());
         for g in groups {
             let (v, cs, t) = (g.v, &cells[g.class][g.v].each[g.part], g.users);
             let (probe_n, probe_failed) = g.probes;
@@ -987,6 +1006,15 @@ impl World<'_> {
             } else {
                 (binomial(&mut sm.counts, t.ok_clean + t.ok, write_p), 0)
             };
+            to_history.push(history::Kept {
+                v,
+                cells: cs,
+                zones: t.zones,
+                failed_zones: t.failed_zones,
+                writes,
+                probes: (g.probes.0, g.probes.1, g.probe_zones),
+                onset: g.onset,
+            });
             // The writes that touch the migrated table are stored in its ledger.
             if let Some(db) = self.database.as_mut() {
                 let stored = binomial(&mut sm.table, writes, cs.p_table_write);
@@ -1040,6 +1068,7 @@ impl World<'_> {
                 });
             }
         }
+        self.record_history(&to_history, (start, span_us));
     }
 
     /// Empties window `v` for the next interval (and, in windows mode, the latency pending
