@@ -504,17 +504,14 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
 
 /// Runs per mode and strategy of the slow test. A 4-se test catches a relative difference δ
 /// of a metric with coefficient of variation c when 4·c·√(2/n) ≤ δ, i.e. n ≥ 32·(c/δ)²: for
-/// δ = 2 %, n ≥ 80,000·c². With n = 2,000 that holds for every metric with c ≤ 0.158 (detection
-/// and recovery times at a fixed check cadence, onsets, rollout times, failed requests of a
-/// rollback at a fixed check: the printed bands are 0.0–3 % of the mean); metrics with more
-/// spread (affected shares, times set by the human's log-normal delay, c ≈ 0.5–1) get a band of
-/// 4·c·√(2/n), printed per metric, and the KS test on their whole distribution. The request
-/// mode's runs dominate the cost, in proportion to rate × horizon × strategies (a unit: 2,000
-/// runs of one 1 h, 100 req/s strategy); the seven scenarios of the first version, about 12
-/// units, took about 210 s on the 2-core CI machine, so the 16 units below should take about
-/// 4.5 minutes there (all ten took 752 s at n = 2,000, 19 units, on a machine shared by four
-/// builds). The four controller scenarios and the two overlapping-window variants took 180 s
-/// together on the shared machine (docs/modes.md lists each), about 80 s more on CI.
+/// δ = 2 %, n ≥ 80,000·c². The default n = 1,000 holds it for every metric with c ≤ 0.11
+/// (detection and recovery times at a fixed check cadence, onsets, rollout times, failed
+/// requests of a rollback at a fixed check: their printed bands are 0 to 4 % of the mean);
+/// metrics with more spread (affected shares, times set by the human's log-normal delay,
+/// c ≈ 0.5–1) get a band of 4·c·√(2/n), printed per metric, and the KS test on their whole
+/// distribution. The request mode's runs dominate the cost, in proportion to rate × horizon ×
+/// strategies × n; each scenario's n below is chosen so the whole test stays near 10 minutes
+/// on the 2-core CI machine (each `compare_modes` prints its own time).
 fn slow_runs(name: &str) -> u32 {
     match name {
         // 2 h, two strategies and burn-rate rules over a 3-day history: 4 units of cost;
@@ -532,26 +529,18 @@ fn slow_runs(name: &str) -> u32 {
         // Two strategies, the second never detecting (1 h at full weight): 3 units; n = 600
         // catches 2 % for c ≤ 0.087 (inconsistent records: c ≈ 0.1, 0.37 % measured).
         "silent-data-corruption" => 600,
-        // The database scenarios (30 min, one strategy, the table's draws per request), about
-        // 20 s each on the shared 2-core machine: n = 1,000 catches 2 % for c ≤ 0.11; the
-        // roll-forward's hour with 600 catches 2 % for c ≤ 0.087 (its hotfix's log-normal
+        // The roll-forward's hour: n = 600 catches 2 % for c ≤ 0.087 (its hotfix's log-normal
         // delay spreads ttr_s and failed_requests, c ≈ 0.5: their band is printed, and
         // inconsistent_records, c ≈ 0.001, is held far tighter).
         "db-contract-roll-forward" => 600,
-        name if name.starts_with("db-") => 1_000,
         // Three 1 h strategies: n = 500 catches 2 % for c ≤ 0.079 (the detection times at a
         // fixed cadence: their 4-se band was 0.3 to 0.5 % of the mean at n = 400).
         "controllers-side-by-side" => 500,
-        // A crash aborted at a fixed measurement: n = 1,000 catches 2 % for c ≤ 0.11.
-        "manifest-argo-canary" => 1_000,
-        // 30 min, one strategy, a fault on 30 % of the users that the smoke test misses:
-        // n = 1,000 catches 2 % for c ≤ 0.11.
-        "manifest-argo-blue-green" => 1_000,
-        // 30 min: n = 1,500 catches 2 % for c ≤ 0.14.
-        "manifest-flagger-canary" => 1_500,
         // Detected at a fixed tick before any user is affected: n = 500 (c ≤ 0.079).
         "manifest-flagger-blue-green" => 500,
-        _ => 2_000,
+        // The 30-minute scenarios of one or two strategies (the other db-* ones, the Argo
+        // manifests, Flagger's canary) and the first ten: 2 % for c ≤ 0.11.
+        _ => 1_000,
     }
 }
 
