@@ -12,7 +12,7 @@
 use crate::detect::Windows;
 use crate::detect::judges::{Baseline, JudgeSpec};
 use crate::engine::Probability;
-use crate::model::{FaultName, RoutingSpec};
+use crate::model::FaultName;
 use crate::scenario::Scenario;
 
 pub use crate::model::windows::Mode;
@@ -51,11 +51,11 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
             | FaultName::Latency
             | FaultName::CrashLoop
             | FaultName::DependencyOutage
-            | FaultName::InstanceKill => {}
+            | FaultName::InstanceKill
+            | FaultName::FlagStall => {}
             FaultName::MemoryLeak => return Some("faults.kind = \"memory_leak\""),
             FaultName::DataCorruption => return Some("faults.kind = \"data_corruption\""),
             FaultName::TrafficSpike => return Some("faults.kind = \"traffic_spike\""),
-            FaultName::FlagStall => return Some("faults.kind = \"flag_stall\""),
             FaultName::MigrationLock => return Some("faults.kind = \"migration_lock\""),
             FaultName::SchemaIncompatibility => {
                 return Some("faults.kind = \"schema_incompatibility\"");
@@ -63,9 +63,6 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         }
     }
     for s in &scenario.strategies {
-        if matches!(s.routing(), RoutingSpec::Flag { .. }) {
-            return Some("strategies.kind = \"feature_flag\" (per-user flag cohorts)");
-        }
         if s.analysis
             .as_ref()
             .is_some_and(|a| a.windows == Windows::PerMetric)

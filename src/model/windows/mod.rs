@@ -34,6 +34,7 @@
 //! [`crate::modes::unsupported`]; the one documented approximation (active users) is stated
 //! with its bound at [`Sampler::finish`].
 
+mod flag;
 mod normal;
 
 use super::{LatencyModel, TrafficSpec, VersionId, World, applied};
@@ -306,7 +307,11 @@ impl World<'_> {
     /// Switches this world to windows mode: requests are drawn as counts per window with the
     /// streams of [`stream_names`] (see the module doc).
     pub fn sample_windows(&mut self, streams: &RngStreams) {
-        self.sampler = Some(Box::new(Sampler::new(streams, self.spec.traffic.users)));
+        let mut sampler = Sampler::new(streams, self.spec.traffic.users);
+        if let Some(f) = self.routing.flag() {
+            sampler.slices = flag::slices(f);
+        }
+        self.sampler = Some(Box::new(sampler));
     }
 
     /// Whether this world runs in windows mode.
@@ -365,7 +370,16 @@ impl World<'_> {
         let Some(mut sampler) = self.sampler.take() else {
             return to;
         };
-        let reached = self.piece(&mut sampler, from, to);
+        // A piece also ends where an instance's flag value changes (flag routing).
+        let mut at = from;
+        let reached = loop {
+            let end = self.flag_piece_end(at, to);
+            let reached = self.piece(&mut sampler, at, end);
+            if reached != end || end == to {
+                break reached;
+            }
+            at = end;
+        };
         self.sampler = Some(sampler);
         reached
     }
@@ -398,7 +412,10 @@ impl World<'_> {
             }
         };
         let cells = [self.cells(0, from), self.cells(1, from)];
-        let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
+        let share_c = match self.routing.flag() {
+            Some(f) => flag::candidate_shares(f, from),
+            None => candidate_shares(&sm.slices, sticky, thr32, thr64),
+        };
         let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
 
         // Before the onset, the first affected request ends the piece (the caller reacts to
