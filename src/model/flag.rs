@@ -289,7 +289,7 @@ impl FlagRouting {
     /// not quite 1/n when n does not divide 2³²).
     pub fn instance_share(&self, i: usize) -> f64 {
         let n = self.instances.len() as u128;
-        let first = |k: u128| ((k << 32) + n - 1) / n;
+        let first = |k: u128| (k << 32).div_ceil(n);
         let i = i as u128;
         (first(i + 1) - first(i)) as f64 / 4_294_967_296.0
     }
@@ -585,7 +585,11 @@ mod tests {
             for i in 0..5u32 {
                 let draw = ((u64::from(i) << 32).div_ceil(5)) as u32;
                 let on = f.enabled(user, draw, t);
-                assert_eq!(on, f.value_at(i as usize, t).0 >= 10.0, "{t:?} instance {i}");
+                assert_eq!(
+                    on,
+                    f.value_at(i as usize, t).0 >= 10.0,
+                    "{t:?} instance {i}"
+                );
                 changes += usize::from(on != previous[i as usize]);
                 previous[i as usize] = on;
             }

@@ -81,9 +81,7 @@ mod tests {
         f.set_target(SimTime::ZERO, 30.0);
         let at = SimTime::from_secs(5);
         let user = (0..1000).find(|&u| bucket("g", u) <= 30).unwrap();
-        let k = (0..4u32)
-            .filter(|&i| f.enabled(user, i << 30, at))
-            .count();
+        let k = (0..4u32).filter(|&i| f.enabled(user, i << 30, at)).count();
         assert!(k > 0 && k < 4, "seed 7 gives a mixed fleet, k = {k}");
         let shares = candidate_shares(&f, at);
         assert_eq!(shares.len(), 100);
