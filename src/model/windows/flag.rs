@@ -38,12 +38,23 @@ pub(super) fn slices(flag: &FlagRouting) -> Vec<Slice> {
         .collect()
 }
 
-/// The candidate's share of each bucket slice's requests over a piece starting at `t`.
-pub(super) fn candidate_shares(flag: &FlagRouting, t: SimTime) -> Vec<f64> {
-    flag.bucket_shares(t).to_vec()
-}
-
 impl World<'_> {
+    /// The candidate's share of each slice's requests over a piece starting at `t`: per bucket
+    /// under flag routing ([`FlagRouting::bucket_shares`]), else as weights route them.
+    pub(super) fn slice_shares(&self, slices: &[Slice], t: SimTime) -> Vec<f64> {
+        match self.routing.flag() {
+            Some(f) => {
+                let shares = f.bucket_shares(t);
+                let of = |s: &Slice| s.hi.map_or(0.0, |b| shares[b as usize - 1]);
+                slices.iter().map(of).collect()
+            }
+            None => {
+                let (sticky, thr32, thr64) = self.routing.thresholds();
+                super::candidate_shares(slices, sticky, thr32, thr64)
+            }
+        }
+    }
+
     /// Where a piece from `at` must end at the latest: the next change of some instance's flag
     /// value before `to` under flag routing, else `to`.
     pub(super) fn flag_piece_end(&self, at: SimTime, to: SimTime) -> SimTime {
@@ -83,14 +94,14 @@ mod tests {
         let user = (0..1000).find(|&u| bucket("g", u) <= 30).unwrap();
         let k = (0..4u32).filter(|&i| f.enabled(user, i << 30, at)).count();
         assert!(k > 0 && k < 4, "seed 7 gives a mixed fleet, k = {k}");
-        let shares = candidate_shares(&f, at);
+        let shares = f.bucket_shares(at);
         assert_eq!(shares.len(), 100);
         for (b, &q) in (1..).zip(&shares) {
             let expected = if b <= 30 { k as f64 / 4.0 } else { 0.0 };
             assert_eq!(q, expected, "bucket {b}");
         }
         // Once every instance polled (at 10 s), buckets 1..=30 are wholly on the candidate.
-        assert_eq!(candidate_shares(&f, SimTime::from_secs(10))[29], 1.0);
+        assert_eq!(f.bucket_shares(SimTime::from_secs(10))[29], 1.0);
     }
 
     #[test]

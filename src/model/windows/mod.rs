@@ -390,7 +390,7 @@ impl World<'_> {
         if end <= start {
             return to;
         }
-        let (sticky, thr32, thr64) = self.routing.thresholds();
+        let (sticky, _, thr64) = self.routing.thresholds();
         if sticky && thr64 > 0 && thr64 < u64::MAX {
             sm.cut(thr64);
         }
@@ -412,10 +412,7 @@ impl World<'_> {
             }
         };
         let cells = [self.cells(0, from), self.cells(1, from)];
-        let share_c = match self.routing.flag() {
-            Some(f) => flag::candidate_shares(f, from),
-            None => candidate_shares(&sm.slices, sticky, thr32, thr64),
-        };
+        let share_c = self.slice_shares(&sm.slices, from);
         let per_user_aff = |q: f64| q * cells[1].p_affected + (1.0 - q) * cells[0].p_affected;
 
         // Before the onset, the first affected request ends the piece (the caller reacts to
