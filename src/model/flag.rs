@@ -297,9 +297,19 @@ impl FlagRouting {
     /// How many of the users have each bucket: `counts[b − 1]` users are in bucket `b`. Fixed
     /// by the users' ids and the group, not random.
     pub fn users_per_bucket(&self) -> [u64; 100] {
-        let mut counts = [0u64; 100];
-        for &b in &self.buckets {
-            counts[usize::from(b) - 1] += 1;
+        self.users_per_bucket_in(1, |_| 0)[0]
+    }
+
+    /// [`FlagRouting::users_per_bucket`] within classes of users: `counts[c][b − 1]` users are
+    /// in bucket `b` and in class `class_of(u) = c` (below `classes`).
+    pub fn users_per_bucket_in(
+        &self,
+        classes: usize,
+        class_of: impl Fn(u64) -> usize,
+    ) -> Vec<[u64; 100]> {
+        let mut counts = vec![[0u64; 100]; classes];
+        for (u, &b) in (0u64..).zip(&self.buckets) {
+            counts[class_of(u)][usize::from(b) - 1] += 1;
         }
         counts
     }
@@ -515,6 +525,13 @@ mod tests {
         assert_eq!(counts.iter().sum::<u64>(), 5000);
         let in7 = (0..5000).filter(|&u| bucket("grp", u) == 7).count();
         assert_eq!(counts[6], in7 as u64);
+        // By the parity of the id: the two classes add up to the buckets.
+        let split = f.users_per_bucket_in(2, |u| (u % 2) as usize);
+        let even7 = (0..5000)
+            .filter(|&u| u % 2 == 0 && bucket("grp", u) == 7)
+            .count();
+        assert_eq!(split[0][6], even7 as u64);
+        assert_eq!(split[0][6] + split[1][6], counts[6]);
     }
 
     #[test]
