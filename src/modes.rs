@@ -12,7 +12,7 @@
 use crate::detect::Windows;
 use crate::detect::judges::{Baseline, JudgeSpec};
 use crate::engine::Probability;
-use crate::model::FaultName;
+use crate::model::{FaultName, RoutingSpec};
 use crate::scenario::Scenario;
 
 pub use crate::model::windows::Mode;
@@ -32,6 +32,15 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
     }
     if service.database.is_some() {
         return Some("[database] (the migrated table and its ledger)");
+    }
+    // The request mode picks a flagged request's SDK instance and its kept instance from the
+    // same routing draw, so the flag value and the instance's state are not independent.
+    let flagged =
+        |s: &crate::strategy::StrategySpec| matches!(s.routing(), RoutingSpec::Flag { .. });
+    if service.per_instance() && scenario.strategies.iter().any(flagged) {
+        return Some(
+            "strategies.kind = \"feature_flag\" with instances kept ([fleet.probes], [fleet.outlier_detection] or faults.instances)",
+        );
     }
     if service.health.probes.is_some() {
         return Some("[fleet.probes] (per-instance readiness and liveness probes)");

@@ -233,6 +233,18 @@ fn issue16_windows_mode_refuses_what_it_cannot_do_exactly() {
         unsupported(&db),
         Some("[database] (the migrated table and its ledger)")
     );
+    // A flag whose fault hits some instances: the SDK instance and the kept instance come
+    // from the same routing draw.
+    let text = shortened(
+        "scenarios/flag-kill-switch.toml",
+        &[("rate = 0.5", "rate = 0.5\ninstances = 2")],
+    );
+    assert_eq!(
+        unsupported(&scenario(&text)),
+        Some(
+            "strategies.kind = \"feature_flag\" with instances kept ([fleet.probes], [fleet.outlier_detection] or faults.instances)"
+        )
+    );
 }
 
 #[test]
