@@ -140,8 +140,20 @@ impl FlagRouting {
                 }
             })
             .collect();
+        // `bucket` for every user, the key written into one reused buffer (windows mode's runs
+        // are short enough for an allocation per user to show).
+        let mut key = format!("{group}:").into_bytes();
+        let prefix = key.len();
+        let buckets = (0..users)
+            .map(|u| {
+                use std::io::Write as _;
+                key.truncate(prefix);
+                let _ = write!(key, "{u}");
+                (murmur3_x86_32(&key, 0) % 100 + 1) as u8
+            })
+            .collect();
         FlagRouting {
-            buckets: (0..users).map(|u| bucket(group, u)).collect(),
+            buckets,
             refresh,
             history: Vec::new(),
             instances,
@@ -525,6 +537,9 @@ mod tests {
         assert_eq!(counts.iter().sum::<u64>(), 5000);
         let in7 = (0..5000).filter(|&u| bucket("grp", u) == 7).count();
         assert_eq!(counts[6], in7 as u64);
+        // Every user's bucket as `bucket` computes it: one class per user.
+        let each = f.users_per_bucket_in(5000, |u| u as usize);
+        assert!((0..5000u64).all(|u| each[u as usize][usize::from(bucket("grp", u)) - 1] == 1));
         // By the parity of the id: the two classes add up to the buckets.
         let split = f.users_per_bucket_in(2, |u| (u % 2) as usize);
         let even7 = (0..5000)
