@@ -51,6 +51,15 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
             );
         }
     }
+    // The request mode picks a flagged request's SDK instance and its kept instance from the
+    // same routing draw, so the flag value and the instance's state are not independent.
+    let flagged =
+        |s: &crate::strategy::StrategySpec| matches!(s.routing(), RoutingSpec::Flag { .. });
+    if service.per_instance() && scenario.strategies.iter().any(flagged) {
+        return Some(
+            "strategies.kind = \"feature_flag\" with instances kept ([fleet.probes], [fleet.outlier_detection] or faults.instances)",
+        );
+    }
     if service.health.outlier.is_some() {
         return Some("[fleet.outlier_detection] (per-instance outlier ejection)");
     }
@@ -63,17 +72,14 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
             | FaultName::InstanceKill
             | FaultName::MemoryLeak
             | FaultName::DataCorruption
-            | FaultName::TrafficSpike => {}
-            FaultName::FlagStall => return Some("faults.kind = \"flag_stall\""),
+            | FaultName::TrafficSpike
+            | FaultName::FlagStall => {}
             // They act through the database's plan, which windows mode runs as the request
             // mode does (see `crate::model::windows`).
             FaultName::MigrationLock | FaultName::SchemaIncompatibility => {}
         }
     }
     for s in &scenario.strategies {
-        if matches!(s.routing(), RoutingSpec::Flag { .. }) {
-            return Some("strategies.kind = \"feature_flag\" (per-user flag cohorts)");
-        }
         // The pieces' history spreads writes over the successes as one thinning, which a
         // corruption cell (fast successes only) would bias.
         let own_windows = !s.runs().is_empty()

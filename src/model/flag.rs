@@ -140,8 +140,20 @@ impl FlagRouting {
                 }
             })
             .collect();
+        // `bucket` for every user, the key written into one reused buffer (windows mode's runs
+        // are short enough for an allocation per user to show).
+        let mut key = format!("{group}:").into_bytes();
+        let prefix = key.len();
+        let buckets = (0..users)
+            .map(|u| {
+                use std::io::Write as _;
+                key.truncate(prefix);
+                let _ = write!(key, "{u}");
+                (murmur3_x86_32(&key, 0) % 100 + 1) as u8
+            })
+            .collect();
         FlagRouting {
-            buckets: (0..users).map(|u| bucket(group, u)).collect(),
+            buckets,
             refresh,
             history: Vec::new(),
             instances,
@@ -248,12 +260,13 @@ impl FlagRouting {
         stall.timeout.map(|d| received.saturating_add(d))
     }
 
-    /// Recomputes instance `i`'s value at `t` and until when it holds.
+    /// Instance `i`'s value at `t` and the first time after `t` at which it may change: a pure
+    /// function of `t` and of the target history up to `t`.
     ///
     /// A stalled instance serves what it had received when the stall began; once that data is
     /// `timeout` old it serves the code default (off); at the stall's end (a restart) it
     /// fetches again.
-    fn update(&mut self, i: usize, t: SimTime) {
+    fn value_at(&self, i: usize, t: SimTime) -> (f64, SimTime) {
         let value = |as_of: Option<SimTime>| as_of.map_or(0.0, |s| self.target_at(s));
         let window = self.stall_window(i);
         let (percent, until) = match window.filter(|w| t >= w.0 && t < w.1) {
@@ -273,8 +286,80 @@ impl FlagRouting {
                 }
             }
         };
+        (percent, until.max(SimTime(t.micros() + 1)))
+    }
+
+    /// Recomputes instance `i`'s value at `t` and until when it holds.
+    fn update(&mut self, i: usize, t: SimTime) {
+        let (percent, until) = self.value_at(i, t);
         self.instances[i].percent = percent;
-        self.instances[i].until = until.max(SimTime(t.micros() + 1));
+        self.instances[i].until = until;
+    }
+
+    /// The share of 32-bit routing draws [`FlagRouting::enabled`] sends to instance `i`: the
+    /// draws `d` with `⌊d·n/2³²⌋ = i`, `⌈(i+1)·2³²/n⌉ − ⌈i·2³²/n⌉` of the 2³² (exact, so
+    /// not quite 1/n when n does not divide 2³²).
+    pub fn instance_share(&self, i: usize) -> f64 {
+        let n = self.instances.len() as u128;
+        let first = |k: u128| (k << 32).div_ceil(n);
+        let i = i as u128;
+        (first(i + 1) - first(i)) as f64 / 4_294_967_296.0
+    }
+
+    /// How many of the users have each bucket: `counts[b − 1]` users are in bucket `b`. Fixed
+    /// by the users' ids and the group, not random.
+    pub fn users_per_bucket(&self) -> [u64; 100] {
+        self.users_per_bucket_in(1, |_| 0)[0]
+    }
+
+    /// [`FlagRouting::users_per_bucket`] within classes of users: `counts[c][b − 1]` users are
+    /// in bucket `b` and in class `class_of(u) = c` (below `classes`).
+    pub fn users_per_bucket_in(
+        &self,
+        classes: usize,
+        class_of: impl Fn(u64) -> usize,
+    ) -> Vec<[u64; 100]> {
+        let mut counts = vec![[0u64; 100]; classes];
+        for (u, &b) in (0u64..).zip(&self.buckets) {
+            counts[class_of(u)][usize::from(b) - 1] += 1;
+        }
+        counts
+    }
+
+    /// The probability that a request of a user in bucket `b` goes to the candidate at `t`,
+    /// `shares[b − 1]`: the routing draw picks instance `i` with [`FlagRouting::instance_share`]
+    /// and the candidate serves it when `b` is at most the percent `i` serves at `t`.
+    pub fn bucket_shares(&self, t: SimTime) -> [f64; 100] {
+        let mut shares = [0.0; 100];
+        for i in 0..self.instances.len() {
+            let (percent, _) = self.value_at(i, t);
+            let w = self.instance_share(i);
+            for (b, share) in (1u8..).zip(shares.iter_mut()) {
+                if f64::from(b) <= percent {
+                    *share += w;
+                }
+            }
+        }
+        shares
+    }
+
+    /// The first time in `(t, to)` at which some instance's value differs from its value at
+    /// `t`, given the target history so far (`None`: none before `to`). Between `t` and that
+    /// time every instance serves a constant value.
+    pub fn next_value_change(&self, t: SimTime, to: SimTime) -> Option<SimTime> {
+        let mut first = to;
+        for i in 0..self.instances.len() {
+            let (now, mut at) = self.value_at(i, t);
+            while at < first {
+                let (value, until) = self.value_at(i, at);
+                if value != now {
+                    first = at;
+                    break;
+                }
+                at = until;
+            }
+        }
+        (first < to).then_some(first)
     }
 
     /// When every instance serves the current target, if ever (meaningful for a kill
@@ -419,5 +504,128 @@ mod tests {
         assert!(g.enabled(0, 0, stale - SimTime(1)));
         assert!(!g.enabled(0, 0, stale), "stale data: the code default, off");
         assert_eq!(g.settled_at(), Some(stale));
+    }
+
+    #[test]
+    fn instance_shares_are_exact_and_match_the_instance_choice() {
+        // 12 instances: 2³² = 12·357 913 941 + 4, so the draws with ⌊d·12/2³²⌋ = i number
+        // ⌈(i+1)·2³²/12⌉ − ⌈i·2³²/12⌉: 357 913 942 for four instances, 357 913 941 for eight.
+        let mut rng = RngStreams::new(1, 0).named("flags");
+        let polling = Refresh::Polling {
+            interval: SimTime::from_secs(15),
+        };
+        let f = FlagRouting::new("g", 10, 12, polling, &[None; 12], &mut rng);
+        let counts: Vec<u64> = (0..12)
+            .map(|i| (f.instance_share(i) * 4_294_967_296.0) as u64)
+            .collect();
+        assert_eq!(counts.iter().sum::<u64>(), 1 << 32);
+        assert_eq!(counts.iter().filter(|&&c| c == 357_913_942).count(), 4);
+        assert_eq!(counts.iter().filter(|&&c| c == 357_913_941).count(), 8);
+        // Instance 0 ends where `enabled`'s choice switches to instance 1.
+        assert_eq!(((counts[0] - 1) * 12) >> 32, 0);
+        assert_eq!((counts[0] * 12) >> 32, 1);
+    }
+
+    #[test]
+    fn users_per_bucket_count_the_hash() {
+        let mut rng = RngStreams::new(1, 0).named("flags");
+        let streaming = Refresh::Streaming {
+            delay: SimTime::from_secs(1),
+        };
+        let f = FlagRouting::new("grp", 5000, 3, streaming, &[None; 3], &mut rng);
+        let counts = f.users_per_bucket();
+        assert_eq!(counts.iter().sum::<u64>(), 5000);
+        let in7 = (0..5000).filter(|&u| bucket("grp", u) == 7).count();
+        assert_eq!(counts[6], in7 as u64);
+        // Every user's bucket as `bucket` computes it: one class per user.
+        let each = f.users_per_bucket_in(5000, |u| u as usize);
+        assert!((0..5000u64).all(|u| each[u as usize][usize::from(bucket("grp", u)) - 1] == 1));
+        // By the parity of the id: the two classes add up to the buckets.
+        let split = f.users_per_bucket_in(2, |u| (u % 2) as usize);
+        let even7 = (0..5000)
+            .filter(|&u| u % 2 == 0 && bucket("grp", u) == 7)
+            .count();
+        assert_eq!(split[0][6], even7 as u64);
+        assert_eq!(split[0][6] + split[1][6], counts[6]);
+    }
+
+    #[test]
+    fn value_changes_and_shares_follow_stalls_and_streaming() {
+        // Streaming with a 1 s delay on 3 instances, instance 0 stalled from 50 s with a 20 s
+        // timeout and restarted at 200 s; target 20 % at 10 s, 0 at 100 s. Values change at
+        // 11 s (all three learn 20 %), at 70 s (instance 0's data, quiet since its stall at
+        // 50 s, is 20 s old: off) and at 101 s (the other two learn 0); instance 0 resumes at
+        // 200 s with the 0 it already serves: no change.
+        let s = SimTime::from_secs;
+        let stall = Stall {
+            start: s(50),
+            end: Some(s(200)),
+            timeout: Some(s(20)),
+        };
+        let mut rng = RngStreams::new(1, 0).named("flags");
+        let streaming = Refresh::Streaming { delay: s(1) };
+        let mut f = FlagRouting::new("g", 100, 3, streaming, &[Some(stall), None, None], &mut rng);
+        f.set_target(s(10), 20.0);
+        f.set_target(s(100), 0.0);
+        let mut changes = Vec::new();
+        let mut t = SimTime::ZERO;
+        while let Some(c) = f.next_value_change(t, s(1000)) {
+            changes.push(c);
+            t = c;
+        }
+        assert_eq!(changes, [s(11), s(70), s(101)]);
+        assert_eq!(f.next_value_change(s(11), s(70)), None, "`to` is excluded");
+        // Bucket 20's candidate share: 0, 1, then 1 − w₀ once instance 0 falls back, then 0;
+        // 3 does not divide 2³²: instance 0 gets ⌈2³²/3⌉ = 1 431 655 766 draws. Bucket 21: 0.
+        let w0 = 1_431_655_766.0 / 4_294_967_296.0;
+        let share = |t| f.bucket_shares(t)[19];
+        assert_eq!(share(s(10)), 0.0);
+        assert!((share(s(11)) - 1.0).abs() < 1e-12);
+        assert!((share(s(70)) - (1.0 - w0)).abs() < 1e-12);
+        assert_eq!(share(s(101)), 0.0);
+        assert_eq!(f.bucket_shares(s(11))[20], 0.0);
+    }
+
+    #[test]
+    fn cached_values_agree_with_the_pure_function() {
+        // The request mode caches each instance's value until it may change; windows mode
+        // reads the pure function. Polling (random phases) with a stall and a timeout, and a
+        // target history set as time goes, queried at irregular times.
+        let s = SimTime::from_secs;
+        let stall = Stall {
+            start: s(40),
+            end: Some(s(170)),
+            timeout: Some(s(45)),
+        };
+        let mut rng = RngStreams::new(9, 0).named("flags");
+        let polling = Refresh::Polling { interval: s(15) };
+        let stalls = [Some(stall), None, Some(stall), None, None];
+        let mut f = FlagRouting::new("g", 2000, 5, polling, &stalls, &mut rng);
+        let targets = [(s(0), 10.0), (s(61), 50.0), (s(130), 0.0), (s(150), 100.0)];
+        let user = (0..2000).find(|&u| bucket("g", u) == 10).unwrap();
+        let mut changes = 0;
+        let mut previous = [false; 5];
+        let mut next_target = 0;
+        for step in 0..25_000u64 {
+            let t = SimTime(step * 10_007);
+            // Each change is set once time reaches it (no query happened at or after it yet).
+            while next_target < targets.len() && targets[next_target].0 <= t {
+                let (at, p) = targets[next_target];
+                f.set_target(at, p);
+                next_target += 1;
+            }
+            for i in 0..5u32 {
+                let draw = ((u64::from(i) << 32).div_ceil(5)) as u32;
+                let on = f.enabled(user, draw, t);
+                assert_eq!(
+                    on,
+                    f.value_at(i as usize, t).0 >= 10.0,
+                    "{t:?} instance {i}"
+                );
+                changes += usize::from(on != previous[i as usize]);
+                previous[i as usize] = on;
+            }
+        }
+        assert!(changes >= 10, "the history switches values: {changes}");
     }
 }

@@ -75,6 +75,12 @@ impl Routing {
         self.flag.is_some()
     }
 
+    /// The flag routing, when requests are routed by a feature flag (windows mode reads its
+    /// per-bucket candidate shares and when instances' values change).
+    pub(super) fn flag(&self) -> Option<&FlagRouting> {
+        self.flag.as_ref()
+    }
+
     /// Sets the flag's target percentage at `now` (flag routing only; ignored otherwise).
     pub fn set_flag(&mut self, now: SimTime, percent: f64) {
         if let Some(f) = &mut self.flag {

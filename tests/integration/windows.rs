@@ -24,6 +24,7 @@ const SUPPORTED: &[&str] = &[
     "blue-green-cold-rollback",
     "burn-rate-slow-regression",
     "controllers-side-by-side",
+    "crash-every-strategy",
     "crash-loop",
     "db-anti-pattern-drop-column",
     "db-contract-roll-forward",
@@ -33,6 +34,9 @@ const SUPPORTED: &[&str] = &[
     "db-release-3-contract",
     "dependency-outage",
     "error-regression-3pct",
+    "flag-kill-switch",
+    "flag-stall",
+    "healthy-every-strategy",
     "healthy-release",
     "judge-dependency-outage",
     "latency-p99-regression",
@@ -421,10 +425,22 @@ fn issue16_windows_mode_refuses_what_it_cannot_do_exactly() {
         }
     }
     assert_eq!(supported, SUPPORTED);
-    let flag = bundled("flag-kill-switch");
+    let outlier = bundled("outlier-ejection-one-bad-instance");
     assert_eq!(
-        unsupported(&flag),
-        Some("strategies.kind = \"feature_flag\" (per-user flag cohorts)")
+        unsupported(&outlier),
+        Some("[fleet.outlier_detection] (per-instance outlier ejection)")
+    );
+    // A flag whose fault hits some instances: the SDK instance and the kept instance come
+    // from the same routing draw.
+    let text = shortened(
+        "scenarios/flag-kill-switch.toml",
+        &[("rate = 0.5", "rate = 0.5\ninstances = 2")],
+    );
+    assert_eq!(
+        unsupported(&scenario(&text)),
+        Some(
+            "strategies.kind = \"feature_flag\" with instances kept ([fleet.probes], [fleet.outlier_detection] or faults.instances)"
+        )
     );
 }
 
@@ -497,6 +513,8 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
     ] {
         failures.extend(compare_modes(&reduced(name, rate, users), 60));
     }
+    // flag-stall: a quarter of the SDKs stalled under a kill switch (about 2 s in debug).
+    failures.extend(compare_modes(&reduced("flag-stall", 20.0, 2_000), 60));
     failures.extend(compare_modes(&diurnal(50.0, 2_000), 60));
     failures.extend(compare_modes(&preview(50.0, 5_000), 60));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -512,6 +530,16 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
 /// distribution. The request mode's runs dominate the cost, in proportion to rate × horizon ×
 /// strategies × n; each scenario's n below is chosen so the whole test stays near 10 minutes
 /// on the 2-core CI machine (each `compare_modes` prints its own time).
+/// δ = 2 %, n ≥ 80,000·c². With n = 2,000 that holds for every metric with c ≤ 0.158 (detection
+/// and recovery times at a fixed check cadence, onsets, rollout times, failed requests of a
+/// rollback at a fixed check: the printed bands are 0.0–3 % of the mean); metrics with more
+/// spread (affected shares, times set by the human's log-normal delay, c ≈ 0.5–1) get a band of
+/// 4·c·√(2/n), printed per metric, and the KS test on their whole distribution. The request
+/// mode's runs dominate the cost, in proportion to rate × horizon × strategies (a unit: 2,000
+/// runs of one 1 h, 100 req/s strategy); the seven scenarios of the first version, about 12
+/// units, took about 210 s on the 2-core CI machine, so the 16 units below should take about
+/// 4.5 minutes there (all ten took 752 s at n = 2,000, 19 units, on a machine shared by four
+/// builds). The four flag and cross-strategy scenarios add about 3.5 units (about 60 s).
 fn slow_runs(name: &str) -> u32 {
     match name {
         // 2 h, two strategies and burn-rate rules over a 3-day history: 4 units of cost;
@@ -538,8 +566,17 @@ fn slow_runs(name: &str) -> u32 {
         "controllers-side-by-side" => 500,
         // Detected at a fixed tick before any user is affected: n = 500 (c ≤ 0.079).
         "manifest-flagger-blue-green" => 500,
-        // The 30-minute scenarios of one or two strategies (the other db-* ones, the Argo
-        // manifests, Flagger's canary) and the first ten: 2 % for c ≤ 0.11.
+        // Four strategies over 1 h: 1 unit at n = 500, which catches 2 % for c ≤ 0.079 (the
+        // flag's and canary's detection and recovery times at a fixed check cadence: printed
+        // bands 0.1–0.6 % of the mean at n = 1,000).
+        "crash-every-strategy" => 500,
+        // Five strategies over 1 h, nothing wrong: 1 unit at n = 400, which catches 2 % for
+        // c ≤ 0.071 (rollout times; false rollbacks are rare, their rate compared as a
+        // proportion).
+        "healthy-every-strategy" => 400,
+        // The 30-minute scenarios of one to three strategies (the other db-* ones, the Argo
+        // manifests, Flagger's canary, the flag drills: flag-kill-switch's printed bands at
+        // n = 2,000 were 0.04–0.7 % of the mean, c ≤ 0.06) and the first ten: 2 % for c ≤ 0.11.
         _ => 1_000,
     }
 }
@@ -702,4 +739,92 @@ fn issue16_every_refusal_is_listed_in_docs_modes() {
         );
     }
     assert!(found >= 10, "{found} refusals found in src/modes.rs");
+}
+
+#[test]
+fn issue16_a_stalled_flag_cohort_is_exposed_on_its_share_of_instances_in_both_modes() {
+    // 10 instances stream a 50 % flag (1 s delay) to 2,000 users at 100 req/s; the new code
+    // fails every request (no baseline errors). 3 instances (rate 0.3) stall from 10 s to a
+    // restart at 300 s and keep the 50 % they received. The check at 30 s fails (threshold 1)
+    // and kills the flag at 30 s: the other 7 learn it at 31 s, the stalled 3 at 300 s.
+    // A request of a user in bucket ≤ 50 (U50 of the N users, counted from the hash) goes to
+    // the candidate with probability 1 over [1 s, 31 s) and with the stalled instances' share
+    // of the routing draws, 3/10 (within 1e-9: 10 does not divide 2³²), over [31 s, 300 s).
+    // Per run: detected at 30 s and recovered at 300 s exactly; failed requests Poisson with
+    // mean m = 100·(U50/N)·(30 + 0.3·269) = 100·(U50/N)·110.7; a cohort user is affected
+    // with probability 1 − e^(−μ), μ = (100/N)·110.7 = 5.535 (0.99605), so affected users
+    // are Binomial(U50, 0.99605). Ignoring the stall would give m ≈ 1,500, a share of 1/2
+    // instead of 3/10 m ≈ 8,200.
+    let text = r#"
+name = "stalled-cohort"
+horizon = "10m"
+seed = 41
+replications = 8
+slo_latency = "1s"
+
+[traffic]
+rate = 100.0
+users = 2000
+
+[versions.old]
+error_rate = 0.0
+[versions.new]
+error_rate = 0.0
+
+[fleet]
+instances = 10
+
+[[faults]]
+kind = "error_rate"
+target = "new"
+rate = 1.0
+
+[[faults]]
+kind = "flag_stall"
+start = "10s"
+end = "5m"
+rate = 0.3
+
+[analysis]
+interval = "30s"
+threshold = 1
+[[analysis.metrics]]
+name = "error_rate"
+max = 0.01
+
+[[strategies]]
+name = "flag"
+kind = "feature_flag"
+refresh = { mode = "streaming", delay = "1s" }
+steps = [{ percent = 50, pause = "30m" }, { percent = 100 }]
+"#;
+    let users = 2_000u64;
+    let u50 = (0..users)
+        .filter(|&u| rehearsal::model::bucket("flag", u) <= 50)
+        .count() as f64;
+    let m = 100.0 * u50 / users as f64 * (30.0 + 0.3 * 269.0);
+    let p = -(-100.0 / users as f64 * 110.7f64).exp_m1();
+    for (mode, result) in run_both(text) {
+        let runs = &result.runs;
+        assert_eq!(runs.len(), 8);
+        for r in runs {
+            assert_eq!(secs(r.detected), Some(30.0), "{mode:?}");
+            assert_eq!(secs(r.recovered), Some(300.0), "{mode:?}");
+        }
+        let failed: Vec<f64> = runs.iter().map(|r| r.failed_requests as f64).collect();
+        let mean_failed = failed.iter().sum::<f64>() / 8.0;
+        // Poisson: sd √m per run, 4 se of the mean of 8 runs.
+        let tol = 4.0 * (m / 8.0).sqrt();
+        assert!(
+            (mean_failed - m).abs() < tol,
+            "{mode:?}: failed {mean_failed} vs {m:.1} ± {tol:.1}"
+        );
+        let affected: f64 = runs.iter().map(|r| r.affected_users as f64).sum::<f64>() / 8.0;
+        let tol = 4.0 * (u50 * p * (1.0 - p) / 8.0).sqrt() + 0.5;
+        assert!(
+            (affected - u50 * p).abs() < tol,
+            "{mode:?}: affected {affected} vs {:.1} ± {tol:.1}",
+            u50 * p
+        );
+    }
 }

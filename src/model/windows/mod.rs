@@ -52,6 +52,7 @@
 
 pub mod bins;
 mod database;
+mod flag;
 pub(super) mod history;
 mod normal;
 
@@ -583,6 +584,10 @@ impl World<'_> {
     pub fn sample_windows(&mut self, streams: &RngStreams, whole_latency: bool) {
         let mut sampler = Sampler::new(streams, self.spec.traffic.users, &self.scopes);
         sampler.whole_latency = whole_latency;
+        // Under flag routing the users are kept per Unleash bucket ([`flag`]).
+        if let Some(f) = self.routing.flag() {
+            sampler.slices = flag::slices(f, &sampler.masks, &self.scopes);
+        }
         self.sampler = Some(Box::new(sampler));
         if let Some(h) = self.history.as_mut() {
             h.by_pieces(streams, &self.spec.traffic);
@@ -719,7 +724,8 @@ impl World<'_> {
         let mut at = from;
         let reached = loop {
             // A ramp's steps; a lock turning from failing to stalling requests.
-            let cut = self.ramp_cut(at, to).min(self.table_cut(at, to));
+            let cut = (self.ramp_cut(at, to).min(self.table_cut(at, to)))
+                .min(self.flag_piece_end(at, to));
             let waiting = self.stop_at_onset;
             let reached = self.piece(&mut sampler, at, cut);
             if cut >= to || (waiting && !self.stop_at_onset) {
@@ -795,7 +801,7 @@ impl World<'_> {
         if end <= start {
             return to;
         }
-        let (sticky, thr32, thr64) = self.routing.thresholds();
+        let (sticky, _, thr64) = self.routing.thresholds();
         if sticky && thr64 > 0 && thr64 < u64::MAX {
             sm.cut(thr64);
         }
@@ -834,7 +840,7 @@ impl World<'_> {
                 .collect()
         };
         let mut cells = build((start, end));
-        let share_c = candidate_shares(&sm.slices, sticky, thr32, thr64);
+        let share_c = self.slice_shares(&sm.slices, from);
         // The affected share of one request of the users, over cells `c`.
         let affected_share = |c: &[[Parts; 2]]| -> f64 {
             (sm.slices.iter().zip(&share_c))
