@@ -745,6 +745,10 @@ impl World<'_> {
         let mut cut = to.micros() as f64;
         let t = from.micros() as f64;
         for v in VersionId::ALL {
+            let effects = &self.effects[v.index()];
+            if !(effects.iter()).any(|e| matches!(e.kind, super::EffectKind::Ramp { .. })) {
+                continue;
+            }
             // A restarted instance leaks again from its container's start.
             let origins: Vec<f64> = self
                 .routes(v)
