@@ -187,6 +187,10 @@ impl Exposition {
     /// per-bucket counts (one per bound then `+Inf`, not cumulative; ignored without a
     /// histogram): windows mode's [`Exposition::record`].
     pub fn record_counts(&mut self, v: usize, succeeded: u64, failed: u64, buckets: &[u64]) {
+        debug_assert!(
+            buckets.is_empty() || buckets.iter().sum::<u64>() == succeeded + failed,
+            "every counted request has one histogram bucket"
+        );
         self.requests[v][0] += succeeded;
         self.requests[v][1] += failed;
         for (b, &c) in self.buckets[v].iter_mut().zip(buckets) {

@@ -609,6 +609,33 @@ fn issue16_windows_mode_equals_requests_mode_on_every_supported_bundled_scenario
 }
 
 #[test]
+fn issue16_synthetic_requests_reach_the_exposed_histogram_in_windows_mode() {
+    // The preview variant's 20 req/s of synthetic requests to the green version, with a rule
+    // on the latency histogram: in windows mode every request the exposition counts must also
+    // land in one histogram bucket (the exposition checks it, in debug builds), as in the
+    // request mode; a run must complete in both modes.
+    let mut s = preview(50.0, 5_000);
+    let text = shortened(
+        "scenarios/blue-green-cold-rollback.toml",
+        &[
+            (
+                "name = \"argo-post-analysis\"\nkind = \"blue_green\"",
+                "name = \"argo-post-analysis\"\nkind = \"blue_green\"\npre_promotion = \"2m\"\npreview_rate = 20.0",
+            ),
+            (
+                "[response]",
+                "[[alerts]]\nname = \"SlowP99\"\nexpr = 'histogram_quantile(0.99, sum by (version, le) (rate(http_request_duration_seconds_bucket[5m]))) > 0.5'\naction = \"page\"\n\n[response]",
+            ),
+        ],
+    );
+    s.alerts = scenario(&text).alerts;
+    assert!(s.alerts.is_some());
+    for mode in [Mode::Requests, Mode::Windows] {
+        assert_eq!(runs(&s, mode, 0, 3).len(), 3);
+    }
+}
+
+#[test]
 fn issue16_windows_mode_keeps_common_random_numbers_across_grid_points() {
     // Two neighbouring grid points of a threshold sweep, `analysis.threshold` = 5 and 6, on
     // error-regression-3pct's 10 % sticky canary. With common random numbers replication i of

@@ -182,7 +182,7 @@ struct Group {
 }
 
 /// The requests of one version and class over a piece that one window records.
-struct Kept {
+struct Counts {
     n: u64,
     failed: u64,
     zones: [u64; 3],
@@ -191,14 +191,14 @@ struct Kept {
     bad: u64,
 }
 
-impl Kept {
+impl Counts {
     /// Takes each request with probability `p` (the experiment baseline's diversion, which
     /// does not depend on the request's outcome): every (failed or not, z zone) count thins
     /// binomially, so the taken and the left requests keep their joint law of errors and
     /// latencies. Writes thin on their own: nothing reads the baseline's writes with its
     /// latencies.
-    fn divert(&mut self, rng: &mut Rng, p: f64) -> Kept {
-        let mut d = Kept {
+    fn divert(&mut self, rng: &mut Rng, p: f64) -> Counts {
+        let mut d = Counts {
             n: 0,
             failed: 0,
             zones: [0; 3],
@@ -999,9 +999,14 @@ impl World<'_> {
         for g in groups {
             let (v, cs, t) = (g.v, &cells[g.class][g.v].each[g.part], g.users);
             let (probe_n, probe_failed) = g.probes;
+            // The users' and the synthetic requests' latencies, per z zone.
+            let mut all_zones = t.zones;
+            for (z, add) in all_zones.iter_mut().zip(g.probe_zones) {
+                *z += add;
+            }
             if let Some(x) = &mut self.exposition {
                 let model = &self.spec.versions[v].latency;
-                let buckets = bucket_counts(&mut sm.buckets, x.bounds_us(), model, cs, t.zones);
+                let buckets = bucket_counts(&mut sm.buckets, x.bounds_us(), model, cs, all_zones);
                 let failed = t.failed + probe_failed;
                 x.record_counts(v, t.n + probe_n - failed, failed, &buckets);
             }
@@ -1032,7 +1037,7 @@ impl World<'_> {
             }
             self.recorder.requests += t.n;
             self.recorder.corrupted += bad;
-            let mut kept = Kept {
+            let mut kept = Counts {
                 n: t.n,
                 failed: t.failed,
                 zones: t.zones,
