@@ -39,6 +39,12 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
                 "[database] with reads that can miss records (a version reads a structure that lacks some records while writes change the ledger)",
             );
         }
+        // A stalled lock averages a piece's cells over its length, which an ejection would cut.
+        if service.health.outlier.is_some() {
+            return Some(
+                "[database] with [fleet.outlier_detection] (an ejection would cut a piece whose lock stalls are averaged over its length)",
+            );
+        }
         if traffic.diurnal.is_some() {
             return Some("[database] with traffic.diurnal (a lock's stall under a varying rate)");
         }
@@ -59,9 +65,6 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         return Some(
             "strategies.kind = \"feature_flag\" with instances kept ([fleet.probes], [fleet.outlier_detection] or faults.instances)",
         );
-    }
-    if service.health.outlier.is_some() {
-        return Some("[fleet.outlier_detection] (per-instance outlier ejection)");
     }
     for f in &service.faults {
         match f.kind.name_of() {

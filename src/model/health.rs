@@ -362,6 +362,41 @@ impl Health {
         }
     }
 
+    /// The outlier detection, if any.
+    pub fn outlier(&self) -> Option<OutlierSpec> {
+        self.outlier
+    }
+
+    /// Consecutive failed responses of instance `index` of `v` so far (outlier detection).
+    pub fn consecutive_5xx(&self, v: VersionId, index: usize) -> u32 {
+        self.pools[v.index()].instances[index].consecutive_5xx
+    }
+
+    /// Sets the consecutive failed responses of instance `index` of `v` (windows mode draws
+    /// them per piece).
+    pub fn set_consecutive_5xx(&mut self, v: VersionId, index: usize, count: u32) {
+        self.pools[v.index()].instances[index].consecutive_5xx = count;
+    }
+
+    /// Whether the next run of `consecutive_5xx` failures of instance `index` of `v` would
+    /// eject it at `now` (false without outlier detection).
+    pub fn ejectable(&self, v: VersionId, index: usize, now: SimTime) -> bool {
+        self.outlier
+            .is_some_and(|o| o.ejectable(&self.pools[v.index()], index, now))
+    }
+
+    /// Ejects instance `index` of `v` at `now` (its run of failures reached
+    /// `consecutive_5xx` while [`Health::ejectable`]).
+    pub fn eject(&mut self, v: VersionId, index: usize, now: SimTime) {
+        let Some(o) = self.outlier else {
+            return;
+        };
+        let pool = &mut self.pools[v.index()];
+        o.eject(pool, index, now);
+        self.ejections += 1;
+        pool.rebuild(now, Some(o.panic_threshold));
+    }
+
     /// Runs what is due at `now` (restarts, probes, the outlier sweep) with the faults in
     /// force `faults`; returns whether the serving instances changed.
     pub fn tick(&mut self, now: SimTime, faults: &[(usize, &Fault)]) -> bool {

@@ -60,7 +60,18 @@ impl OutlierSpec {
             return false;
         }
         x.consecutive_5xx = 0;
-        if x.ejected_at.is_some() {
+        if !self.ejectable(pool, index, now) {
+            return false;
+        }
+        self.eject(pool, index, now);
+        true
+    }
+
+    /// Whether instance `index` would be ejected at `now` by its `consecutive_5xx`-th failure
+    /// in a row: not ejected already, and ejecting it keeps at most `max_ejection_percent` %
+    /// of the serving instances ejected.
+    pub(super) fn ejectable(&self, pool: &Pool, index: usize, now: SimTime) -> bool {
+        if pool.instances[index].ejected_at.is_some() {
             return false;
         }
         let hosts = pool.instances.iter().filter(|x| x.serving(now)).count();
@@ -69,16 +80,19 @@ impl OutlierSpec {
             .iter()
             .filter(|x| x.serving(now) && x.ejected_at.is_some())
             .count();
-        if 100.0 * (ejected + 1) as f64 > self.max_ejection_percent * hosts as f64 {
-            return false;
-        }
+        100.0 * (ejected + 1) as f64 <= self.max_ejection_percent * hosts as f64
+    }
+
+    /// Ejects instance `index` at `now`, raising its multiplier while `base × multiplier` is
+    /// below `max_ejection_time`.
+    pub(super) fn eject(&self, pool: &mut Pool, index: usize, now: SimTime) {
         let x = &mut pool.instances[index];
+        x.consecutive_5xx = 0;
         x.ejected_at = Some(now);
         if SimTime(self.base_ejection_time.micros() * u64::from(x.backoff)) < self.max_ejection_time
         {
             x.backoff += 1;
         }
-        true
     }
 
     /// The sweep at `now`; returns whether an instance came back.

@@ -2,6 +2,7 @@
 //! detection, against hand-computed answers.
 
 use crate::common::{held_canary, scenario, secs, shortened};
+use rehearsal::modes::{Mode, unsupported};
 use rehearsal::outcome::Detector;
 use rehearsal::outcome::RunOutcome;
 use rehearsal::replay::replay;
@@ -9,6 +10,20 @@ use rehearsal::replay::replay;
 /// The first run of the scenario's first strategy.
 fn first_run(text: &str) -> RunOutcome {
     replay(&scenario(text), 0, 0).expect("run")
+}
+
+/// The first run of the scenario's first strategy in each mode, with 1,000 users so that
+/// windows mode runs it (issue 16: the hand-computed answers hold in both).
+fn first_runs(text: &str) -> [RunOutcome; 2] {
+    let s = scenario(&text.replace("users = 10000", "users = 1000"));
+    if let Some(feature) = unsupported(&s) {
+        panic!("windows mode refuses this scenario: {feature}");
+    }
+    [Mode::Requests, Mode::Windows].map(|mode| {
+        let mut s = s.clone();
+        s.mode = mode;
+        replay(&s, 0, 0).expect("run")
+    })
 }
 
 /// A dependency outage of every request from 62 s to `end`, which probes see when `probe`.
@@ -116,9 +131,10 @@ fn issue14_ejection_times_follow_base_times_ejection_count() {
     //   ejected ≈ 340.6  → back at ≥ 490.6: after the 400 s horizon.
     // Five ejections, and exactly five failed requests each: users only meet the bad
     // instance between an unejection and its next ejection. (A fixed 30 s would give ten.)
-    let r = first_run(&held_canary("400s", 1, &ejection(1, 10, 50)));
-    assert_eq!(r.ejections, 5);
-    assert_eq!(r.failed_requests, 25);
+    for r in first_runs(&held_canary("400s", 1, &ejection(1, 10, 50))) {
+        assert_eq!(r.ejections, 5);
+        assert_eq!(r.failed_requests, 25);
+    }
 }
 
 #[test]
@@ -126,27 +142,35 @@ fn issue14_max_ejection_percent_and_the_panic_threshold_hold() {
     // Two bad instances of ten: at 10 % only one may be out at a time (a second would make
     // 20 %), so the other keeps failing its ~9 req/s; at 20 % both are ejected and users see
     // five failures per ejection only.
-    let capped = first_run(&held_canary("400s", 1, &ejection(2, 10, 50)));
-    let both = first_run(&held_canary("400s", 1, &ejection(2, 20, 50)));
-    assert_eq!(both.failed_requests, 5 * both.ejections);
-    assert!(
-        capped.failed_requests > 20 * both.failed_requests,
-        "{} vs {}",
-        capped.failed_requests,
-        both.failed_requests
-    );
-    // Six bad instances of ten with no cap: the sixth ejection leaves 4 of 10 = 40 % < 50 %
-    // healthy, the panic threshold: requests go to every instance again, the bad ones
-    // included, and keep failing. Without a panic threshold (0 %) every bad one stays out.
-    let calm = first_run(&held_canary("400s", 1, &ejection(6, 100, 0)));
-    let panic = first_run(&held_canary("400s", 1, &ejection(6, 100, 50)));
-    assert_eq!(calm.failed_requests, 5 * calm.ejections);
-    assert!(
-        panic.failed_requests > 20 * calm.failed_requests,
-        "{} vs {}",
-        panic.failed_requests,
-        calm.failed_requests
-    );
+    let runs = |k, max_percent, panic| {
+        first_runs(&held_canary("400s", 1, &ejection(k, max_percent, panic)))
+    };
+    let [capped, both, calm, panic] = [
+        runs(2, 10, 50),
+        runs(2, 20, 50),
+        // Six bad instances of ten with no cap: the sixth ejection leaves 4 of 10 = 40 % < 50 %
+        // healthy, the panic threshold: requests go to every instance again, the bad ones
+        // included, and keep failing. Without a panic threshold (0 %) every bad one stays out.
+        runs(6, 100, 0),
+        runs(6, 100, 50),
+    ];
+    for m in 0..2 {
+        let (capped, both, calm, panic) = (&capped[m], &both[m], &calm[m], &panic[m]);
+        assert_eq!(both.failed_requests, 5 * both.ejections);
+        assert!(
+            capped.failed_requests > 20 * both.failed_requests,
+            "{} vs {}",
+            capped.failed_requests,
+            both.failed_requests
+        );
+        assert_eq!(calm.failed_requests, 5 * calm.ejections);
+        assert!(
+            panic.failed_requests > 20 * calm.failed_requests,
+            "{} vs {}",
+            panic.failed_requests,
+            calm.failed_requests
+        );
+    }
 }
 
 #[test]
@@ -178,27 +202,27 @@ fn issue14_ejection_hides_a_bad_instance_from_users_and_from_the_analysis() {
             "scenarios/outlier-ejection-one-bad-instance.toml",
             &replacements,
         );
-        first_run(&text)
+        first_runs(&text)
     };
-    let (hidden, seen) = (drill(true), drill(false));
-    // Without ejection blue-green's post-promotion analysis sees 10 % errors (> 1 %) and
-    // switches back.
-    assert!(seen.rolled_back);
-    assert_eq!(seen.detected_by, Some(Detector::Analysis));
-    // With it, users meet the bad instance for five requests per ejection only, the analysis
-    // sees as little, and v2 ships with the bad instance hidden by the mesh.
-    assert!(!hidden.rolled_back && hidden.rollout.is_some());
-    // (At most five per ejection: a baseline error, 0.1 %, counts as the baseline's, and
-    // the bad instance may be back and short of five at the horizon.)
-    assert!(hidden.ejections >= 5);
-    assert!(hidden.failed_requests <= 5 * hidden.ejections);
-    assert!(hidden.failed_requests >= 5 * (hidden.ejections - 1));
-    assert_eq!(hidden.detected, None);
+    for (hidden, seen) in drill(true).into_iter().zip(drill(false)) {
+        // Without ejection blue-green's post-promotion analysis sees 10 % errors (> 1 %) and
+        // switches back.
+        assert!(seen.rolled_back);
+        assert_eq!(seen.detected_by, Some(Detector::Analysis));
+        // With it, users meet the bad instance for five requests per ejection only, the analysis
+        // sees as little, and v2 ships with the bad instance hidden by the mesh.
+        assert!(!hidden.rolled_back && hidden.rollout.is_some());
+        // (At most five per ejection: a baseline error, 0.1 %, counts as the baseline's, and
+        // the bad instance may be back and short of five at the horizon.)
+        assert!(hidden.ejections >= 5);
+        assert!(hidden.failed_requests <= 5 * hidden.ejections);
+        assert!(hidden.failed_requests >= 5 * (hidden.ejections - 1));
+        assert_eq!(hidden.detected, None);
+    }
 }
 
 #[test]
-fn issue16_windows_mode_runs_probes_and_instance_faults_and_refuses_ejection() {
-    use rehearsal::modes::unsupported;
+fn issue16_windows_mode_runs_probes_instance_faults_and_ejection() {
     let load = |name: &str| {
         rehearsal::scenario::load(std::path::Path::new(&format!("scenarios/{name}.toml")))
             .expect("bundled scenario loads")
@@ -206,7 +230,7 @@ fn issue16_windows_mode_runs_probes_and_instance_faults_and_refuses_ejection() {
     assert_eq!(unsupported(&load("probes-liveness-memory-leak")), None);
     assert_eq!(
         unsupported(&load("outlier-ejection-one-bad-instance")),
-        Some("[fleet.outlier_detection] (per-instance outlier ejection)")
+        None
     );
     let partial = scenario(&held_canary(
         "10m",

@@ -45,6 +45,7 @@ const SUPPORTED: &[&str] = &[
     "manifest-flagger-blue-green",
     "manifest-flagger-canary",
     "memory-leak-40m",
+    "outlier-ejection-one-bad-instance",
     "probes-liveness-memory-leak",
     "rolling-crash-loop",
     "sequential-vs-threshold-3pct",
@@ -149,6 +150,30 @@ fn one_bad_instance(rate: f64, users: u64) -> Scenario {
         &[("[fleet.outlier_detection]", "")],
     );
     reduce(scenario(&text), rate, users)
+}
+
+/// outlier-ejection-one-bad-instance with two flaky instances of v2 (60 % of their requests
+/// fail), ejected after 3 failures in a row, at most 40 % of a pool at once, under a ±50 %
+/// diurnal swing: ejections come at random times, one flaky instance may have to stay while
+/// the other is out, and the canary's single instance can never be ejected.
+fn flaky_instances(rate: f64, users: u64) -> Scenario {
+    let text = shortened(
+        "scenarios/outlier-ejection-one-bad-instance.toml",
+        &[
+            (
+                "[fleet.outlier_detection]     # Envoy defaults",
+                "[fleet.outlier_detection]\nconsecutive_5xx = 3\nmax_ejection_percent = 40",
+            ),
+            ("rate = 1.0\ninstances = 1", "rate = 0.6\ninstances = 2"),
+            (
+                "users = 20000",
+                "users = 20000\ndiurnal = { amplitude = 0.5, period = \"20m\", peak = \"5m\" }",
+            ),
+        ],
+    );
+    let mut s = scenario(&text);
+    s.name = "outlier-ejection-flaky-instances".into();
+    reduce(s, rate, users)
 }
 
 /// A Flagger canary whose per-metric windows cut pieces and share requests: checks every
@@ -327,6 +352,7 @@ const METRICS: &[(&str, Extract)] = &[
         Some(f64::from(u8::from(r.false_rollback)))
     }),
     ("rolled_back", |r| Some(f64::from(u8::from(r.rolled_back)))),
+    ("ejections", |r| Some(r.ejections as f64)),
     ("rollout_s", |r| secs(r.rollout)),
     ("onset_s", |r| secs(r.onset)),
 ];
@@ -425,10 +451,16 @@ fn issue16_windows_mode_refuses_what_it_cannot_do_exactly() {
         }
     }
     assert_eq!(supported, SUPPORTED);
-    let outlier = bundled("outlier-ejection-one-bad-instance");
+    // Outlier detection with a lock whose stalls are averaged over a piece.
+    let text = shortened(
+        "scenarios/db-lock-false-rollback.toml",
+        &[("[database]", "[fleet.outlier_detection]\n\n[database]")],
+    );
     assert_eq!(
-        unsupported(&outlier),
-        Some("[fleet.outlier_detection] (per-instance outlier ejection)")
+        unsupported(&scenario(&text)),
+        Some(
+            "[database] with [fleet.outlier_detection] (an ejection would cut a piece whose lock stalls are averaged over its length)"
+        )
     );
     // A flag whose fault hits some instances: the SDK instance and the kept instance come
     // from the same routing draw.
@@ -517,6 +549,7 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
     failures.extend(compare_modes(&reduced("flag-stall", 20.0, 2_000), 60));
     failures.extend(compare_modes(&diurnal(50.0, 2_000), 60));
     failures.extend(compare_modes(&preview(50.0, 5_000), 60));
+    failures.extend(compare_modes(&flaky_instances(20.0, 2_000), 60));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -530,16 +563,6 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
 /// distribution. The request mode's runs dominate the cost, in proportion to rate × horizon ×
 /// strategies × n; each scenario's n below is chosen so the whole test stays near 10 minutes
 /// on the 2-core CI machine (each `compare_modes` prints its own time).
-/// δ = 2 %, n ≥ 80,000·c². With n = 2,000 that holds for every metric with c ≤ 0.158 (detection
-/// and recovery times at a fixed check cadence, onsets, rollout times, failed requests of a
-/// rollback at a fixed check: the printed bands are 0.0–3 % of the mean); metrics with more
-/// spread (affected shares, times set by the human's log-normal delay, c ≈ 0.5–1) get a band of
-/// 4·c·√(2/n), printed per metric, and the KS test on their whole distribution. The request
-/// mode's runs dominate the cost, in proportion to rate × horizon × strategies (a unit: 2,000
-/// runs of one 1 h, 100 req/s strategy); the seven scenarios of the first version, about 12
-/// units, took about 210 s on the 2-core CI machine, so the 16 units below should take about
-/// 4.5 minutes there (all ten took 752 s at n = 2,000, 19 units, on a machine shared by four
-/// builds). The four flag and cross-strategy scenarios add about 3.5 units (about 60 s).
 fn slow_runs(name: &str) -> u32 {
     match name {
         // 2 h, two strategies and burn-rate rules over a 3-day history: the costliest per
@@ -589,7 +612,8 @@ fn slow_runs(name: &str) -> u32 {
 /// variant of outlier-ejection-one-bad-instance with 400 (2 % for c ≤ 0.071: detection times at a fixed
 /// cadence, failed requests of the spike), and the overlapping-window variants [`flagger_windows`] and [`argo_windows`] with 600 each
 /// (2 % for c ≤ 0.087; their random detections, c ≈ 1, get a band of about 23 % and the KS
-/// test). Run in release: `.ci/run`.
+/// test), and [`flaky_instances`] (random ejections under a diurnal swing) with 600. Run in
+/// release: `.ci/run`.
 #[test]
 #[ignore = "slow: run in release by .ci/run"]
 fn issue16_windows_mode_equals_requests_mode_on_every_supported_bundled_scenario() {
@@ -603,6 +627,7 @@ fn issue16_windows_mode_equals_requests_mode_on_every_supported_bundled_scenario
     failures.extend(compare_modes(&spiked(100.0, 5_000), 400));
     failures.extend(compare_modes(&judged(100.0, 5_000), 300));
     failures.extend(compare_modes(&one_bad_instance(100.0, 5_000), 400));
+    failures.extend(compare_modes(&flaky_instances(100.0, 5_000), 600));
     failures.extend(compare_modes(&flagger_windows(100.0, 5_000), 600));
     failures.extend(compare_modes(&argo_windows(100.0, 5_000), 600));
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -38,6 +38,10 @@
 //! successes. A ramping fault (`memory_leak`) is cut into short pieces holding their
 //! midpoint's level ([`RAMP_STEP_DELAY_US`], [`RAMP_STEP_ERROR`]).
 //!
+//! Under outlier detection (`[fleet.outlier_detection]`) each routable instance's count of
+//! failures in a row is drawn from its failure and success processes, and an ejection ends the
+//! piece ([`outlier`]).
+//!
 //! Analyses that read windows of their own (Flagger's per-metric intervals, Argo's analysis
 //! runs) read a history of the pieces, split binomially where a window's edge cuts one
 //! ([`history`]).
@@ -55,6 +59,7 @@ mod database;
 mod flag;
 pub(super) mod history;
 mod normal;
+mod outlier;
 
 use super::{Experiment, LatencyModel, Picked, Scope, TrafficSpec, VersionId, World, applied_on};
 use crate::engine::{Rng, RngStreams, SimTime};
@@ -97,6 +102,8 @@ pub mod stream_names {
     pub const EXPERIMENT: &str = "windows.experiment";
     /// Which successful writes touch the migrated table (its ledger).
     pub const DATABASE: &str = "windows.database";
+    /// Each instance's failures in a row under outlier detection, and the users behind them.
+    pub const OUTLIER: &str = "windows.outlier";
 }
 
 const TWO_32: f64 = 4_294_967_296.0;
@@ -152,6 +159,47 @@ struct Tally {
 }
 
 impl Tally {
+    /// Adds `c` unaffected requests of kind `kind` in z zone `k`.
+    fn quiet(&mut self, kind: Quiet, k: usize, c: u64, rec: &mut super::Recorder) {
+        self.n += c;
+        self.zones[k] += c;
+        match kind {
+            Quiet::Baseline => {
+                self.failed += c;
+                self.failed_zones[k] += c;
+                rec.baseline_failed += c;
+            }
+            Quiet::FaultFailedSlow => {
+                self.failed += c;
+                self.failed_zones[k] += c;
+                rec.failed += c;
+            }
+            Quiet::Ok if k == 0 => self.ok_clean += c,
+            Quiet::Ok => self.ok += c,
+        }
+    }
+
+    /// Adds `c` affected requests of cell `h` and marks what hurt them (`causes`: the faults
+    /// behind shedding).
+    fn hit(&mut self, h: &Hit, causes: u64, c: u64, rec: &mut super::Recorder) {
+        self.n += c;
+        self.zones[h.zone] += c;
+        if h.failed {
+            self.failed += c;
+            self.failed_zones[h.zone] += c;
+            rec.failed += c;
+        } else if h.corrupt {
+            self.corrupt += c;
+        } else {
+            self.ok += c;
+        }
+        rec.hurt |= h.bits;
+        rec.hurt_database |= h.database;
+        if h.shed {
+            rec.hurt_capacity |= causes;
+        }
+    }
+
     fn add(&mut self, o: Tally) {
         self.n += o.n;
         self.failed += o.failed;
@@ -333,6 +381,7 @@ pub(super) struct Sampler {
     bins: Rng,
     experiment: Rng,
     table: Rng,
+    outlier: Rng,
     /// Whether windows keep whole latency samples ([`bins`]) rather than the one order
     /// statistic their p99 needs: a judge compares the versions' latencies.
     whole_latency: bool,
@@ -431,6 +480,7 @@ impl Sampler {
             bins: streams.named(stream_names::BINS),
             experiment: streams.named(stream_names::EXPERIMENT),
             table: streams.named(stream_names::DATABASE),
+            outlier: streams.named(stream_names::OUTLIER),
             whole_latency: false,
             resume_us: 0.0,
             slices: classes
@@ -490,6 +540,17 @@ impl Sampler {
             lo = hi.unwrap_or(u64::MAX);
             i = end;
         }
+    }
+
+    /// Users per scope class and version over a piece: each slice's users times its share of
+    /// each version (`share_c`: the candidate's).
+    fn users_by_version(&self, share_c: &[f64], classes: usize) -> Vec<[f64; 2]> {
+        let mut users_v = vec![[0.0f64; 2]; classes];
+        for (s, &q) in self.slices.iter().zip(share_c) {
+            users_v[s.class][1] += s.users as f64 * q;
+            users_v[s.class][0] += s.users as f64 * (1.0 - q);
+        }
+        users_v
     }
 
     /// The onset's one affected request, from a user not affected before (nobody is before
@@ -728,7 +789,15 @@ impl World<'_> {
                 .min(self.flag_piece_end(at, to));
             let waiting = self.stop_at_onset;
             let reached = self.piece(&mut sampler, at, cut);
-            if cut >= to || (waiting && !self.stop_at_onset) {
+            if waiting && !self.stop_at_onset {
+                break reached;
+            }
+            // An ejection ended the piece early: the next one resumes there.
+            if sampler.resume_us < cut.micros() as f64 {
+                at = reached;
+                continue;
+            }
+            if cut >= to {
                 break reached;
             }
             at = cut;
@@ -887,36 +956,83 @@ impl World<'_> {
             _ => None,
         };
         let at_onset = at_onset.as_ref().unwrap_or(&cells);
-        let per_user_aff = |c: usize, q: f64| per_request_affected(&cells[c], q);
 
         let mut groups = Group::all(&cells);
-        let rec = &mut self.recorder;
-
-        // Unaffected requests, per class, version and cell.
-        let per_user = per_user_over(span_us);
-        let mut users_v = vec![[0.0f64; 2]; masks.len()];
+        let users_v = sm.users_by_version(&share_c, masks.len());
+        // Under outlier detection each instance's run decides its requests' outcomes, and an
+        // ejection ends the piece ([`outlier`]).
+        let watched = self
+            .health
+            .as_deref()
+            .is_some_and(|h| h.outlier().is_some());
+        let mut per_user = per_user_over(span_us);
+        let mut ejected = None;
+        if watched {
+            let (mass, after_onset) = (per_user * n_users, !before_onset);
+            let e = self.draw_watched(
+                sm,
+                (&cells, &routes),
+                &mut groups,
+                (&users_v, &share_c),
+                (mass, after_onset),
+                from,
+            );
+            if let Some(e) = e {
+                // The ejection's time: where the piece's expected requests reach its mass.
+                let tau = match varies {
+                    true => onset_time(traffic, start, end, e.mass / spike).unwrap_or(end),
+                    false => start + e.mass / rate_per_us,
+                };
+                (span_us, per_user, onset_at) = (tau - start, e.mass / n_users, None);
+                ejected = Some((e, tau));
+            }
+        }
         for (s, &q) in sm.slices.iter_mut().zip(&share_c) {
-            users_v[s.class][1] += s.users as f64 * q;
-            users_v[s.class][0] += s.users as f64 * (1.0 - q);
-            s.quiet_mean += per_user * (1.0 - per_user_aff(s.class, q));
+            s.quiet_mean += per_user * (1.0 - per_request_affected(&cells[s.class], q));
         }
-        for g in &mut groups {
-            let parts = &cells[g.class][g.v];
-            let mean = per_user * users_v[g.class][g.v] / parts.each.len() as f64;
-            g.users = draw_quiet(&mut sm.counts, &parts.each[g.part], mean, rec);
+        // Unaffected requests, per class, version and cell.
+        if !watched {
+            for g in &mut groups {
+                let parts = &cells[g.class][g.v];
+                let mean = per_user * users_v[g.class][g.v] / parts.each.len() as f64;
+                let rec = &mut self.recorder;
+                g.users = draw_quiet(&mut sm.counts, &parts.each[g.part], mean, rec);
+            }
         }
-
-        // Affected requests, per user.
+        // Affected requests, per user (under outlier detection, with their instance's run).
         let affected = match onset_at {
             Some(_) => sm.first_affected(at_onset, &share_c),
-            None if before_onset => vec![[0; 2]; cells.len()],
+            None if before_onset || watched => vec![[0; 2]; cells.len()],
             None => sm.affected(&cells, &share_c, per_user),
         };
-        // Each version's affected requests go to its instances in proportion to their
-        // affected probabilities (conditional binomials, in group order).
+        self.spread_over_instances(sm, at_onset, &mut groups, &affected, onset_at.is_some());
+        if watched {
+            let t = onset_at.or(ejected.as_ref().map(|e| e.1));
+            self.react_to_runs(&groups, &routes, ejected.map(|e| e.0), t);
+        }
+
+        let probe_class = masks.iter().position(|&m| m == 0).unwrap_or(0);
+        self.record_piece(sm, &cells, groups, probe_class, (start, span_us));
+        let stop = onset_at
+            .map(|t| (t, true))
+            .or(ejected.map(|e| (e.1, false)));
+        self.end_piece(sm, stop, (from, to), end)
+    }
+
+    /// Gives each version's `affected` requests (per class) to its instances in proportion to
+    /// their affected probabilities (conditional binomials, in group order), then to their
+    /// cells; `onset`: the one request is the onset's, whose outcome its group keeps.
+    fn spread_over_instances(
+        &mut self,
+        sm: &mut Sampler,
+        cells: &[[Parts; 2]],
+        groups: &mut [Group],
+        affected: &[[u64; 2]],
+        onset: bool,
+    ) {
         let (mut left, mut p_left) = (0, 0.0);
-        for g in &mut groups {
-            let parts = &at_onset[g.class][g.v];
+        for g in groups {
+            let parts = &cells[g.class][g.v];
             if g.part == 0 {
                 left = affected[g.class][g.v];
                 p_left = parts.each.iter().map(|c| c.p_affected).sum();
@@ -929,8 +1045,8 @@ impl World<'_> {
             };
             left -= c;
             p_left -= cs.p_affected;
-            let t = spread_affected(&mut sm.users, cs, c, rec);
-            if onset_at.is_some() && c > 0 {
+            let t = spread_affected(&mut sm.users, cs, c, &mut self.recorder);
+            if onset && c > 0 {
                 g.onset = Some((
                     t.failed > 0,
                     t.zones.iter().position(|&z| z > 0).unwrap_or(0),
@@ -938,26 +1054,24 @@ impl World<'_> {
             }
             g.users.add(t);
         }
-
-        let probe_class = masks.iter().position(|&m| m == 0).unwrap_or(0);
-        self.record_piece(sm, &cells, groups, probe_class, (start, span_us));
-        self.end_piece(sm, onset_at, (from, to), end)
     }
 
-    /// Where a piece `[from, to)` ending at `end` µs stops: at its onset, if it drew one (the
-    /// onset is recorded and the next piece resumes there), else at `to`.
+    /// Where a piece `[from, to)` ending at `end` µs stops: at `stop` µs, its onset (`true`:
+    /// recorded) or an ejection, where the next piece resumes; else at `to`.
     fn end_piece(
         &mut self,
         sm: &mut Sampler,
-        onset_at: Option<f64>,
+        stop: Option<(f64, bool)>,
         (from, to): (SimTime, SimTime),
         end: f64,
     ) -> SimTime {
-        match onset_at {
-            Some(tau) => {
+        match stop {
+            Some((tau, onset)) => {
                 let t = SimTime(tau as u64);
-                self.recorder.onset = Some(t);
-                self.stop_at_onset = false;
+                if onset {
+                    self.recorder.onset = Some(t);
+                    self.stop_at_onset = false;
+                }
                 sm.resume_us = tau;
                 t.max(from)
             }
@@ -1220,24 +1334,8 @@ fn draw_quiet(rng: &mut Rng, cs: &Cells, mean: f64, rec: &mut super::Recorder) -
     let mut t = Tally::default();
     for &(p, kind, k) in &cs.quiet {
         let c = poisson(rng, mean * p);
-        if c == 0 {
-            continue;
-        }
-        t.n += c;
-        t.zones[k] += c;
-        match kind {
-            Quiet::Baseline => {
-                t.failed += c;
-                t.failed_zones[k] += c;
-                rec.baseline_failed += c;
-            }
-            Quiet::FaultFailedSlow => {
-                t.failed += c;
-                t.failed_zones[k] += c;
-                rec.failed += c;
-            }
-            Quiet::Ok if k == 0 => t.ok_clean += c,
-            Quiet::Ok => t.ok += c,
+        if c > 0 {
+            t.quiet(kind, k, c, rec);
         }
     }
     t
@@ -1276,9 +1374,6 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
         return t;
     }
     let mut p_left = cs.p_affected;
-    let mut hurt = 0;
-    let mut capacity = false;
-    let mut database = false;
     for (j, h) in cs.affected.iter().enumerate() {
         let c = if j + 1 == cs.affected.len() {
             left
@@ -1287,31 +1382,12 @@ fn spread_affected(rng: &mut Rng, cs: &Cells, affected: u64, rec: &mut super::Re
         };
         left -= c;
         p_left -= h.p;
-        if c == 0 {
-            continue;
+        if c > 0 {
+            t.hit(h, cs.causes, c, rec);
         }
-        t.n += c;
-        t.zones[h.zone] += c;
-        if h.failed {
-            t.failed += c;
-            t.failed_zones[h.zone] += c;
-            rec.failed += c;
-        } else if h.corrupt {
-            t.corrupt += c;
-        } else {
-            t.ok += c;
-        }
-        hurt |= h.bits;
-        capacity |= h.shed;
-        database |= h.database;
         if left == 0 {
             break;
         }
-    }
-    rec.hurt |= hurt;
-    rec.hurt_database |= database;
-    if capacity {
-        rec.hurt_capacity |= cs.causes;
     }
     t
 }
