@@ -27,6 +27,8 @@ pub const MAX_ACTIVE_USERS_BOUND: f64 = 0.01;
 pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
     let service = &scenario.service;
     let traffic = &service.traffic;
+    let reads_latency =
+        |s: &crate::strategy::StrategySpec| s.analysis.as_ref().is_some_and(|a| a.needs_latency());
     if traffic.user_skew.is_some() {
         return Some("traffic.user_skew (Zipf-skewed users)");
     }
@@ -48,10 +50,7 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
         if traffic.diurnal.is_some() {
             return Some("[database] with traffic.diurnal (a lock's stall under a varying rate)");
         }
-        let reads_latency = scenario.alerts.is_some()
-            || (scenario.strategies.iter())
-                .any(|s| s.analysis.as_ref().is_some_and(|a| a.needs_latency()));
-        if reads_latency {
+        if scenario.alerts.is_some() || scenario.strategies.iter().any(reads_latency) {
             return Some(
                 "[database] with latency metrics or [[alerts]] (a stalled request's latency is not one of the latency zones)",
             );
@@ -81,6 +80,18 @@ pub fn unsupported(scenario: &Scenario) -> Option<&'static str> {
             // mode does (see `crate::model::windows`).
             FaultName::MigrationLock | FaultName::SchemaIncompatibility => {}
         }
+    }
+    // The exposition's histogram buckets and a window's p99 or judge bins come from the same
+    // requests' z zones but are drawn apart, so their joint law is not the request mode's.
+    if scenario
+        .alerts
+        .as_ref()
+        .is_some_and(|a| a.needs_histogram())
+        && scenario.strategies.iter().any(reads_latency)
+    {
+        return Some(
+            "[[alerts]] on the latency histogram beside an analysis reading latency (the histogram's buckets and the window's latencies drawn apart)",
+        );
     }
     for s in &scenario.strategies {
         // The pieces' history spreads writes over the successes as one thinning, which a

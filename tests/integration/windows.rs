@@ -462,6 +462,21 @@ fn issue16_windows_mode_refuses_what_it_cannot_do_exactly() {
             "[database] with [fleet.outlier_detection] (an ejection would cut a piece whose lock stalls are averaged over its length)"
         )
     );
+    // A p99 check beside an alert on the latency histogram: the buckets and the window's p99
+    // come from the same latencies in the request mode.
+    let text = shortened(
+        "scenarios/latency-p99-regression.toml",
+        &[(
+            "[response]",
+            "[[alerts]]\nname = \"SlowP99\"\nexpr = 'histogram_quantile(0.99, sum by (version, le) (rate(http_request_duration_seconds_bucket[5m]))) > 0.5'\n\n[response]",
+        )],
+    );
+    assert_eq!(
+        unsupported(&scenario(&text)),
+        Some(
+            "[[alerts]] on the latency histogram beside an analysis reading latency (the histogram's buckets and the window's latencies drawn apart)"
+        )
+    );
     // A flag whose fault hits some instances: the SDK instance and the kept instance come
     // from the same routing draw.
     let text = shortened(
