@@ -280,6 +280,7 @@ impl World<'_> {
                         outcome_cells(cs, failed, with_affected)
                             .map(move |(cell, p)| (j, cell, weights[j] * p))
                     })
+                    .filter(|e| e.2 > 0.0)
                     .collect();
                 let (mut left, mut w_left) = (count, entries.iter().map(|e| e.2).sum::<f64>());
                 for (k, &(j, cell, w)) in entries.iter().enumerate() {
@@ -384,12 +385,15 @@ impl Sampler {
                     }
                 };
                 let weights: Vec<f64> = self.slices.iter().zip(share_c).map(weight).collect();
+                let Some(last) = weights.iter().rposition(|&w| w > 0.0) else {
+                    continue;
+                };
                 let (mut left, mut w_left) = (count, weights.iter().sum::<f64>());
-                for (i, &w) in weights.iter().enumerate() {
-                    if left == 0 || w_left <= 0.0 {
-                        break;
-                    }
-                    let c = binomial(&mut self.outlier, left, (w / w_left).min(1.0));
+                for (i, &w) in weights.iter().enumerate().filter(|x| *x.1 > 0.0) {
+                    let c = match i == last {
+                        true => left,
+                        false => binomial(&mut self.outlier, left, (w / w_left).min(1.0)),
+                    };
                     per_slice[i] += c;
                     left -= c;
                     w_left -= w;
