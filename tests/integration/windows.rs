@@ -5,7 +5,7 @@
 //! standard errors of the difference and the distributions of `ttd_s` and `affected_share`
 //! with a two-sample Kolmogorov–Smirnov test at α = 0.001. The bundled scenarios run at a
 //! reduced rate (the equivalence is a property of the mode, not of the rate) so the request
-//! mode's side stays affordable; the `#[ignore]`d version with n = 800 to 2,000 per mode
+//! mode's side stays affordable; the `#[ignore]`d version with n = 300 to 1,000 per mode
 //! ([`slow_runs`]) runs in release from `.ci/run`.
 
 use rayon::prelude::*;
