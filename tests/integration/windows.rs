@@ -570,10 +570,9 @@ fn issue16_windows_mode_equals_requests_mode_quick() {
 
 /// Runs per mode and strategy of the slow test. A 4-se test catches a relative difference δ
 /// of a metric with coefficient of variation c when 4·c·√(2/n) ≤ δ, i.e. n ≥ 32·(c/δ)²: for
-/// δ = 2 %, n ≥ 80,000·c². The default n = 700 holds it for every metric with c ≤ 0.093
+/// δ = 2 %, n ≥ 80,000·c². The default n = 1,000 holds it for every metric with c ≤ 0.11
 /// (detection and recovery times at a fixed check cadence, onsets, rollout times, failed
-/// requests of a rollback at a fixed check: their printed bands were 0 to 4 % of the mean at
-/// n = 1,000, so 0 to 4.8 % at 700);
+/// requests of a rollback at a fixed check: their printed bands are 0 to 4 % of the mean);
 /// metrics with more spread (affected shares, times set by the human's log-normal delay,
 /// c ≈ 0.5–1) get a band of 4·c·√(2/n), printed per metric, and the KS test on their whole
 /// distribution. The request mode's runs dominate the cost, in proportion to rate × horizon ×
@@ -615,8 +614,8 @@ fn slow_runs(name: &str) -> u32 {
         "healthy-every-strategy" => 400,
         // The 30-minute scenarios of one to three strategies (the other db-* ones, the Argo
         // manifests, Flagger's canary, the flag drills: flag-kill-switch's printed bands at
-        // n = 2,000 were 0.04–0.7 % of the mean, c ≤ 0.06) and the first ten: 2 % for c ≤ 0.093.
-        _ => 700,
+        // n = 2,000 were 0.04–0.7 % of the mean, c ≤ 0.06) and the first ten: 2 % for c ≤ 0.11.
+        _ => 1_000,
     }
 }
 
